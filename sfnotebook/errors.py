@@ -1,0 +1,279 @@
+"""The sfnotebook exception tree.
+
+Every error a user can cause derives from :class:`SfNotebookError`. Messages say what happened
+and what to do next; context travels as attributes (``status``, ``error_code``, ``url``), never
+as secrets: no message, attribute or ``repr`` here ever holds a consumer secret or a token.
+
+::
+
+    SfNotebookError
+    ├── ConfigurationError            settings are missing or unusable (no network involved)
+    │   ├── MissingSettingError
+    │   ├── InsecureDomainError        http:// to a host other than localhost
+    │   └── InvalidSettingError        malformed domain, API version, CA bundle path ...
+    ├── AuthenticationError           the token endpoint refused the credentials
+    │   ├── MyDomainRequiredError      login/test.salesforce.com or "not supported on this domain"
+    │   ├── InvalidClientIdError       unknown consumer key
+    │   ├── InvalidClientSecretError   wrong or rotated consumer secret
+    │   ├── RunAsUserMissingError      "no client credentials user enabled"
+    │   └── GrantTypeNotEnabledError   Client Credentials Flow not enabled on the app
+    ├── NetworkError                  DNS, refused connection, TLS verification, timeout
+    ├── SalesforceError               a REST error body ([{"errorCode", "message"}])
+    │   ├── SessionExpiredError        INVALID_SESSION_ID after a re-exchange
+    │   ├── MalformedQueryError        MALFORMED_QUERY
+    │   ├── InvalidFieldError          INVALID_FIELD
+    │   ├── InvalidTypeError           INVALID_TYPE
+    │   ├── QueryLocatorExpiredError   INVALID_QUERY_LOCATOR
+    │   ├── RequestLimitExceededError  REQUEST_LIMIT_EXCEEDED
+    │   ├── NotFoundError              NOT_FOUND / 404
+    │   └── ServerUnavailableError     5xx after the retries ran out
+    ├── IncompleteResultError         fewer rows than Salesforce said there are
+    ├── ReportError
+    │   ├── ReportNotFoundError
+    │   ├── AmbiguousReportError
+    │   └── ReportPagingError          a report past 2,000 rows that cannot be paged
+    └── BulkJobError                  a Bulk API 2.0 job failed or was aborted
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AmbiguousReportError",
+    "AuthenticationError",
+    "BulkJobError",
+    "ConfigurationError",
+    "GrantTypeNotEnabledError",
+    "IncompleteResultError",
+    "InsecureDomainError",
+    "InvalidClientIdError",
+    "InvalidClientSecretError",
+    "InvalidFieldError",
+    "InvalidSettingError",
+    "InvalidTypeError",
+    "LargeResultWarning",
+    "MalformedQueryError",
+    "MissingSettingError",
+    "MyDomainRequiredError",
+    "NetworkError",
+    "NotFoundError",
+    "QueryLocatorExpiredError",
+    "ReportError",
+    "ReportNotFoundError",
+    "ReportPagingError",
+    "RequestLimitExceededError",
+    "RunAsUserMissingError",
+    "SalesforceError",
+    "ServerUnavailableError",
+    "SessionExpiredError",
+    "SfNotebookError",
+    "SfNotebookWarning",
+    "error_from_body",
+]
+
+
+class SfNotebookError(Exception):
+    """Base of every sfnotebook error.
+
+    Attributes
+    ----------
+    status : int | None
+        HTTP status of the response that caused it, when there was one.
+    error_code : str | None
+        Salesforce's ``errorCode`` (REST) or ``error`` (OAuth), when there was one.
+    url : str | None
+        The URL called, without query string (a query string may hold SOQL with values).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.url = url
+        for key, value in context.items():
+            setattr(self, key, value)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(SfNotebookError):
+    """Settings are missing or unusable; raised before anything is sent."""
+
+
+class MissingSettingError(ConfigurationError):
+    """A required setting (``SF_DOMAIN``, ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``) is absent."""
+
+
+class InsecureDomainError(ConfigurationError):
+    """``http://`` to a host other than localhost: the secret would travel in clear text."""
+
+
+class InvalidSettingError(ConfigurationError):
+    """A setting has a value that cannot work (malformed domain, API version, CA bundle path)."""
+
+
+class AuthenticationError(SfNotebookError):
+    """The token endpoint refused the client credentials."""
+
+
+class MyDomainRequiredError(AuthenticationError):
+    """The client credentials flow needs the org's My Domain host."""
+
+
+class InvalidClientIdError(AuthenticationError):
+    """The consumer key is unknown to this org."""
+
+
+class InvalidClientSecretError(AuthenticationError):
+    """The consumer secret is wrong or was rotated."""
+
+
+class RunAsUserMissingError(AuthenticationError):
+    """The connected app has no Run As user for the client credentials flow."""
+
+
+class GrantTypeNotEnabledError(AuthenticationError):
+    """The connected app does not have the Client Credentials Flow enabled."""
+
+
+class NetworkError(SfNotebookError):
+    """The host could not be reached: DNS, refused connection, TLS verification or timeout."""
+
+
+class SalesforceError(SfNotebookError):
+    """Salesforce answered a REST call with an error body."""
+
+
+class SessionExpiredError(SalesforceError):
+    """The session stayed invalid after a fresh token exchange."""
+
+
+class MalformedQueryError(SalesforceError):
+    """The SOQL could not be parsed (``MALFORMED_QUERY``)."""
+
+
+class InvalidFieldError(SalesforceError):
+    """A field or relationship in the SOQL does not exist (``INVALID_FIELD``)."""
+
+
+class InvalidTypeError(SalesforceError):
+    """The object in the SOQL does not exist or is not visible (``INVALID_TYPE``)."""
+
+
+class QueryLocatorExpiredError(SalesforceError):
+    """A query cursor expired or was released (``INVALID_QUERY_LOCATOR``)."""
+
+
+class RequestLimitExceededError(SalesforceError):
+    """The org's API request allowance is used up (``REQUEST_LIMIT_EXCEEDED``)."""
+
+
+class NotFoundError(SalesforceError):
+    """The resource does not exist (``NOT_FOUND`` / HTTP 404)."""
+
+
+class ServerUnavailableError(SalesforceError):
+    """Salesforce kept answering 5xx (or dropping the connection) after every retry."""
+
+
+class IncompleteResultError(SfNotebookError):
+    """Fewer rows arrived than Salesforce said there are; no partial frame is returned."""
+
+
+class ReportError(SfNotebookError):
+    """A report could not be found, run or read whole."""
+
+
+class ReportNotFoundError(ReportError):
+    """No report with that Id or name is visible to the user."""
+
+
+class AmbiguousReportError(ReportError):
+    """Several reports carry that name."""
+
+
+class ReportPagingError(ReportError):
+    """A report has more than 2,000 detail rows and cannot be paged past the limit."""
+
+
+class BulkJobError(SfNotebookError):
+    """A Bulk API 2.0 job failed or was aborted."""
+
+
+class SfNotebookWarning(UserWarning):
+    """Base of sfnotebook's warnings."""
+
+
+class LargeResultWarning(SfNotebookWarning):
+    """A REST query returned enough rows that ``extract`` (Bulk API 2.0) would serve better."""
+
+
+_BY_CODE: dict[str, type[SalesforceError]] = {
+    "INVALID_SESSION_ID": SessionExpiredError,
+    "MALFORMED_QUERY": MalformedQueryError,
+    "INVALID_FIELD": InvalidFieldError,
+    "INVALID_TYPE": InvalidTypeError,
+    "INVALID_QUERY_LOCATOR": QueryLocatorExpiredError,
+    "REQUEST_LIMIT_EXCEEDED": RequestLimitExceededError,
+    "NOT_FOUND": NotFoundError,
+    "SERVER_UNAVAILABLE": ServerUnavailableError,
+}
+
+_ADVICE: dict[str, str] = {
+    "MALFORMED_QUERY": "Check the SOQL syntax near the position Salesforce gives.",
+    "INVALID_FIELD": (
+        "Check the field's API name with org.sf.<Object>.describe() "
+        "(custom fields end in __c, relationships in __r)."
+    ),
+    "INVALID_TYPE": "Check the object's API name and that the Run As user can see it.",
+    "INVALID_QUERY_LOCATOR": (
+        "The server-side cursor expired (15 minutes idle, or more than 10 open cursors); "
+        "rerun the query."
+    ),
+    "REQUEST_LIMIT_EXCEEDED": (
+        "The org's API allowance is used up; wait for the rolling 24-hour window "
+        "or ask an admin to raise the limit."
+    ),
+}
+
+
+def error_from_body(status: int, body: Any, *, url: str | None = None) -> SalesforceError:
+    """Build the typed error for a REST error response.
+
+    ``body`` is the decoded JSON (normally ``[{"errorCode": ..., "message": ...}]``) or text.
+    """
+    code: str | None = None
+    message: str | None = None
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        code = body[0].get("errorCode")
+        message = body[0].get("message")
+    elif isinstance(body, dict):
+        code = body.get("errorCode") or body.get("error")
+        message = body.get("message") or body.get("error_description")
+    elif isinstance(body, str) and body.strip():
+        message = body.strip()[:500]
+    if code is None and status == 404:
+        code = "NOT_FOUND"
+    cls = _BY_CODE.get(code or "", SalesforceError)
+    if cls is SalesforceError and status >= 500:
+        cls = ServerUnavailableError
+    text = f"Salesforce answered {status}"
+    if code:
+        text += f" {code}"
+    if message:
+        text += f": {message.strip()}"
+    advice = _ADVICE.get(code or "")
+    if advice:
+        text += f"\n{advice}"
+    return cls(text, status=status, error_code=code, url=url, sf_message=message)
