@@ -1,0 +1,57 @@
+# sfnotebook: every command a developer or CI needs. `make test` builds everything from nothing.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck pytest demo lab bench cassettes audit browser clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser test will skip"; \
+	  else echo "chromium missing and apt-get unavailable: the browser test will skip"; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install browser
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+demo: install
+	$(BIN)/python -m sfnotebook.demo.run_demo
+
+lab: install
+	$(BIN)/python -m sfnotebook.demo.run_lab
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+cassettes: install
+	SFNOTEBOOK_RECORD=1 $(BIN)/pytest -q tests/cassettes
+
+audit: install
+	$(BIN)/pip-audit --skip-editable
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,356 @@
+"""``connect()`` and the :class:`Connection`: one org, one session, one token at a time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+from . import __version__
+from ._session import ApiSession, RetryPolicy
+from .auth import Token, exchange_token, network_error, revoke_token
+from .errors import (
+    RequestLimitExceededError,
+    SfNotebookError,
+    error_from_body,
+)
+from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from simple_salesforce import Salesforce
+
+__all__ = ["Connection", "connect", "get_default", "set_default"]
+
+log = logging.getLogger("sfnotebook")
+
+DEFAULT_TIMEOUT = (10.0, 300.0)
+_default: Connection | None = None
+
+
+def connect(
+    *,
+    domain: str | None = None,
+    consumer_key: str | None = None,
+    consumer_secret: str | None = None,
+    api_version: str | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    env_file: str | os.PathLike[str] | bool | None = None,
+    retries: int = 4,
+    backoff: float = 0.5,
+    set_default: bool = True,
+) -> Connection:
+    """Log in with the client credentials flow and return a :class:`Connection`.
+
+    Settings come from the keyword arguments, then the environment variables ``SF_DOMAIN``,
+    ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``, ``SF_API_VERSION``, ``SF_CA_BUNDLE``, then the
+    nearest ``.env`` file (searched upward from the working directory).
+
+    Parameters
+    ----------
+    retries, backoff
+        How many times idempotent reads are retried on 5xx or dropped connections, and the
+        first wait in seconds (doubling, with jitter).
+    set_default
+        Make this the connection that ``sfnotebook.query`` and the ``%%soql`` magic use.
+
+    Examples
+    --------
+    >>> import sfnotebook
+    >>> org = sfnotebook.connect()                      # doctest: +SKIP
+    >>> org.query("SELECT Id, Name FROM Account LIMIT 5")  # doctest: +SKIP
+    """
+    settings = load_settings(
+        domain=domain,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        api_version=api_version,
+        ca_bundle=ca_bundle,
+        env_file=env_file,
+    )
+    conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
+    if set_default:
+        set_default_connection(conn)
+    return conn
+
+
+def set_default_connection(conn: Connection | None) -> None:
+    """Make ``conn`` the connection module-level verbs and the magics use."""
+    global _default
+    _default = conn
+
+
+set_default = set_default_connection
+
+
+def get_default() -> Connection:
+    """The default connection, or an error saying how to make one."""
+    if _default is None:
+        raise SfNotebookError(
+            "No Salesforce connection yet. Run org = sfnotebook.connect() (or use the login "
+            "panel, sfnotebook.login_panel()) first."
+        )
+    return _default
+
+
+class Connection:
+    """A logged-in org: the token, the ``requests.Session`` and simple-salesforce's client.
+
+    ``org.sf`` is the :class:`simple_salesforce.Salesforce` for anything sfnotebook does not
+    cover; it shares this connection's session, so it also gets re-authentication and retries.
+    """
+
+    def __init__(self, settings: Settings, *, policy: RetryPolicy | None = None) -> None:
+        self.settings = settings
+        self.session = ApiSession(policy=policy)
+        self.session.verify = settings.verify
+        self.session.headers.update(
+            {"Accept": "application/json", "User-Agent": f"sfnotebook/{__version__}"}
+        )
+        self._token_lock = threading.Lock()
+        self._describe_cache: dict[str, dict[str, Any]] = {}
+        self._describe_lock = threading.Lock()
+        self.timeout = DEFAULT_TIMEOUT
+        self._token = exchange_token(settings, self.session)
+        self.instance_url = self._token.instance_url
+        self.session.instance_host = urlsplit(self.instance_url).netloc
+        self.session.headers["Authorization"] = "Bearer " + self._token.access_token
+        self.session.reauthenticate = self._reauthenticate
+        self.api_version = settings.api_version or self._latest_version()
+        self.base_path = f"/services/data/v{self.api_version}"
+        self._sf: Salesforce | None = None
+        self.identity: dict[str, Any] = self._fetch_identity()
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def org_id(self) -> str:
+        return self._token.org_id
+
+    @property
+    def user_id(self) -> str:
+        return self._token.user_id
+
+    @property
+    def username(self) -> str:
+        """The Run As user's username (from the identity URL), or its Id if unreadable."""
+        return str(self.identity.get("username") or self.user_id)
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """``(used, max)`` of the org's daily API requests, from the last response."""
+        return self.session.api_usage
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests sent, retries, faults seen and token re-exchanges, since connecting."""
+        return dict(self.session.stats)
+
+    @property
+    def sf(self) -> Salesforce:
+        """simple-salesforce's client on this connection's session and token."""
+        if self._sf is None:
+            from simple_salesforce import Salesforce
+
+            sf = Salesforce(
+                instance_url=self.instance_url,
+                session_id=self._token.access_token,
+                version=self.api_version,
+                session=self.session,
+            )
+            sf.headers.pop("X-PrettyPrint", None)
+            self._sf = sf
+        return self._sf
+
+    def __repr__(self) -> str:
+        return f"<sfnotebook.Connection {self.instance_url} user={self.username} api=v{self.api_version}>"
+
+    def _repr_html_(self) -> str:
+        from .display import connection_html
+
+        return connection_html(self)
+
+    # -- token --------------------------------------------------------------------------------
+    def _reauthenticate(self, used_authorization: str) -> str:
+        """Exchange the credentials again unless another thread already did."""
+        with self._token_lock:
+            current = "Bearer " + self._token.access_token
+            if used_authorization and used_authorization != current:
+                return current  # someone else renewed it while this call was in flight
+            log.info("session expired; exchanging the client credentials again")
+            self._token = exchange_token(self.settings, self.session)
+            fresh = "Bearer " + self._token.access_token
+            self.session.headers["Authorization"] = fresh
+            if self._sf is not None:
+                self._sf.session_id = self._token.access_token
+                self._sf.headers["Authorization"] = fresh
+            return fresh
+
+    def close(self, *, revoke: bool = True) -> None:
+        """Revoke the token (``/services/oauth2/revoke``) and forget it."""
+        global _default
+        if revoke:
+            revoke_token(self.settings, self.session, self._token)
+        self.session.reauthenticate = None
+        self.session.headers.pop("Authorization", None)
+        if _default is self:
+            _default = None
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def url(self, url: str) -> str:
+        """Absolute URL for ``url``: relative to the API base, an absolute path, or a full URL."""
+        if url.startswith(("https://", "http://")):
+            if urlsplit(url).netloc != self.session.instance_host:
+                raise SfNotebookError(f"Refusing to send the session to another host: {url}")
+            return url
+        if url.startswith("/"):
+            return self.instance_url + url
+        return f"{self.instance_url}{self.base_path}/{url}"
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        timeout: Any = None,
+        retry: bool | None = None,
+    ) -> requests.Response:
+        """Send one API call with the connection's policy; raise the typed error on >= 400."""
+        full = self.url(url)
+        path = urlsplit(full).path
+        try:
+            resp = self.session.request(
+                method,
+                full,
+                params=params,
+                json=json,
+                data=data,
+                headers=headers,
+                stream=stream,
+                timeout=timeout or self.timeout,
+                idempotent=retry,
+            )
+        except requests.RequestException as exc:
+            raise network_error(
+                exc, self.session.instance_host or "", self.settings.ca_bundle
+            ) from None
+        log.debug("%s %s -> %s", method, path, resp.status_code)
+        if resp.status_code >= 400:
+            raise self._error(resp, path)
+        return resp
+
+    def _error(self, resp: requests.Response, path: str) -> SfNotebookError:
+        try:
+            body: Any = orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            body = resp.text
+        error = error_from_body(resp.status_code, body, url=path)
+        if isinstance(error, RequestLimitExceededError):
+            usage = self.api_usage
+            if usage:
+                error.message += (
+                    f"\nAPI usage: {usage[0]:,} of {usage[1]:,} requests in the last 24 hours."
+                )
+            error.args = (error.message,)
+        return error
+
+    def get_json(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """GET ``url`` and decode the JSON answer."""
+        return orjson.loads(self.request("GET", url, params=params, headers=headers).content)
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe (``/sobjects/{name}/describe``), cached per connection."""
+        key = sobject.lower()
+        with self._describe_lock:
+            cached = self._describe_cache.get(key)
+        if cached is not None:
+            return cached
+        result = self.get_json(f"sobjects/{sobject}/describe")
+        with self._describe_lock:
+            self._describe_cache[key] = result
+        return result
+
+    def limits(self) -> dict[str, dict[str, int]]:
+        """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""
+        raw = self.get_json("limits")
+        return {
+            k: {"Max": int(v.get("Max", 0)), "Remaining": int(v.get("Remaining", 0))}
+            for k, v in raw.items()
+            if isinstance(v, dict)
+        }
+
+    def _latest_version(self) -> str:
+        versions = self.get_json("/services/data/")
+        try:
+            return max((str(v["version"]) for v in versions), key=lambda v: float(v))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise SfNotebookError(
+                f"{self.instance_url}/services/data/ did not list API versions; set "
+                "SF_API_VERSION (e.g. 68.0) or check SF_DOMAIN."
+            ) from exc
+
+    def _fetch_identity(self) -> dict[str, Any]:
+        path = urlsplit(self._token.identity_url).path
+        try:
+            ident = self.get_json(path)
+        except SfNotebookError as exc:
+            log.info("identity URL unreadable (%s); showing the user Id only", exc.error_code)
+            return {}
+        return ident if isinstance(ident, dict) else {}
+
+    # -- verbs --------------------------------------------------------------------------------
+    def query(self, soql: str, **options: Any) -> Any:
+        """Run SOQL and return a complete, typed DataFrame; see :func:`sfnotebook.soql.query`."""
+        from .soql import query
+
+        return query(self, soql, **options)
+
+    def query_iter(self, soql: str, **options: Any) -> Any:
+        """Run SOQL and yield typed DataFrame chunks; see :func:`sfnotebook.soql.query_iter`."""
+        from .soql import query_iter
+
+        return query_iter(self, soql, **options)
+
+    def report(self, report: str, **options: Any) -> Any:
+        """Run a report whole; see :func:`sfnotebook.reports.report`."""
+        from .reports import report as run_report
+
+        return run_report(self, report, **options)
+
+    def reports(self) -> pd.DataFrame:
+        """The reports this user can see; see :func:`sfnotebook.reports.reports`."""
+        from .reports import reports
+
+        return reports(self)
+
+    def describe_report(self, report: str) -> dict[str, Any]:
+        """A report's metadata; see :func:`sfnotebook.reports.describe_report`."""
+        from .reports import describe_report
+
+        return describe_report(self, report)
+
+    def extract(self, soql: str, **options: Any) -> Any:
+        """A large extract through Bulk API 2.0; see :func:`sfnotebook.bulk.extract`."""
+        from .bulk import extract
+
+        return extract(self, soql, **options)
+
+    @property
+    def token(self) -> Token:
+        """The current token (its ``repr`` hides the secret value)."""
+        return self._token
