@@ -64,7 +64,9 @@ class Response:
             yield from self.body
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """A JSON response, compact like Salesforce's (no pretty printing)."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     return Response(status=status, body=body, headers=dict(headers or {}))
@@ -105,7 +107,7 @@ class Router:
         regex = re.compile("^" + pattern.replace("{v}", self.VERSION) + "$")
         self.routes.append(Route(method.upper(), regex, handler, auth))
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None | bool:
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | bool | None:
         """The route and its groups; ``False`` when the path exists for another method."""
         path_seen = False
         for route in self.routes:
