@@ -1,0 +1,50 @@
+"""Shared fixtures: one demo org per test session, and a connection to it.
+
+Tests that change the demo org's behaviour (faults, expiry) start their own ``DemoOrg`` so the
+shared one stays fault-free for everyone else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import sfnotebook
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_stray_settings() -> Iterator[None]:
+    """A developer's real SF_* variables must never leak into the tests."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SF_")}
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def demo_org() -> Iterator[Any]:
+    from sfnotebook.demo import DemoOrg
+
+    with DemoOrg() as demo:
+        yield demo
+
+
+def connect_to(demo: Any, **options: Any) -> sfnotebook.Connection:
+    """A connection to a demo org with fast retries (tests must not sleep for long)."""
+    options.setdefault("backoff", 0.01)
+    options.setdefault("set_default", False)
+    return sfnotebook.connect(
+        domain=demo.domain,
+        consumer_key=demo.consumer_key,
+        consumer_secret=demo.consumer_secret,
+        ca_bundle=demo.ca_bundle,
+        env_file=False,
+        **options,
+    )
+
+
+@pytest.fixture(scope="session")
+def org(demo_org: Any) -> sfnotebook.Connection:
+    return connect_to(demo_org)
