@@ -405,7 +405,7 @@ def _cell_text(cell: Mapping[str, Any]) -> str | None:
     label = cell.get("label")
     value = cell.get("value")
     if label is None or label == "":
-        return _text_of(value) if isinstance(value, str) else None
+        return _text_of(value) if isinstance(value, str) and value.strip() else None
     if label == "-" and (value is None or value == ""):
         return None
     return _text_of(str(label))
