@@ -23,6 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sfnotebook.dtypes import pandas_dtype
+
 __all__ = [
     "GRAND_TOTAL",
     "SUBTOTAL",
@@ -43,6 +45,11 @@ _BOOL_TYPES = frozenset({"boolean"})
 _DATE_TYPES = frozenset({"date"})
 _DATETIME_TYPES = frozenset({"datetime"})
 _EMPTY = ("", "-")
+# One dtype table for the package (sfnotebook.dtypes): text, date and datetime columns of a
+# report get the same dtypes as the SOQL side's.
+_STRING = pandas_dtype("string")
+_DATE = pandas_dtype("date")
+_DATETIME = pandas_dtype("datetime")
 
 # One detail row as collected from the factMap: the grouping labels, then the raw dataCells.
 DetailRow = tuple[tuple[str | None, ...], Sequence[Mapping[str, Any]]]
@@ -64,9 +71,9 @@ def report_details(
     -------
     pandas.DataFrame
         One row per detail row in report order (TABULAR, SUMMARY and MATRIX); grouping columns
-        first, typed from ``detailColumnInfo`` (currency/percent/double -> Float64, int ->
-        Int64, date -> datetime64[ns], datetime -> datetime64[ns, UTC], boolean -> boolean,
-        text and lookups -> the display label as ``string``). A run without rows gives a
+        first, typed from ``detailColumnInfo`` (currency/percent/double/number -> Float64,
+        int -> Int64, date -> datetime64[s], datetime -> datetime64[ns, UTC], boolean ->
+        boolean, text, lookups and anything else -> the display label as ``string[pyarrow]``). A run without rows gives a
         zero-row frame with the same typed columns.
 
     Examples
@@ -125,7 +132,7 @@ def frame_from_detail_rows(
     data: dict[str, Any] = {}
     names = _unique([*group_names, *detail_names])
     for i, name in enumerate(names[: len(group_names)]):
-        data[name] = pd.array([r[0][i] for r in rows], dtype="string")
+        data[name] = pd.array([r[0][i] for r in rows], dtype=_STRING)
     taken = set(names)
     for j, (col, name) in enumerate(zip(detail_columns, names[len(group_names) :], strict=True)):
         cells = [r[1][j] if j < len(r[1]) else {} for r in rows]
@@ -136,7 +143,7 @@ def frame_from_detail_rows(
             if any(code is not None for code in codes):
                 code_name = _unique_against(f"{name} Currency", taken)
                 taken.add(code_name)
-                data[code_name] = pd.array(codes, dtype="string")
+                data[code_name] = pd.array(codes, dtype=_STRING)
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
@@ -356,8 +363,12 @@ def _convert(cells: Sequence[Mapping[str, Any]], data_type: str) -> Any:
         raw = [_date_text(c) for c in cells]
         utc = data_type in _DATETIME_TYPES
         parsed = pd.to_datetime(pd.Series(raw, dtype=object), format="ISO8601", utc=utc)
-        return parsed.astype("datetime64[ns, UTC]" if utc else "datetime64[ns]").array
-    return pd.array([_cell_text(c) for c in cells], dtype="string")
+        try:
+            return parsed.astype(_DATETIME if utc else _DATE).array
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+            # Past 2262 nanoseconds overflow (sentinel dates like 4000-12-31).
+            return parsed.astype("datetime64[ms, UTC]" if utc else "datetime64[s]").array
+    return pd.array([_cell_text(c) for c in cells], dtype=_STRING)
 
 
 def _value(cell: Mapping[str, Any]) -> Any:

@@ -87,19 +87,19 @@ def test_detail_rows_match_the_grand_total_record_count(name: str) -> None:
 # --- TABULAR: one parametrized case per type-table row --------------------------------------
 
 TYPE_TABLE = [
-    ("Opportunity Name", "string"),
-    ("Account Name", "string"),
+    ("Opportunity Name", "string[pyarrow]"),
+    ("Account Name", "string[pyarrow]"),
     ("Amount", "Float64"),
     ("Probability (%)", "Float64"),
-    ("Close Date", "datetime64[ns]"),
+    ("Close Date", "datetime64[s]"),
     ("Created Date", "datetime64[ns, UTC]"),
     ("Last Modified Date", "datetime64[ns, UTC]"),
     ("Won", "boolean"),
     ("Quantity", "Float64"),
     ("Age", "Int64"),
-    ("Stage", "string"),
-    ("Billing Street", "string"),
-    ("Opportunity ID", "string"),
+    ("Stage", "string[pyarrow]"),
+    ("Billing Street", "string[pyarrow]"),
+    ("Opportunity ID", "string[pyarrow]"),
 ]
 
 
@@ -245,7 +245,7 @@ def test_summary_three_levels_details_carry_every_group() -> None:
     assert df["Close Date"].str.match(r"^[A-Z][a-z]+ 2024$").all()
     # "-" grouping (no lead source) -> null, the detail column named apart from the grouping
     assert df["Lead Source"].isna().any()
-    assert df["Close Date (2)"].dtype == "datetime64[ns]"
+    assert df["Close Date (2)"].dtype == "datetime64[s]"
 
 
 # --- MATRIX ----------------------------------------------------------------------------------
@@ -367,3 +367,20 @@ def test_missing_factmap_cells_are_skipped_not_invented() -> None:
     agg = report_aggregates(payload)
     assert len(agg) == len(payload["groupingsDown"]["groupings"])
     assert not np.any(agg.index == payload["groupingsDown"]["groupings"][0]["label"])
+
+
+def test_converters_do_no_io() -> None:
+    import ast
+
+    import sfnotebook.report_frames as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (
+            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+        )
+    }
+    assert not imported & {"requests", "simple_salesforce", "urllib", "http", "socket"}
