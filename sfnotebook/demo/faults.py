@@ -1,0 +1,246 @@
+"""Fault injection for the demo org: latency, 503s, dropped connections, expiry, limits.
+
+A :class:`FaultConfig` lives in ``org.features["faults"]``. The server consults it for the
+transport-level faults (latency, 503 ``SERVER_UNAVAILABLE``, dropped connections, session
+expiry, ``REQUEST_LIMIT_EXCEEDED``); feature modules read their own switches from it with
+``getattr(faults, name, default)``: ``expire_locators``, ``report_timeout``,
+``fail_bulk_jobs``. Every injected fault is counted by kind, so tests and benchmarks can
+report what a client survived.
+
+Randomness comes from a seeded :class:`random.Random`, so a sequential test run is
+reproducible; ``error_next`` / ``drop_next`` give exact, count-based faults for tests that
+must not depend on luck.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["FAULT_KINDS", "REQUEST_KINDS", "FaultConfig"]
+
+# The kinds of request the server tells apart; faults apply to ``FaultConfig.apply_to`` only.
+REQUEST_KINDS = ("data", "token", "identity", "versions", "admin", "other")
+
+# The kinds of fault counted in ``FaultConfig.counts``.
+FAULT_KINDS = (
+    "latency",
+    "server_unavailable",
+    "dropped_connection",
+    "session_expired",
+    "request_limit_exceeded",
+    "expired_locator",
+    "report_timeout",
+    "bulk_job_failed",
+)
+
+# Fields that are configuration (settable at runtime), as opposed to bookkeeping.
+_PRIVATE = {"counts", "_rng", "_lock", "_requests_since_expiry", "_last_expiry", "_pattern"}
+
+
+@dataclass
+class FaultConfig:
+    """What the demo org does wrong, and how often.
+
+    Parameters
+    ----------
+    latency
+        Seconds added before answering every request the faults apply to.
+    error_rate
+        Fraction (0..1) of those requests answered 503 ``SERVER_UNAVAILABLE``.
+    drop_rate
+        Fraction (0..1) of those requests whose connection is closed without any response.
+    error_next, drop_next
+        Exact counts: the next N requests get a 503 / a dropped connection (decremented as
+        they are used; checked before the rates).
+    expire_after_requests
+        After every N authenticated API requests, all current sessions become invalid
+        (the next call with an old token gets 401 ``INVALID_SESSION_ID``).
+    expire_after_seconds
+        Sessions become invalid T seconds after they were issued (or after the last
+        expiry), whatever their lifetime.
+    request_limit
+        After N API requests (the ``api-usage`` counter), answer 403
+        ``REQUEST_LIMIT_EXCEEDED``; the reported daily maximum becomes N.
+    expire_locators
+        Query-more calls answer 400 ``INVALID_QUERY_LOCATOR`` (read by the SOQL module).
+    report_timeout
+        Report runs fail as Salesforce does on timeout (read by the reports module).
+    fail_bulk_jobs
+        Bulk query jobs end in state ``Failed`` (read by the bulk module).
+    seed
+        Seed of the random generator that draws the rate-based faults.
+    apply_to
+        Request kinds the transport faults apply to (``"data"``: authenticated REST calls
+        under ``/services/data/vXX.X/``; ``"token"``: the token endpoint; also
+        ``"identity"``, ``"versions"``). The token endpoint is spared unless listed.
+    path_pattern
+        When set, transport faults apply only to paths matching this regular expression
+        (``re.search``), e.g. ``"/query/"`` for query-more calls only.
+    """
+
+    latency: float = 0.0
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    error_next: int = 0
+    drop_next: int = 0
+    expire_after_requests: int | None = None
+    expire_after_seconds: float | None = None
+    request_limit: int | None = None
+    expire_locators: bool = False
+    report_timeout: bool = False
+    fail_bulk_jobs: bool = False
+    seed: int | None = 0
+    apply_to: tuple[str, ...] = ("data",)
+    path_pattern: str | None = None
+    counts: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
+    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _requests_since_expiry: int = field(default=0, repr=False, compare=False)
+    _last_expiry: float = field(default_factory=time.time, repr=False, compare=False)
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._validate()
+        self._rng.seed(self.seed)
+
+    @classmethod
+    def settable(cls) -> list[str]:
+        """Names of the options :meth:`update` accepts."""
+        return [f.name for f in fields(cls) if f.name not in _PRIVATE]
+
+    def _validate(self) -> None:
+        for name in ("error_rate", "drop_rate"):
+            value = float(getattr(self, name))
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+        if self.latency < 0:
+            raise ValueError(f"latency must be >= 0, got {self.latency!r}")
+        if isinstance(self.apply_to, str):
+            self.apply_to = (self.apply_to,)
+        self.apply_to = tuple(self.apply_to)
+        unknown = set(self.apply_to) - set(REQUEST_KINDS)
+        if unknown:
+            raise ValueError(f"unknown request kinds in apply_to: {sorted(unknown)}")
+        self._pattern = re.compile(self.path_pattern) if self.path_pattern else None
+
+    def update(self, **options: Any) -> None:
+        """Change options at runtime; unknown names raise ``TypeError``.
+
+        Changing ``seed`` re-seeds the generator; the expiry windows restart.
+        """
+        allowed = set(self.settable())
+        unknown = set(options) - allowed
+        if unknown:
+            raise TypeError(f"unknown fault options: {sorted(unknown)}; allowed: {sorted(allowed)}")
+        with self._lock:
+            old = {name: getattr(self, name) for name in options}
+            for name, value in options.items():
+                if name == "apply_to" and isinstance(value, list):
+                    value = tuple(value)
+                setattr(self, name, value)
+            try:
+                self._validate()
+            except ValueError:
+                for name, value in old.items():
+                    setattr(self, name, value)
+                raise
+            if "seed" in options:
+                self._rng.seed(self.seed)
+            self._requests_since_expiry = 0
+            self._last_expiry = time.time()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settable options as plain JSON-friendly values."""
+        out: dict[str, Any] = {}
+        for name in self.settable():
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    # ---- decisions the server asks for -------------------------------------------------
+
+    def applies(self, kind: str, path: str) -> bool:
+        """Whether transport faults apply to a request of this kind and path."""
+        if kind not in self.apply_to:
+            return False
+        return self._pattern is None or self._pattern.search(path) is not None
+
+    def transport_fault(self) -> str | None:
+        """Draw the fault for one request: ``"drop"``, ``"error"`` or ``None``.
+
+        Latency is separate (:attr:`latency`), because it combines with the others.
+        """
+        with self._lock:
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                self.counts["dropped_connection"] += 1
+                return "drop"
+            if self.error_next > 0:
+                self.error_next -= 1
+                self.counts["server_unavailable"] += 1
+                return "error"
+            # Draw both numbers every time so the sequence does not depend on the rates.
+            drop_draw, error_draw = self._rng.random(), self._rng.random()
+            if drop_draw < self.drop_rate:
+                self.counts["dropped_connection"] += 1
+                return "drop"
+            if error_draw < self.error_rate:
+                self.counts["server_unavailable"] += 1
+                return "error"
+            return None
+
+    def delay(self) -> float:
+        """The latency to add to one request (counted when non-zero)."""
+        if self.latency > 0:
+            with self._lock:
+                self.counts["latency"] += 1
+            return self.latency
+        return 0.0
+
+    def session_expiry_due(self) -> bool:
+        """Count one authenticated API request; True when sessions must expire now.
+
+        Called before the request is served: with ``expire_after_requests=N`` the first N
+        requests of a window succeed and the (N+1)-th finds its session expired.
+        """
+        with self._lock:
+            due = False
+            if (
+                self.expire_after_requests is not None
+                and self._requests_since_expiry >= self.expire_after_requests
+            ):
+                due = True
+            if (
+                self.expire_after_seconds is not None
+                and time.time() - self._last_expiry >= self.expire_after_seconds
+            ):
+                due = True
+            if due:
+                self._requests_since_expiry = 0
+                self._last_expiry = time.time()
+                self.counts["session_expired"] += 1
+            else:
+                self._requests_since_expiry += 1
+            return due
+
+    def sessions_renewed(self) -> None:
+        """Restart the time window when a new token is issued after an expiry."""
+        with self._lock:
+            if self.expire_after_seconds is not None:
+                self._last_expiry = time.time()
+
+    def record(self, kind: str, n: int = 1) -> None:
+        """Count a fault injected elsewhere (feature modules call this)."""
+        with self._lock:
+            self.counts[kind] += n
+
+    def counts_dict(self) -> dict[str, int]:
+        """Faults injected so far, by kind (kinds never injected are omitted)."""
+        with self._lock:
+            return {k: v for k, v in self.counts.items() if v}
