@@ -1,0 +1,334 @@
+"""``/query``, ``/queryAll`` and query-more for the demo org, with Salesforce's cursors.
+
+* A query's result is snapshot at the first call (the ordered rowids of its root rows), so
+  pages are consistent; each page is fetched by rowid and shaped on demand.
+* Batch size comes from ``Sforce-Query-Options: batchSize=N``, clamped to 200..2000 (default
+  2000) as Salesforce does: the header is a preference, never an error. Child records count
+  toward the batch, so pages of parents with many children hold fewer parents.
+* A child subquery result with more than 200 rows comes with ``done: false`` and its own
+  ``nextRecordsUrl`` (a child cursor serving that parent's remaining children). Fetching the
+  next parent page releases the child cursors of the previous page, as the SOAP
+  ``queryMore()`` documentation says.
+* Locators look like ``01gXX0000000001AAA-2000``. They expire after 15 minutes idle, and a
+  user holds at most 10 open query cursors: opening an 11th releases the oldest. A released,
+  expired or unknown locator answers 400 ``INVALID_QUERY_LOCATOR`` ``invalid query locator``,
+  as does every query-more call while the ``expire_locators`` fault is on.
+* Aggregate queries cannot be continued: more than 2,000 result rows answer 400
+  ``EXCEEDED_ID_LIMIT`` "Aggregate query does not support queryMore(), use LIMIT to restrict
+  the results to a single batch" (the message Salesforce sends; the code is the one it uses for
+  the same message on objects that cannot be paged).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .http import Request, Response, Router, error_response
+from .soql import CompiledQuery, compile_soql
+from .soql_parser import SoqlError
+
+__all__ = [
+    "CHILD_BATCH",
+    "DEFAULT_BATCH",
+    "IDLE_SECONDS",
+    "MAX_AGGREGATE_ROWS",
+    "MAX_CURSORS",
+    "Cursor",
+    "CursorStore",
+    "batch_size",
+    "register",
+]
+
+DEFAULT_BATCH = 2000
+MIN_BATCH = 200
+CHILD_BATCH = 200
+IDLE_SECONDS = 15 * 60
+MAX_CURSORS = 10
+MAX_AGGREGATE_ROWS = 2000
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def batch_size(header: str | None) -> int:
+    """The batch size asked for by ``Sforce-Query-Options``, clamped to 200..2000."""
+    if not header:
+        return DEFAULT_BATCH
+    for part in header.split(","):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "batchsize":
+            try:
+                n = int(value.strip())
+            except ValueError:
+                return DEFAULT_BATCH
+            return max(MIN_BATCH, min(DEFAULT_BATCH, n))
+    return DEFAULT_BATCH
+
+
+def _cursor_id(n: int) -> str:
+    """An 18-character id with the query locator key prefix ``01g`` and a case-safe suffix."""
+    body = "01g"
+    digits = ""
+    while n:
+        n, r = divmod(n, 62)
+        digits = _ALPHABET[r] + digits
+    body += "Dm" + digits.rjust(10, "0")
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << j for j, ch in enumerate(body[chunk * 5 : chunk * 5 + 5]) if ch.isupper())
+        suffix += _SUFFIX[bits]
+    return body + suffix
+
+
+@dataclass
+class Cursor:
+    """Server-side state of one open locator."""
+
+    id: str
+    user: str
+    resource: str  # "query" or "queryAll": the nextRecordsUrl keeps the one that opened it
+    query: CompiledQuery | None  # None for child cursors
+    rowids: list[int] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # child cursors only
+    include_deleted: bool = False
+    position: int = 0
+    last_used: float = 0.0
+    parent: str | None = None  # child cursors: the parent cursor's id
+    children: list[str] = field(default_factory=list)  # parent cursors: current child cursors
+
+    @property
+    def total(self) -> int:
+        return len(self.rowids) if self.query is not None else len(self.records)
+
+
+class CursorStore:
+    """Open cursors, with Salesforce's idle expiry and per-user limit."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._cursors: dict[str, Cursor] = {}
+        self._by_user: dict[str, OrderedDict[str, None]] = {}
+        self._counter = itertools.count(1)
+
+    def open(self, user: str, resource: str, **kw: Any) -> Cursor:
+        """A new cursor; a user's 11th query cursor releases their oldest one."""
+        with self._lock:
+            cur = Cursor(_cursor_id(next(self._counter)), user, resource, **kw)
+            cur.last_used = self.clock()
+            self._cursors[cur.id] = cur
+            if cur.parent is None:
+                owned = self._by_user.setdefault(user, OrderedDict())
+                owned[cur.id] = None
+                while len(owned) > MAX_CURSORS:
+                    oldest, _ = owned.popitem(last=False)
+                    self._release(oldest)
+            return cur
+
+    def get(self, cursor_id: str, user: str | None) -> Cursor | None:
+        """The live cursor, or ``None`` when unknown, released, expired or not the user's."""
+        with self._lock:
+            cur = self._cursors.get(cursor_id)
+            if cur is None:
+                return None
+            now = self.clock()
+            if now - cur.last_used > IDLE_SECONDS:
+                self._release(cur.id)
+                return None
+            if user is not None and cur.user != user:
+                return None
+            cur.last_used = now
+            if cur.parent is not None and cur.parent in self._cursors:
+                self._cursors[cur.parent].last_used = now
+            return cur
+
+    def release(self, cursor_id: str) -> None:
+        with self._lock:
+            self._release(cursor_id)
+
+    def release_children(self, cur: Cursor) -> None:
+        with self._lock:
+            for child in cur.children:
+                self._cursors.pop(child, None)
+            cur.children = []
+
+    def _release(self, cursor_id: str) -> None:
+        cur = self._cursors.pop(cursor_id, None)
+        if cur is None:
+            return
+        for child in cur.children:
+            self._cursors.pop(child, None)
+        owned = self._by_user.get(cur.user)
+        if owned is not None:
+            owned.pop(cursor_id, None)
+
+    def __len__(self) -> int:
+        return len(self._cursors)
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(status=status, body=orjson.dumps(payload))
+
+
+def _invalid_locator() -> Response:
+    return error_response(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+
+
+class QueryService:
+    """The handlers, bound to one org."""
+
+    def __init__(self, org: Any) -> None:
+        self.org = org
+        self.cursors: CursorStore = org.feature("query_cursors", CursorStore)
+
+    def _version(self, request: Request) -> str:
+        return request.api_version or "68.0"
+
+    def _url(self, request: Request, resource: str, cursor: Cursor, position: int) -> str:
+        return f"/services/data/v{self._version(request)}/{resource}/{cursor.id}-{position}"
+
+    def query(self, request: Request, include_deleted: bool) -> Response:
+        text = request.query.get("q")
+        if not text:
+            return error_response(400, "MALFORMED_QUERY", "A query string has to be specified")
+        try:
+            compiled = compile_soql(text)
+        except SoqlError as exc:
+            return error_response(400, exc.error_code, exc.message)
+        conn = self.org.database.connect()
+        plan = compiled.plan
+        version = self._version(request)
+        if compiled.is_count:
+            total = plan.count(conn, include_deleted=include_deleted)
+            return _json({"totalSize": total, "done": True, "records": []})
+        if compiled.is_aggregate:
+            rows = list(plan.iter_sql_rows(conn, include_deleted=include_deleted))
+            if len(rows) > MAX_AGGREGATE_ROWS:
+                return error_response(
+                    400,
+                    "EXCEEDED_ID_LIMIT",
+                    "Aggregate query does not support queryMore(), use LIMIT to restrict the "
+                    "results to a single batch",
+                )
+            records = plan.shape(conn, rows, api_version=version)
+            return _json({"totalSize": len(records), "done": True, "records": records})
+        rowids = plan.row_ids(conn, include_deleted=include_deleted)
+        resource = "queryAll" if include_deleted else "query"
+        cur = Cursor("", request.user_id or "", resource, compiled, rowids=rowids,
+                     include_deleted=include_deleted)  # fmt: skip
+        return self._page(request, cur, 0, batch_size(request.header("Sforce-Query-Options")))
+
+    def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
+        assert cur.query is not None  # noqa: S101 - parent cursors only
+        conn = self.org.database.connect()
+        plan = cur.query.plan
+        version = self._version(request)
+        ids = cur.rowids[start : start + batch]
+        rows = plan.fetch_rows(conn, ids)
+        records = plan.shape(conn, rows, api_version=version, include_deleted=cur.include_deleted)
+        child_keys = [c.key for c in plan.children]
+        pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        if child_keys:
+            kept: list[dict[str, Any]] = []
+            used = 0
+            for rec in records:
+                cost = 1 + sum(
+                    min(len(rec[k]["records"]), CHILD_BATCH) for k in child_keys if rec.get(k)
+                )
+                if kept and used + cost > batch:
+                    break
+                kept.append(rec)
+                used += cost
+                for k in child_keys:
+                    result = rec.get(k)
+                    if result and len(result["records"]) > CHILD_BATCH:
+                        rest = result["records"][CHILD_BATCH:]
+                        result["records"] = result["records"][:CHILD_BATCH]
+                        result["done"] = False
+                        pending.append((result, rest))
+            records = kept
+        end = start + len(records)
+        total = cur.total
+        done = end >= total
+        if not cur.id and (not done or pending):
+            opened = self.cursors.open(
+                cur.user, cur.resource, query=cur.query, rowids=cur.rowids,
+                include_deleted=cur.include_deleted,
+            )  # fmt: skip
+            cur = opened
+        elif cur.id:
+            self.cursors.release_children(cur)
+        for result, rest in pending:
+            child = self.cursors.open(cur.user, cur.resource, query=None, records=rest,
+                                      parent=cur.id, position=0)  # fmt: skip
+            cur.children.append(child.id)
+            result["nextRecordsUrl"] = self._url(request, cur.resource, child, CHILD_BATCH)
+            child.position = CHILD_BATCH  # offset as the locator shows it
+        payload: dict[str, Any] = {"totalSize": total, "done": done}
+        if not done:
+            payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
+            cur.position = end
+        elif cur.id and not cur.children:
+            self.cursors.release(cur.id)
+        payload["records"] = records
+        return _json(payload)
+
+    def more(self, request: Request, locator: str) -> Response:
+        faults = self.org.features.get("faults")
+        if getattr(faults, "expire_locators", False):
+            record = getattr(faults, "record", None)
+            if callable(record):
+                record("expired_locator")
+            return _invalid_locator()
+        cursor_id, _, offset_text = locator.partition("-")
+        cur = self.cursors.get(cursor_id, request.user_id)
+        if cur is None or not offset_text.isdigit():
+            return _invalid_locator()
+        offset = int(offset_text)
+        batch = batch_size(request.header("Sforce-Query-Options"))
+        if cur.query is None:
+            return self._child_page(request, cur, offset, batch)
+        if offset > cur.total:
+            return _invalid_locator()
+        return self._page(request, cur, offset, batch)
+
+    def _child_page(self, request: Request, cur: Cursor, offset: int, batch: int) -> Response:
+        # The child locator's offset counts the children already sent (first page included).
+        start = offset - CHILD_BATCH
+        if start < 0 or start > len(cur.records):
+            return _invalid_locator()
+        chunk = cur.records[start : start + batch]
+        end = offset + len(chunk)
+        total = len(cur.records) + CHILD_BATCH
+        payload: dict[str, Any] = {"totalSize": total, "done": end >= total}
+        if end < total:
+            payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
+        payload["records"] = chunk
+        return _json(payload)
+
+
+def register(router: Router, org: Any) -> None:
+    """Add ``/query``, ``/queryAll`` and their query-more routes."""
+    service = QueryService(org)
+
+    def query(request: Request) -> Response:
+        return service.query(request, include_deleted=False)
+
+    def query_all(request: Request) -> Response:
+        return service.query(request, include_deleted=True)
+
+    def more(request: Request, locator: str) -> Response:
+        return service.more(request, locator)
+
+    locator = r"(?P<locator>[0-9A-Za-z]{15,18}-\d+)"
+    router.add("GET", r"/services/data/{v}/query/?", query)
+    router.add("GET", r"/services/data/{v}/queryAll/?", query_all)
+    router.add("GET", r"/services/data/{v}/query/" + locator, more)
+    router.add("GET", r"/services/data/{v}/queryAll/" + locator, more)
