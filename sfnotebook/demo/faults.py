@@ -102,12 +102,13 @@ class FaultConfig:
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _requests_since_expiry: int = field(default=0, repr=False, compare=False)
-    _last_expiry: float = field(default_factory=time.time, repr=False, compare=False)
+    _last_expiry: float = field(default=0.0, repr=False, compare=False)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._validate()
         self._rng.seed(self.seed)
+        self._last_expiry = time.time()
 
     @classmethod
     def settable(cls) -> list[str]:

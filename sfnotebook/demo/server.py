@@ -104,7 +104,13 @@ class _HTTPSServer(ThreadingHTTPServer):
         self.demo = demo
         self.active: set[socket.socket] = set()
         self.active_lock = threading.Lock()
+        self.connections: dict[str, int] = {}
         super().__init__(address, _Handler)
+
+    def count_connection(self, kind: str) -> None:
+        """Count an accepted connection: ``tls``, ``tls_failed`` or ``plain_http_refused``."""
+        with self.active_lock:
+            self.connections[kind] = self.connections.get(kind, 0) + 1
 
     def server_bind(self) -> None:
         # Skip HTTPServer.server_bind's reverse DNS lookup (socket.getfqdn): no network here.
@@ -311,8 +317,11 @@ class DemoServer:
         with self._stats_lock:
             by_kind = dict(self.requests_by_kind)
             by_status = {str(k): v for k, v in sorted(self.responses_by_status.items())}
+        with self.httpd.active_lock:
+            connections = dict(self.httpd.connections)
         return {
-            "requests": sum(by_kind.values()),
+            # Admin calls (stats, faults) are the observer, not the observed: not in the total.
+            "requests": sum(v for k, v in by_kind.items() if k != "admin"),
             "requests_by_kind": by_kind,
             "responses_by_status": by_status,
             "faults": self.faults.counts_dict(),
@@ -322,6 +331,7 @@ class DemoServer:
             "tokens_revoked": self.tokens.revoked,
             "tokens_expired": self.tokens.expired,
             "api_usage": self.usage.used,
+            "connections": connections,
             "features": list(self.features),
         }
 

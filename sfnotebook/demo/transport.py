@@ -54,13 +54,16 @@ def serve_connection(
     if not first:
         return
     if first != b"\x16":  # not a TLS handshake record
+        server.count_connection("plain_http_refused")
         _refuse_plain_http(sock)
         return
     try:
         tls = context.wrap_socket(sock, server_side=True)
     except (ssl.SSLError, OSError) as exc:
+        server.count_connection("tls_failed")
         logger.debug("TLS handshake with %s failed: %s", address, exc)
         return
+    server.count_connection("tls")
     with server.active_lock:
         server.active.add(tls)
     try:
