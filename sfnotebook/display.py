@@ -122,7 +122,7 @@ def report_html(result: Any, *, max_rows: int = 10) -> str:
     str
         An HTML fragment.
     """
-    frame = _first_attr(result, "frame", "details", "df")
+    frame = _first_attr(result, "details", "frame", "df")
     if frame is None and hasattr(result, "head") and hasattr(result, "columns"):
         frame = result
     name = _first_attr(result, "name", "report_name") or _metadata(result).get("name")
