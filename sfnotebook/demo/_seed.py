@@ -8,14 +8,16 @@ same whatever the total. Rows are produced as tuples in table column order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
+import unicodedata
 from bisect import bisect
 from collections.abc import Callable, Iterator
-from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
 from sfnotebook.demo import schema as s
+from sfnotebook.demo._opportunities import opportunity_rows
 
 __all__ = ["ANCHOR_DATE", "DEFAULT_SIZES", "Seeder", "is_recent"]
 
@@ -34,9 +36,12 @@ DEFAULT_SIZES: dict[str, int] = {
 DELETED_RATE = 0.02
 
 
+LAST_RECENT = 7  # position % 20 of the rows dated from the build day
+
+
 def is_recent(position: int) -> bool:
     """True when the row at 0-based ``position`` of its table is dated from the build day."""
-    return position % 20 == 7
+    return position % 20 == LAST_RECENT
 
 
 FIRST_NAMES = (
@@ -131,6 +136,13 @@ _TIMES = [f"T{h:02d}:{m:02d}:{sec:02d}.000+0000" for h in range(24) for m in ran
           for sec in range(60)]  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
+def _slug(text: str, keep: str = "") -> str:
+    """Lower-case ASCII letters and digits of ``text`` (accents dropped), plus ``keep``."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in plain if ch.isalnum() or ch in keep)
+
+
 class Seeder:
     """Generates the rows of each object for one seed, sizes and build day.
 
@@ -143,6 +155,7 @@ class Seeder:
         self.anchor = ANCHOR_DATE.toordinal()
         self.today = today.toordinal()
         self._day_cache: dict[int, str] = {}
+        self.times = _TIMES
         self.user_ids = [s.make_id("005", i) for i in range(sizes["User"])]
         self.account_ids = [s.make_id("001", i) for i in range(sizes["Account"])]
         self.contact_ids = [s.make_id("003", i) for i in range(sizes["Contact"])]
@@ -189,6 +202,9 @@ class Seeder:
 
     def rows(self, name: str) -> Iterator[tuple[Any, ...]]:
         """The rows of object ``name`` as tuples in table column order."""
+        if name == "Opportunity":
+            yield from opportunity_rows(self, self.sizes[name])
+            return
         make: Callable[[random.Random, int], dict[str, Any]] = getattr(self, "_" + name.lower())
         getter = itemgetter(*s.SCHEMA[name].columns)
         rng = self._rng(name)
@@ -200,7 +216,7 @@ class Seeder:
     def _user(self, rng: random.Random, i: int) -> dict[str, Any]:
         first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]
         last = LAST_NAMES[int(rng.random() * len(LAST_NAMES))]
-        slug = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+        slug = _slug(f"{first}.{last}", keep=".") or f"user{i}"
         row = self.audit(rng, self.anchor, 2000, i)
         row["IsDeleted"] = 0  # users are deactivated, never deleted
         row.update(
@@ -244,7 +260,7 @@ class Seeder:
         city, state, country, postal, lat, lon = PLACES[p]
         self.account_names.append(name)
         self.account_places.append(p)
-        slug = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())[:20] or "co"
+        slug = _slug(name)[:20] or "company"
         has_address = rng.random() >= 0.05
         geocoded = has_address and rng.random() < 0.7
         type_ = s.ACCOUNT_TYPES[int(rng.random() * len(s.ACCOUNT_TYPES))]
@@ -314,12 +330,13 @@ class Seeder:
         self.contact_accounts.append(account)
         first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))] if rng.random() < 0.97 else None
         last = LAST_NAMES[int(rng.random() * len(LAST_NAMES))]
-        city, state, country, postal, _lat, _lon = PLACES[
+        city, state, country, postal, lat, lon = PLACES[
             self.account_places[a] if account and rng.random() < 0.8 else int(rng.random() * 18)
         ]
-        slug = "".join(ch for ch in f"{first or ''}.{last}".lower() if ch.isascii() and ch != " ")
+        slug = _slug(f"{first or ''}.{last}", keep=".").strip(".") or "contact"
         row = self.audit(rng, base, 3 * 365, i)
         has_mail = rng.random() < 0.7
+        geocoded = has_mail and rng.random() < 0.3
         row.update(
             Id=self.contact_ids[i],
             OwnerId=self.user_ids[int(rng.random() * len(self.user_ids))],
@@ -335,16 +352,16 @@ class Seeder:
             MailingState=state if has_mail else None,
             MailingPostalCode=f"{postal}{int(rng.random() * 100):02d}" if has_mail else None,
             MailingCountry=country if has_mail else None,
-            MailingLatitude=None,
-            MailingLongitude=None,
-            MailingGeocodeAccuracy=None,
+            MailingLatitude=round(lat + rng.uniform(-0.05, 0.05), 6) if geocoded else None,
+            MailingLongitude=round(lon + rng.uniform(-0.05, 0.05), 6) if geocoded else None,
+            MailingGeocodeAccuracy="Address" if geocoded else None,
             Phone=f"+1 (555) {int(rng.random() * 1000):03d}-{int(rng.random() * 10000):04d}"
             if rng.random() < 0.8
             else None,
             MobilePhone=f"+44 7700 {int(rng.random() * 1000000):06d}"
             if rng.random() < 0.4
             else None,
-            Email=f"{slug.strip('.')}{i}@example.com" if rng.random() < 0.93 else None,
+            Email=f"{slug}{i}@example.com" if rng.random() < 0.93 else None,
             Title=TITLES[int(rng.random() * len(TITLES))] if rng.random() < 0.85 else None,
             Department=s.DEPARTMENTS[int(rng.random() * 6)] if rng.random() < 0.6 else None,
             LeadSource=s.LEAD_SOURCES[int(rng.random() * 10)] if rng.random() < 0.7 else None,
@@ -367,74 +384,6 @@ class Seeder:
             if rng.random() < 0.5
             else None,
             Level__c=s.CONTACT_LEVELS[int(rng.random() * 3)] if rng.random() < 0.6 else None,
-        )
-        return row
-
-    _STAGE_NAMES = tuple(s.STAGES)
-    # Closed Won 25%, Closed Lost 30%, open stages share the rest.
-    _STAGE_CUM = tuple(accumulate((6, 6, 5, 5, 5, 5, 7, 6, 25, 30)))
-
-    def _opportunity(self, rng: random.Random, i: int) -> dict[str, Any]:
-        base = self.base(i)
-        r = rng.random
-        stage = self._STAGE_NAMES[bisect(self._STAGE_CUM, r() * self._STAGE_CUM[-1])]
-        probability, forecast, closed, won = s.STAGES[stage]
-        a = int(r() * len(self.account_ids))
-        account = self.account_ids[a] if r() < 0.98 else None
-        row = self.audit(rng, base, 3 * 365, i)
-        created = row["_created"]
-        if closed:
-            close = min(created + int(r() * 180), base - 1)
-        else:
-            # Open deals close within the next year; a few are overdue.
-            close = base + int(r() * 365) if r() < 0.9 else base - 1 - int(r() * 60)
-        amount = round(rng.lognormvariate(10, 1.2), 2) if r() < 0.93 else None
-        year, month = int(self.day(close)[:4]), int(self.day(close)[5:7])
-        quarter = (month - 1) // 3 + 1
-        competitors = None
-        if r() < 0.55:
-            picked = [c for c in s.COMPETITORS if r() < 0.25]
-            competitors = ";".join(picked) if picked else None
-        follow = None
-        if r() < 0.5:
-            follow = f"{8 + int(r() * 10):02d}:{int(r() * 4) * 15:02d}:00.000Z"
-        product = PRODUCTS[int(r() * len(PRODUCTS))]
-        name = f"{self.account_names[a]} - {product}" if account else f"Unassigned - {product}"
-        row.update(
-            Id=s.make_id("006", i),
-            OwnerId=self.user_ids[int(r() * len(self.user_ids))],
-            AccountId=account,
-            IsPrivate=1 if r() < 0.03 else 0,
-            Name=name,
-            Description=QUIRKY_TEXT[int(r() * len(QUIRKY_TEXT))] if r() < 0.1 else None,
-            StageName=stage,
-            Amount=amount,
-            Probability=probability,
-            ExpectedRevenue=round(amount * probability / 100, 2) if amount is not None else None,
-            TotalOpportunityQuantity=float(1 + int(r() * 500)) if r() < 0.6 else None,
-            CloseDate=self.day(close),
-            Type=s.OPPORTUNITY_TYPES[int(r() * 4)] if r() < 0.9 else None,
-            NextStep=NEXT_STEPS[int(r() * len(NEXT_STEPS))] if not closed and r() < 0.6 else None,
-            LeadSource=s.LEAD_SOURCES[int(r() * 10)] if r() < 0.75 else None,
-            IsClosed=1 if closed else 0,
-            IsWon=1 if won else 0,
-            ForecastCategoryName=forecast,
-            FiscalQuarter=quarter,
-            FiscalYear=year,
-            Fiscal=f"{year} {quarter}",
-            LastActivityDate=self.day(min(created + int(r() * 200), base - 1))
-            if r() < 0.4
-            else None,
-            Competitors__c=competitors,
-            Follow_Up_Time__c=follow,
-            Discount__c=(0.0, 5.0, 10.0, 12.5, 15.0, 20.0, 25.0)[int(r() * 7)]
-            if r() < 0.4
-            else None,
-            Seats__c=1 + int(rng.lognormvariate(3, 1.2)) if r() < 0.7 else None,
-            Contract_Signed__c=1 if won and r() < 0.8 else 0,
-            Next_Call__c=self.stamp(base + int(r() * 30), rng)
-            if not closed and r() < 0.3
-            else None,
         )
         return row
 

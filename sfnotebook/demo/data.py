@@ -27,15 +27,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
 import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sfnotebook.demo import _seed
+from sfnotebook.demo import _opportunities, _seed, schema
 from sfnotebook.demo.schema import SCHEMA, SCHEMA_VERSION, SObject
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
 
 ANCHOR_DATE = _seed.ANCHOR_DATE
 DEFAULT_SEED = 20240601
+STALE_AFTER = 2 * 86400  # seconds before a superseded cached file is deleted
 is_recent = _seed.is_recent
 
 
@@ -178,9 +182,18 @@ def build_database(
         conn.close()
 
 
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the code that shapes the data, so any change to it invalidates the cache."""
+    digest = hashlib.sha256()
+    for module in (schema, _seed, _opportunities):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _key(seed: int, counts: dict[str, int], today: dt.date) -> str:
     sizes = "-".join(f"{counts[name]}" for name in sorted(counts))
-    return f"demo-v{SCHEMA_VERSION}-s{seed}-n{sizes}-d{today:%Y%m%d}.sqlite"
+    return f"demo-v{SCHEMA_VERSION}.{_code_digest()}-s{seed}-n{sizes}-d{today:%Y%m%d}.sqlite"
 
 
 @contextlib.contextmanager
@@ -276,10 +289,14 @@ def ensure_database(
 
 
 def _remove_stale(folder: Path, current: Path) -> None:
-    """Delete the same dataset built on earlier days (open handles keep working on POSIX)."""
-    stem = current.name.rsplit("-d", 1)[0]
-    for old in folder.glob(stem + "-d*.sqlite"):
-        if old != current:
+    """Delete the same dataset built over two days ago (an older build day or older code)."""
+    stem = current.name.rsplit("-d", 1)[0].split("-s", 1)[1]  # same seed and sizes
+    # Keep recent ones: a running demo org opens its file again for each new thread.
+    cutoff = time.time() - STALE_AFTER
+    for old in folder.glob(f"demo-v*-s{stem}-d*.sqlite"):
+        with contextlib.suppress(OSError):
+            if old == current or old.stat().st_mtime > cutoff:
+                continue
             with contextlib.suppress(OSError):
                 old.unlink()
             with contextlib.suppress(OSError):

@@ -530,6 +530,12 @@ def to_18(id15: str) -> str:
     return id15 + case_safe_suffix(id15)
 
 
+_PAIRS = [a + b for a in _BASE62 for b in _BASE62]
+_UPPER = [1 if "A" <= c <= "Z" else 0 for c in _BASE62]
+_PAIR_UPPER = [_UPPER[i // 62] | _UPPER[i % 62] << 1 for i in range(62 * 62)]
+_HEADS: dict[tuple[str, int], tuple[str, str]] = {}
+
+
 def make_id(key_prefix: str, number: int) -> str:
     """The 18-character id of the ``number``-th record of the object with ``key_prefix``.
 
@@ -538,8 +544,20 @@ def make_id(key_prefix: str, number: int) -> str:
     """
     # A large odd stride spreads digits so ids mix upper and lower case like real ones.
     n = 10_000_000_000 + number * 7919
-    digits = []
-    for _ in range(9):
-        n, r = divmod(n, 62)
-        digits.append(_BASE62[r])
-    return to_18(key_prefix + _ID_INSTANCE + "".join(reversed(digits)))
+    # Characters 1-10 (and the first two suffix characters) change rarely: cache them; the
+    # last five digits are built from two-digit tables because this runs once per row.
+    hi, lo = divmod(n, 62**5)
+    head = _HEADS.get((key_prefix, hi))
+    if head is None:
+        digits = []
+        rest = hi
+        for _ in range(4):
+            rest, r = divmod(rest, 62)
+            digits.append(_BASE62[r])
+        first10 = key_prefix + _ID_INSTANCE + "".join(reversed(digits))
+        head = (first10, case_safe_suffix(first10 + "00000")[:2])
+        _HEADS[(key_prefix, hi)] = head
+    q, r1 = divmod(lo, 3844)
+    c, r2 = divmod(q, 3844)
+    bits = _UPPER[c] | _PAIR_UPPER[r2] << 1 | _PAIR_UPPER[r1] << 3
+    return head[0] + _BASE62[c] + _PAIRS[r2] + _PAIRS[r1] + head[1] + _SUFFIX_CHARS[bits]
