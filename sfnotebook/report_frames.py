@@ -73,7 +73,8 @@ def report_details(
         One row per detail row in report order (TABULAR, SUMMARY and MATRIX); grouping columns
         first, typed from ``detailColumnInfo`` (currency/percent/double/number -> Float64,
         int -> Int64, date -> datetime64[s], datetime -> datetime64[ns, UTC], boolean ->
-        boolean, text, lookups and anything else -> the display label as ``string[pyarrow]``). A run without rows gives a
+        boolean, text, lookups and anything else -> the display label as ``string[pyarrow]``;
+        ``id`` columns -> the 18-character Id). A run without rows gives a
         zero-row frame with the same typed columns.
 
     Examples
@@ -357,6 +358,10 @@ def _convert(cells: Sequence[Mapping[str, Any]], data_type: str) -> Any:
         if all(n is None or float(n).is_integer() for n in numbers):
             return pd.array([None if n is None else int(n) for n in numbers], dtype="Int64")
         return pd.array(numbers, dtype="Float64")
+    if data_type == "id":
+        # The record's own Id: its 18-character value (the label is the 15-character form),
+        # so it joins with SOQL results.
+        return pd.array([_id_text(c) for c in cells], dtype=_STRING)
     if data_type in _BOOL_TYPES:
         return pd.array([_boolean(c) for c in cells], dtype="boolean")
     if data_type in _DATE_TYPES | _DATETIME_TYPES:
@@ -420,6 +425,13 @@ def _cell_text(cell: Mapping[str, Any]) -> str | None:
     if label == "-" and (value is None or value == ""):
         return None
     return _text_of(str(label))
+
+
+def _id_text(cell: Mapping[str, Any]) -> str | None:
+    value = cell.get("value")
+    if isinstance(value, str) and len(value) in (15, 18) and value.isalnum():
+        return value
+    return _cell_text(cell)
 
 
 def _text_of(text: str | None) -> str | None:
@@ -488,3 +500,8 @@ def _unique_against(name: str, taken: set[str]) -> str:
 def _check_column_names(column_names: str) -> None:
     if column_names not in ("label", "api"):
         raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
+
+
+# Cell readers shared with the report paging (sfnotebook._report_paging).
+cell_text = _cell_text
+cell_value = _value

@@ -346,6 +346,11 @@ def tiny(cells: list[dict[str, Any]], data_type: str, **extra: Any) -> dict[str,
             [pd.Timestamp("2015-08-12T16:05:43", tz="UTC")],
         ),
         ("reference", [{"label": "Acme", "value": "001000000000001AAA"}], ["Acme"]),
+        (
+            "id",
+            [{"label": "006000000000001", "value": "006000000000001AAA"}],
+            ["006000000000001AAA"],
+        ),
     ],
 )
 def test_cell_quirks(data_type: str, cells: list[dict[str, Any]], expected: list[Any]) -> None:
