@@ -327,7 +327,7 @@ def register(router: Router, org: Any) -> None:
     def more(request: Request, locator: str) -> Response:
         return service.more(request, locator)
 
-    locator = r"(?P<locator>[0-9A-Za-z]{15,18}-\d+)"
+    locator = r"(?P<locator>[^/]+)"
     router.add("GET", r"/services/data/{v}/query/?", query)
     router.add("GET", r"/services/data/{v}/queryAll/?", query_all)
     router.add("GET", r"/services/data/{v}/query/" + locator, more)

@@ -524,7 +524,10 @@ def _compile_aggregate(
         if any(n.key.lower() == key.lower() for n in nodes):
             raise error_at(text, e.row, e.col, "MALFORMED_QUERY", f"duplicate alias: {key}")
         idx = scope.col(expr)
-        nodes.append(AggNode(key, idx, ftype))
+        digits = None
+        if isinstance(e, FuncCall) and e.name == "SUM" and res is not None:
+            digits = res.field.scale if ftype in ("double", "currency", "percent") else None
+        nodes.append(AggNode(key, idx, ftype, digits))
         flat_columns.append(key)
         flat_types.append(ftype)
         getters.append(operator.itemgetter(idx))

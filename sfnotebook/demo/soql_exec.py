@@ -168,9 +168,13 @@ class AggNode(Node):
     key: str
     index: int
     type: str  # the JSON value type: int, double, or the source field's type
+    digits: int | None = None  # SUM of decimals: round away binary float noise
 
     def value(self, row: Row, ctx: dict[str, Any]) -> Any:
-        return convert(self.type)(row[self.index])
+        v = convert(self.type)(row[self.index])
+        if self.digits is not None and isinstance(v, float):
+            return round(v, self.digits)
+        return v
 
 
 @dataclass
