@@ -1,0 +1,342 @@
+"""``extract()``: large SOQL results through Bulk API 2.0, as a DataFrame or a Parquet folder.
+
+The life of one extract:
+
+1. ``POST jobs/query`` creates the job (``query``, or ``queryAll`` with deleted rows);
+2. ``GET jobs/query/{id}`` is polled with a growing interval until ``JobComplete``
+   (``Failed`` / ``Aborted`` raise :class:`~sfnotebook.errors.BulkJobError` with Salesforce's
+   ``errorMessage``);
+3. the result pages are downloaded (concurrently through ``resultPages`` on API 58.0+, else by
+   ``Sforce-Locator``), each parsed straight from its bytes by ``pyarrow.csv`` and typed with
+   the dtype table from the describes (see :mod:`sfnotebook._bulk_csv`);
+4. the typed pages become one DataFrame (the same columns and dtypes as ``org.query`` gives),
+   or one Parquet file each in a folder.
+
+A KeyboardInterrupt (a cancelled notebook cell) aborts the job on the server, then re-raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import requests
+
+from . import _bulk_csv as _csv
+from ._bulk_pages import Page, run_pages
+from ._parquet import ParquetFolder, prepare_folder
+from .errors import BulkJobError, SfNotebookError
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = ["extract"]
+
+log = logging.getLogger("sfnotebook.bulk")
+
+_DONE = "JobComplete"
+_FAILED = {"Failed", "Aborted"}
+MAX_POLL_INTERVAL = 10.0
+
+
+def extract(
+    conn: Connection,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool | str = "auto",
+    dtypes: Mapping[str, Any] | None = None,
+    max_records: int | None = None,
+    poll_interval: float = 0.5,
+    concurrency: int = 4,
+) -> pd.DataFrame | Path:
+    """Run ``soql`` as a Bulk API 2.0 query job; return a typed DataFrame or a Parquet folder.
+
+    Prefer it to ``org.query`` past a few hundred thousand rows: Salesforce sends up to
+    hundreds of thousands of rows per result page instead of 2,000 per REST call.
+
+    Parameters
+    ----------
+    conn : Connection
+        The org (``org.extract(...)`` passes itself).
+    soql : str
+        A Bulk-compatible SOQL query: no GROUP BY, OFFSET, TYPEOF, aggregates, compound
+        fields or child subqueries; dotted parent fields are fine.
+    include_deleted : bool
+        Include deleted and archived rows (``queryAll``).
+    to : str or path, optional
+        A folder: stream every result page to ``part-NNNNN.parquet`` there (one schema for all
+        files) and return the folder's path, holding only the pages in flight in memory.
+    overwrite : bool
+        With ``to=``, replace the Parquet files of a non-empty folder instead of refusing.
+    progress : bool or "auto"
+        Show the job state, then the rows downloaded (``"auto"``: only in a notebook).
+    dtypes : dict, optional
+        ``{column: dtype}`` overrides; they win over the dtype table.
+    max_records : int, optional
+        Rows per result page (Salesforce picks when omitted); smaller pages use less memory.
+    poll_interval : float
+        Seconds before the first status check; the interval grows 1.5x up to 10 s.
+    concurrency : int
+        Result pages downloaded at once when the API offers independent page URLs (58.0+).
+
+    Returns
+    -------
+    pandas.DataFrame, or pathlib.Path when ``to=`` is given.
+
+    Raises
+    ------
+    BulkJobError
+        The job ended ``Failed`` or ``Aborted`` (``.error_message`` holds Salesforce's).
+    MalformedQueryError, InvalidFieldError, SalesforceError
+        Salesforce refused to create the job (its message says why).
+
+    Examples
+    --------
+    >>> df = org.extract("SELECT Id, Name, Account.Name, Amount FROM Opportunity")  # doctest: +SKIP
+    >>> org.extract("SELECT Id, Amount FROM Opportunity", to="opps/")  # doctest: +SKIP
+    PosixPath('opps')
+    >>> import duckdb; duckdb.sql("select count(*) from 'opps/*.parquet'")  # doctest: +SKIP
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    folder = prepare_folder(to, overwrite=overwrite) if to is not None else None
+    job = _create_job(conn, soql, include_deleted=include_deleted)
+    job_id = str(job["id"])
+    collector = _Collector(conn, soql, root=job.get("object"), folder=folder, dtypes=dtypes)
+    bar = _Progress(progress, job_id)
+    try:
+        info = _wait(conn, job_id, poll_interval=poll_interval, bar=bar)
+        collector.root = info.get("object") or collector.root
+        bar.downloading(_int(info.get("numberRecordsProcessed")))
+        for result in run_pages(
+            conn, job_id, collector.handle, max_records=max_records, concurrency=concurrency
+        ):
+            collector.keep(result)
+            bar.update(result.rows)
+        return collector.finish()
+    except KeyboardInterrupt:
+        _abort(conn, job_id)
+        collector.discard()
+        raise
+    except BaseException:
+        collector.discard()
+        raise
+    finally:
+        bar.close()
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def _create_job(conn: Connection, soql: str, *, include_deleted: bool) -> dict[str, Any]:
+    body = {
+        "operation": "queryAll" if include_deleted else "query",
+        "query": soql,
+        "contentType": "CSV",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+    }
+    resp = conn.request("POST", "jobs/query", json=body)
+    job: dict[str, Any] = resp.json()
+    log.info("bulk query job %s created (%s)", job.get("id"), job.get("state"))
+    return job
+
+
+def _poll(conn: Connection, job_id: str) -> dict[str, Any]:
+    """One status check (``GET jobs/query/{id}``)."""
+    info: dict[str, Any] = conn.get_json(f"jobs/query/{job_id}")
+    return info
+
+
+def _wait(conn: Connection, job_id: str, *, poll_interval: float, bar: _Progress) -> dict[str, Any]:
+    """Poll until the job completes; raise :class:`BulkJobError` if it fails or is aborted."""
+    interval = max(poll_interval, 0.0)
+    while True:
+        info = _poll(conn, job_id)
+        state = str(info.get("state"))
+        bar.state(state, _int(info.get("numberRecordsProcessed")))
+        if state == _DONE:
+            return info
+        if state in _FAILED:
+            message = info.get("errorMessage") or "no error message given"
+            raise BulkJobError(
+                f"Bulk API query job {job_id} ended {state}: {message}",
+                job_id=job_id,
+                state=state,
+                error_message=info.get("errorMessage"),
+            )
+        time.sleep(interval)
+        interval = min(max(interval * 1.5, 0.05), MAX_POLL_INTERVAL)
+
+
+def _abort(conn: Connection, job_id: str) -> None:
+    """Ask Salesforce to stop the job (best effort: the interrupt must still propagate)."""
+    try:
+        conn.request("PATCH", f"jobs/query/{job_id}", json={"state": "Aborted"}, timeout=(5, 10))
+        log.info("bulk query job %s aborted", job_id)
+    except (SfNotebookError, requests.RequestException) as exc:
+        log.warning("could not abort bulk query job %s: %s", job_id, exc)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- the pages
+
+
+@dataclass
+class _PageResult:
+    index: int
+    rows: int
+    table: pa.Table | None  # None once written to Parquet
+
+
+class _Collector:
+    """Parses pages (in worker threads), keeps them in order, builds the result."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        soql: str,
+        *,
+        root: str | None,
+        folder: Path | None,
+        dtypes: Mapping[str, Any] | None,
+    ) -> None:
+        self.conn = conn
+        self.soql = soql
+        self.root = root
+        self.folder = folder
+        self.dtypes = dtypes
+        self.writer: ParquetFolder | None = None
+        self.assembler: _csv.FrameAssembler | None = None
+        self._schema: _csv.PageSchema | None = None
+        self._lock = threading.Lock()
+
+    def _describe_of(self, name: str) -> Any:
+        try:
+            return self.conn.describe(name)
+        except SfNotebookError:
+            return None  # an object this user cannot describe: its columns stay text
+
+    def schema(self, headers: list[str]) -> _csv.PageSchema:
+        """The extract's schema, fixed by the first page to arrive (from the describes)."""
+        with self._lock:
+            if self._schema is None:
+                self._schema = _csv.page_schema(
+                    headers, describe_of=self._describe_of, root=self.root
+                )
+                self.assembler = _csv.FrameAssembler(self._schema)
+                if self.folder is not None:
+                    self.writer = ParquetFolder(self.folder, self._schema, dtypes=self.dtypes)
+            return self._schema
+
+    def handle(self, page: Page) -> _PageResult:
+        data = _csv.strip_nul(page.data)
+        page.data = bytearray()  # the page's bytes are not needed once parsed
+        headers = _csv.read_header(data)
+        if not headers:  # an empty body: no rows, not even a header
+            return _PageResult(page.index, 0, None)
+        schema = self.schema(headers)
+        table = _csv.typed_page(_csv.parse_page(data, header=headers), schema)
+        del data
+        if self.writer is not None:
+            self.writer.write(page.index, table)
+            return _PageResult(page.index, table.num_rows, None)
+        return _PageResult(page.index, table.num_rows, table)
+
+    def keep(self, result: _PageResult) -> None:
+        if result.table is not None and self.assembler is not None:
+            self.assembler.add(result.table)
+            result.table = None
+
+    def _fallback_schema(self) -> None:
+        """No page had a header: take the columns from the SOQL's SELECT list."""
+        columns, root = _csv.select_columns(self.soql)
+        self.root = self.root or root
+        self.schema(columns)
+
+    def discard(self) -> None:
+        """After a failure: drop the pages kept, remove the Parquet files written."""
+        self.assembler = None
+        if self.writer is not None:
+            self.writer.remove_written()
+
+    def finish(self) -> pd.DataFrame | Path:
+        if self._schema is None:
+            self._fallback_schema()
+        if self.folder is not None:
+            assert self.writer is not None  # noqa: S101 - set with the schema
+            if not self.writer.written:
+                # No rows: one empty file keeps the columns and types for the readers.
+                self.writer.write(0, self._schema_table())
+            return self.folder
+        assert self.assembler is not None  # noqa: S101 - set with the schema
+        return self.assembler.frame(dtypes=self.dtypes)
+
+    def _schema_table(self) -> pa.Table:
+        assert self._schema is not None  # noqa: S101 - checked by finish
+        return self._schema.arrow_schema().empty_table()
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """The job state while it runs, then rows downloaded out of ``numberRecordsProcessed``."""
+
+    def __init__(self, progress: bool | str, job_id: str) -> None:
+        self.bar: Any = None
+        if progress is False:
+            return
+        try:
+            from ._progress import progress_bar
+        except ImportError:  # the progress module is optional for the extract itself
+            return
+        self.bar = progress_bar(None, enabled=progress, desc=f"Bulk job {job_id}: queued")
+        self._update: Callable[[int], Any] | None = getattr(self.bar, "update", None)
+
+    def state(self, state: str, processed: int | None) -> None:
+        if self.bar is None:
+            return
+        text = f"Bulk job: {state}"
+        if processed:
+            text += f" ({processed:,} rows processed)"
+        setter = getattr(self.bar, "set_description", None)
+        if setter is not None:
+            setter(text)
+
+    def downloading(self, total: int | None) -> None:
+        if self.bar is None:
+            return
+        reset = getattr(self.bar, "reset", None)
+        if reset is not None:
+            reset(total=total)
+        setter = getattr(self.bar, "set_description", None)
+        if setter is not None:
+            setter("Downloading")
+
+    def update(self, rows: int) -> None:
+        if self.bar is not None and self._update is not None:
+            self._update(rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            close = getattr(self.bar, "close", None)
+            if close is not None:
+                close()
