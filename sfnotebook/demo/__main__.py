@@ -47,6 +47,23 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"where the CA bundle is kept (default {DEFAULT_STATE_DIR}/ here)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the generated data")
+    parser.add_argument(
+        "--faults",
+        type=_json_object,
+        default=None,
+        metavar="JSON",
+        help='fault options, e.g. \'{"error_rate": 0.05, "latency": 0.2}\' (see FaultConfig)',
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("a JSON object is required")
+    return value
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -70,13 +87,22 @@ def run(args: argparse.Namespace) -> int:
     from .server import DemoServer
 
     state_dir = Path(args.state_dir).resolve()
-    server = DemoServer(
-        port=args.port,
-        state_dir=state_dir,
-        opportunities=args.opportunities,
-        token_lifetime=args.token_lifetime,
-        seed=args.seed,
-    )
+    try:
+        server = DemoServer(
+            port=args.port,
+            state_dir=state_dir,
+            opportunities=args.opportunities,
+            token_lifetime=args.token_lifetime,
+            faults=args.faults,
+            seed=args.seed,
+        )
+    except OSError as exc:
+        print(f"cannot start the demo org on port {args.port}: {exc}", file=sys.stderr)
+        print("choose another port with --port (0 picks a free one)", file=sys.stderr)
+        return 1
+    except (TypeError, ValueError) as exc:
+        print(f"cannot start the demo org: {exc}", file=sys.stderr)
+        return 2
     app = server.apps["ok"]
     env_path = Path(args.env_file).resolve()
     _write_private(
@@ -139,6 +165,7 @@ def serve(args: argparse.Namespace) -> int:
         apps=apps,
         admin_key=config.get("admin_key"),
         seed=args.seed,
+        gzip_level=args.gzip_level,
         **features,
     )
     info: dict[str, Any] = {
@@ -180,6 +207,7 @@ def build_parser(prog: str = "python -m sfnotebook.demo") -> argparse.ArgumentPa
     serve_parser.add_argument("--opportunities", type=int, default=50_000)
     serve_parser.add_argument("--token-lifetime", type=float, default=None)
     serve_parser.add_argument("--seed", type=int, default=None)
+    serve_parser.add_argument("--gzip-level", type=int, default=1)
     serve_parser.add_argument(
         "--features", default=None, help="comma-separated feature modules (default: all)"
     )

@@ -74,23 +74,32 @@ def _optional_module(name: str) -> ModuleType | None:
 
 
 def _run_as_user(database: Any) -> RunAsUser:
-    """The Run As user: a live User row of the demo data (the first by Id), or a fixed id.
+    """The Run As user: the demo data's "Integration User" row if there is one, else its first
+    active User (by Id), else a fixed id.
 
-    The integration user keeps its well-known name and username; only the id is the data's,
-    so records it "owns" and the identity URL agree.
+    The identity keeps the integration user's well-known name and username unless the row is
+    that user; the id is always the data's, so records it owns and the identity URL agree.
     """
     if database is None:
         return RunAsUser(FALLBACK_USER_ID)
     try:
         row = (
             database.connect()
-            .execute('SELECT "Id" FROM "User" WHERE "IsDeleted" = 0 ORDER BY "Id" LIMIT 1')
+            .execute(
+                'SELECT "Id", "Name", "Username", "Email" FROM "User" WHERE "IsDeleted" = 0 '
+                'ORDER BY ("Name" = \'Integration User\') DESC, "Id" LIMIT 1'
+            )
             .fetchone()
         )
     except Exception:  # the data module is written in parallel; never fail start-up on it
         logger.warning("could not read the Run As user from the demo data", exc_info=True)
         return RunAsUser(FALLBACK_USER_ID)
-    return RunAsUser(str(row[0])) if row else RunAsUser(FALLBACK_USER_ID)
+    if not row:
+        return RunAsUser(FALLBACK_USER_ID)
+    user_id, name, username, email = (str(v) if v is not None else "" for v in row)
+    if name == "Integration User" and username:
+        return RunAsUser(user_id, username=username, email=email or username)
+    return RunAsUser(user_id)
 
 
 class _HTTPSServer(ThreadingHTTPServer):
@@ -408,6 +417,9 @@ class DemoServer:
             return version_error
 
         matched = self.router.match(request.method, request.path)
+        if request.method == "HEAD" and not matched:
+            # HEAD is GET without the body (write_response drops it).
+            matched = self.router.match("GET", request.path)
         if matched is None:
             return error_response(404, "NOT_FOUND", "The requested resource does not exist")
         if matched is False:
