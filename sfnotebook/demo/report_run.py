@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfnotebook.demo.report_cells import aggregate_cell, cell, group_cell
-from sfnotebook.demo.report_defs import Column
+from sfnotebook.demo.report_defs import Column, ReportDef
 from sfnotebook.demo.report_plan import Aggregate, Grouping, Plan
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "column_info",
     "extended_metadata",
     "grouping_tree",
+    "report_attributes",
     "run_plan",
 ]
 
@@ -89,8 +90,11 @@ def _order_sql(col: Column, expr: str, descending: bool, *, bucketed: bool = Fal
     if bucketed:
         return [expr + way]
     if col.data_type == "picklist" and col.picklist_values:
-        cases = " ".join(f"WHEN {_quote(v)} THEN {i}" for i, v in enumerate(col.picklist_values))
-        rank = f"CASE {expr} {cases} ELSE {len(col.picklist_values)} END"
+        cases = " ".join(
+            f"WHEN {expr} = {_quote(v)} THEN {i}" for i, v in enumerate(col.picklist_values)
+        )
+        # Blank first (like nulls elsewhere), then picklist order, then unknown values.
+        rank = f"CASE WHEN {expr} IS NULL THEN -1 {cases} ELSE {len(col.picklist_values)} END"
         return [rank + way, expr + way]
     if col.label_sql is not None:
         return [f"{col.label_sql} COLLATE NOCASE{way}", expr + way]
@@ -361,6 +365,18 @@ def _detail_rows(
         cells = [cell(c, row[2 * i], row[2 * i + 1]) for i, c in enumerate(plan.detail_columns)]
         out.append((tuple(row[n : n + nd]), tuple(row[n + nd :]), {"dataCells": cells}))
     return out
+
+
+def report_attributes(version: str, report: ReportDef) -> dict[str, Any]:
+    """``attributes`` of a sync run (``version`` like ``"68.0"``)."""
+    base = f"/services/data/v{version}/analytics/reports/{report.id}"
+    return {
+        "describeUrl": f"{base}/describe",
+        "instancesUrl": f"{base}/instances",
+        "reportId": report.id,
+        "reportName": report.name,
+        "type": "Report",
+    }
 
 
 def run_plan(

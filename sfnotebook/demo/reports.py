@@ -59,7 +59,7 @@ from sfnotebook.demo.http import Request, Response, Router, error_response, json
 from sfnotebook.demo.report_defs import REPORTS, ReportDef, case_safe_id, report_by_id
 from sfnotebook.demo.report_filters import ReportError
 from sfnotebook.demo.report_plan import Plan, make_plan
-from sfnotebook.demo.report_run import extended_metadata, run_plan
+from sfnotebook.demo.report_run import extended_metadata, report_attributes, run_plan
 from sfnotebook.demo.report_types import report_type_metadata
 from sfnotebook.demo.state import OrgState
 
@@ -138,16 +138,6 @@ def register(router: Router, org: OrgState) -> None:
             raise ReportError("reportMetadata must be an object.")
         return meta
 
-    def attributes(version: str, report: ReportDef) -> dict[str, Any]:
-        urls = _urls(version, report)
-        return {
-            "describeUrl": urls["describeUrl"],
-            "instancesUrl": urls["instancesUrl"],
-            "reportId": report.id,
-            "reportName": report.name,
-            "type": "Report",
-        }
-
     def list_reports(request: Request) -> Response:
         version = request.api_version or "68.0"
         items = []
@@ -199,7 +189,7 @@ def register(router: Router, org: OrgState) -> None:
             org.database.connect(),
             plan,
             include_details=_flag(request, "includeDetails"),
-            attributes=attributes(request.api_version or "68.0", report),
+            attributes=report_attributes(request.api_version or "68.0", report),
         )
         return json_response(payload)
 
