@@ -219,7 +219,7 @@ def own_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 cases=10,
                 tasks=20,
                 directory=folder,
-            )  # fmt: skip
+            )
         )
         server.org.database = small
         yield demo
