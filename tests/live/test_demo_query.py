@@ -102,7 +102,8 @@ def test_simple_salesforce_include_deleted(sf: Salesforce) -> None:
 def test_simple_salesforce_sees_salesforce_errors(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.query("SELECT Id FROM Widget__c")
-    [err] = info.value.content
+    content: Any = info.value.content
+    [err] = content
     assert err["errorCode"] == "INVALID_TYPE"
     assert "ERROR at Row:1:Column:16" in err["message"]
 
