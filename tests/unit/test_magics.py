@@ -232,19 +232,31 @@ def test_empty_cell(shell: InteractiveShell, default_org: Any) -> None:
         shell.run_cell_magic("soql", "", "  \n")
 
 
+def small_report(org: Any, listing: Any) -> tuple[str, str]:
+    """A report with a unique name and filters (so few rows: one run) among the listed ones."""
+    names = listing["name"].value_counts()
+    for report_id, name in zip(listing["id"], listing["name"], strict=True):
+        meta = org.describe_report(report_id)["reportMetadata"]
+        if names[name] == 1 and meta.get("reportFilters") and meta.get("groupingsDown"):
+            return str(report_id), str(name)
+    pytest.fail("the demo org has no small grouped report")
+
+
 def test_sfreport_by_name_and_id(shell: InteractiveShell, default_org: Any) -> None:
     listing = shell.run_line_magic("sfreport", "")
-    assert len(listing) > 0
-    row = listing.iloc[0]
-    report_id = str(row[next(c for c in listing.columns if c.lower() in ("id", "report_id"))])
-    name = str(row[next(c for c in listing.columns if c.lower() in ("name", "report_name"))])
+    assert {"id", "name"} <= set(listing.columns)
+    report_id, name = small_report(default_org, listing)
 
     by_id = shell.run_line_magic("sfreport", f"-o rep {report_id}")
     assert shell.user_ns["rep"] is by_id
+    assert by_id.name == name
     by_name = shell.run_line_magic("sfreport", f"{name} -o rep2")
     assert shell.user_ns["rep2"] is by_name
+    assert by_name.id == by_id.id
+    assert len(by_name) == len(by_id) > 0
     html = by_name._repr_html_()
-    assert name.replace("&", "&amp;") in html
+    assert f"Report: {name}".replace("&", "&amp;") in html
+    assert "Groupings" in html
 
 
 def test_sfreport_unknown_report(shell: InteractiveShell, default_org: Any) -> None:
