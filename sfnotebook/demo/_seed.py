@@ -241,6 +241,14 @@ class Seeder:
         )
         if i == 0:
             row["CreatedById"] = row["LastModifiedById"] = row["Id"]
+        if i == self.sizes["User"] - 1 and i > 0:
+            # The client-credentials Run As user, named as Salesforce names it.
+            row.update(
+                FirstName="Integration", LastName="User", Name="Integration User",
+                Alias="integ", Username="integration@sfnotebook-demo.example",
+                Email="integration@sfnotebook-demo.example", Title=None, Department=None,
+                IsActive=1, ManagerId=None,
+            )  # fmt: skip
         return row
 
     def _company(self, rng: random.Random) -> str:

@@ -75,6 +75,7 @@ class Field:
     updateable: bool = True
     polymorphic: bool = False  # polymorphicForeignKey even with one target (WhoId)
     default_picklist_value: str | None = None
+    restricted_picklist: bool = False
     extra_type_info: str | None = None
     external_id: bool = False
     unique: bool = False
@@ -169,9 +170,10 @@ class SObject:
 # --- field builders -------------------------------------------------------------------------
 
 
-def _id() -> Field:
+def _id(label: str) -> Field:
+    """The Id field; ``label`` is the object's (Task's is "Activity", as on Salesforce)."""
     return Field(
-        "Id", "Record ID", "id", nillable=False, length=18, createable=False,
+        "Id", f"{label} ID", "id", nillable=False, length=18, createable=False,
         updateable=False, id_lookup=True, defaulted_on_create=True,
     )  # fmt: skip
 
@@ -185,7 +187,9 @@ def _ref(name: str, label: str, to: tuple[str, ...], rel: str | None, **kw: Any)
 
 
 def _pick(name: str, label: str, values: tuple[str, ...], **kw: Any) -> Field:
-    return Field(name, label, "picklist", picklist_values=values, length=255, **kw)
+    # Standard picklists are 40 characters long, custom ones 255 (as real describes show).
+    length = 255 if kw.get("custom") else 40
+    return Field(name, label, "picklist", picklist_values=values, length=length, **kw)
 
 
 def _num(name: str, label: str, type_: str, precision: int, scale: int, **kw: Any) -> Field:
@@ -193,12 +197,13 @@ def _num(name: str, label: str, type_: str, precision: int, scale: int, **kw: An
 
 
 def _bool(name: str, label: str, **kw: Any) -> Field:
-    return Field(name, label, "boolean", nillable=False, defaulted_on_create=True, **kw)
+    kw.setdefault("defaulted_on_create", True)
+    return Field(name, label, "boolean", nillable=False, **kw)
 
 
 def _system(owner: bool = True) -> tuple[Field, ...]:
     """IsDeleted, audit fields and (optionally) OwnerId, as every standard object has them."""
-    ro: dict[str, Any] = {"createable": False, "updateable": False}
+    ro: dict[str, Any] = {"createable": False, "updateable": False, "defaulted_on_create": True}
     fields = [
         _bool("IsDeleted", "Deleted", **ro),
         Field("CreatedDate", "Created Date", "datetime", nillable=False, **ro),
@@ -209,7 +214,10 @@ def _system(owner: bool = True) -> tuple[Field, ...]:
         Field("SystemModstamp", "System Modstamp", "datetime", nillable=False, **ro),
     ]  # fmt: skip
     if owner:
-        fields.insert(1, _ref("OwnerId", "Owner ID", ("User",), "Owner", nillable=False))
+        owner_id = _ref(
+            "OwnerId", "Owner ID", ("User",), "Owner", nillable=False, defaulted_on_create=True
+        )
+        fields.insert(1, owner_id)
     return tuple(fields)
 
 
@@ -217,7 +225,8 @@ def _address(prefix: str, label: str) -> tuple[Field, ...]:
     compound = f"{prefix}Address"
     c: dict[str, Any] = {"compound_field_name": compound}
     return (
-        Field(f"{prefix}Street", f"{label} Street", "textarea", length=255, **c),
+        Field(f"{prefix}Street", f"{label} Street", "textarea", length=255,
+              extra_type_info="plaintextarea", **c),
         _string(f"{prefix}City", f"{label} City", 40, **c),
         _string(f"{prefix}State", f"{label} State/Province", 80, **c),
         _string(f"{prefix}PostalCode", f"{label} Zip/Postal Code", 20, **c),
@@ -226,7 +235,8 @@ def _address(prefix: str, label: str) -> tuple[Field, ...]:
         _num(f"{prefix}Longitude", f"{label} Longitude", "double", 18, 15, **c),
         _pick(f"{prefix}GeocodeAccuracy", f"{label} Geocode Accuracy",
               ("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip",
-               "Neighborhood", "City", "County", "State", "Unknown"), **c),
+               "Neighborhood", "City", "County", "State", "Unknown"),
+              restricted_picklist=True, **c),
         Field(compound, f"{label} Address", "address", createable=False, updateable=False),
     )  # fmt: skip
 
@@ -292,7 +302,7 @@ DEPARTMENTS = ("Sales", "Marketing", "Support", "Finance", "Engineering", "Opera
 _USER = SObject(
     "User", "User", "Users", "005",
     (
-        _id(),
+        _id("User"),
         _string("Username", "Username", 80, nillable=False, unique=True, id_lookup=True),
         _string("LastName", "Last Name", 80, nillable=False, compound_field_name="Name"),
         _string("FirstName", "First Name", 40, compound_field_name="Name"),
@@ -323,7 +333,7 @@ _USER = SObject(
 _ACCOUNT = SObject(
     "Account", "Account", "Accounts", "001",
     (
-        _id(),
+        _id("Account"),
         _string("Name", "Account Name", 255, nillable=False, name_field=True),
         _pick("Type", "Account Type", ACCOUNT_TYPES),
         _ref("ParentId", "Parent Account ID", ("Account",), "Parent"),
@@ -363,7 +373,7 @@ _ACCOUNT = SObject(
 _CONTACT = SObject(
     "Contact", "Contact", "Contacts", "003",
     (
-        _id(),
+        _id("Contact"),
         _ref("AccountId", "Account ID", ("Account",), "Account"),
         _string("LastName", "Last Name", 80, nillable=False, compound_field_name="Name"),
         _string("FirstName", "First Name", 40, compound_field_name="Name"),
@@ -398,7 +408,7 @@ _CONTACT = SObject(
 _OPPORTUNITY = SObject(
     "Opportunity", "Opportunity", "Opportunities", "006",
     (
-        _id(),
+        _id("Opportunity"),
         _ref("AccountId", "Account ID", ("Account",), "Account"),
         _bool("IsPrivate", "Private"),
         _string("Name", "Name", 120, nillable=False, name_field=True),
@@ -438,7 +448,7 @@ _OPPORTUNITY = SObject(
 _CASE = SObject(
     "Case", "Case", "Cases", "500",
     (
-        _id(),
+        _id("Case"),
         _string("CaseNumber", "Case Number", 30, nillable=False, auto_number=True,
                 name_field=True, createable=False, updateable=False, id_lookup=True),
         _ref("ContactId", "Contact ID", ("Contact",), "Contact"),
@@ -465,10 +475,10 @@ _CASE = SObject(
 _TASK = SObject(
     "Task", "Task", "Tasks", "00T",
     (
-        _id(),
+        _id("Activity"),
         _ref("WhoId", "Name ID", ("Contact",), "Who", polymorphic=True),
         _ref("WhatId", "Related To ID", ("Account", "Opportunity"), "What"),
-        _string("Subject", "Subject", 255),
+        _string("Subject", "Subject", 255, name_field=True),
         Field("ActivityDate", "Due Date Only", "date"),
         _pick("Status", "Status", TASK_STATUSES, nillable=False,
               default_picklist_value="Not Started"),
