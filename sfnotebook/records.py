@@ -23,11 +23,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 import pandas as pd
 
+from sfnotebook import _decode
 from sfnotebook import dtypes as _dt
 
-__all__ = ["FrameBuilder", "Layout", "QueryResult", "infer_layout", "records_frame"]
+__all__ = [
+    "DecodedPage",
+    "FrameBuilder",
+    "Layout",
+    "QueryResult",
+    "infer_layout",
+    "records_frame",
+]
 
 Children = Literal["frames", "drop"]
 
@@ -44,6 +53,17 @@ class Layout:
     types: Mapping[str, str | None] = field(default_factory=dict)
     children: Mapping[str, Layout] = field(default_factory=dict)
     object_name: str | None = None
+    compound: frozenset[str] = frozenset()
+
+
+@dataclass
+class DecodedPage:
+    """One decoded query page: its header and its records (structs or dicts)."""
+
+    total_size: int
+    done: bool
+    next_url: str | None
+    records: list[Any]
 
 
 @dataclass
@@ -141,6 +161,13 @@ def _extract(
             _extract(values, sub, (f"{asked}{segment}.", f"{spelled}{key}."), out)
         else:
             out[f"{asked}{segment}"] = (f"{spelled}{key}", values)
+
+
+def _get(obj: Any, name: str, default: Any) -> Any:
+    """A key of a dict or an attribute of a decoded struct."""
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
 
 
 def _parent_id(record: Mapping[str, Any]) -> Any:
@@ -244,13 +271,90 @@ class FrameBuilder:
             for rel, kid in layout.children.items()
         }
         self._kid_names: dict[str, str] = {}
+        self._codec: _decode.RecordCodec | None = None
+        self._typed = True  # False once a page failed typed decoding: dicts from then on
 
-    def add(self, records: list[Mapping[str, Any]]) -> int:
-        """Convert one page of records; return how many were added."""
+    @property
+    def codec(self) -> _decode.RecordCodec:
+        """The msgspec types for this layout (built on first use)."""
+        if self._codec is None:
+            self._codec = _decode.RecordCodec(
+                self.layout.columns,
+                self._types,
+                {rel: kid.codec for rel, (kid, _keys) in self._kids.items()},
+                compound=self.layout.compound,
+            )
+        return self._codec
+
+    def decode(self, raw: bytes) -> DecodedPage:
+        """Decode a page's bytes: typed structs when the keys are as expected, else dicts."""
+        if self._typed:
+            try:
+                page = self.codec.decode(raw)
+            except _decode.decode_error_types:
+                self._typed = False
+            else:
+                return DecodedPage(page.totalSize, page.done, page.nextRecordsUrl, page.records)
+        body = orjson.loads(raw)
+        return DecodedPage(
+            int(body.get("totalSize", 0)),
+            bool(body.get("done", True)),
+            body.get("nextRecordsUrl"),
+            body.get("records") or [],
+        )
+
+    @property
+    def has_children(self) -> bool:
+        """Whether the layout has child subqueries."""
+        return bool(self._kids)
+
+    def child_results(self, records: list[Any]) -> list[tuple[str, Any]]:
+        """Every non-null child result of these records, with its relationship name."""
+        out = []
+        for rel in self._kids:
+            for record in records:
+                result = self._child(record, rel)
+                if result is not None:
+                    out.append((rel, result))
+        return out
+
+    def pending_children(self, records: list[Any]) -> list[tuple[str, Any]]:
+        """Child results of these records that have more pages (``done`` false)."""
+        return [(r, c) for r, c in self.child_results(records) if not _get(c, "done", True)]
+
+    @staticmethod
+    def child_next_url(result: Any) -> str | None:
+        """The ``nextRecordsUrl`` of a child result (None when complete)."""
+        return _get(result, "nextRecordsUrl", None)
+
+    def extend_child(self, relationship: str, result: Any, raw: bytes) -> None:
+        """Append the next page of a child result (its bytes) to the result, in place."""
+        kid = self._kids[relationship][0]
+        if isinstance(result, dict):
+            more = orjson.loads(raw)
+            result.setdefault("records", []).extend(more.get("records") or [])
+            result["done"] = bool(more.get("done", True))
+            result["nextRecordsUrl"] = more.get("nextRecordsUrl")
+            return
+        page = kid.codec.decode(raw)  # same layout as the first child page, which fitted
+        result.records.extend(page.records)
+        result.done = page.done
+        result.nextRecordsUrl = page.nextRecordsUrl
+
+    def _child(self, record: Any, rel: str) -> Any:
+        if isinstance(record, dict):
+            return record.get(self._kid_names.get(rel) or _key([record], rel))
+        return self.codec.child_result(record, rel)
+
+    def add(self, records: Sequence[Any]) -> int:
+        """Convert one page of records (dicts, or structs from :meth:`decode`); return the count."""
         if not records:
             return 0
         values: dict[str, tuple[str, list[Any]]] = {}
-        _extract(list(records), self._tree, ("", ""), values)
+        if isinstance(records[0], Mapping):
+            _extract(list(records), self._tree, ("", ""), values)
+        else:
+            values = {c: (c, v) for c, v in self.codec.extract(list(records)).items()}
         for column in self.layout.columns:
             spelled, column_values = values[column]
             self._names.setdefault(column, spelled)
@@ -259,15 +363,17 @@ class FrameBuilder:
                 self._chunks[column].append(column_values)  # typed at the end
             else:
                 self._chunks[column].append(_dt.build_chunk(column_values, sf_type))
+        typed = not isinstance(records[0], Mapping)
         for rel, (builder, keys) in self._kids.items():
-            key = _key(records, rel)
-            self._kid_names.setdefault(rel, key)
+            if not typed:
+                self._kid_names.setdefault(rel, _key(records, rel))
             for record in records:
-                sub = record.get(key)
-                if sub and sub.get("records"):
-                    kids = sub["records"]
+                sub = self._child(record, rel)
+                kids = _get(sub, "records", None) if sub is not None else None
+                if kids:
                     builder.add(kids)
-                    keys.extend([_parent_id(record)] * len(kids))
+                    pid = self.codec.parent_id(record) if typed else _parent_id(record)
+                    keys.extend([pid] * len(kids))
         self.rows += len(records)
         return len(records)
 
