@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ import requests
 from . import _bulk_csv as _csv
 from ._bulk_pages import Page, run_pages
 from ._parquet import ParquetFolder, prepare_folder
+from ._progress import Enabled, progress_bar
 from .errors import BulkJobError, SfNotebookError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def extract(
     include_deleted: bool = False,
     to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
-    progress: bool | str = "auto",
+    progress: Enabled = "auto",
     dtypes: Mapping[str, Any] | None = None,
     max_records: int | None = None,
     poll_interval: float = 0.5,
@@ -300,43 +301,23 @@ class _Collector:
 class _Progress:
     """The job state while it runs, then rows downloaded out of ``numberRecordsProcessed``."""
 
-    def __init__(self, progress: bool | str, job_id: str) -> None:
-        self.bar: Any = None
-        if progress is False:
-            return
-        try:
-            from ._progress import progress_bar
-        except ImportError:  # the progress module is optional for the extract itself
-            return
+    def __init__(self, progress: Enabled, job_id: str) -> None:
+        if progress not in (True, False, "auto"):
+            raise ValueError(f'progress must be True, False or "auto", not {progress!r}')
         self.bar = progress_bar(None, enabled=progress, desc=f"Bulk job {job_id}: queued")
-        self._update: Callable[[int], Any] | None = getattr(self.bar, "update", None)
 
     def state(self, state: str, processed: int | None) -> None:
-        if self.bar is None:
-            return
         text = f"Bulk job: {state}"
         if processed:
             text += f" ({processed:,} rows processed)"
-        setter = getattr(self.bar, "set_description", None)
-        if setter is not None:
-            setter(text)
+        self.bar.set_description(text)
 
     def downloading(self, total: int | None) -> None:
-        if self.bar is None:
-            return
-        reset = getattr(self.bar, "reset", None)
-        if reset is not None:
-            reset(total=total)
-        setter = getattr(self.bar, "set_description", None)
-        if setter is not None:
-            setter("Downloading")
+        self.bar.reset(total=total)
+        self.bar.set_description("Downloading")
 
     def update(self, rows: int) -> None:
-        if self.bar is not None and self._update is not None:
-            self._update(rows)
+        self.bar.update(rows)
 
     def close(self) -> None:
-        if self.bar is not None:
-            close = getattr(self.bar, "close", None)
-            if close is not None:
-                close()
+        self.bar.close()
