@@ -85,6 +85,10 @@ class ApiSession(requests.Session):
         url = url.decode() if isinstance(url, bytes) else url
         retryable = idempotent if idempotent is not None else method.upper() in _IDEMPOTENT_METHODS
         on_instance = self.instance_host is not None and urlsplit(url).netloc == self.instance_host
+        if kwargs.get("verify") is None:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify; the
+            # CA bundle this session was given (the org's, or the demo org's) must win.
+            kwargs["verify"] = self.verify
         reauthed = False
         attempt = 0
         while True:

@@ -46,7 +46,12 @@ def live() -> Iterator[Any]:
 def _credentials(case: str, demo: Any) -> dict[str, Any]:
     if demo is None:
         return {"domain": HOST, "consumer_key": REPLAY_KEY, "consumer_secret": REPLAY_SECRET}
-    creds = {"domain": demo.domain, "consumer_key": demo.consumer_key, "consumer_secret": demo.consumer_secret, "ca_bundle": demo.ca_bundle}
+    creds = {
+        "domain": demo.domain,
+        "consumer_key": demo.consumer_key,
+        "consumer_secret": demo.consumer_secret,
+        "ca_bundle": demo.ca_bundle,
+    }
     if case == "invalid_client_id":
         creds["consumer_key"] = "3MVG9unknownKey0000000000000"
     elif case == "invalid_client":
@@ -101,4 +106,7 @@ def test_the_scanner_catches_a_leak(tmp_path: Path) -> None:
     """The scan above must be able to fail."""
     sample = 'body: {string: \'{"access_token": "00D5g000004Cz9E!AQ0AQH9yMx2Q9wq", "id": "x"}\'}\n'
     assert any(p.search(sample) for p in _LEAKS)
-    assert any(p.search("grant_type=client_credentials&client_id=abc&client_secret=hunter2") for p in _LEAKS)
+    assert any(
+        p.search("grant_type=client_credentials&client_id=abc&client_secret=hunter2")
+        for p in _LEAKS
+    )

@@ -65,7 +65,12 @@ def test_expired_token_is_replaced_without_the_caller_noticing(demo_org: Any) ->
 
 @pytest.fixture
 def broken(demo_org: Any) -> Iterator[dict[str, Any]]:
-    base = {"domain": demo_org.domain, "ca_bundle": demo_org.ca_bundle, "env_file": False, "set_default": False}
+    base = {
+        "domain": demo_org.domain,
+        "ca_bundle": demo_org.ca_bundle,
+        "env_file": False,
+        "set_default": False,
+    }
     yield base
 
 
@@ -82,7 +87,9 @@ SECRET_MARK = "secret-that-must-not-leak"
         ("login_host", errors.MyDomainRequiredError, "My Domain"),
     ],
 )
-def test_token_errors(demo_org: Any, broken: dict[str, Any], case: str, error: type[Exception], words: str) -> None:
+def test_token_errors(
+    demo_org: Any, broken: dict[str, Any], case: str, error: type[Exception], words: str
+) -> None:
     key, secret = demo_org.consumer_key, demo_org.consumer_secret
     if case == "unknown_key":
         key = "3MVG9unknownKey0000000000000"
@@ -107,27 +114,50 @@ def test_refused_connection_names_the_host(demo_org: Any) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(errors.NetworkError, match=f"127.0.0.1:{port} refused") as info:
-        sfnotebook.connect(domain=f"127.0.0.1:{port}", consumer_key="k" * 20, consumer_secret=SECRET_MARK, env_file=False, ca_bundle=demo_org.ca_bundle)
+        sfnotebook.connect(
+            domain=f"127.0.0.1:{port}",
+            consumer_key="k" * 20,
+            consumer_secret=SECRET_MARK,
+            env_file=False,
+            ca_bundle=demo_org.ca_bundle,
+        )
     assert SECRET_MARK not in _texts(info.value)
 
 
 def test_tls_failure_without_the_demo_ca(demo_org: Any) -> None:
     with pytest.raises(errors.NetworkError, match="TLS verification") as info:
-        sfnotebook.connect(domain=demo_org.domain, consumer_key=demo_org.consumer_key, consumer_secret=demo_org.consumer_secret, env_file=False)
+        sfnotebook.connect(
+            domain=demo_org.domain,
+            consumer_key=demo_org.consumer_key,
+            consumer_secret=demo_org.consumer_secret,
+            env_file=False,
+        )
     assert demo_org.consumer_secret not in _texts(info.value)
 
 
 def test_dns_failure_names_the_host() -> None:
     with pytest.raises(errors.NetworkError, match="could not be found"):
-        sfnotebook.connect(domain="no-such-org.invalid", consumer_key="k" * 20, consumer_secret=SECRET_MARK, env_file=False)
+        sfnotebook.connect(
+            domain="no-such-org.invalid",
+            consumer_key="k" * 20,
+            consumer_secret=SECRET_MARK,
+            env_file=False,
+        )
 
 
 def test_http_to_a_remote_host_is_refused_before_sending() -> None:
     with pytest.raises(errors.InsecureDomainError, match="clear text"):
-        sfnotebook.connect(domain="http://acme.my.salesforce.com", consumer_key="k" * 20, consumer_secret=SECRET_MARK, env_file=False)
+        sfnotebook.connect(
+            domain="http://acme.my.salesforce.com",
+            consumer_key="k" * 20,
+            consumer_secret=SECRET_MARK,
+            env_file=False,
+        )
 
 
-def test_debug_logging_never_shows_secret_or_token(demo_org: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_logging_never_shows_secret_or_token(
+    demo_org: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG):
         conn = connect_to(demo_org)
         demo_org.expire_sessions()
