@@ -18,6 +18,7 @@ import subprocess as _subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,16 @@ START_TIMEOUT = 300.0  # building a 1M-opportunity data set takes a while the fi
 
 class DemoOrgError(RuntimeError):
     """The demo org could not start or did not answer."""
+
+
+def _terminate(proc: _subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except _subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
 
 
 class DemoOrg:
@@ -227,6 +238,8 @@ class DemoOrg:
             self._proc = _subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
                 cmd, env=env, stdout=log, stderr=_subprocess.STDOUT, stdin=_subprocess.DEVNULL
             )
+        # A DemoOrg forgotten without stop() must not leave its server running after exit.
+        weakref.finalize(self, _terminate, self._proc)
         deadline = time.monotonic() + START_TIMEOUT
         while not server_file.exists():
             if self._proc.poll() is not None:
@@ -267,13 +280,7 @@ class DemoOrg:
             self._server.stop()
             self._server = None
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout=15)
-                except _subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(timeout=15)
+            _terminate(self._proc)
             self._proc = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)

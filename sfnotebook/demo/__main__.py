@@ -12,6 +12,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -80,6 +82,18 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def _stop_when_orphaned(server: Any) -> None:
+    """Shut the server down if the parent process dies (a crashed benchmark or test run)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        server.httpd.shutdown()
+
+    threading.Thread(target=watch, name="demo-org-parent-watch", daemon=True).start()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,6 +199,7 @@ def serve(args: argparse.Namespace) -> int:
     _write_private(state_dir / SERVER_FILE, json.dumps(info, indent=2))
     print(f"demo org listening at {server.url}", flush=True)
     _stop_on_sigterm()
+    _stop_when_orphaned(server)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
