@@ -17,6 +17,7 @@ Private to the demo org's reports feature. Every function maps a *stored* SQLite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sfnotebook.demo.report_defs import Column
@@ -28,6 +29,7 @@ __all__ = [
     "date_label",
     "datetime_label",
     "format_number",
+    "formatter",
     "group_cell",
 ]
 
@@ -51,8 +53,7 @@ def _money(value: float, scale: int = 2) -> str:
 
 def date_label(iso: str) -> str:
     """``"2015-07-31"`` -> ``"7/31/2015"``."""
-    year, month, day = iso[:10].split("-")
-    return f"{int(month)}/{int(day)}/{year}"
+    return f"{int(iso[5:7])}/{int(iso[8:10])}/{iso[:4]}"
 
 
 def datetime_label(stored: str) -> str:
@@ -72,12 +73,6 @@ def _iso_datetime(stored: str) -> str:
     return stored[:19] + "Z"
 
 
-def _number_value(col: Column, value: Any) -> Any:
-    if col.data_type == "int":
-        return int(value)
-    return value
-
-
 def _number_label(data_type: str, value: float, scale: int) -> str:
     if data_type == "currency":
         return _money(value, scale)
@@ -88,33 +83,61 @@ def _number_label(data_type: str, value: float, scale: int) -> str:
     return format_number(value, scale)
 
 
+Formatter = Callable[[Any, Any], dict[str, Any]]
+
+
+def _make_formatter(col: Column) -> Formatter:
+    """A function ``(stored value, lookup label) -> cell`` for ``col`` (non-null values)."""
+    dt, scale = col.data_type, col.scale
+    if col.label_sql is not None:  # lookups and name columns: Id as value, name as label
+        return lambda v, lab: {"label": EMPTY if lab is None else str(lab), "value": v}
+    if dt == "id":
+        return lambda v, _: {"label": v[:15], "value": v}
+    if dt == "currency":
+        return lambda v, _: {
+            "label": _money(v, scale),
+            "value": {"amount": v, "currency": None},
+        }
+    if dt == "int":
+        return lambda v, _: {"label": format_number(v, 0), "value": int(v)}
+    if dt in ("percent", "double"):
+        return lambda v, _: {"label": _number_label(dt, v, scale), "value": v}
+    if dt == "date":
+        return lambda v, _: {"label": date_label(v), "value": v}
+    if dt == "datetime" and col.date_only:
+        return lambda v, _: {"label": date_label(v), "value": v[:10]}
+    if dt == "datetime":
+        return lambda v, _: {"label": datetime_label(v), "value": _iso_datetime(v)}
+    if dt == "boolean":
+        return lambda v, _: {"label": "true" if v else "false", "value": bool(v)}
+    if dt == "time":
+        return lambda v, _: {"label": _time_label(v), "value": v}
+    if dt == "multipicklist":
+        return lambda v, _: {"label": "; ".join(str(v).split(";")), "value": v}
+    return lambda v, _: {"label": str(v), "value": v}
+
+
+_FORMATTERS: dict[Column, Formatter] = {}
+
+
+def formatter(col: Column) -> Formatter:
+    """The cell function of ``col``, nulls included (cached per column)."""
+    fmt = _FORMATTERS.get(col)
+    if fmt is None:
+        inner = _make_formatter(col)
+
+        def fmt(value: Any, label: Any = None) -> dict[str, Any]:
+            if value is None:
+                return {"label": EMPTY, "value": None}
+            return inner(value, label)
+
+        _FORMATTERS[col] = fmt
+    return fmt
+
+
 def cell(col: Column, value: Any, label: Any = None) -> dict[str, Any]:
     """The detail cell of ``col`` for a stored ``value`` (and the lookup's ``label``)."""
-    if value is None:
-        return {"label": EMPTY, "value": None}
-    dt = col.data_type
-    if col.label_sql is not None:  # lookups and name columns: Id as value, name as label
-        return {"label": EMPTY if label is None else str(label), "value": value}
-    if dt == "id":
-        return {"label": value[:15], "value": value}
-    if dt == "currency":
-        return {"label": _money(value, col.scale), "value": {"amount": value, "currency": None}}
-    if dt in ("percent", "int", "double"):
-        return {"label": _number_label(dt, value, col.scale), "value": _number_value(col, value)}
-    if dt == "date":
-        return {"label": date_label(value), "value": value}
-    if dt == "datetime":
-        if col.date_only:
-            return {"label": date_label(value), "value": value[:10]}
-        return {"label": datetime_label(value), "value": _iso_datetime(value)}
-    if dt == "boolean":
-        flag = bool(value)
-        return {"label": "true" if flag else "false", "value": flag}
-    if dt == "time":
-        return {"label": _time_label(value), "value": value}
-    if dt == "multipicklist":
-        return {"label": "; ".join(str(value).split(";")), "value": value}
-    return {"label": str(value), "value": value}
+    return formatter(col)(value, label)
 
 
 def _bucket_label(granularity: str, start: str) -> str:

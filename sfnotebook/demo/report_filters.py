@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sfnotebook.demo.report_dates import DATETIME, date_range, day_stamp, offset
 from sfnotebook.demo.report_defs import COLUMNS, Column, case_safe_id
+from sfnotebook.demo.report_logic import ReportError, evaluate_logic, logic_sql, parse_logic
 
 __all__ = [
     "MAX_FILTERS",
@@ -43,16 +45,6 @@ __all__ = [
 ]
 
 MAX_FILTERS = 20
-
-
-class ReportError(Exception):
-    """A request the Reports API refuses: HTTP status, errorCode and message."""
-
-    def __init__(self, message: str, *, status: int = 400, error_code: str = "BAD_REQUEST"):
-        super().__init__(message)
-        self.status = status
-        self.error_code = error_code
-        self.message = message
 
 
 OPERATOR_LABELS: dict[str, str] = {
@@ -90,198 +82,6 @@ TYPE_OPERATORS: dict[str, tuple[str, ...]] = {
     "datetime": _COMPARE,
     "boolean": ("equals", "notEqual"),
 }
-
-# --- boolean filter logic ---------------------------------------------------------------------
-
-# An expression tree: ("f", n) | ("not", node) | ("and", [nodes]) | ("or", [nodes]).
-Node = tuple[Any, ...]
-
-_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)|([()]))", re.IGNORECASE)
-
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ReportError(f"The filter logic is invalid: unexpected text at {text[pos:]!r}.")
-        out.append((m.group(1) or m.group(2) or m.group(3)).upper())
-        pos = m.end()
-    return out
-
-
-def parse_logic(text: str, n_filters: int) -> Node:
-    """Parse a ``reportBooleanFilter`` such as ``"1 AND (2 OR 3)"``.
-
-    Raises
-    ------
-    ReportError
-        400 when the logic is malformed, refers to a filter that does not exist, or leaves a
-        filter unreferenced.
-    """
-    tokens = _tokens(text)
-    if not tokens:
-        raise ReportError("The filter logic is invalid: it is empty.")
-    pos = 0
-    seen: set[int] = set()
-
-    def peek() -> str | None:
-        return tokens[pos] if pos < len(tokens) else None
-
-    def take() -> str:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise ReportError(f"The filter logic is invalid: {text!r} ends unexpectedly.")
-        pos += 1
-        return tokens[pos - 1]
-
-    def factor() -> Node:
-        tok = take()
-        if tok == "NOT":
-            return ("not", factor())
-        if tok == "(":
-            node = expr()
-            if take() != ")":
-                raise ReportError(f"The filter logic is invalid: missing ')' in {text!r}.")
-            return node
-        if tok.isdigit():
-            number = int(tok)
-            if not 1 <= number <= n_filters:
-                raise ReportError(
-                    f"The filter logic references an undefined filter: {number}. "
-                    f"The report has {n_filters} filters."
-                )
-            seen.add(number)
-            return ("f", number)
-        raise ReportError(f"The filter logic is invalid: unexpected {tok!r} in {text!r}.")
-
-    def expr() -> Node:
-        items = [factor()]
-        op: str | None = None
-        while peek() in ("AND", "OR"):
-            this = take()
-            if op is not None and this != op:
-                raise ReportError(
-                    f"The filter logic is invalid: {text!r} mixes AND and OR without parentheses."
-                )
-            op = this
-            items.append(factor())
-        if op is None:
-            return items[0]
-        return (op.lower(), items)
-
-    node = expr()
-    if pos != len(tokens):
-        raise ReportError(f"The filter logic is invalid: unexpected {tokens[pos]!r} in {text!r}.")
-    missing = sorted(set(range(1, n_filters + 1)) - seen)
-    if missing:
-        raise ReportError(
-            "Some filter conditions are defined but not referenced in your filter logic: "
-            + ", ".join(str(m) for m in missing)
-            + "."
-        )
-    return node
-
-
-def evaluate_logic(node: Node, truth: Sequence[bool]) -> bool:
-    """Evaluate a parsed logic tree given each filter's truth value (1-based numbering)."""
-    kind = node[0]
-    if kind == "f":
-        return bool(truth[node[1] - 1])
-    if kind == "not":
-        return not evaluate_logic(node[1], truth)
-    items: list[Node] = node[1]
-    if kind == "and":
-        return all(evaluate_logic(i, truth) for i in items)
-    return any(evaluate_logic(i, truth) for i in items)
-
-
-def _logic_sql(node: Node, parts: Sequence[str]) -> str:
-    kind = node[0]
-    if kind == "f":
-        return parts[node[1] - 1]
-    if kind == "not":
-        return f"(NOT {_logic_sql(node[1], parts)})"
-    joiner = " AND " if kind == "and" else " OR "
-    return "(" + joiner.join(_logic_sql(i, parts) for i in node[1]) + ")"
-
-
-# --- dates --------------------------------------------------------------------------------------
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$"
-)
-
-
-def _month_start(d: dt.date, shift: int = 0) -> dt.date:
-    index = d.year * 12 + d.month - 1 + shift
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _period(start: dt.date, months: int) -> tuple[dt.date, dt.date]:
-    return start, _month_start(start, months) - dt.timedelta(days=1)
-
-
-def date_range(value: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """The inclusive day range of a date literal (``None`` when ``value`` is not one)."""
-    text = value.strip().upper()
-    if _DATE.match(text):
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            return None
-        return day, day
-    one = dt.timedelta(days=1)
-    simple: dict[str, Callable[[], tuple[dt.date, dt.date]]] = {
-        "TODAY": lambda: (today, today),
-        "YESTERDAY": lambda: (today - one, today - one),
-        "TOMORROW": lambda: (today + one, today + one),
-    }
-    if text in simple:
-        return simple[text]()
-    week0 = today - dt.timedelta(days=(today.weekday() + 1) % 7)  # weeks start on Sunday
-    quarter0 = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    anchors: dict[str, tuple[dt.date, int]] = {
-        "MONTH": (_month_start(today), 1),
-        "QUARTER": (quarter0, 3),
-        "FISCAL_QUARTER": (quarter0, 3),
-        "YEAR": (dt.date(today.year, 1, 1), 12),
-        "FISCAL_YEAR": (dt.date(today.year, 1, 1), 12),
-    }
-    m = re.match(r"^(THIS|LAST|NEXT)_(WEEK|MONTH|QUARTER|YEAR|FISCAL_QUARTER|FISCAL_YEAR)$", text)
-    if m:
-        shift = {"THIS": 0, "LAST": -1, "NEXT": 1}[m.group(1)]
-        if m.group(2) == "WEEK":
-            start = week0 + dt.timedelta(days=7 * shift)
-            return start, start + dt.timedelta(days=6)
-        start, months = anchors[m.group(2)]
-        return _period(_month_start(start, shift * months), months)
-    m = re.match(r"^(LAST|NEXT)_N_(DAYS|MONTHS|YEARS):(\d+)$", text)
-    if m:
-        n = int(m.group(3))
-        if m.group(2) == "DAYS":
-            if m.group(1) == "LAST":
-                return today - dt.timedelta(days=n), today
-            return today + one, today + dt.timedelta(days=n)
-        months = n if m.group(2) == "MONTHS" else 12 * n
-        unit = _month_start(today) if m.group(2) == "MONTHS" else dt.date(today.year, 1, 1)
-        if m.group(1) == "LAST":
-            return _month_start(unit, -months), unit - one
-        step = 1 if m.group(2) == "MONTHS" else 12
-        return _period(_month_start(unit, step), months)
-    m = re.match(r"^N_DAYS_AGO:(\d+)$", text)
-    if m:
-        day = today - dt.timedelta(days=int(m.group(1)))
-        return day, day
-    return None
-
-
-def _stamp(day: dt.date, end: bool) -> str:
-    return day.isoformat() + ("T23:59:59.999+0000" if end else "T00:00:00.000+0000")
-
 
 # --- filters ------------------------------------------------------------------------------------
 
@@ -329,9 +129,9 @@ def _bounds(ctx: _Ctx, part: str) -> tuple[str, str] | None:
     if part == "":
         return None
     is_dt = ctx.col.data_type == "datetime"
-    m = _DATETIME.match(part.strip().upper())
+    m = DATETIME.match(part.strip().upper())
     if m and is_dt:
-        moment = dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}" + _offset(m.group(3)))
+        moment = dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}" + offset(m.group(3)))
         utc = moment.astimezone(dt.timezone.utc)
         stamp = utc.strftime("%Y-%m-%dT%H:%M:%S")
         return stamp + ".000+0000", stamp + ".999+0000"
@@ -340,14 +140,8 @@ def _bounds(ctx: _Ctx, part: str) -> tuple[str, str] | None:
         kind = "date/time" if is_dt else "date"
         raise ctx.bad(f"The value {part!r} isn't a valid {kind} for column {ctx.col.name}.")
     if is_dt:
-        return _stamp(span[0], end=False), _stamp(span[1], end=True)
+        return day_stamp(span[0], end=False), day_stamp(span[1], end=True)
     return span[0].isoformat(), span[1].isoformat()
-
-
-def _offset(text: str) -> str:
-    if text == "Z":
-        return "+00:00"
-    return text if ":" in text else f"{text[:3]}:{text[3:]}"
 
 
 def _text_sql(ctx: _Ctx, expr: str) -> tuple[str, list[Any]]:
@@ -522,7 +316,7 @@ def compile_filters(
         node = parse_logic(str(logic), len(filters))
         # Parameters follow the order filters appear in the SQL text, which the walk gives.
         order: list[int] = []
-        sql = _logic_sql(node, [f"\x00{i}\x00" for i in range(1, len(filters) + 1)])
+        sql = logic_sql(node, [f"\x00{i}\x00" for i in range(1, len(filters) + 1)])
         for m in re.finditer(r"\x00(\d+)\x00", sql):
             order.append(int(m.group(1)))
         sql = re.sub(r"\x00(\d+)\x00", lambda m: parts[int(m.group(1)) - 1], sql)

@@ -214,6 +214,17 @@ def make_plan(
     if logic is not None and not str(logic).strip():
         logic = None
     where_sql, where_params = compile_filters(filters, logic, today=today)
+    # Echoed the way Salesforce returns filters: every key present, values as strings.
+    filters = [
+        {
+            "column": f["column"],
+            "filterType": f.get("filterType") or "fieldValue",
+            "isRunPageEditable": bool(f.get("isRunPageEditable", True)),
+            "operator": f["operator"],
+            "value": "" if f.get("value") is None else str(f["value"]),
+        }
+        for f in filters
+    ]
     return Plan(
         report=report,
         format=fmt,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfnotebook.demo.report_cells import aggregate_cell, cell, group_cell
+from sfnotebook.demo.report_cells import aggregate_cell, formatter, group_cell
 from sfnotebook.demo.report_defs import Column, ReportDef
 from sfnotebook.demo.report_plan import Aggregate, Grouping, Plan
 
@@ -361,8 +361,9 @@ def _detail_rows(
     out = []
     n = 2 * len(plan.detail_columns)
     nd = len(down_vals)
+    formatters = [(2 * i, formatter(c)) for i, c in enumerate(plan.detail_columns)]
     for row in conn.execute(sql, [*plan.where_params, limit]):
-        cells = [cell(c, row[2 * i], row[2 * i + 1]) for i, c in enumerate(plan.detail_columns)]
+        cells = [fmt(row[i], row[i + 1]) for i, fmt in formatters]
         out.append((tuple(row[n : n + nd]), tuple(row[n + nd :]), {"dataCells": cells}))
     return out
 
