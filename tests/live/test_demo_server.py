@@ -830,3 +830,24 @@ def test_cli_rejects_bad_fault_options(
         cli.main(["demo-org", "--faults", "[1, 2]"])
     assert "JSON object" in capsys.readouterr().err
     assert cli.main(["demo-org", "--port", "0", "--faults", '{"error_rate": 5}']) == 2
+
+
+def test_no_code_switches_tls_verification_off() -> None:
+    root = Path(__file__).resolve().parents[2]
+    # Built from pieces so this file does not match itself.
+    needles = [
+        "verify" + "=False",
+        "verify" + " = False",
+        "CERT_" + "NONE",
+        "check_hostname" + " = False",
+        "_create_" + "unverified_context",
+        "PYTHONHTTPS" + "VERIFY",
+    ]
+    offenders = []
+    for folder in ("sfnotebook", "tests", "bench", "notebooks"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix not in (".py", ".ipynb") or not path.is_file():
+                continue
+            text = path.read_text(errors="replace")
+            offenders += [f"{path.relative_to(root)}: {n}" for n in needles if n in text]
+    assert offenders == []
