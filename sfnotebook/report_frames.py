@@ -445,11 +445,20 @@ def _text_of(text: str | None) -> str | None:
 def _aggregate_array(column: Sequence[float | None], *, integer: bool) -> Any:
     if integer and all(v is None or float(v).is_integer() for v in column):
         return pd.array([None if v is None else int(v) for v in column], dtype="Int64")
-    # Sums come back with float noise (16000.010000000000218); 15 significant digits is
-    # what a double holds reliably.
-    return pd.array(
-        [None if v is None else float(f"{float(v):.15g}") for v in column], dtype="Float64"
-    )
+    return pd.array([None if v is None else _denoise(float(v)) for v in column], dtype="Float64")
+
+
+def _denoise(value: float) -> float:
+    """Drop the float noise of server-side sums (2070543651.67001 -> 2070543651.67).
+
+    A value within a relative 1e-12 of a number with 2, 4 or 6 decimals is that number: far
+    below any real amount's precision, far above the noise of adding up even a million values.
+    """
+    for decimals in (0, 2, 4, 6):
+        rounded = round(value, decimals)
+        if abs(value - rounded) <= 1e-12 * max(1.0, abs(value)):
+            return rounded
+    return float(f"{value:.15g}")
 
 
 def _is_count(key: str) -> bool:

@@ -39,6 +39,7 @@ from .report_frames import (
 __all__ = ["ReportResult", "describe_report", "report", "reports"]
 
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
+_DESCRIBE_AT_MOST = 50
 _REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
 FilterSpec = Mapping[str, Any] | Sequence[Any]
 
@@ -137,15 +138,17 @@ class ReportResult:
 def reports(conn: Any) -> pd.DataFrame:
     """The reports this user can see: id, name, developer_name, folder, format.
 
-    Uses SOQL on the ``Report`` object (every report, with folder and format); where that is
-    not available, the Analytics API's list (the ~200 recently viewed reports, no folder or
-    format).
+    Uses SOQL on the ``Report`` object (every report, with folder name and format); where that
+    is not available, the Analytics API's list (the ~200 recently viewed reports), with folder
+    (its Id) and format read from each report's ``/describe`` when there are at most 50.
 
     Examples
     --------
     >>> org.reports().query("format == 'SUMMARY'")  # doctest: +SKIP
     """
     rows = _catalog(conn)
+    if len(rows) <= _DESCRIBE_AT_MOST:
+        _describe_missing(conn, rows)
     frame = pd.DataFrame(rows, columns=["id", "name", "developer_name", "folder", "format"])
     return frame.astype("string[pyarrow]")
 

@@ -484,7 +484,8 @@ def test_reports_listing_falls_back_to_the_analytics_list() -> None:
     assert with_soql["folder"].tolist()[:2] == ["Sales", "Marketing"]
     without = reports_mod.reports(FakeOrg([], catalog=CATALOG, soql=False))
     assert without["id"].tolist() == [r["Id"] for r in CATALOG]
-    assert without["folder"].isna().all()
+    # no Report sObject: folder Id and format come from each report's describe
+    assert without["format"].tolist() == ["TABULAR"] * 3
 
 
 def test_result_behaves_like_its_detail_frame() -> None:
