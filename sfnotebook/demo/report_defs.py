@@ -33,6 +33,7 @@ __all__ = [
     "case_safe_id",
     "column",
     "report_by_id",
+    "report_records",
 ]
 
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -387,3 +388,26 @@ REPORTS: dict[str, ReportDef] = {r.id: r for r in _REPORT_LIST}
 def report_by_id(report_id: str) -> ReportDef | None:
     """The seeded report with this Id (15- or 18-character), or ``None``."""
     return REPORTS.get(case_safe_id(report_id))
+
+
+def report_records() -> list[dict[str, Any]]:
+    """The seeded reports as rows of Salesforce's read-only ``Report`` object.
+
+    The demo org has no ``Report`` sObject today; these rows are what a ``Report`` table would
+    hold (``SELECT Id, Name, DeveloperName, FolderName, Format FROM Report``) if the schema
+    gains one.
+    """
+    return [
+        {
+            "Id": r.id,
+            "Name": r.name,
+            "DeveloperName": r.developer_name,
+            "FolderName": r.folder,
+            "Format": r.format.capitalize(),
+            "Description": r.description,
+            "ReportTypeApiName": REPORT_TYPE["type"],
+            "NamespacePrefix": None,
+            "IsDeleted": 0,
+        }
+        for r in REPORTS.values()
+    ]

@@ -130,7 +130,9 @@ def _bounds(ctx: _Ctx, part: str) -> tuple[str, str] | None:
         return None
     is_dt = ctx.col.data_type == "datetime"
     m = DATETIME.match(part.strip().upper())
-    if m and is_dt:
+    if m and not is_dt:
+        part = m.group(1)  # a timestamp on a date column compares its (GMT) date
+    elif m:
         moment = dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}" + offset(m.group(3)))
         utc = moment.astimezone(dt.timezone.utc)
         stamp = utc.strftime("%Y-%m-%dT%H:%M:%S")

@@ -12,8 +12,8 @@ Report order and the row cap
     and ``hasExceededTabularRowLimit`` true.
 Aggregates
     Every aggregate, subtotal, grand total and grouping is computed over **all** matching rows,
-    not only the returned ones (Salesforce computes summaries in the database; only the detail
-    rows are capped). Sums of no values are 0, averages/min/max of no values are null (label
+    not only the returned ones (Salesforce computes summaries in the database and documents the
+    cap for detail rows only; not verified against a live org with a truncated run). Sums of no values are 0, averages/min/max of no values are null (label
     ``"-"``); averages ignore blank cells. Matrix factMaps hold every row key x column key
     combination, empty cells included (RowCount 0), as real payloads do.
 """
