@@ -264,12 +264,16 @@ def finalize(
         arr = pa.array([], type=typ)
     if kind == "string[pyarrow]":
         return pd.array(arr, dtype=_STRING)
-    if kind == "Int64":
-        return pd.array(arr, dtype=pd.Int64Dtype())
-    if kind == "Float64":
-        return pd.array(arr, dtype=pd.Float64Dtype())
-    if kind == "boolean":
-        return pd.array(arr, dtype=pd.BooleanDtype())
+    if kind in {"Int64", "Float64", "boolean"}:
+        # values + mask straight from Arrow: exact for 64-bit integers (no float round trip)
+        mask = arr.is_null().to_numpy(zero_copy_only=False)
+        zero: Any = False if kind == "boolean" else 0
+        values = arr.fill_null(zero).to_numpy(zero_copy_only=False)
+        if kind == "Int64":
+            return pd.arrays.IntegerArray(values.astype("int64"), mask)
+        if kind == "Float64":
+            return pd.arrays.FloatingArray(values.astype("float64"), mask)
+        return pd.arrays.BooleanArray(values.astype(bool), mask)
     if kind == "datetime64[ns, UTC]":
         # Nanoseconds end in 2262; a column reaching past that keeps milliseconds.
         lo, hi = pc.min_max(pc.cast(arr, pa.int64())).values()
