@@ -1,4 +1,4 @@
-"""The demo org's OAuth side: connected apps, the token store and the OAuth endpoints.
+"""The demo org's OAuth endpoints (apps and tokens live in :mod:`sfnotebook.demo.apps`).
 
 Implements the client credentials flow as ``../shared/salesforce-api.md`` section 1 describes
 it: ``POST /services/oauth2/token`` with every documented error body, ``/revoke``,
@@ -12,19 +12,18 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from .apps import APP_STATES, ConnectedApp, RunAsUser, TokenInfo, TokenStore, make_apps, sf_id
 from .http import Request, Response, Router, json_response
 from .state import LATEST_API_VERSION, OrgState
 
+# The app and token types are re-exported: callers know them as part of the OAuth side.
 __all__ = [
     "APP_STATES",
     "ConnectedApp",
+    "OAuthService",
     "RunAsUser",
     "TokenInfo",
     "TokenStore",
@@ -33,144 +32,6 @@ __all__ = [
     "register",
     "sf_id",
 ]
-
-# A connected app is either working or broken in one of the ways the error table names.
-APP_STATES = ("ok", "no_run_as", "flow_disabled")
-
-_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def sf_id(id15: str) -> str:
-    """The 18-character, case-safe form of a 15-character Salesforce id."""
-    if len(id15) != 15:
-        raise ValueError("a 15-character id is required")
-    suffix = ""
-    for start in range(0, 15, 5):
-        bits = 0
-        for i, ch in enumerate(id15[start : start + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        suffix += _SUFFIX_CHARS[bits]
-    return id15 + suffix
-
-
-@dataclass(frozen=True)
-class ConnectedApp:
-    """One connected app of the demo org; the secret never shows in its repr."""
-
-    name: str
-    consumer_key: str
-    consumer_secret: str = field(repr=False)
-    state: str = "ok"
-
-
-def make_apps(
-    consumer_key: str | None = None, consumer_secret: str | None = None
-) -> dict[str, ConnectedApp]:
-    """The working app plus one app per broken state, with fresh random credentials."""
-
-    def key() -> str:
-        # Same alphabet and length family as a real consumer key, but obviously random.
-        return "3MVG9" + secrets.token_urlsafe(60).replace("-", ".").replace("_", ".")
-
-    def secret() -> str:
-        return secrets.token_hex(32).upper()
-
-    apps = {"ok": ConnectedApp("ok", consumer_key or key(), consumer_secret or secret(), "ok")}
-    for state in APP_STATES[1:]:
-        apps[state] = ConnectedApp(state, key(), secret(), state)
-    return apps
-
-
-@dataclass(frozen=True)
-class RunAsUser:
-    """The integration user the working app runs as."""
-
-    id: str
-    username: str = "integration@demo-org.example"
-    first_name: str = "Integration"
-    last_name: str = "User"
-    email: str = "integration@demo-org.example"
-
-    @property
-    def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
-
-
-@dataclass
-class TokenInfo:
-    """What the server knows about one access token (the token itself is the dict key)."""
-
-    app: str
-    user_id: str
-    issued_at: float
-    expires_at: float
-
-
-class TokenStore:
-    """Issued access tokens, thread-safe. Tokens are opaque random strings."""
-
-    def __init__(self, org_id: str, *, lifetime: float = 7200.0) -> None:
-        self.org_id = org_id
-        self.lifetime = lifetime
-        self._tokens: dict[str, TokenInfo] = {}
-        self._lock = threading.Lock()
-        self.issued = 0
-        self.revoked = 0
-        self.expired = 0
-
-    def issue(self, app: str, user_id: str) -> tuple[str, TokenInfo]:
-        """A new token for ``app`` running as ``user_id``."""
-        now = time.time()
-        # Salesforce session ids start with the 15-character org id and "!".
-        random_part = "AQ" + secrets.token_urlsafe(80).replace("-", ".").replace("_", ".")
-        token = f"{self.org_id[:15]}!{random_part}"
-        info = TokenInfo(app, user_id, now, now + self.lifetime)
-        with self._lock:
-            self._purge(now)
-            self._tokens[token] = info
-            self.issued += 1
-        return token, info
-
-    def lookup(self, token: str) -> TokenInfo | None:
-        """The live token's info, or None when unknown, revoked or expired."""
-        now = time.time()
-        with self._lock:
-            info = self._tokens.get(token)
-            if info is None:
-                return None
-            if now >= info.expires_at:
-                del self._tokens[token]
-                self.expired += 1
-                return None
-            return info
-
-    def revoke(self, token: str) -> bool:
-        """Forget one token; False when it was not live."""
-        with self._lock:
-            if self._tokens.pop(token, None) is None:
-                return False
-            self.revoked += 1
-            return True
-
-    def expire_all(self) -> int:
-        """Invalidate every live token (the demo's "session timeout now")."""
-        with self._lock:
-            n = len(self._tokens)
-            self._tokens.clear()
-            self.expired += n
-            return n
-
-    def live(self) -> int:
-        with self._lock:
-            self._purge(time.time())
-            return len(self._tokens)
-
-    def _purge(self, now: float) -> None:
-        stale = [t for t, info in self._tokens.items() if now >= info.expires_at]
-        for t in stale:
-            del self._tokens[t]
-        self.expired += len(stale)
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> Response:

@@ -1,38 +1,36 @@
-"""The demo org's HTTPS server: TLS from a throwaway CA, routing, auth, limits and faults.
+"""The demo org's HTTPS server: a throwaway CA, the listener, and the org it assembles.
 
 Standard library only (``http.server`` + ``ssl``) plus ``trustme`` for the CA. HTTP/1.1 with
 keep-alive; bytes bodies go out with ``Content-Length``, iterable bodies chunked; gzip when
-the client accepts it. Verification is never disabled anywhere: clients get
-:attr:`DemoServer.ca_bundle`.
+the client accepts it (:mod:`.transport`). Each request goes through the
+:class:`~sfnotebook.demo.dispatch.Dispatcher` (faults, versions, routing, auth, limits).
+Verification is never disabled anywhere: clients get :attr:`DemoServer.ca_bundle`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hmac
 import importlib
 import logging
-import re
 import secrets
 import socket
 import ssl
 import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from .dispatch import Dispatcher
 from .faults import FaultConfig
-from .http import Request, Response, Router, error_response, json_response
+from .http import Router
 from .oauth import ConnectedApp, OAuthService, RunAsUser, TokenStore, make_apps, sf_id
 from .platform import ApiUsage
-from .state import API_VERSIONS, LATEST_API_VERSION, OrgState
+from .state import OrgState
 from .transport import serve_connection
 
-__all__ = ["FEATURE_MODULES", "DemoServer", "request_kind"]
+__all__ = ["FEATURE_MODULES", "ORG_ID", "DemoServer"]
 
 logger = logging.getLogger("sfnotebook.demo")
 
@@ -41,25 +39,6 @@ FEATURE_MODULES = ("sobjects", "soql", "reports", "bulk")
 
 ORG_ID = sf_id("00DDE0000000001")
 FALLBACK_USER_ID = sf_id("005DE0000000001")
-
-_DATA_PATH = re.compile(r"^/services/data/(?:v(?P<v>\d+\.\d)|(?P<latest>latest))(?P<rest>/.*)?$")
-
-
-def request_kind(path: str) -> str:
-    """Classify a path: data, token, identity, versions, admin or other."""
-    if path.startswith("/services/data/"):
-        return "versions" if path == "/services/data/" else "data"
-    if path == "/services/data":
-        return "versions"
-    if path.startswith(("/services/oauth2/token", "/services/oauth2/revoke")):
-        return "token"
-    if path.startswith("/services/oauth2/introspect"):
-        return "token"
-    if path.startswith(("/id/", "/services/oauth2/userinfo")):
-        return "identity"
-    if path.startswith("/__demo__/"):
-        return "admin"
-    return "other"
 
 
 def _optional_module(name: str) -> ModuleType | None:
@@ -145,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPSServer
 
     def _dispatch(self) -> None:
-        self.server.demo.handle(self)
+        self.server.demo.dispatcher.handle(self)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
@@ -207,6 +186,14 @@ class DemoServer:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
 
+        if isinstance(faults, dict):
+            faults = FaultConfig(**faults)
+        self.faults: FaultConfig = faults or FaultConfig()
+        self.gzip_level = gzip_level
+        self.admin_key = admin_key or secrets.token_urlsafe(32)
+        self.apps = apps or make_apps()
+        database = self._open_database(opportunities, seed)
+
         ca = trustme.CA(organization_name="sfnotebook demo org CA")
         cert = ca.issue_cert("127.0.0.1", "localhost")
         self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -216,24 +203,34 @@ class DemoServer:
         ca.cert_pem.write_to_path(str(self.ca_bundle))
 
         self.httpd = _HTTPSServer(("127.0.0.1", port), self)
+        try:
+            self._assemble(database, token_lifetime, daily_api_max, features)
+        except BaseException:
+            self.httpd.server_close()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+            raise
+        self._thread: threading.Thread | None = None
+
+    # ---- set-up ----------------------------------------------------------------------------
+
+    def _assemble(
+        self,
+        database: Any,
+        token_lifetime: float | None,
+        daily_api_max: int,
+        features: tuple[str, ...],
+    ) -> None:
+        """Build the org behind the bound listener: state, tokens, routes, dispatcher."""
         self.port = int(self.httpd.server_address[1])
         self.url = f"https://127.0.0.1:{self.port}"
         self.domain = f"127.0.0.1:{self.port}"
         self.login_domain = f"localhost:{self.port}"
-        self.gzip_level = gzip_level
-        self.admin_key = admin_key or secrets.token_urlsafe(32)
-        self.apps = apps or make_apps()
-
-        database = self._open_database(opportunities, seed)
         self.org = OrgState(database=database, org_id=ORG_ID, base_url=self.url)
-        if isinstance(faults, dict):
-            faults = FaultConfig(**faults)
-        self.faults: FaultConfig = faults or FaultConfig()
         self.org.features["faults"] = self.faults
         self.usage: ApiUsage = self.org.feature("api_usage", lambda: ApiUsage(daily_api_max))
-        self.tokens = TokenStore(
-            ORG_ID, lifetime=7200.0 if token_lifetime is None else token_lifetime
-        )
+        lifetime = 7200.0 if token_lifetime is None else token_lifetime
+        self.tokens = TokenStore(ORG_ID, lifetime=lifetime)
         self.user = _run_as_user(database)
         self.oauth = OAuthService(
             self.org,
@@ -244,13 +241,15 @@ class DemoServer:
         )
         self.router = Router()
         self._register_routes(features)
-
-        self._stats_lock = threading.Lock()
-        self.requests_by_kind: dict[str, int] = {}
-        self.responses_by_status: dict[int, int] = {}
-        self._thread: threading.Thread | None = None
-
-    # ---- set-up ----------------------------------------------------------------------------
+        self.dispatcher = Dispatcher(
+            router=self.router,
+            tokens=self.tokens,
+            faults=self.faults,
+            usage=self.usage,
+            admin_key=self.admin_key,
+            admin=self,
+            gzip_level=self.gzip_level,
+        )
 
     @staticmethod
     def _open_database(opportunities: int | None, seed: int | None) -> Any:
@@ -323,9 +322,7 @@ class DemoServer:
 
     def stats(self) -> dict[str, Any]:
         """Requests served by kind and status, faults injected, tokens, API usage."""
-        with self._stats_lock:
-            by_kind = dict(self.requests_by_kind)
-            by_status = {str(k): v for k, v in sorted(self.responses_by_status.items())}
+        by_kind, by_status = self.dispatcher.counters()
         with self.httpd.active_lock:
             connections = dict(self.httpd.connections)
         return {
@@ -343,184 +340,3 @@ class DemoServer:
             "connections": connections,
             "features": list(self.features),
         }
-
-    # ---- request handling ------------------------------------------------------------------
-
-    def handle(self, h: _Handler) -> None:
-        """Serve one parsed request on handler ``h``."""
-        started = time.perf_counter()
-        request = self._read_request(h)
-        if request is None:
-            return
-        kind = request_kind(request.path)
-        with self._stats_lock:
-            self.requests_by_kind[kind] = self.requests_by_kind.get(kind, 0) + 1
-        response = self._respond(h, request, kind)
-        if response is None:  # a dropped connection: no answer at all
-            h.close_connection = True
-            self._count_status(0)
-            logger.debug("%s %s dropped", request.method, request.path)
-            return
-        self._count_status(response.status)
-        from .transport import write_response
-
-        write_response(h, request, response, gzip_level=self.gzip_level)
-        logger.debug(
-            "%s %s -> %d (%.1f ms)",
-            request.method,
-            request.path,
-            response.status,
-            (time.perf_counter() - started) * 1000,
-        )
-
-    def _count_status(self, status: int) -> None:
-        with self._stats_lock:
-            self.responses_by_status[status] = self.responses_by_status.get(status, 0) + 1
-
-    def _read_request(self, h: _Handler) -> Request | None:
-        from .transport import read_body
-
-        body = read_body(h)
-        if body is None:
-            return None
-        split = urlsplit(h.path)
-        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        headers = {k.lower(): v for k, v in h.headers.items()}
-        return Request(
-            method=h.command.upper(),
-            path=unquote(split.path),
-            query=query,
-            headers=headers,
-            body=body,
-        )
-
-    def _respond(self, h: _Handler, request: Request, kind: str) -> Response | None:
-        if kind == "admin":
-            return self._admin(request)
-        faults = self.faults
-        if faults.applies(kind, request.path):
-            delay = faults.delay()
-            if delay:
-                time.sleep(delay)
-            fault = faults.transport_fault()
-            if fault == "drop":
-                return None
-            if fault == "error":
-                return error_response(
-                    503,
-                    "SERVER_UNAVAILABLE",
-                    "Server temporarily unavailable, please retry (injected by the demo org)",
-                )
-
-        version_error = self._check_version(request)
-        if version_error is not None:
-            return version_error
-
-        matched = self.router.match(request.method, request.path)
-        if request.method == "HEAD" and not matched:
-            # HEAD is GET without the body (write_response drops it).
-            matched = self.router.match("GET", request.path)
-        if matched is None:
-            return error_response(404, "NOT_FOUND", "The requested resource does not exist")
-        if matched is False:
-            allowed = sorted(
-                {r.method for r in self.router.routes if r.pattern.match(request.path)}
-            )
-            return error_response(
-                405,
-                "METHOD_NOT_ALLOWED",
-                f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(allowed)}",
-            )
-        route, groups = matched  # type: ignore[misc]
-        if groups.get("_v"):
-            request.api_version = groups["_v"]
-        handler_args = {k: v for k, v in groups.items() if not k.startswith("_") and v is not None}
-
-        counted = False
-        if route.auth:
-            denied = self._authenticate(request)
-            if denied is not None:
-                return denied
-            if kind == "data":
-                if faults.applies(kind, request.path) and faults.session_expiry_due():
-                    self.tokens.expire_all()
-                    return _invalid_session()
-                limit = faults.request_limit
-                if limit is not None and self.usage.used >= limit:
-                    faults.record("request_limit_exceeded")
-                    resp = error_response(
-                        403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
-                    )
-                    resp.headers["Sforce-Limit-Info"] = self.usage.header(limit)
-                    return resp
-                self.usage.count()
-                counted = True
-
-        try:
-            response = route.handler(request, **handler_args)
-        except Exception:
-            # The path only: query strings may carry tokens (GET /revoke?token=...).
-            logger.exception("demo org handler failed: %s %s", request.method, request.path)
-            response = error_response(
-                500,
-                "UNKNOWN_EXCEPTION",
-                "An unexpected error occurred. Please include this ErrorId if you contact "
-                f"support: {secrets.randbelow(10**9):09d}-{secrets.randbelow(10**5):05d}",
-            )
-        if counted:
-            response.headers["Sforce-Limit-Info"] = self.usage.header(faults.request_limit)
-        return response
-
-    def _check_version(self, request: Request) -> Response | None:
-        m = _DATA_PATH.match(request.path)
-        if m is None:
-            return None
-        if m.group("latest"):
-            request.path = f"/services/data/v{LATEST_API_VERSION}{m.group('rest') or ''}"
-            return None
-        version = m.group("v")
-        if version in API_VERSIONS:
-            return None
-        if float(version) < float(API_VERSIONS[0]):
-            return error_response(
-                410, "GONE", f"API version {version} has been retired and is no longer available."
-            )
-        return error_response(404, "NOT_FOUND", "The requested resource does not exist")
-
-    def _authenticate(self, request: Request) -> Response | None:
-        header = request.header("authorization") or ""
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() not in ("bearer", "oauth") or not token:
-            return _invalid_session()
-        info = self.tokens.lookup(token)
-        if info is None:
-            return _invalid_session()
-        request.token = token
-        request.user_id = info.user_id
-        return None
-
-    def _admin(self, request: Request) -> Response:
-        key = request.header("x-demo-admin-key") or ""
-        if not hmac.compare_digest(key.encode(), self.admin_key.encode()):
-            return error_response(403, "INSUFFICIENT_ACCESS", "demo admin key required")
-        if request.path == "/__demo__/stats" and request.method == "GET":
-            return json_response(self.stats())
-        if request.path == "/__demo__/expire-sessions" and request.method == "POST":
-            return json_response({"expired": self.expire_sessions()})
-        if request.path == "/__demo__/faults" and request.method == "POST":
-            try:
-                options = request.json() or {}
-                if not isinstance(options, dict):
-                    raise TypeError("a JSON object of fault options is required")
-                self.set_faults(**options)
-            except (TypeError, ValueError) as exc:
-                return error_response(400, "INVALID_FIELD", str(exc))
-            return json_response(self.faults.as_dict())
-        if request.path == "/__demo__/faults" and request.method == "GET":
-            return json_response(self.faults.as_dict())
-        return error_response(404, "NOT_FOUND", "The requested resource does not exist")
-
-
-def _invalid_session() -> Response:
-    return error_response(401, "INVALID_SESSION_ID", "Session expired or invalid")

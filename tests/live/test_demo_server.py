@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from sfnotebook.demo import DemoOrg, DemoOrgError
-from sfnotebook.demo import oauth as oauth_module
+from sfnotebook.demo import apps as apps_module
 from sfnotebook.demo.http import Request, Response, json_response
 from sfnotebook.demo.platform import version_label
 from sfnotebook.demo.server import FEATURE_MODULES, _optional_module
@@ -460,7 +460,7 @@ def test_token_expires_after_its_lifetime(api: Api, monkeypatch: pytest.MonkeyPa
         def time() -> float:
             return real_time() + 7201  # just past the default 2-hour session timeout
 
-    monkeypatch.setattr(oauth_module, "time", Later)
+    monkeypatch.setattr(apps_module, "time", Later)
     assert api.get(V + "/limits", token=token).status_code == 401
 
 
