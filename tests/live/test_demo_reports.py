@@ -165,6 +165,8 @@ def test_run_without_details(api: Api) -> None:
     payload = api.run(ALL, includeDetails="false")
     assert payload["allData"] is True and payload["hasDetailRows"] is False
     assert "rows" not in payload["factMap"]["T!T"]
+    default = api.call("GET", f"{BASE}/{ALL}").json()  # includeDetails defaults to false
+    assert default["hasDetailRows"] is False and "rows" not in default["factMap"]["T!T"]
 
 
 def test_summary_one_level(api: Api, db: sqlite3.Connection) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sfnotebook.demo.report_cells import aggregate_cell, cell, group_cell
-from sfnotebook.demo.report_defs import COLUMNS, REPORTS, ReportDef, case_safe_id
+from sfnotebook.demo.report_defs import COLUMNS, REPORTS, ReportDef, case_safe_id, report_records
 from sfnotebook.demo.report_filters import (
     ReportError,
     compile_filters,
@@ -28,6 +28,7 @@ from sfnotebook.demo.report_plan import make_plan
 from sfnotebook.demo.report_run import (
     assign_keys,
     build_fact_map,
+    column_info,
     grouping_tree,
     report_attributes,
     run_plan,
@@ -525,3 +526,36 @@ def _rows_only_in_deepest_cells(payload: dict[str, Any]) -> None:
         down, across = key.split("!")
         assert down == "T" if n_down == 0 else down.count("_") == n_down - 1
         assert across == "T" if n_across == 0 else across.count("_") == n_across - 1
+
+
+# --- seeded definitions -----------------------------------------------------------------------
+
+
+def test_seeded_reports_are_valid_and_cover_every_format() -> None:
+    formats = set()
+    for report_id, report in REPORTS.items():
+        assert len(report_id) == 18 and report_id == case_safe_id(report_id[:15])
+        assert report_id.startswith("00O")
+        plan = make_plan(report)
+        formats.add((plan.format, len(plan.down), len(plan.across)))
+    assert {("TABULAR", 0, 0), ("SUMMARY", 1, 0), ("SUMMARY", 3, 0)} <= formats
+    assert {("MATRIX", 2, 1), ("MATRIX", 2, 2)} <= formats
+    pipelines = [r for r in REPORTS.values() if r.name == "Open Pipeline"]
+    assert len({r.folder for r in pipelines}) == 2
+    assert any(r.boolean_filter == "1 AND (2 OR 3)" for r in REPORTS.values())
+    records = report_records()
+    assert {r["Format"] for r in records} == {"Tabular", "Summary", "Matrix"}
+
+
+def test_formula_column_is_marked_and_compares_as_text(conn: sqlite3.Connection) -> None:
+    key = COLUMNS["Opportunity.Opportunity_Key__c"]
+    assert key.formula and column_info(key)["isFormula"] is True
+    assert "isFormula" not in column_info(COLUMNS["OPPORTUNITY_ID"])
+    # Text comparison ignores case: the lower-cased Id still matches its row.
+    flt = _flt("Opportunity.Opportunity_Key__c", "equals", _id("006", 2).lower())
+    assert _names(_run(conn, _report(), {"reportFilters": [flt]})) == ["Deal 2"]
+
+
+def test_timestamp_value_on_date_column_compares_its_date(conn: sqlite3.Connection) -> None:
+    flt = _flt("CLOSE_DATE", "greaterOrEqual", "2025-07-04T23:00:00Z")
+    assert _names(_run(conn, _report(), {"reportFilters": [flt]})) == ["Deal 4", "Deal 5"]
