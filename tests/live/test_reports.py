@@ -1,0 +1,239 @@
+"""Reports against the demo org: every format, filter overrides, name lookup, paging past 2,000.
+
+Reports are found by shape (format, grouping levels, size) from ``org.reports()`` and
+``describe_report`` rather than by hard-coded Ids, so the tests follow the seeded definitions.
+A report's own record count comes from a run without details (its grand-total RowCount, which
+covers every row); filtered counts are also checked against the demo org's SOQL endpoint, a
+separate engine.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import orjson
+import pandas as pd
+import pytest
+
+from sfnotebook.errors import AmbiguousReportError, ReportNotFoundError
+from sfnotebook.report_frames import GRAND_TOTAL, TOTAL_COLUMN
+
+Filter = tuple[str, str, str]
+
+
+def window(start: str, end: str) -> list[Filter]:
+    return [("CLOSE_DATE", "greaterOrEqual", start), ("CLOSE_DATE", "lessOrEqual", end)]
+
+
+MONTH = window("2025-03-01", "2025-03-31")
+WINDOWS = [
+    window("2025-01-01", "2025-12-31"),
+    window("2025-01-01", "2025-06-30"),
+    window("2025-01-01", "2025-03-31"),
+    [],
+]
+
+
+@pytest.fixture(scope="module")
+def catalog(org: Any) -> pd.DataFrame:
+    frame = org.reports()
+    described = {rid: org.describe_report(rid)["reportMetadata"] for rid in frame["id"]}
+    frame["down"] = [len(described[r]["groupingsDown"]) for r in frame["id"]]
+    frame["across"] = [len(described[r]["groupingsAcross"]) for r in frame["id"]]
+    frame["detail_columns"] = [described[r]["detailColumns"] for r in frame["id"]]
+    frame["logic"] = [described[r]["reportBooleanFilter"] for r in frame["id"]]
+    return frame
+
+
+def record_count(org: Any, report_id: str, filters: list[Filter] | None = None) -> int:
+    """The report's own record count (grand-total RowCount of a run without details)."""
+    metadata = copy.deepcopy(org.describe_report(report_id)["reportMetadata"])
+    for column, operator, value in filters or []:
+        metadata["reportFilters"].append({"column": column, "operator": operator, "value": value})
+        if metadata["reportBooleanFilter"]:
+            n = len(metadata["reportFilters"])
+            metadata["reportBooleanFilter"] = f"({metadata['reportBooleanFilter']}) AND {n}"
+    resp = org.request(
+        "POST",
+        f"analytics/reports/{report_id}",
+        params={"includeDetails": "false"},
+        json={"reportMetadata": metadata},
+    )
+    payload = orjson.loads(resp.content)
+    keys = payload["reportMetadata"]["aggregates"]
+    return int(payload["factMap"]["T!T"]["aggregates"][keys.index("RowCount")]["value"])
+
+
+def soql_count(org: Any, where: str) -> int:
+    soql = "SELECT COUNT() FROM Opportunity WHERE " + where  # noqa: S608 - test literals only
+    return int(org.get_json("query", params={"q": soql})["totalSize"])
+
+
+def pick(catalog: pd.DataFrame, fmt: str, down: int, across: int = 0) -> str:
+    rows = catalog[
+        (catalog["format"] == fmt) & (catalog["down"] == down) & (catalog["across"] == across)
+    ]
+    assert len(rows), f"the demo org seeds no {fmt} {down}x{across} report"
+    return str(rows["id"].iloc[0])
+
+
+def check_grouped(res: Any, n: int, down: int, across: int) -> None:
+    assert len(res.details) == n == res.aggregates["Record Count"].iloc[-1]
+    assert res.aggregates.index.nlevels == down + across
+    assert list(res.details.columns[: down + across]) == list(res.aggregates.index.names)
+    leaves = res.aggregates[~res.aggregates[TOTAL_COLUMN]]["Record Count"]
+    assert leaves.sum() == n
+    # every detail row carries its groups, and each group holds its Record Count of rows
+    groups = list(res.details.columns[: down + across])
+    per_group = res.details.groupby(groups, sort=False, dropna=False).size()
+    assert sorted(per_group.tolist()) == sorted(v for v in leaves.tolist() if v)
+    if res.format == "MATRIX":
+        grid = res.pivot("Record Count", totals=False)
+        assert int(grid.to_numpy().sum()) == n
+        assert grid.columns.nlevels == across
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+FORMATS = [("SUMMARY", 1, 0), ("SUMMARY", 3, 0), ("MATRIX", 2, 1), ("MATRIX", 2, 2)]
+
+
+@pytest.mark.parametrize(("fmt", "down", "across"), FORMATS)
+def test_grouped_formats_in_one_run(
+    org: Any, catalog: pd.DataFrame, fmt: str, down: int, across: int
+) -> None:
+    report_id = pick(catalog, fmt, down, across)
+    n = record_count(org, report_id, MONTH)
+    assert 0 < n <= 2000
+    res = org.report(report_id, filters=MONTH, progress=False)
+    assert (res.format, res.runs, res.paged_on) == (fmt, 1, None)
+    check_grouped(res, n, down, across)
+
+
+@pytest.mark.parametrize(("fmt", "down", "across"), [f for f in FORMATS if f[1] != 3])
+def test_grouped_formats_past_the_limit(
+    org: Any, catalog: pd.DataFrame, fmt: str, down: int, across: int
+) -> None:
+    report_id = pick(catalog, fmt, down, across)
+    sizes = [(record_count(org, report_id, w), i) for i, w in enumerate(WINDOWS)]
+    n, i = min((s for s in sizes if s[0] > 2000), key=lambda s: s[0])
+    res = org.report(report_id, filters=WINDOWS[i], progress=False)
+    assert res.paged_on is not None
+    assert res.runs <= math.ceil(n / 2000) + 2
+    check_grouped(res, n, down, across)
+    # rows come in the report's group order
+    first = res.details.columns[0]
+    order = [k for k in res.aggregates.index.get_level_values(0) if k != GRAND_TOTAL]
+    assert list(dict.fromkeys(res.details[first].fillna("-"))) == list(
+        dict.fromkeys(pd.Series(order).fillna("-"))
+    )
+
+
+def test_tabular_in_one_run(org: Any, catalog: pd.DataFrame) -> None:
+    report_id = str(catalog[catalog["name"] == "All Opportunities"]["id"].iloc[0])
+    res = org.report(report_id, filters=MONTH, progress=False)
+    assert len(res) == soql_count(org, "CloseDate >= 2025-03-01 AND CloseDate <= 2025-03-31")
+    assert (res.runs, res.paged_on) == (1, None)
+    assert res.aggregates.index.tolist() == [GRAND_TOTAL]
+    assert res.aggregates["Record Count"].iloc[0] == len(res)
+    details = res.details
+    assert details["Amount"].dtype == "Float64"
+    assert details["Close Date"].dtype == "datetime64[s]"
+    assert details["Created Date"].dtype == "datetime64[ns, UTC]"
+    assert details["Won"].dtype == "boolean"
+    assert details["Opportunity ID"].str.len().eq(18).all()
+    assert not details["Account Name"].str.startswith("001").any()  # names, not Ids
+
+
+def test_describe_report(org: Any, catalog: pd.DataFrame) -> None:
+    described = org.describe_report(str(catalog["name"].iloc[0]))
+    assert {"reportMetadata", "reportExtendedMetadata", "reportTypeMetadata"} <= set(described)
+
+
+def test_reports_listing(catalog: pd.DataFrame) -> None:
+    assert catalog["id"].str.match(r"^00O\w{15}$").all()
+    assert {"TABULAR", "SUMMARY", "MATRIX"} <= set(catalog["format"])
+    assert catalog["folder"].notna().all()
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def test_filter_override_keeps_the_report_logic(org: Any, catalog: pd.DataFrame) -> None:
+    report_id = str(catalog[catalog["logic"].notna()]["id"].iloc[0])
+    saved = org.describe_report(report_id)["reportMetadata"]
+    extra = [("AMOUNT", "greaterThan", "100000")]
+    res = org.report(report_id, filters=extra, progress=False)
+    n = len(saved["reportFilters"]) + 1
+    assert res.metadata["reportBooleanFilter"] == f"({saved['reportBooleanFilter']}) AND {n}"
+    assert len(res) == record_count(org, report_id, extra)
+    assert 0 < len(res) < record_count(org, report_id)
+    assert (res.details["Amount"] > 100000).all()
+
+
+def test_filter_override_matches_soql(org: Any, catalog: pd.DataFrame) -> None:
+    report_id = pick(catalog, "SUMMARY", 1)
+    res = org.report(report_id, filters=[*MONTH, ("AMOUNT", "lessThan", 50000)], progress=False)
+    where = "CloseDate >= 2025-03-01 AND CloseDate <= 2025-03-31 AND Amount < 50000"
+    assert len(res) == soql_count(org, where)
+    assert (res.details["Amount"] < 50000).all()
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def test_unknown_name_lists_close_matches(org: Any, catalog: pd.DataFrame) -> None:
+    name = str(catalog["name"].iloc[0])
+    with pytest.raises(ReportNotFoundError, match="Close matches") as info:
+        org.report(name[:-2] + "xx", progress=False)
+    assert name in str(info.value)
+
+
+def test_ambiguous_name_lists_every_candidate(org: Any, catalog: pd.DataFrame) -> None:
+    name = catalog["name"][catalog["name"].duplicated()].iloc[0]
+    rows = catalog[catalog["name"] == name]
+    with pytest.raises(AmbiguousReportError) as info:
+        org.report(name, progress=False)
+    for report_id, folder in zip(rows["id"], rows["folder"], strict=True):
+        assert report_id in str(info.value)
+        assert folder in str(info.value)
+
+
+def test_lookup_by_name(org: Any, catalog: pd.DataFrame) -> None:
+    unique = catalog[~catalog["name"].duplicated(keep=False)].iloc[-1]
+    res = org.report(str(unique["name"]).upper(), filters=MONTH, progress=False)
+    assert res.id == unique["id"]
+
+
+# --- past 2,000 rows -------------------------------------------------------------------------
+
+
+def test_ten_thousand_row_report_is_fetched_whole(org: Any, catalog: pd.DataFrame) -> None:
+    tabular = catalog[catalog["format"] == "TABULAR"]["id"]
+    sizes = {rid: record_count(org, rid) for rid in tabular}
+    report_id, n = min(sizes.items(), key=lambda item: abs(item[1] - 10000))
+    assert 5000 <= n <= 20000
+    res = org.report(report_id, progress=False)
+    assert len(res) == n
+    assert res.details["Opportunity ID"].is_unique
+    assert math.ceil(n / 2000) <= res.runs <= math.ceil(n / 2000) + 2
+    assert res.paged_on == "OPPORTUNITY_ID"
+
+
+def test_formula_key_is_never_the_paging_cursor(org: Any, catalog: pd.DataFrame) -> None:
+    with_formula = [
+        rid
+        for rid, cols in zip(catalog["id"], catalog["detail_columns"], strict=True)
+        if "Opportunity.Opportunity_Key__c" in cols and "OPPORTUNITY_ID" not in cols
+    ]
+    assert with_formula, "the demo org seeds a report keyed only by a formula text column"
+    filters = window("2025-01-01", "2025-06-30")
+    n = record_count(org, with_formula[0], filters)
+    assert n > 2000
+    res = org.report(with_formula[0], filters=filters, progress=False)
+    assert res.paged_on not in (None, "Opportunity.Opportunity_Key__c")
+    assert len(res) == n
+    assert res.details["Opportunity Key"].is_unique
+    assert res.runs <= math.ceil(n / 2000) + 2
