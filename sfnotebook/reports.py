@@ -232,6 +232,7 @@ def _describe_missing(conn: Any, found: list[dict[str, Any]]) -> None:
             continue
         r["folder"] = r["folder"] or md.get("folderId")
         r["format"] = r["format"] or md.get("reportFormat")
+        r["developer_name"] = r["developer_name"] or md.get("developerName")
 
 
 def describe_report(conn: Any, report: str) -> dict[str, Any]:
