@@ -353,11 +353,22 @@ def _detail_rows(
         order += _order_sql(col, col.value_sql, plan.sort_descending)
     order.append("o.Id")
     select = ", ".join([*exprs, *down_vals, *across_vals])
-    texts = [select, plan.where_sql, *order]
-    sql = (
-        f"SELECT {select} FROM {_from_sql(texts)} WHERE {base_where} "  # noqa: S608 - constant expressions, bound values
-        f"ORDER BY {', '.join(order)} LIMIT ?"
-    )
+    order_sql = ", ".join(order)
+    inner_from = _from_sql([plan.where_sql, *order])
+    if inner_from == "Opportunity o":
+        # Sort and cut on the Opportunity table alone, then join names for the kept rows only.
+        outer_from = _from_sql([select]).replace(
+            "Opportunity o", "_keep k JOIN Opportunity o ON o.rowid = k.rid", 1
+        )
+        sql = (
+            f"WITH _keep AS (SELECT o.rowid AS rid FROM Opportunity o WHERE {base_where} "  # noqa: S608 - constant expressions, bound values
+            f"ORDER BY {order_sql} LIMIT ?) SELECT {select} FROM {outer_from} ORDER BY {order_sql}"
+        )
+    else:
+        sql = (
+            f"SELECT {select} FROM {_from_sql([select, plan.where_sql, *order])} "  # noqa: S608 - constant expressions, bound values
+            f"WHERE {base_where} ORDER BY {order_sql} LIMIT ?"
+        )
     out = []
     n = 2 * len(plan.detail_columns)
     nd = len(down_vals)
