@@ -15,6 +15,7 @@ from . import __version__
 from ._session import ApiSession, RetryPolicy
 from .auth import Token, exchange_token, network_error, revoke_token
 from .errors import (
+    InvalidSettingError,
     RequestLimitExceededError,
     SfNotebookError,
     error_from_body,
@@ -121,7 +122,7 @@ class Connection:
         self.session.instance_host = urlsplit(self.instance_url).netloc
         self.session.headers["Authorization"] = "Bearer " + self._token.access_token
         self.session.reauthenticate = self._reauthenticate
-        self.api_version = settings.api_version or self._latest_version()
+        self.api_version = self._choose_version(settings.api_version)
         self.base_path = f"/services/data/v{self.api_version}"
         self._sf: Salesforce | None = None
         self.identity: dict[str, Any] = self._fetch_identity()
@@ -294,15 +295,26 @@ class Connection:
             if isinstance(v, dict)
         }
 
-    def _latest_version(self) -> str:
-        versions = self.get_json("/services/data/")
+    def _choose_version(self, pinned: str | None) -> str:
+        """The pinned version if the org offers it, else the newest the org lists."""
+        listing = self.get_json("/services/data/")
         try:
-            return max((str(v["version"]) for v in versions), key=lambda v: float(v))
+            offered = sorted((str(v["version"]) for v in listing), key=float)
         except (TypeError, KeyError, ValueError) as exc:
             raise SfNotebookError(
-                f"{self.instance_url}/services/data/ did not list API versions; set "
-                "SF_API_VERSION (e.g. 68.0) or check SF_DOMAIN."
+                f"{self.instance_url}/services/data/ did not list API versions; "
+                "check SF_DOMAIN is your org's My Domain."
             ) from exc
+        if not offered:
+            raise SfNotebookError(f"{self.instance_url} lists no API versions.")
+        if pinned is None:
+            return offered[-1]
+        if pinned not in offered:
+            raise InvalidSettingError(
+                f"SF_API_VERSION {pinned} is not offered by this org (it offers {offered[0]} to "
+                f"{offered[-1]}; older versions are retired). Unset it to use {offered[-1]}."
+            )
+        return pinned
 
     def _fetch_identity(self) -> dict[str, Any]:
         path = urlsplit(self._token.identity_url).path
