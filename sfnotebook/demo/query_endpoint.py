@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,7 @@ class Cursor:
     position: int = 0
     last_used: float = 0.0
     parent: str | None = None  # child cursors: the parent cursor's id
+    prefetched: tuple[int, int, str, Future[Any]] | None = None  # (start, batch, version, page)
     children: list[str] = field(default_factory=list)  # parent cursors: current child cursors
 
     @property
@@ -173,6 +175,19 @@ class CursorStore:
         return len(self._cursors)
 
 
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One small pool per process for building next pages ahead of the client."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sfnotebook-demo-soql")
+        return _EXECUTOR
+
+
 def _json(payload: Any, status: int = 200) -> Response:
     return Response(status=status, body=orjson.dumps(payload))
 
@@ -225,13 +240,18 @@ class QueryService:
                      include_deleted=include_deleted)  # fmt: skip
         return self._page(request, cur, 0, batch_size(request.header("Sforce-Query-Options")))
 
-    def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
+    def _build(
+        self, cur: Cursor, start: int, batch: int, version: str
+    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], list[dict[str, Any]]]]]:
+        """The records of one page (children trimmed to 200) and the child results cut short.
+
+        Pure work on the snapshot, no cursor bookkeeping: it may run ahead in a worker thread.
+        """
         assert cur.query is not None  # noqa: S101 - parent cursors only
         conn = self.org.database.connect()
         plan = cur.query.plan
-        version = self._version(request)
         ids = cur.rowids[start : start + batch]
-        rows = plan.fetch_rows(conn, ids)
+        rows = plan.fetch_rows(conn, ids, include_deleted=cur.include_deleted)
         records = plan.shape(conn, rows, api_version=version, include_deleted=cur.include_deleted)
         child_keys = [c.key for c in plan.children]
         pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
@@ -254,6 +274,22 @@ class QueryService:
                         result["done"] = False
                         pending.append((result, rest))
             records = kept
+        return records, pending
+
+    def _prefetch(self, cur: Cursor, start: int, batch: int, version: str) -> None:
+        """Build the next page while the client is busy with this one."""
+        if start < cur.total:
+            future = _executor().submit(self._build, cur, start, batch, version)
+            cur.prefetched = (start, batch, version, future)
+
+    def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
+        version = self._version(request)
+        ahead = cur.prefetched
+        cur.prefetched = None
+        if ahead is not None and ahead[:3] == (start, batch, version):
+            records, pending = ahead[3].result()
+        else:
+            records, pending = self._build(cur, start, batch, version)
         end = start + len(records)
         total = cur.total
         done = end >= total
@@ -275,6 +311,7 @@ class QueryService:
         if not done:
             payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
             cur.position = end
+            self._prefetch(cur, end, batch, version)
         elif cur.id and not cur.children:
             self.cursors.release(cur.id)
         payload["records"] = records

@@ -9,9 +9,11 @@ objects or ``null``, compound fields as objects, child subqueries as query resul
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .soql_dates import date_literal_range, datetime_literal_to_storage, day_start
@@ -49,6 +51,28 @@ __all__ = [
 Row = Sequence[Any]
 # A list bound as one JSON parameter: no limit on the number of SQL variables.
 _JSON_LIST = "(SELECT value FROM json_each(?))"
+
+
+_JOIN = re.compile(r'LEFT JOIN "\w+" (\w+) ON \w+\.Id = (\w+)\.')
+
+
+def _join_alias(join: str) -> str:
+    m = _JOIN.match(join)
+    return m.group(1) if m else ""
+
+
+def _alias_parents(joins: list[str]) -> dict[str, str]:
+    return _parents_of(tuple(joins))
+
+
+@lru_cache(maxsize=256)
+def _parents_of(joins: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for j in joins:
+        m = _JOIN.match(j)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
 
 
 def _bool(v: Any) -> Any:
@@ -221,11 +245,26 @@ class Plan:
     flat_getters: list[Callable[[Row], Any]] = field(default_factory=list)
     fk_index: int | None = None  # for child plans: column holding the parent id
     fk_expr: str = ""  # for child plans: SQL of the foreign key to the parent
+    _builders: dict[str, Callable[[Row, dict[str, Any]], dict[str, Any]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # --- SQL --------------------------------------------------------------------------------
 
-    def _from(self) -> str:
-        return f'"{self.object_name}" {self.root} ' + " ".join(self.joins)
+    def _from(self, *, needed_only: bool = False) -> str:
+        joins = self.joins
+        if needed_only:
+            # Counting and snapshotting rowids only need the joins WHERE and ORDER BY use
+            # (LEFT JOINs on unique ids never change the number of root rows).
+            text = " ".join([self.where or "", *self.order])
+            used = {a for a in re.findall(r"\b([a-z]\w*?\d+)\.", text) if a != self.root}
+            needed: set[str] = set()
+            for alias in used:
+                while alias in _alias_parents(self.joins) and alias not in needed:
+                    needed.add(alias)
+                    alias = _alias_parents(self.joins)[alias]
+            joins = [j for j in self.joins if _join_alias(j) in needed]
+        return f'"{self.object_name}" {self.root} ' + " ".join(joins)
 
     def _conditions(self, include_deleted: bool, extra: str | None = None) -> str:
         conds = [] if include_deleted else [f"{self.root}.IsDeleted = 0"]
@@ -246,9 +285,10 @@ class Plan:
             return ""
         return f" LIMIT {self.limit if self.limit is not None else -1} OFFSET {self.offset or 0}"
 
-    def _select(self, cols: str, conditions: str) -> str:
+    def _select(self, cols: str, conditions: str, *, needed_only: bool = False) -> str:
         # Identifiers come from the schema and values are bound parameters: no injection.
-        return f"SELECT {cols} FROM {self._from()}{conditions}"  # noqa: S608
+        source = self._from(needed_only=needed_only)
+        return f"SELECT {cols} FROM {source}{conditions}"  # noqa: S608
 
     def sql(self, *, include_deleted: bool) -> tuple[str, list[Any]]:
         """The full statement and its parameters."""
@@ -263,11 +303,13 @@ class Plan:
         return text + self._order() + self._limit(), params
 
     def count_sql(self, *, include_deleted: bool) -> tuple[str, list[Any]]:
-        inner = self._select("1", self._conditions(include_deleted)) + self._limit()
+        conditions = self._conditions(include_deleted)
+        inner = self._select("1", conditions, needed_only=True) + self._limit()
         return f"SELECT COUNT(*) FROM ({inner})", list(self.params)  # noqa: S608 - see _select
 
     def rowid_sql(self, *, include_deleted: bool) -> tuple[str, list[Any]]:
-        text = self._select(f"{self.root}.rowid", self._conditions(include_deleted))
+        conditions = self._conditions(include_deleted)
+        text = self._select(f"{self.root}.rowid", conditions, needed_only=True)
         return text + self._order() + self._limit(), list(self.params)
 
     # --- execution --------------------------------------------------------------------------
@@ -281,12 +323,23 @@ class Plan:
         return [r[0] for r in conn.execute(text, params)]
 
     def fetch_rows(
-        self, conn: sqlite3.Connection, rowids: Sequence[int], *, include_deleted: bool = True
+        self, conn: sqlite3.Connection, rowids: Sequence[int], *, include_deleted: bool = False
     ) -> list[Row]:
-        """SQL rows for the given root rowids, in the order given."""
+        """SQL rows for the given root rowids of a snapshot, in the order given."""
+        if not rowids:
+            return []
+        cols = ", ".join(self.select)
+        if not self.order and not self.is_aggregate:
+            # Snapshots without ORDER BY are in rowid order and contiguous in the matching
+            # rows, so one range scan with the same filter returns exactly this page.
+            extra = f"{self.root}.rowid BETWEEN ? AND ?"
+            text = self._select(cols, self._conditions(include_deleted, extra))
+            text += f" ORDER BY {self.root}.rowid"
+            rows = conn.execute(text, [*self.params, rowids[0], rowids[-1]]).fetchall()
+            if len(rows) == len(rowids):
+                return rows
         extra = f"{self.root}.rowid IN {_JSON_LIST}"
-        text = self._select(", ".join(self.select), self._conditions(True, extra))
-        del include_deleted  # the snapshot already applied the deleted filter
+        text = self._select(cols, self._conditions(True, extra))
         rows = conn.execute(text, [*self.params, json.dumps(list(rowids))]).fetchall()
         by_rowid = {r[1]: r for r in rows}
         return [by_rowid[i] for i in rowids if i in by_rowid]
@@ -308,23 +361,10 @@ class Plan:
                 ctx["children"][child.key] = child.plan.children_by_parent(
                     conn, parent_ids, api_version=api_version, include_deleted=include_deleted
                 )
-        if self.is_aggregate:
-            agg_attrs = {"type": "AggregateResult"}
-            out = []
-            for r in rows:
-                rec: dict[str, Any] = {"attributes": dict(agg_attrs)}
-                for node in self.nodes:
-                    rec[node.key] = node.value(r, ctx)
-                out.append(rec)
-            return out
-        obj = self.object_name
-        records = []
-        for r in rows:
-            rec = {"attributes": {"type": obj, "url": f"{base}{obj}/{r[0]}"}}
-            for node in self.nodes:
-                rec[node.key] = node.value(r, ctx)
-            records.append(rec)
-        return records
+        build = self._builders.get(base)
+        if build is None:
+            build = self._builders[base] = compile_builder(self, base)
+        return [build(r, ctx) for r in rows]
 
     def children_by_parent(
         self,
@@ -390,6 +430,54 @@ class Plan:
         getters = self.flat_getters
         for row in self.iter_sql_rows(conn, include_deleted=include_deleted):
             yield tuple(g(row) for g in getters)
+
+
+# --- record builders --------------------------------------------------------------------
+# Shaping rows node by node costs several Python calls per field; paging a million records
+# needs better, so each plan compiles its node tree once into one function made of a single
+# dict display. The generated source holds only repr()-quoted schema names, column indexes
+# and references to the plan's own node objects.
+
+_BOOL = {0: False, 1: True, None: None}
+
+
+def _node_source(node: Node, ns: dict[str, Any], base: str) -> str:
+    if isinstance(node, ScalarNode):
+        if node.type == "boolean":
+            return f"_B[r[{node.index}]]"
+        if node.type in ("double", "currency", "percent", "int"):
+            # REAL/INTEGER columns already come back as float/int (None stays None).
+            return f"r[{node.index}]"
+        return f"r[{node.index}]"
+    if isinstance(node, ParentNode):
+        i = node.id_index
+        if node.type_name is None:
+            ns.setdefault("_PU", {p: f"{base}{t}/" for p, t in node.prefixes.items()})
+            url = f"_PU.get(r[{i}][:3], {base + 'Name/'!r}) + r[{i}]"
+            type_name = "Name"
+        else:
+            url = f"{base + node.type_name + '/'!r} + r[{i}]"
+            type_name = node.type_name
+        items = [f"'attributes': {{'type': {type_name!r}, 'url': {url}}}"]
+        items += [f"{c.key!r}: {_node_source(c, ns, base)}" for c in node.children]
+        return f"(None if r[{i}] is None else {{{', '.join(items)}}})"
+    nodes = ns.setdefault("_N", [])
+    nodes.append(node)
+    return f"_N[{len(nodes) - 1}].value(r, ctx)"
+
+
+def compile_builder(plan: Plan, base: str) -> Callable[[Row, dict[str, Any]], dict[str, Any]]:
+    """One function turning a SQL row of ``plan`` into its REST record."""
+    ns: dict[str, Any] = {"_B": _BOOL}
+    if plan.is_aggregate:
+        items = ["'attributes': {'type': 'AggregateResult'}"]
+    else:
+        url = f"{base + plan.object_name + '/'!r} + r[0]"
+        items = [f"'attributes': {{'type': {plan.object_name!r}, 'url': {url}}}"]
+    items += [f"{n.key!r}: {_node_source(n, ns, base)}" for n in plan.nodes]
+    source = "def build(r, ctx):\n    return {" + ", ".join(items) + "}\n"
+    exec(source, ns)  # noqa: S102 - generated from repr()-quoted schema names and indexes only
+    return ns["build"]  # type: ignore[no-any-return]
 
 
 # --- resolving names and translating WHERE / HAVING / ORDER BY to SQL -----------------------

@@ -272,3 +272,33 @@ def test_aggregates_over_one_batch_are_refused(org: Org, monkeypatch: pytest.Mon
     ok = body(query(org, "SELECT LastName, COUNT(Id) FROM Contact GROUP BY LastName LIMIT 10"))
     assert ok["done"] is True and ok["totalSize"] == len(ok["records"]) == 10
     assert ok["records"][0]["attributes"] == {"type": "AggregateResult"}
+
+
+def test_pages_without_order_by_and_a_parent_filter(org: Org, conn: sqlite3.Connection) -> None:
+    first = body(
+        query(org, "SELECT Id, Account.Name FROM Contact WHERE Account.Name != null", batch=200)
+    )
+    ids = [r["Id"] for p in follow(org, first, batch=200) for r in p["records"]]
+    expected = [
+        r[0]
+        for r in conn.execute(
+            "SELECT c.Id FROM Contact c JOIN Account a ON a.Id = c.AccountId "
+            "WHERE c.IsDeleted = 0 AND a.Name IS NOT NULL ORDER BY c.rowid"
+        )
+    ]
+    assert ids == expected
+
+
+def test_batch_size_may_change_between_pages(org: Org, conn: sqlite3.Connection) -> None:
+    first = body(query(org, "SELECT Id FROM Contact ORDER BY LastName DESC, Id", batch=200))
+    second = body(org.get(first["nextRecordsUrl"], batch=300))
+    assert len(second["records"]) == 300 and second["nextRecordsUrl"].endswith("-500")
+    rest = follow(org, second, batch=1000)
+    ids = [r["Id"] for p in [first, *rest] for r in p["records"]]
+    expected = [
+        r[0]
+        for r in conn.execute(
+            "SELECT Id FROM Contact WHERE IsDeleted = 0 ORDER BY LastName COLLATE NOCASE DESC, Id"
+        )
+    ]
+    assert ids == expected
