@@ -258,6 +258,7 @@ def test_keyset_paging_fetches_every_row_once(api: Api, db: sqlite3.Connection) 
             filters.append({"column": "OPPORTUNITY_ID", "operator": "greaterThan", "value": last})
             logic = "(1 AND 2) AND 3"
         metadata = {
+            "detailColumns": ["OPPORTUNITY_ID", "CLOSE_DATE"],
             "reportFilters": filters,
             "reportBooleanFilter": logic,
             "sortBy": [{"sortColumn": "OPPORTUNITY_ID", "sortOrder": "Asc"}],

@@ -559,3 +559,11 @@ def test_formula_column_is_marked_and_compares_as_text(conn: sqlite3.Connection)
 def test_timestamp_value_on_date_column_compares_its_date(conn: sqlite3.Connection) -> None:
     flt = _flt("CLOSE_DATE", "greaterOrEqual", "2025-07-04T23:00:00Z")
     assert _names(_run(conn, _report(), {"reportFilters": [flt]})) == ["Deal 4", "Deal 5"]
+
+
+def test_describe_metadata_round_trips_through_a_post_body() -> None:
+    """Clients often send back the metadata describe gave them, edited."""
+    for report in REPORTS.values():
+        meta = make_plan(report).metadata(has_detail_rows=True)
+        again = make_plan(report, json.loads(json.dumps(meta))).metadata(has_detail_rows=True)
+        assert again == meta, report.name
