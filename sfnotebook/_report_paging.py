@@ -38,6 +38,7 @@ __all__ = [
     "Cursor",
     "choose_cursor",
     "page_details",
+    "truncated",
     "with_added_filter",
 ]
 
@@ -217,7 +218,7 @@ def page_details(
             fresh.append(cells)
         rows.extend(fresh)
         on_rows(len(fresh))
-        if payload.get("allData") is not False:
+        if not truncated(payload):
             return rows
         values = [v for v in (_cursor_value(c[at], cursor.data_type) for c in page) if v]
         if not fresh or not values:
@@ -234,6 +235,11 @@ def page_details(
             )
         flt = {"column": cursor.column, "operator": cursor.operator, "value": last}
         payload = run(with_added_filter(page_md, flt))
+
+
+def truncated(payload: Mapping[str, Any]) -> bool:
+    """Whether a run left detail rows out (``allData: false``, or the newer row-limit flag)."""
+    return payload.get("allData") is False or payload.get("hasExceededTabularRowLimit") is True
 
 
 def _tabular_rows(payload: Mapping[str, Any]) -> list[DetailRow]:

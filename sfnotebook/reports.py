@@ -305,7 +305,7 @@ def report(
         metadata = _override_filters(describe["reportMetadata"], filters, boolean_filter)
     first = runner(metadata)
     aggregates = report_aggregates(first, column_names=column_names)
-    if first.get("allData") is not False:
+    if not paging.truncated(first):
         details = frame_from_detail_rows(first, detail_rows(first), column_names=column_names)
         return ReportResult(details=details, aggregates=aggregates, payload=first, runs=1)
     if describe is None:

@@ -524,3 +524,20 @@ def test_progress_bar_gets_the_total_and_every_page(monkeypatch: pytest.MonkeyPa
     assert calls[0] == ("total", 4100)
     assert sum(c for c in calls if isinstance(c, int)) == 4100
     assert calls[-1] == "closed"
+
+
+def test_api_column_names_after_paging() -> None:
+    res = run(FakeOrg(make_rows(2100)), column_names="api")
+    assert list(res.details.columns) == [
+        "OPPORTUNITY_ID",
+        "OPPORTUNITY_NAME",
+        "AMOUNT",
+        "CREATED_DATE",
+    ]
+    assert list(res.aggregates.columns) == ["RowCount", "Is Total"]
+    assert len(res) == 2100
+
+
+def test_fifteen_character_id_is_accepted() -> None:
+    org = FakeOrg(make_rows(3), catalog=[])
+    assert reports_mod._resolve(org, "00OFAKE00000001") == "00OFAKE00000001"
