@@ -11,7 +11,6 @@ target; child subqueries run once per page of parents; aggregates run as SQL ``G
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ class _Builder:
                 spec.append((key, idx, comp.type if comp else "string"))
                 self.flat_columns.append(f"{prefix}{fld.name}.{key}")
                 self.flat_types.append(comp.type if comp else "string")
-                self.flat_getters.append(operator.itemgetter(idx) if idx is not None else _none)
+                self.flat_getters.append(idx)
             target.append(CompoundNode(fld.name, spec))
             return
         idx = self.scope.col(res.expr)
@@ -103,11 +102,7 @@ class _Builder:
         if nodes is None:
             self.flat_columns.append(prefix + fld.name)
             self.flat_types.append(fld.type)
-            self.flat_getters.append(operator.itemgetter(idx))
-
-
-def _none(_row: Any) -> None:
-    return None
+            self.flat_getters.append(idx)
 
 
 def _compound_parts(obj: SObject, fld: Field) -> list[tuple[str, Field | None]]:
@@ -530,7 +525,7 @@ def _compile_aggregate(
         nodes.append(AggNode(key, idx, ftype, digits))
         flat_columns.append(key)
         flat_types.append(ftype)
-        getters.append(operator.itemgetter(idx))
+        getters.append(idx)
     having_sql = where.condition(query.having, having=True) if query.having is not None else None
     order = [where.order_item(o, aggregate=True) for o in query.order_by]
     plan = Plan(

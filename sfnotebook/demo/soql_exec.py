@@ -9,6 +9,7 @@ objects or ``null``, compound fields as objects, child subqueries as query resul
 from __future__ import annotations
 
 import json
+import operator
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -85,6 +86,10 @@ def _int(v: Any) -> Any:
 
 def _float(v: Any) -> Any:
     return None if v is None else float(v)
+
+
+def _null(_row: Any) -> None:
+    return None
 
 
 def _same(v: Any) -> Any:
@@ -242,7 +247,8 @@ class Plan:
     children: list[ChildNode] = field(default_factory=list)
     flat_columns: list[str] = field(default_factory=list)
     flat_types: list[str] = field(default_factory=list)
-    flat_getters: list[Callable[[Row], Any]] = field(default_factory=list)
+    # Per flat column: a SQL column index, None (always null), or a function of the row.
+    flat_getters: list[int | Callable[[Row], Any] | None] = field(default_factory=list)
     fk_index: int | None = None  # for child plans: column holding the parent id
     fk_expr: str = ""  # for child plans: SQL of the foreign key to the parent
     _builders: dict[str, Callable[[Row, dict[str, Any]], dict[str, Any]]] = field(
@@ -427,8 +433,18 @@ class Plan:
         self, conn: sqlite3.Connection, *, include_deleted: bool = False
     ) -> Iterator[tuple[Any, ...]]:
         """Storage values in ``flat_columns`` order (one SQL statement, parents joined)."""
-        getters = self.flat_getters
-        for row in self.iter_sql_rows(conn, include_deleted=include_deleted):
+        rows = self.iter_sql_rows(conn, include_deleted=include_deleted)
+        spec = self.flat_getters
+        if spec and all(isinstance(g, int) for g in spec):
+            # The common case: one C-level itemgetter per row.
+            pick = operator.itemgetter(*spec)  # type: ignore[arg-type]
+            if len(spec) == 1:
+                yield from ((pick(row),) for row in rows)
+            else:
+                yield from map(pick, rows)
+            return
+        getters = [operator.itemgetter(g) if isinstance(g, int) else (g or _null) for g in spec]
+        for row in rows:
             yield tuple(g(row) for g in getters)
 
 

@@ -510,3 +510,29 @@ def test_offset_over_2000_is_refused() -> None:
         compile_soql("SELECT Id FROM Account LIMIT 5 OFFSET 2001")
     assert info.value.error_code == "NUMBER_OUTSIDE_VALID_RANGE"
     compile_soql("SELECT Id FROM Account LIMIT 5 OFFSET 2000")
+
+
+def test_flat_rows_of_compound_and_typeof(conn: sqlite3.Connection) -> None:
+    q = compile_soql("SELECT Id, BillingAddress FROM Account ORDER BY Id LIMIT 2")
+    assert q.flat_columns[:3] == ["Id", "BillingAddress.city", "BillingAddress.country"]
+    assert "BillingAddress.street" in q.flat_columns
+    rows = list(q.rows(conn))
+    expected = conn.execute(
+        "SELECT Id, BillingCity, BillingCountry FROM Account WHERE IsDeleted = 0 ORDER BY Id LIMIT 2"
+    ).fetchall()
+    assert [r[:3] for r in rows] == expected
+    code = q.flat_columns.index("BillingAddress.countryCode")
+    assert all(r[code] is None for r in rows)
+    t = compile_soql(
+        "SELECT Id, TYPEOF What WHEN Account THEN Name WHEN Opportunity THEN Name, Amount END "
+        "FROM Task WHERE WhatId != null ORDER BY Id"
+    )
+    assert t.flat_columns == ["Id", "What.Name", "What.Amount"]
+    names = dict(
+        conn.execute("SELECT Id, Name FROM Account UNION ALL SELECT Id, Name FROM Opportunity")
+    )
+    what = dict(conn.execute("SELECT Id, WhatId FROM Task"))
+    for task_id, name, amount in t.rows(conn):
+        assert name == names[what[task_id]]
+        if what[task_id].startswith("001"):
+            assert amount is None
