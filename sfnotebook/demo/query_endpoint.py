@@ -102,7 +102,7 @@ class Cursor:
     position: int = 0
     last_used: float = 0.0
     parent: str | None = None  # child cursors: the parent cursor's id
-    prefetched: tuple[int, int, str, Future[Any]] | None = None  # (start, batch, version, page)
+    prefetched: tuple[int, int, str, Future[Any]] | None = None  # (start, batch, version, _Built)
     children: list[str] = field(default_factory=list)  # parent cursors: current child cursors
 
     @property
@@ -173,6 +173,16 @@ class CursorStore:
 
     def __len__(self) -> int:
         return len(self._cursors)
+
+
+@dataclass
+class _Built:
+    """A page built from the snapshot: its records, or already encoded as JSON."""
+
+    size: int
+    records: list[dict[str, Any]]
+    pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+    encoded: bytes | None
 
 
 _EXECUTOR: ThreadPoolExecutor | None = None
@@ -276,10 +286,16 @@ class QueryService:
             records = kept
         return records, pending
 
+    def _build_ahead(self, cur: Cursor, start: int, batch: int, version: str) -> _Built:
+        records, pending = self._build(cur, start, batch, version)
+        if pending:  # child locators get their URLs when the page is served
+            return _Built(len(records), records, pending, None)
+        return _Built(len(records), [], [], orjson.dumps(records))
+
     def _prefetch(self, cur: Cursor, start: int, batch: int, version: str) -> None:
-        """Build the next page while the client is busy with this one."""
+        """Build (and encode) the next page while the client is busy with this one."""
         if start < cur.total:
-            future = _executor().submit(self._build, cur, start, batch, version)
+            future = _executor().submit(self._build_ahead, cur, start, batch, version)
             cur.prefetched = (start, batch, version, future)
 
     def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
@@ -287,13 +303,14 @@ class QueryService:
         ahead = cur.prefetched
         cur.prefetched = None
         if ahead is not None and ahead[:3] == (start, batch, version):
-            records, pending = ahead[3].result()
+            built = ahead[3].result()
         else:
             records, pending = self._build(cur, start, batch, version)
-        end = start + len(records)
+            built = _Built(len(records), records, pending, None)
+        end = start + built.size
         total = cur.total
         done = end >= total
-        if not cur.id and (not done or pending):
+        if not cur.id and (not done or built.pending):
             opened = self.cursors.open(
                 cur.user, cur.resource, query=cur.query, rowids=cur.rowids,
                 include_deleted=cur.include_deleted,
@@ -301,21 +318,27 @@ class QueryService:
             cur = opened
         elif cur.id:
             self.cursors.release_children(cur)
-        for result, rest in pending:
+        for result, rest in built.pending:
             child = self.cursors.open(cur.user, cur.resource, query=None, records=rest,
                                       parent=cur.id, position=0)  # fmt: skip
             cur.children.append(child.id)
             result["nextRecordsUrl"] = self._url(request, cur.resource, child, CHILD_BATCH)
             child.position = CHILD_BATCH  # offset as the locator shows it
-        payload: dict[str, Any] = {"totalSize": total, "done": done}
+        head: dict[str, Any] = {"totalSize": total, "done": done}
         if not done:
-            payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
+            head["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
             cur.position = end
-            self._prefetch(cur, end, batch, version)
         elif cur.id and not cur.children:
             self.cursors.release(cur.id)
-        payload["records"] = records
-        return _json(payload)
+        if built.encoded is not None:
+            body = orjson.dumps(head)[:-1] + b',"records":' + built.encoded + b"}"
+        else:
+            head["records"] = built.records
+            body = orjson.dumps(head)
+        if not done:
+            # Started after encoding this page, so the two do not compete for the GIL.
+            self._prefetch(cur, end, batch, version)
+        return Response(status=200, body=body)
 
     def more(self, request: Request, locator: str) -> Response:
         faults = self.org.features.get("faults")
