@@ -29,14 +29,13 @@ from typing import Any
 from sfnotebook.demo.report_cells import aggregate_cell, formatter, group_cell
 from sfnotebook.demo.report_defs import Column, ReportDef
 from sfnotebook.demo.report_plan import Aggregate, Grouping, Plan
+from sfnotebook.demo.report_types import extended_metadata
 
 __all__ = [
     "ROW_LIMIT",
     "Acc",
     "assign_keys",
     "build_fact_map",
-    "column_info",
-    "extended_metadata",
     "grouping_tree",
     "report_attributes",
     "run_plan",
@@ -214,47 +213,6 @@ def build_fact_map(
                 entry["rows"] = rows.get((d_prefix, a_prefix), []) if deepest else []
             fact[f"{d_key}!{a_key}"] = entry
     return fact
-
-
-# --- metadata -----------------------------------------------------------------------------------
-
-
-def column_info(col: Column) -> dict[str, Any]:
-    """A ``detailColumnInfo`` / ``groupingColumnInfo`` entry (keys in alphabetical order)."""
-    values = [{"apiName": v, "label": v, "name": v} for v in col.picklist_values]
-    info: dict[str, Any] = {
-        "dataType": col.data_type,
-        "entityColumnName": col.entity_column_name,
-        "filterValues": values,
-        "filterable": col.filterable,
-        "inactiveFilterValues": [],
-    }
-    if col.formula:
-        info["isFormula"] = True  # demo extension: never page on this column
-    info.update({"isLookup": col.is_lookup, "label": col.label, "uniqueCountable": True})
-    return info
-
-
-def extended_metadata(plan: Plan) -> dict[str, Any]:
-    """``reportExtendedMetadata`` of a plan."""
-    groups: dict[str, Any] = {}
-    for axis in (plan.down, plan.across):
-        for level, g in enumerate(axis):
-            groups[g.column.name] = {**column_info(g.column), "groupingLevel": level}
-    return {
-        "aggregateColumnInfo": {
-            a.name: {
-                "acrossGroupingContext": None,
-                "dataType": a.data_type,
-                "downGroupingContext": None,
-                "label": a.label,
-            }
-            for a in plan.aggregates
-        },
-        "availableDashboardSettings": None,
-        "detailColumnInfo": {c.name: column_info(c) for c in plan.detail_columns},
-        "groupingColumnInfo": groups,
-    }
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -1,19 +1,19 @@
-"""``reportTypeMetadata`` of the demo org's Opportunities report type (for ``/describe``).
+"""Column metadata: ``reportExtendedMetadata`` and ``reportTypeMetadata`` (for ``/describe``).
 
-Private to the demo reports feature: categories of columns with ``dataType``, ``filterable``,
-``isLookup`` and friends, ``dataTypeFilterOperatorMap`` (operators allowed per data type, as
-``{"label", "name"}`` pairs) and the date granularities.
+Private to the demo reports feature. The report type's metadata lists categories of columns
+with ``dataType``, ``filterable``, ``isLookup`` and friends, ``dataTypeFilterOperatorMap``
+(operators allowed per data type, as ``{"label", "name"}`` pairs) and the date granularities.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sfnotebook.demo.report_defs import COLUMNS, REPORT_TYPE
+from sfnotebook.demo.report_defs import COLUMNS, REPORT_TYPE, Column
 from sfnotebook.demo.report_filters import OPERATOR_LABELS, TYPE_OPERATORS
-from sfnotebook.demo.report_run import column_info
+from sfnotebook.demo.report_plan import Plan
 
-__all__ = ["report_type_metadata"]
+__all__ = ["column_info", "extended_metadata", "report_type_metadata"]
 
 _GRANULARITY_LABELS = {
     "None": "None",
@@ -25,6 +25,44 @@ _GRANULARITY_LABELS = {
     "FiscalQuarter": "Fiscal Quarter",
     "FiscalYear": "Fiscal Year",
 }
+
+
+def column_info(col: Column) -> dict[str, Any]:
+    """A ``detailColumnInfo`` / ``groupingColumnInfo`` entry (keys in alphabetical order)."""
+    values = [{"apiName": v, "label": v, "name": v} for v in col.picklist_values]
+    info: dict[str, Any] = {
+        "dataType": col.data_type,
+        "entityColumnName": col.entity_column_name,
+        "filterValues": values,
+        "filterable": col.filterable,
+        "inactiveFilterValues": [],
+    }
+    if col.formula:
+        info["isFormula"] = True  # demo extension: never page on this column
+    info.update({"isLookup": col.is_lookup, "label": col.label, "uniqueCountable": True})
+    return info
+
+
+def extended_metadata(plan: Plan) -> dict[str, Any]:
+    """``reportExtendedMetadata`` of a plan."""
+    groups: dict[str, Any] = {}
+    for axis in (plan.down, plan.across):
+        for level, g in enumerate(axis):
+            groups[g.column.name] = {**column_info(g.column), "groupingLevel": level}
+    return {
+        "aggregateColumnInfo": {
+            a.name: {
+                "acrossGroupingContext": None,
+                "dataType": a.data_type,
+                "downGroupingContext": None,
+                "label": a.label,
+            }
+            for a in plan.aggregates
+        },
+        "availableDashboardSettings": None,
+        "detailColumnInfo": {c.name: column_info(c) for c in plan.detail_columns},
+        "groupingColumnInfo": groups,
+    }
 
 
 def report_type_metadata() -> dict[str, Any]:

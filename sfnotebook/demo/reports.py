@@ -61,8 +61,8 @@ from sfnotebook.demo.http import Request, Response, Router, error_response, json
 from sfnotebook.demo.report_defs import REPORTS, ReportDef, case_safe_id, report_by_id
 from sfnotebook.demo.report_filters import ReportError
 from sfnotebook.demo.report_plan import Plan, make_plan
-from sfnotebook.demo.report_run import extended_metadata, report_attributes, run_plan
-from sfnotebook.demo.report_types import report_type_metadata
+from sfnotebook.demo.report_run import report_attributes, run_plan
+from sfnotebook.demo.report_types import extended_metadata, report_type_metadata
 from sfnotebook.demo.state import OrgState
 
 __all__ = ["NEW_SECONDS", "RUNNING_SECONDS", "register"]

@@ -28,11 +28,11 @@ from sfnotebook.demo.report_plan import make_plan
 from sfnotebook.demo.report_run import (
     assign_keys,
     build_fact_map,
-    column_info,
     grouping_tree,
     report_attributes,
     run_plan,
 )
+from sfnotebook.demo.report_types import column_info
 from sfnotebook.demo.schema import SCHEMA
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-payloads" / "reports"
