@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._report_cells import cell_text as _cell_text
+from ._report_cells import cell_value as _value
 from .errors import ReportPagingError
 from .report_frames import DetailRow
-from .report_frames import cell_text as _cell_text
-from .report_frames import cell_value as _value
 
 __all__ = [
     "MAX_FILTERS",

@@ -23,7 +23,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sfnotebook.dtypes import pandas_dtype
+from ._report_cells import (
+    INT_TYPES,
+    STRING,
+    cell_text,
+    convert_cells,
+    currency_code,
+    number,
+)
 
 __all__ = [
     "GRAND_TOTAL",
@@ -39,17 +46,6 @@ SUBTOTAL = "(Subtotal)"
 GRAND_TOTAL = "(Grand Total)"
 TOTAL_COLUMN = "Is Total"
 
-_FLOAT_TYPES = frozenset({"double", "percent", "number", "currency"})
-_INT_TYPES = frozenset({"int"})
-_BOOL_TYPES = frozenset({"boolean"})
-_DATE_TYPES = frozenset({"date"})
-_DATETIME_TYPES = frozenset({"datetime"})
-_EMPTY = ("", "-")
-# One dtype table for the package (sfnotebook.dtypes): text, date and datetime columns of a
-# report get the same dtypes as the SOQL side's.
-_STRING = pandas_dtype("string")
-_DATE = pandas_dtype("date")
-_DATETIME = pandas_dtype("datetime")
 
 # One detail row as collected from the factMap: the grouping labels, then the raw dataCells.
 DetailRow = tuple[tuple[str | None, ...], Sequence[Mapping[str, Any]]]
@@ -133,18 +129,18 @@ def frame_from_detail_rows(
     data: dict[str, Any] = {}
     names = _unique([*group_names, *detail_names])
     for i, name in enumerate(names[: len(group_names)]):
-        data[name] = pd.array([r[0][i] for r in rows], dtype=_STRING)
+        data[name] = pd.array([r[0][i] for r in rows], dtype=STRING)
     taken = set(names)
     for j, (col, name) in enumerate(zip(detail_columns, names[len(group_names) :], strict=True)):
         cells = [r[1][j] if j < len(r[1]) else {} for r in rows]
         data_type = str((detail_info.get(col) or {}).get("dataType") or "string").lower()
-        data[name] = _convert(cells, data_type)
+        data[name] = convert_cells(cells, data_type)
         if data_type == "currency":
-            codes = [_currency_code(c) for c in cells]
+            codes = [currency_code(c) for c in cells]
             if any(code is not None for code in codes):
                 code_name = _unique_against(f"{name} Currency", taken)
                 taken.add(code_name)
-                data[code_name] = pd.array(codes, dtype=_STRING)
+                data[code_name] = pd.array(codes, dtype=STRING)
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
@@ -199,14 +195,14 @@ def report_aggregates(
                 continue
             aggregates = cell.get("aggregates") or []
             index.append(down_path + across_path)
-            values.append([_number(a) for a in aggregates[: len(keys)]])
+            values.append([number(a) for a in aggregates[: len(keys)]])
             values[-1] += [None] * (len(keys) - len(values[-1]))
             totals.append(down_total or across_total)
     data: dict[str, Any] = {}
     for i, (key, name) in enumerate(zip(keys, agg_names, strict=True)):
         data_type = str((info.get(key) or {}).get("dataType") or "").lower()
         column = [row[i] for row in values]
-        data[name] = _aggregate_array(column, integer=data_type in _INT_TYPES or _is_count(key))
+        data[name] = _aggregate_array(column, integer=data_type in INT_TYPES or _is_count(key))
     data[total_name] = pd.array(totals, dtype="boolean")
     frame = pd.DataFrame(data, index=_make_index(index, level_names))
     frame.attrs.update(
@@ -314,7 +310,7 @@ def _nodes(payload: Mapping[str, Any], axis: str) -> list[tuple[str, tuple[str |
 
     def walk(groupings: Sequence[Mapping[str, Any]], prefix: tuple[str | None, ...]) -> None:
         for node in groupings:
-            path = (*prefix, _cell_text(node))
+            path = (*prefix, cell_text(node))
             walk(node.get("groupings") or [], path)
             out.append((str(node.get("key")), path))
 
@@ -345,98 +341,6 @@ def _grouping_names(
     if column_names == "api":
         return names
     return [_label(info.get(name), name) for name in names]
-
-
-# --- cells ---------------------------------------------------------------------------------
-
-
-def _convert(cells: Sequence[Mapping[str, Any]], data_type: str) -> Any:
-    if data_type in _FLOAT_TYPES:
-        return pd.array([_number(c) for c in cells], dtype="Float64")
-    if data_type in _INT_TYPES:
-        numbers = [_number(c) for c in cells]
-        if all(n is None or float(n).is_integer() for n in numbers):
-            return pd.array([None if n is None else int(n) for n in numbers], dtype="Int64")
-        return pd.array(numbers, dtype="Float64")
-    if data_type == "id":
-        # The record's own Id: its 18-character value (the label is the 15-character form),
-        # so it joins with SOQL results.
-        return pd.array([_id_text(c) for c in cells], dtype=_STRING)
-    if data_type in _BOOL_TYPES:
-        return pd.array([_boolean(c) for c in cells], dtype="boolean")
-    if data_type in _DATE_TYPES | _DATETIME_TYPES:
-        raw = [_date_text(c) for c in cells]
-        utc = data_type in _DATETIME_TYPES
-        parsed = pd.to_datetime(pd.Series(raw, dtype=object), format="ISO8601", utc=utc)
-        try:
-            return parsed.astype(_DATETIME if utc else _DATE).array
-        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-            # Past 2262 nanoseconds overflow (sentinel dates like 4000-12-31).
-            return parsed.astype("datetime64[ms, UTC]" if utc else "datetime64[s]").array
-    return pd.array([_cell_text(c) for c in cells], dtype=_STRING)
-
-
-def _value(cell: Mapping[str, Any]) -> Any:
-    value = cell.get("value")
-    if isinstance(value, Mapping):
-        value = value.get("amount")
-    if isinstance(value, str) and value.strip() in _EMPTY:
-        return None
-    return value
-
-
-def _number(cell: Mapping[str, Any]) -> float | None:
-    value = _value(cell)
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return None if isinstance(value, float) and np.isnan(value) else value
-    try:
-        return float(str(value).replace(",", ""))
-    except ValueError:
-        return None
-
-
-def _boolean(cell: Mapping[str, Any]) -> bool | None:
-    value = _value(cell)
-    if isinstance(value, bool) or value is None:
-        return value
-    text = str(value).strip().lower()
-    return True if text in ("true", "1", "yes") else False if text in ("false", "0", "no") else None
-
-
-def _date_text(cell: Mapping[str, Any]) -> str | None:
-    value = _value(cell)
-    return None if value is None else str(value)
-
-
-def _currency_code(cell: Mapping[str, Any]) -> str | None:
-    value = cell.get("value")
-    code = value.get("currency") if isinstance(value, Mapping) else None
-    return str(code) if code else None
-
-
-def _cell_text(cell: Mapping[str, Any]) -> str | None:
-    """The display text of a text/lookup cell or grouping node: its label, never its Id."""
-    label = cell.get("label")
-    value = cell.get("value")
-    if label is None or label == "":
-        return _text_of(value) if isinstance(value, str) and value.strip() else None
-    if label == "-" and (value is None or value == ""):
-        return None
-    return _text_of(str(label))
-
-
-def _id_text(cell: Mapping[str, Any]) -> str | None:
-    value = cell.get("value")
-    if isinstance(value, str) and len(value) in (15, 18) and value.isalnum():
-        return value
-    return _cell_text(cell)
-
-
-def _text_of(text: str | None) -> str | None:
-    # Addresses come with HTML line breaks in both label and value.
-    return None if text is None else text.replace("<br>", "\n")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -509,8 +413,3 @@ def _unique_against(name: str, taken: set[str]) -> str:
 def _check_column_names(column_names: str) -> None:
     if column_names not in ("label", "api"):
         raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
-
-
-# Cell readers shared with the report paging (sfnotebook._report_paging).
-cell_text = _cell_text
-cell_value = _value

@@ -9,240 +9,30 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
-import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import orjson
-import pandas as pd
 
 from . import _report_paging as paging
+from ._report_catalog import describe_report, reports, resolve
+from ._report_cells import cell_text, cell_value
+from ._report_result import ReportResult
 from .errors import (
-    AmbiguousReportError,
     IncompleteResultError,
-    ReportNotFoundError,
-    SfNotebookError,
     SfNotebookWarning,
 )
 from .report_frames import (
     DetailRow,
-    cell_text,
-    cell_value,
     detail_rows,
     frame_from_detail_rows,
-    pivot_matrix,
     report_aggregates,
 )
 
 __all__ = ["ReportResult", "describe_report", "report", "reports"]
 
-_ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
-_DESCRIBE_AT_MOST = 50
-_REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
 FilterSpec = Mapping[str, Any] | Sequence[Any]
-
-
-class ReportResult:
-    """A report run fetched whole: the detail rows, the aggregates and what it cost.
-
-    Behaves like its detail DataFrame for reading (``result["Amount"]``, ``result.head()``,
-    ``len(result)``); ``result.df`` is the DataFrame itself.
-
-    Attributes
-    ----------
-    details : pandas.DataFrame
-        One row per detail row (see :func:`sfnotebook.report_frames.report_details`).
-    aggregates : pandas.DataFrame
-        Groups, subtotals and grand total (see :func:`sfnotebook.report_frames.report_aggregates`).
-    name, id, format : str
-        The report's name, 18-character Id and format (TABULAR, SUMMARY, MATRIX).
-    groupings : list of str
-        Grouping labels, down levels then across levels.
-    runs : int
-        Report runs made (one per 2,000 detail rows, plus one or two).
-    metadata : dict
-        The ``reportMetadata`` of the first run (the definition, with any filter overrides).
-    paged_on : str or None
-        The column keyset paging used, or None when one run sufficed.
-    """
-
-    def __init__(
-        self,
-        *,
-        details: pd.DataFrame,
-        aggregates: pd.DataFrame,
-        payload: Mapping[str, Any],
-        runs: int,
-        paged_on: str | None = None,
-    ) -> None:
-        metadata = dict(payload.get("reportMetadata") or {})
-        attributes = payload.get("attributes") or {}
-        self.details = details
-        self.aggregates = aggregates
-        self.metadata = metadata
-        self.extended_metadata = dict(payload.get("reportExtendedMetadata") or {})
-        self.id = str(metadata.get("id") or attributes.get("reportId") or "")
-        self.name = str(metadata.get("name") or attributes.get("reportName") or "")
-        self.format = str(metadata.get("reportFormat") or "TABULAR").upper()
-        self.groupings = list(aggregates.index.names) if self.format != "TABULAR" else []
-        self.runs = runs
-        self.paged_on = paged_on
-
-    @property
-    def df(self) -> pd.DataFrame:
-        """The detail rows as a DataFrame."""
-        return self.details
-
-    @property
-    def row_count(self) -> int:
-        """Number of detail rows."""
-        return len(self.details)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """The detail rows as a DataFrame."""
-        return self.details
-
-    def pivot(self, aggregate: str | None = None, *, totals: bool = True) -> pd.DataFrame:
-        """MATRIX reports: one aggregate laid out as Salesforce's grid (see ``pivot_matrix``)."""
-        return pivot_matrix(self.aggregates, aggregate, totals=totals)
-
-    def __len__(self) -> int:
-        return len(self.details)
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.details[key]
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names the result lacks: read them from the detail frame.
-        if name.startswith("_") or "details" not in self.__dict__:
-            raise AttributeError(name)
-        return getattr(self.__dict__["details"], name)
-
-    def __repr__(self) -> str:
-        return (
-            f"<ReportResult {self.name!r} ({self.format}): {self.row_count:,} rows x "
-            f"{len(self.details.columns)} columns, {self.runs} run{'s' * (self.runs != 1)}>"
-        )
-
-    def _repr_html_(self) -> str:
-        from .display import report_html
-
-        return report_html(self)
-
-
-# --- listing and lookup ---------------------------------------------------------------------
-
-
-def reports(conn: Any) -> pd.DataFrame:
-    """The reports this user can see: id, name, developer_name, folder, format.
-
-    Uses SOQL on the ``Report`` object (every report, with folder name and format); where that
-    is not available, the Analytics API's list (the ~200 recently viewed reports), with folder
-    (its Id) and format read from each report's ``/describe`` when there are at most 50.
-
-    Examples
-    --------
-    >>> org.reports().query("format == 'SUMMARY'")  # doctest: +SKIP
-    """
-    rows = _catalog(conn)
-    if len(rows) <= _DESCRIBE_AT_MOST:
-        _describe_missing(conn, rows)
-    frame = pd.DataFrame(rows, columns=["id", "name", "developer_name", "folder", "format"])
-    return frame.astype("string[pyarrow]")
-
-
-def _catalog(conn: Any) -> list[dict[str, Any]]:
-    try:
-        records = _soql_all(conn, _REPORT_SOQL)
-    except SfNotebookError:
-        # No Report object here (INVALID_TYPE) or no SOQL access: the Analytics list will do.
-        listed = conn.get_json("analytics/reports")
-        return [
-            {"id": r.get("id"), "name": r.get("name"), "developer_name": None, "folder": None,
-             "format": None}
-            for r in listed or []
-        ]  # fmt: skip
-    return [
-        {
-            "id": r.get("Id"),
-            "name": r.get("Name"),
-            "developer_name": r.get("DeveloperName"),
-            "folder": r.get("FolderName"),
-            "format": str(r.get("Format") or "").upper() or None,
-        }
-        for r in records
-    ]
-
-
-def _soql_all(conn: Any, soql: str) -> list[dict[str, Any]]:
-    page = conn.get_json("query", params={"q": soql})
-    records = list(page.get("records") or [])
-    while not page.get("done", True) and page.get("nextRecordsUrl"):
-        page = conn.get_json(page["nextRecordsUrl"])
-        records.extend(page.get("records") or [])
-    return records
-
-
-def _resolve(conn: Any, report: str) -> str:
-    """The report Id for an Id or a report name (exact, then case-insensitive, then API name)."""
-    text = str(report).strip()
-    if _ID_RE.match(text):
-        return text
-    catalog = _catalog(conn)
-    for match in (
-        lambda r: r["name"] == text,
-        lambda r: str(r["name"] or "").casefold() == text.casefold(),
-        lambda r: r["developer_name"] == text,
-    ):
-        found = [r for r in catalog if match(r)]
-        if len(found) == 1:
-            return str(found[0]["id"])
-        if len(found) > 1:
-            _describe_missing(conn, found)
-            listing = "\n".join(
-                f"  {r['id']}  {r['name']!r} in folder {r['folder'] or '?'} ({r['format'] or '?'})"
-                for r in found
-            )
-            raise AmbiguousReportError(
-                f"{len(found)} reports are called {text!r}; pass the Id of the one you mean:\n"
-                f"{listing}",
-                candidates=found,
-            )
-    names = [str(r["name"]) for r in catalog if r["name"]]
-    close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
-    close += [n for n in names if text.casefold() in n.casefold() and n not in close][:5]
-    hint = ("Close matches: " + ", ".join(repr(n) for n in close)) if close else ""
-    raise ReportNotFoundError(
-        f"No report called {text!r} is visible to this user. {hint}".strip()
-        + "\nList them with org.reports(), or pass the report's Id (00O...).",
-        candidates=close,
-    )
-
-
-def _describe_missing(conn: Any, found: list[dict[str, Any]]) -> None:
-    """Fill folder/format of candidates from ``/describe`` when the list lacked them."""
-    for r in found:
-        if r["folder"] and r["format"]:
-            continue
-        try:
-            md = describe_report(conn, str(r["id"]))["reportMetadata"]
-        except SfNotebookError:
-            continue
-        r["folder"] = r["folder"] or md.get("folderId")
-        r["format"] = r["format"] or md.get("reportFormat")
-        r["developer_name"] = r["developer_name"] or md.get("developerName")
-
-
-def describe_report(conn: Any, report: str) -> dict[str, Any]:
-    """A report's ``/describe``: reportMetadata, reportExtendedMetadata, reportTypeMetadata.
-
-    ``report`` is an Id or a name (resolved as in :func:`report`).
-    """
-    report_id = _resolve(conn, report)
-    result: dict[str, Any] = conn.get_json(f"analytics/reports/{report_id}/describe")
-    return result
 
 
 # --- running --------------------------------------------------------------------------------
@@ -296,7 +86,7 @@ def report(
     >>> res = org.report("Pipeline by Stage", filters=[("AMOUNT", "greaterThan", 100000)])
     >>> res.details.groupby("Stage")["Amount"].sum()  # doctest: +SKIP
     """
-    report_id = _resolve(conn, report)
+    report_id = resolve(conn, report)
     runner = _Runner(conn, report_id)
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None

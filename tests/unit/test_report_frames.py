@@ -388,15 +388,20 @@ def test_missing_factmap_cells_are_skipped_not_invented() -> None:
 def test_converters_do_no_io() -> None:
     import ast
 
-    import sfnotebook.report_frames as module
+    import sfnotebook._report_cells
+    import sfnotebook.dtypes
+    import sfnotebook.report_frames
 
-    tree = ast.parse(Path(module.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in (
-            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
-        )
-    }
-    assert not imported & {"requests", "simple_salesforce", "urllib", "http", "socket"}
+    for module in (sfnotebook.report_frames, sfnotebook._report_cells, sfnotebook.dtypes):
+        tree = ast.parse(Path(str(module.__file__)).read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add("." * node.level + (node.module or ""))
+        roots = {name.split(".")[0] for name in imported}
+        assert not roots & {"requests", "simple_salesforce", "urllib", "http", "socket"}, module
+        # inside the package, only the other pure modules
+        inside = {n for n in imported if n.startswith(("sfnotebook", "."))}
+        assert inside <= {"._report_cells", "sfnotebook.dtypes"}, module

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from sfnotebook import reports as reports_mod
+from sfnotebook._report_catalog import resolve
 from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
@@ -475,7 +476,7 @@ def test_unknown_name_lists_close_candidates() -> None:
 @pytest.mark.parametrize("name", ["Pipeline by Stage", "pipeline BY stage", "Pipe_Stage"])
 def test_name_lookup(name: str) -> None:
     org = FakeOrg(make_rows(5), catalog=CATALOG)
-    assert reports_mod._resolve(org, name) == "00OFAKE00000003EAA"
+    assert resolve(org, name) == "00OFAKE00000003EAA"
 
 
 def test_reports_listing_falls_back_to_the_analytics_list() -> None:
@@ -540,4 +541,4 @@ def test_api_column_names_after_paging() -> None:
 
 def test_fifteen_character_id_is_accepted() -> None:
     org = FakeOrg(make_rows(3), catalog=[])
-    assert reports_mod._resolve(org, "00OFAKE00000001") == "00OFAKE00000001"
+    assert resolve(org, "00OFAKE00000001") == "00OFAKE00000001"
