@@ -412,6 +412,7 @@ def _add_typeof(builder: _Builder, item: TypeOf, scope: _Scope, query: Query) ->
     id_index = scope.col(f'{scope.root}."{fld.name}"')
     branches: dict[str, list[Node]] = {}
     flat: dict[str, dict[str, int]] = {}
+    flat_type: dict[str, str] = {}
     for type_name, paths, tok in item.whens:
         target = get_sobject(type_name)
         if target is None or target.name not in fld.reference_to:
@@ -428,6 +429,7 @@ def _add_typeof(builder: _Builder, item: TypeOf, scope: _Scope, query: Query) ->
         branches[target.name] = nodes
         for _p, res in sub_scope_res:
             flat.setdefault(res.field.name, {})[target.name] = scope.col(res.expr)
+            flat_type.setdefault(res.field.name, res.field.type)
     else_nodes: list[Node] | None = None
     if item.else_fields is not None:
         else_nodes = []
@@ -437,10 +439,11 @@ def _add_typeof(builder: _Builder, item: TypeOf, scope: _Scope, query: Query) ->
             res = resolve(text, scope, FieldPath([key, *p.parts], p.row, p.col), None)
             builder.add_field(p, Resolved(res.field, res.obj, res.alias, res.expr, []), else_nodes)
             flat.setdefault(res.field.name, {})["*"] = scope.col(res.expr)
+            flat_type.setdefault(res.field.name, res.field.type)
     builder.nodes.append(TypeOfNode(key, id_index, PREFIXES, branches, else_nodes))
     for name, by_type in flat.items():
         builder.flat_columns.append(f"{key}.{name}")
-        builder.flat_types.append("string")
+        builder.flat_types.append(flat_type[name])
         builder.flat_getters.append(_typeof_getter(id_index, by_type))
 
 

@@ -576,7 +576,7 @@ def resolve(
     base: tuple[Any, str, tuple[str, ...]] | None = None,
 ) -> Resolved:
     """Resolve a field path, adding the LEFT JOINs it needs to ``scope``."""
-    from .schema import COMPOUND_TYPES, get_sobject
+    from .schema import COMPOUND_TYPES, Field, get_sobject
 
     parts = list(path.parts)
     key: tuple[str, ...]
@@ -600,6 +600,17 @@ def resolve(
             if i != len(parts) - 2:
                 raise bad_relationship(text, path, parts[i + 1])
             name = parts[-1]
+            fk_expr = f'{alias}."{f.name}"'
+            chain.append(Link(rel_name, None, fk_expr))
+            if name.lower() == "type":
+                # The polymorphic "Name" entity's Type is the referenced object's name.
+                cases = " ".join(
+                    f"WHEN '{o.key_prefix}' THEN '{o.name}'"
+                    for o in map(get_sobject, f.reference_to)
+                    if o is not None
+                )
+                expr = f"CASE substr({fk_expr}, 1, 3) {cases} END"
+                return Resolved(Field("Type", "Type", "picklist"), obj, alias, expr, chain)
             exprs: list[str] = []
             found = None
             for t in f.reference_to:
@@ -612,7 +623,6 @@ def resolve(
                 found = found or tf
             if found is None:
                 raise no_such_column(text, path, name, "Name")
-            chain.append(Link(rel_name, None, f'{alias}."{f.name}"'))
             expr = exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
             return Resolved(found, obj, alias, expr, chain)
         target = get_sobject(f.reference_to[0])

@@ -536,3 +536,10 @@ def test_flat_rows_of_compound_and_typeof(conn: sqlite3.Connection) -> None:
         assert name == names[what[task_id]]
         if what[task_id].startswith("001"):
             assert amount is None
+
+
+def test_polymorphic_type_is_the_referenced_object(conn: sqlite3.Connection) -> None:
+    recs = records(conn, "SELECT WhatId, What.Type FROM Task WHERE What.Type = 'Opportunity'")
+    expected = scalar(conn, "SELECT COUNT(*) FROM Task WHERE IsDeleted = 0 AND WhatId LIKE '006%'")
+    assert expected and len(recs) == expected
+    assert all(r["What"]["Type"] == "Opportunity" and r["WhatId"].startswith("006") for r in recs)
