@@ -25,7 +25,7 @@ import itertools
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,7 +96,7 @@ class Cursor:
     user: str
     resource: str  # "query" or "queryAll": the nextRecordsUrl keeps the one that opened it
     query: CompiledQuery | None  # None for child cursors
-    rowids: list[int] = field(default_factory=list)
+    rowids: Sequence[int] = ()
     records: list[dict[str, Any]] = field(default_factory=list)  # child cursors only
     include_deleted: bool = False
     position: int = 0

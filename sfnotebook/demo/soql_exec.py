@@ -12,6 +12,7 @@ import json
 import operator
 import re
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -324,9 +325,14 @@ class Plan:
         text, params = self.count_sql(include_deleted=include_deleted)
         return int(conn.execute(text, params).fetchone()[0])
 
-    def row_ids(self, conn: sqlite3.Connection, *, include_deleted: bool = False) -> list[int]:
+    def row_ids(self, conn: sqlite3.Connection, *, include_deleted: bool = False) -> array[int]:
+        """The snapshot: root rowids in result order (8 bytes each, for million-row cursors)."""
         text, params = self.rowid_sql(include_deleted=include_deleted)
-        return [r[0] for r in conn.execute(text, params)]
+        cursor = conn.execute(text, params)
+        ids: array[int] = array("q")
+        while chunk := cursor.fetchmany(65536):
+            ids.extend(r[0] for r in chunk)
+        return ids
 
     def fetch_rows(
         self, conn: sqlite3.Connection, rowids: Sequence[int], *, include_deleted: bool = False
