@@ -13,12 +13,11 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-import orjson
-
 from . import _report_paging as paging
 from ._report_catalog import describe_report, reports, resolve
 from ._report_cells import cell_text, cell_value
 from ._report_result import ReportResult
+from ._report_runner import Runner
 from .errors import (
     IncompleteResultError,
     SfNotebookWarning,
@@ -87,7 +86,7 @@ def report(
     >>> res.details.groupby("Stage")["Amount"].sum()  # doctest: +SKIP
     """
     report_id = resolve(conn, report)
-    runner = _Runner(conn, report_id)
+    runner = Runner(conn, report_id)
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     if filters is not None or boolean_filter is not None:
@@ -148,27 +147,6 @@ def first_name(payload: Mapping[str, Any]) -> str:
     """The report's name in a run payload."""
     md = payload.get("reportMetadata") or {}
     return str(md.get("name") or (payload.get("attributes") or {}).get("reportName") or "")
-
-
-class _Runner:
-    """Runs a report synchronously with details and counts the runs."""
-
-    def __init__(self, conn: Any, report_id: str) -> None:
-        self.conn = conn
-        self.report_id = report_id
-        self.runs = 0
-
-    def __call__(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-        self.runs += 1
-        url = f"analytics/reports/{self.report_id}"
-        params = {"includeDetails": "true"}
-        if metadata is None:
-            return dict(self.conn.get_json(url, params=params))
-        # A run changes nothing server-side, so retrying it on a 5xx is safe.
-        resp = self.conn.request(
-            "POST", url, params=params, json={"reportMetadata": dict(metadata)}, retry=True
-        )
-        return dict(orjson.loads(resp.content))
 
 
 def _record_count(payload: Mapping[str, Any]) -> int | None:

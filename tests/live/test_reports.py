@@ -237,3 +237,30 @@ def test_formula_key_is_never_the_paging_cursor(org: Any, catalog: pd.DataFrame)
     assert len(res) == n
     assert res.details["Opportunity Key"].is_unique
     assert res.runs <= math.ceil(n / 2000) + 2
+
+
+# --- a report that times out synchronously -----------------------------------------------------
+
+
+def test_sync_timeout_falls_back_to_an_async_run() -> None:
+    import sfnotebook
+    from sfnotebook.demo import DemoOrg
+
+    with DemoOrg(opportunities=3_000, faults={"report_timeout": True}) as demo:
+        slow = sfnotebook.connect(
+            domain=demo.domain,
+            consumer_key=demo.consumer_key,
+            consumer_secret=demo.consumer_secret,
+            ca_bundle=demo.ca_bundle,
+            env_file=False,
+            set_default=False,
+            backoff=0.01,
+        )
+        catalog = slow.reports()
+        report_id = str(catalog[catalog["name"] == "All Opportunities"]["id"].iloc[0])
+        res = slow.report(report_id, progress=False)
+        n = soql_count(slow, "Id != null")
+        assert n > 2000
+        assert len(res) == n and res.details["Opportunity ID"].is_unique
+        assert res.runs <= math.ceil(n / 2000) + 2
+        assert demo.stats()["faults"].get("report_timeout", 0) >= 1

@@ -24,6 +24,7 @@ from sfnotebook.errors import (
     InvalidTypeError,
     ReportNotFoundError,
     ReportPagingError,
+    ServerUnavailableError,
 )
 
 REPORT_ID = "00OFAKE00000001EAA"
@@ -134,6 +135,7 @@ class FakeOrg:
         catalog: Sequence[dict[str, Any]] | None = None,
         soql: bool = True,
         lose_rows_after_run: int | None = None,
+        sync_timeout: bool = False,
     ) -> None:
         self.rows = rows
         self.saved = {
@@ -153,6 +155,8 @@ class FakeOrg:
         self.soql = soql
         self.bodies: list[dict[str, Any] | None] = []
         self.lose_rows_after_run = lose_rows_after_run
+        self.sync_timeout = sync_timeout
+        self.instances: dict[str, dict[str, Any]] = {}
 
     # -- the Connection surface reports.py uses ---------------------------------------------
     def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any:
@@ -167,6 +171,14 @@ class FakeOrg:
             return {"done": True, "totalSize": len(records), "records": records}
         if url == "analytics/reports":
             return [{"id": r["Id"], "name": r["Name"]} for r in self.catalog]
+        if "/instances/" in url:
+            instance = self.instances[url.rsplit("/", 1)[1]]
+            instance["polls"] += 1
+            if instance["polls"] < 2:
+                return {"attributes": {"status": "Running"}, "allData": False, "factMap": {}}
+            result = self.run(instance["metadata"])
+            result["attributes"] = {"status": "Success", "type": "ReportInstance"}
+            return result
         if url.endswith("/describe"):
             return {
                 "reportMetadata": copy.deepcopy(self.saved),
@@ -174,11 +186,30 @@ class FakeOrg:
                 "reportTypeMetadata": {"categories": [{"label": "All", "columns": INFO}]},
             }
         assert params == {"includeDetails": "true"}
+        self.timeout_if_asked()
         self.bodies.append(None)
         return self.run(self.saved)
 
+    def timeout_if_asked(self) -> None:
+        if self.sync_timeout:
+            raise ServerUnavailableError(
+                "Salesforce answered 500 REPORT_TIMEOUT: Your report took too long to run.",
+                status=500,
+                error_code="REPORT_TIMEOUT",
+            )
+
     def request(self, method: str, url: str, **kw: Any) -> Response:
         assert method == "POST" and kw["params"] == {"includeDetails": "true"}
+        if url.endswith("/instances"):
+            body = kw["json"].get("reportMetadata")
+            self.bodies.append(copy.deepcopy(body))
+            iid = f"0LGFAKE{len(self.instances):08d}AAA"
+            merged = {**self.saved, **(body or {})}
+            if (body or {}).get("reportFormat") == "TABULAR" and "groupingsDown" not in body:
+                merged["groupingsDown"] = []
+            self.instances[iid] = {"metadata": merged, "polls": 0}
+            return Response({"id": iid, "status": "New"})
+        self.timeout_if_asked()
         body = kw["json"]["reportMetadata"]
         self.bodies.append(copy.deepcopy(body))
         merged = {**self.saved, **body}
@@ -542,3 +573,23 @@ def test_api_column_names_after_paging() -> None:
 def test_fifteen_character_id_is_accepted() -> None:
     org = FakeOrg(make_rows(3), catalog=[])
     assert resolve(org, "00OFAKE00000001") == "00OFAKE00000001"
+
+
+def test_sync_timeout_falls_back_to_async_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sfnotebook._report_runner.time.sleep", lambda s: None)
+    org = FakeOrg(make_rows(4100), sync_timeout=True)
+    res = run(org)
+    assert len(res) == 4100 and res.details["Opportunity ID"].is_unique
+    assert len(org.instances) == res.runs == 1 + math.ceil(4100 / 2000)
+    assert all(i["polls"] == 2 for i in org.instances.values())
+
+
+def test_other_server_errors_are_not_retried_async() -> None:
+    class Broken(FakeOrg):
+        def timeout_if_asked(self) -> None:
+            raise ServerUnavailableError("503", status=503, error_code="SERVER_UNAVAILABLE")
+
+    org = Broken(make_rows(10))
+    with pytest.raises(ServerUnavailableError):
+        run(org)
+    assert not org.instances
