@@ -66,8 +66,8 @@ class _Builder:
         self.flat_types: list[str] = []
         self.flat_getters: list[Any] = []
 
-    def _container(self, res: Resolved) -> list[Node]:
-        nodes = self.nodes
+    def _container(self, res: Resolved, start: list[Node] | None = None) -> list[Node]:
+        nodes = self.nodes if start is None else start
         for link in res.chain:
             found = next(
                 (n for n in nodes if isinstance(n, ParentNode) and n.key == link.name), None
@@ -81,7 +81,7 @@ class _Builder:
         return nodes
 
     def add_field(self, path: FieldPath, res: Resolved, nodes: list[Node] | None = None) -> None:
-        target = self._container(res) if nodes is None else nodes
+        target = self._container(res, nodes)
         fld = res.field
         if any(n.key == fld.name for n in target):
             raise _duplicate(self.text, path, path.text)
@@ -92,9 +92,10 @@ class _Builder:
             for key, comp in parts:
                 idx = self.scope.col(f'{res.alias}."{comp.name}"') if comp else None
                 spec.append((key, idx, comp.type if comp else "string"))
-                self.flat_columns.append(f"{prefix}{fld.name}.{key}")
-                self.flat_types.append(comp.type if comp else "string")
-                self.flat_getters.append(idx)
+                if nodes is None:  # TYPEOF branches have their own flat columns
+                    self.flat_columns.append(f"{prefix}{fld.name}.{key}")
+                    self.flat_types.append(comp.type if comp else "string")
+                    self.flat_getters.append(idx)
             target.append(CompoundNode(fld.name, spec))
             return
         idx = self.scope.col(res.expr)
@@ -390,8 +391,6 @@ def _compile_child(item: SubQuery, parent: SObject, n: int, nested: bool, text: 
     if sub.group_by or any(isinstance(i, SelectField) and _is_agg_call(i.expr) for i in sub.select):
         t = sub.select_token or sub.from_token
         raise error_at(text, t.row, t.col, "MALFORMED_QUERY", "unexpected token: 'GROUP'")
-    sub_alias = sub.from_alias
-    sub.from_alias = sub_alias
     plan = _compile(sub, child_obj, f"c{n}_", child_fk=rel.field)
     assert rel.name is not None  # noqa: S101 - child() only returns named relationships
     return ChildNode(rel.name, plan, rel.field)
@@ -428,14 +427,13 @@ def _add_typeof(builder: _Builder, item: TypeOf, scope: _Scope, query: Query) ->
             builder.add_field(p, res, nodes)
         branches[target.name] = nodes
         for _p, res in sub_scope_res:
-            flat.setdefault(res.field.name, {})[target.name] = scope.col(res.expr)
-            flat_type.setdefault(res.field.name, res.field.type)
+            name = _flat_name(res)
+            flat.setdefault(name, {})[target.name] = scope.col(res.expr)
+            flat_type.setdefault(name, res.field.type)
     else_nodes: list[Node] | None = None
     if item.else_fields is not None:
         else_nodes = []
-        poly = FieldPath([key, "x"], item.row, item.col)
         for p in item.else_fields:
-            poly.parts = [key, *p.parts]
             res = resolve(text, scope, FieldPath([key, *p.parts], p.row, p.col), None)
             builder.add_field(p, Resolved(res.field, res.obj, res.alias, res.expr, []), else_nodes)
             flat.setdefault(res.field.name, {})["*"] = scope.col(res.expr)
@@ -445,6 +443,10 @@ def _add_typeof(builder: _Builder, item: TypeOf, scope: _Scope, query: Query) ->
         builder.flat_columns.append(f"{key}.{name}")
         builder.flat_types.append(flat_type[name])
         builder.flat_getters.append(_typeof_getter(id_index, by_type))
+
+
+def _flat_name(res: Resolved) -> str:
+    return "".join(link.name + "." for link in res.chain) + res.field.name
 
 
 def _typeof_getter(id_index: int, by_type: dict[str, int]) -> Any:

@@ -543,3 +543,24 @@ def test_polymorphic_type_is_the_referenced_object(conn: sqlite3.Connection) -> 
     expected = scalar(conn, "SELECT COUNT(*) FROM Task WHERE IsDeleted = 0 AND WhatId LIKE '006%'")
     assert expected and len(recs) == expected
     assert all(r["What"]["Type"] == "Opportunity" and r["WhatId"].startswith("006") for r in recs)
+
+
+def test_typeof_branches_may_hold_parent_paths(conn: sqlite3.Connection) -> None:
+    q = compile_soql(
+        "SELECT Id, TYPEOF What WHEN Account THEN Name, Owner.Name WHEN Opportunity THEN "
+        "Amount, Account.Name END FROM Task WHERE WhatId != null"
+    )
+    assert q.flat_columns == [
+        "Id",
+        "What.Name",
+        "What.Owner.Name",
+        "What.Amount",
+        "What.Account.Name",
+    ]
+    for rec in q.records(conn):
+        what = rec["What"]
+        if what["attributes"]["type"] == "Account":
+            assert list(what) == ["attributes", "Name", "Owner"]
+            assert what["Owner"]["attributes"]["type"] == "User"
+        else:
+            assert list(what) == ["attributes", "Amount", "Account"]
