@@ -127,19 +127,9 @@ def report(
     )
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        """Nothing to show."""
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
 def _progress_bar(total: int | None, *, enabled: bool | str, desc: str) -> Any:
-    try:
-        from ._progress import progress_bar
-    except ImportError:  # the shared progress module is optional here
-        return _NoBar()
+    from ._progress import progress_bar  # front-end: loaded only when paging
+
     return progress_bar(total, enabled=enabled, desc=desc)
 
 

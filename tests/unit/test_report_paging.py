@@ -528,6 +528,8 @@ def test_result_behaves_like_its_detail_frame() -> None:
     assert res.head(3).equals(res.details.head(3))
     assert res.id == REPORT_ID and res.name == "Fake Report" and res.format == "TABULAR"
     assert "30 rows" in repr(res)
+    html = res._repr_html_()
+    assert "Fake Report" in html and "Deal 0" in html
     with pytest.raises(AttributeError):
         res._private_thing  # noqa: B018
 
