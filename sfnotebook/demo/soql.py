@@ -7,6 +7,25 @@ Public entry points: :func:`compile_soql` (text -> :class:`CompiledQuery`, raisi
 Resolution follows SOQL: names are case-insensitive and come back in the schema's case; parent
 paths (``Account.Owner.Name``) become LEFT JOINs; polymorphic lookups (``What``) join every
 target; child subqueries run once per page of parents; aggregates run as SQL ``GROUP BY``.
+
+Supported: field lists with parent paths (any depth), child subqueries (WHERE, ORDER BY,
+LIMIT, OFFSET), ``TYPEOF``, compound address/location fields, ``FIELDS(ALL|STANDARD|CUSTOM)``
+(ALL and CUSTOM need ``LIMIT`` <= 200), ``toLabel``/``convertCurrency``/``FORMAT`` (values
+unchanged); WHERE with AND/OR/NOT (mixing AND and OR without parentheses is refused, as in
+SOQL), comparisons, LIKE, IN/NOT IN (lists and semi-joins), INCLUDES/EXCLUDES, null, date and
+datetime literals, date literals (evaluated on the current UTC day; on datetime fields they
+cover whole UTC days) and date functions (CALENDAR_YEAR, DAY_ONLY, ...); ORDER BY with
+ASC/DESC and NULLS FIRST/LAST (defaults: ASC NULLS FIRST, DESC NULLS LAST; strings compare
+case-insensitively); LIMIT; OFFSET up to 2,000; GROUP BY, HAVING, COUNT(), COUNT(field),
+COUNT_DISTINCT, SUM, AVG, MIN, MAX with aliases and ``exprN`` names.
+
+SOQL semantics kept on purpose: ``!=`` and NOT IN also match nulls; string comparisons ignore
+case; 15-character ids match their 18-character form; grouping on double, currency, percent,
+datetime and long text fields is refused (``can not be grouped``).
+
+Not supported: GROUP BY ROLLUP/CUBE, WITH, USING SCOPE filters (parsed, ignored), currency
+literals (``USD500``), time literals, relationship depth checks (more than 5 levels pass),
+the polymorphic ``Name`` entity beyond the fields its targets share (plus ``Type``).
 """
 
 from __future__ import annotations

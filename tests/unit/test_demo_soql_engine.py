@@ -564,3 +564,20 @@ def test_typeof_branches_may_hold_parent_paths(conn: sqlite3.Connection) -> None
             assert what["Owner"]["attributes"]["type"] == "User"
         else:
             assert list(what) == ["attributes", "Amount", "Account"]
+
+
+def test_five_level_parent_path(conn: sqlite3.Connection) -> None:
+    q = compile_soql(
+        "SELECT Id, Account.Owner.Manager.Manager.Manager.Name FROM Contact WHERE AccountId != null"
+    )
+    assert q.flat_columns == ["Id", "Account.Owner.Manager.Manager.Manager.Name"]
+    rows = dict(q.rows(conn))
+    expected = dict(
+        conn.execute(
+            "SELECT c.Id, m3.Name FROM Contact c JOIN Account a ON a.Id = c.AccountId "
+            "LEFT JOIN User o ON o.Id = a.OwnerId LEFT JOIN User m1 ON m1.Id = o.ManagerId "
+            "LEFT JOIN User m2 ON m2.Id = m1.ManagerId LEFT JOIN User m3 ON m3.Id = m2.ManagerId "
+            "WHERE c.IsDeleted = 0"
+        ).fetchall()
+    )
+    assert rows == expected
