@@ -40,7 +40,15 @@ FAULT_KINDS = (
 )
 
 # Fields that are configuration (settable at runtime), as opposed to bookkeeping.
-_PRIVATE = {"counts", "_rng", "_lock", "_requests_since_expiry", "_last_expiry", "_pattern"}
+_PRIVATE = {
+    "counts",
+    "_rng",
+    "_lock",
+    "_requests_since_expiry",
+    "_last_expiry",
+    "_pattern",
+    "_after_fired",
+}
 
 
 @dataclass
@@ -59,8 +67,13 @@ class FaultConfig:
         Exact counts: the next N requests get a 503 / a dropped connection (decremented as
         they are used; checked before the rates).
     expire_after_requests
-        After every N authenticated API requests, all current sessions become invalid
-        (the next call with an old token gets 401 ``INVALID_SESSION_ID``).
+        Once, after N authenticated API requests (counted from when the faults were last
+        set), all current sessions become invalid: the (N+1)-th call gets 401
+        ``INVALID_SESSION_ID``; a re-exchanged token then keeps working. One-shot, so
+        concurrent callers sharing a token all succeed on their retry.
+    expire_every_requests
+        The same, every N requests (periodic). With more concurrent callers than N, a
+        retry can meet the next expiry: use it for soak runs with a generous N.
     expire_after_seconds
         Sessions become invalid T seconds after they were issued (or after the last
         expiry), whatever their lifetime.
@@ -90,6 +103,7 @@ class FaultConfig:
     error_next: int = 0
     drop_next: int = 0
     expire_after_requests: int | None = None
+    expire_every_requests: int | None = None
     expire_after_seconds: float | None = None
     request_limit: int | None = None
     expire_locators: bool = False
@@ -102,6 +116,7 @@ class FaultConfig:
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _requests_since_expiry: int = field(default=0, repr=False, compare=False)
+    _after_fired: bool = field(default=False, repr=False, compare=False)
     _last_expiry: float = field(default=0.0, repr=False, compare=False)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
@@ -154,6 +169,7 @@ class FaultConfig:
             if "seed" in options:
                 self._rng.seed(self.seed)
             self._requests_since_expiry = 0
+            self._after_fired = False
             self._last_expiry = time.time()
 
     def as_dict(self) -> dict[str, Any]:
@@ -208,14 +224,19 @@ class FaultConfig:
         """Count one authenticated API request; True when sessions must expire now.
 
         Called before the request is served: with ``expire_after_requests=N`` the first N
-        requests of a window succeed and the (N+1)-th finds its session expired.
+        requests succeed and the (N+1)-th finds its session expired (once);
+        ``expire_every_requests=N`` repeats that every N requests.
         """
         with self._lock:
+            n = self._requests_since_expiry
             due = False
             if (
                 self.expire_after_requests is not None
-                and self._requests_since_expiry >= self.expire_after_requests
+                and not self._after_fired
+                and n >= self.expire_after_requests
             ):
+                due = self._after_fired = True
+            if self.expire_every_requests is not None and n >= self.expire_every_requests:
                 due = True
             if (
                 self.expire_after_seconds is not None

@@ -93,6 +93,7 @@ _NO_FAULTS: dict[str, Any] = {
     "error_next": 0,
     "drop_next": 0,
     "expire_after_requests": None,
+    "expire_every_requests": None,
     "expire_after_seconds": None,
     "request_limit": None,
     "apply_to": ("data",),
@@ -537,10 +538,18 @@ def test_fault_session_expiry_after_requests(demo: DemoOrg, api: Api) -> None:
     token = api.token()
     demo.set_faults(expire_after_requests=2)
     assert [api.get(V + "/limits", token=token).status_code for _ in range(3)] == [200, 200, 401]
-    # The old token stays dead; a new one starts a new window.
+    # The old token stays dead; a new one keeps working (the fault fires once).
     assert api.get(V + "/limits", token=token).status_code == 401
     fresh = api.token()
-    assert [api.get(V + "/limits", token=fresh).status_code for _ in range(3)] == [200, 200, 401]
+    assert [api.get(V + "/limits", token=fresh).status_code for _ in range(4)] == [200] * 4
+
+
+def test_fault_session_expiry_every_requests(demo: DemoOrg, api: Api) -> None:
+    demo.set_faults(expire_every_requests=2)
+    for _ in range(2):
+        token = api.token()
+        codes = [api.get(V + "/limits", token=token).status_code for _ in range(3)]
+        assert codes == [200, 200, 401]
 
 
 def test_fault_session_expiry_after_seconds(

@@ -50,9 +50,17 @@ def test_exact_counts_come_first_then_stop() -> None:
     assert config.counts_dict() == {"server_unavailable": 2, "dropped_connection": 1}
 
 
-def test_expire_after_requests_windows() -> None:
+def test_expire_after_requests_fires_once() -> None:
     config = FaultConfig(expire_after_requests=3)
-    # Three requests succeed, the fourth finds its session expired; then a new window.
+    # Three requests succeed, the fourth finds its session expired; then never again.
+    assert [config.session_expiry_due() for _ in range(10)] == [False] * 3 + [True] + [False] * 6
+    assert config.counts_dict() == {"session_expired": 1}
+    config.update(expire_after_requests=1)  # setting faults again re-arms it
+    assert [config.session_expiry_due() for _ in range(4)] == [False, True, False, False]
+
+
+def test_expire_every_requests_windows() -> None:
+    config = FaultConfig(expire_every_requests=3)
     assert [config.session_expiry_due() for _ in range(8)] == [
         False,
         False,
