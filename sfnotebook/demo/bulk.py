@@ -12,12 +12,7 @@ Routes (API 47.0 and later; ``resultPages`` from 58.0):
 * ``GET /jobs/query/{id}/resultPages``: up to five result URLs per call, for parallel
   downloads.
 
-Life cycle: a job waits :attr:`BulkState.queue_delay` seconds in ``UploadComplete``, then runs
-(``InProgress``) on one of two worker threads, which write its rows to a private CSV file: that
-file is the job's snapshot, so pages stay consistent whatever happens later. It reaches
-``JobComplete`` no sooner than :attr:`BulkState.min_run` seconds after starting. Both delays
-come from ``$SFNOTEBOOK_DEMO_BULK_DELAY`` (seconds, split evenly; default 0.2 s in all). With the
-``fail_bulk_jobs`` fault a job ends ``Failed`` with an ``errorMessage``.
+Life cycle, delays and the ``fail_bulk_jobs`` fault: see :mod:`sfnotebook.demo.bulk_jobs`.
 
 Error bodies (400 unless noted). Invalid SOQL gives the SOQL engine's ``MALFORMED_QUERY`` /
 ``INVALID_FIELD`` / ``INVALID_TYPE`` body. What Bulk 2.0 refuses gives ``API_ERROR``:
@@ -31,215 +26,16 @@ exact codes of these last cases are not documented (UNVERIFIED).
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-import os
-import queue
-import shutil
-import tempfile
-import threading
-import time
-import weakref
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .bulk_results import (
-    DELIMITERS,
-    LINE_ENDINGS,
-    ResultFile,
-    decode_locator,
-    encode_locator,
-    write_results,
-)
+from .bulk_jobs import BulkJob, BulkState
+from .bulk_results import DELIMITERS, LINE_ENDINGS, decode_locator, encode_locator
 from .http import Request, Response, Router, error_response, json_response
-from .schema import make_id
 
 __all__ = ["DEFAULT_PAGE_ROWS", "BulkJob", "BulkState", "register"]
 
 DEFAULT_PAGE_ROWS = 100_000
 RESULT_PAGES_PER_CALL = 5
-_WORKERS = 2
-_TERMINAL = ("JobComplete", "Failed", "Aborted")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-
-
-@dataclass
-class BulkJob:
-    """One query job and its result."""
-
-    id: str
-    operation: str
-    soql: str
-    object: str
-    created_by: str
-    api_version: str
-    column_delimiter: str
-    line_ending: str
-    compiled: Any
-    created: float = field(default_factory=time.time)
-    created_date: str = field(default_factory=_now)
-    modstamp: str = field(default_factory=_now)
-    state: str = "UploadComplete"
-    processed: int = 0
-    started: float | None = None
-    finished: float | None = None
-    error_message: str | None = None
-    result: ResultFile | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def set_state(self, state: str) -> None:
-        self.state = state
-        self.modstamp = _now()
-
-    def info(self, *, full: bool) -> dict[str, Any]:
-        """Job info: the create/list shape, or (``full``) what ``GET /jobs/query/{id}`` adds."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object,
-            "createdById": self.created_by,
-            "createdDate": self.created_date,
-            "systemModstamp": self.modstamp,
-            "state": self.state,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.api_version),
-        }
-        if full:
-            out["jobType"] = "V2Query"
-        out["lineEnding"] = self.line_ending
-        out["columnDelimiter"] = self.column_delimiter
-        if full:
-            elapsed = 0.0
-            if self.started is not None:
-                elapsed = (self.finished or time.time()) - self.started
-            out.update(
-                numberRecordsProcessed=self.processed,
-                retries=0,
-                totalProcessingTime=int(elapsed * 1000),
-                isPkChunkingSupported=True,
-            )
-            if self.state == "Failed":
-                out["errorMessage"] = self.error_message
-        return out
-
-
-class BulkState:
-    """The org's bulk jobs, the worker threads that run them and their result files."""
-
-    def __init__(self, org: Any) -> None:
-        self.org = org
-        total = float(os.environ.get("SFNOTEBOOK_DEMO_BULK_DELAY", "0.2"))
-        self.queue_delay = total / 2
-        self.min_run = total / 2
-        self.jobs: dict[str, BulkJob] = {}
-        self.lock = threading.Lock()
-        self._numbers = itertools.count(1)
-        self._queue: queue.Queue[BulkJob] = queue.Queue()
-        self._workers: list[threading.Thread] = []
-        self.folder = Path(tempfile.mkdtemp(prefix="sfnotebook-bulk-"))
-        # Result files can be large: remove them when the state goes or the process exits.
-        weakref.finalize(self, shutil.rmtree, str(self.folder), True)
-
-    def new_id(self) -> str:
-        return make_id("750", next(self._numbers))
-
-    def submit(self, job: BulkJob) -> None:
-        with self.lock:
-            self.jobs[job.id] = job
-            if len(self._workers) < _WORKERS:
-                worker = threading.Thread(target=self._work, name="demo-bulk", daemon=True)
-                worker.start()
-                self._workers.append(worker)
-        self._queue.put(job)
-
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            try:
-                self._run(job)
-            except Exception as exc:  # a bug must fail the job, not kill the worker
-                self._finish(job, "Failed", f"InternalServerError: {type(exc).__name__}")
-
-    def _run(self, job: BulkJob) -> None:
-        wait = job.created + self.queue_delay - time.time()
-        if wait > 0 and job.cancelled.wait(wait):
-            return
-        with self.lock:
-            if job.state != "UploadComplete":
-                return
-            job.started = time.time()
-            job.set_state("InProgress")
-        faults = self.org.features.get("faults")
-        if getattr(faults, "fail_bulk_jobs", False):
-            if faults is not None and hasattr(faults, "record"):
-                faults.record("bulk_job_failed")
-            self._finish(
-                job,
-                "Failed",
-                "InternalServerError: the query was retried more than 15 times and failed "
-                "(injected by the demo org)",
-            )
-            return
-        conn = self.org.database.connect()
-
-        def progress(n: int) -> None:
-            job.processed = n
-
-        result = write_results(
-            self.folder / f"{job.id}.csv",
-            job.compiled.flat_columns,
-            job.compiled.flat_types,
-            job.compiled.rows(conn, include_deleted=job.operation == "queryAll"),
-            delimiter=DELIMITERS[job.column_delimiter],
-            line_ending=LINE_ENDINGS[job.line_ending],
-            cancelled=job.cancelled,
-            progress=progress,
-        )
-        if result is None:
-            return
-        rest = job.started + self.min_run - time.time()
-        if rest > 0 and job.cancelled.wait(rest):
-            result.delete()
-            return
-        with self.lock:
-            if job.state != "InProgress":
-                result.delete()
-                return
-            job.result = result
-            job.processed = result.rows
-        self._finish(job, "JobComplete")
-
-    def _finish(self, job: BulkJob, state: str, message: str | None = None) -> None:
-        with self.lock:
-            if job.state in _TERMINAL:
-                return
-            job.finished = time.time()
-            job.error_message = message
-            job.set_state(state)
-
-    def abort(self, job: BulkJob) -> bool:
-        """Abort a job that has not ended; False when it already had."""
-        with self.lock:
-            if job.state in _TERMINAL:
-                return False
-            job.cancelled.set()
-            job.finished = time.time()
-            job.set_state("Aborted")
-            return True
-
-    def delete(self, job: BulkJob) -> None:
-        with self.lock:
-            self.jobs.pop(job.id, None)
-            job.cancelled.set()
-            if job.result is not None:
-                job.result.delete()
-
-
 # --- request handling -----------------------------------------------------------------------
 
 

@@ -416,3 +416,30 @@ def test_write_results_offsets_with_non_ascii(tmp_path: Path) -> None:
     assert parsed[1] == ["001A", 'Zoë, "the" one\nline two', "true", "2024-01-31T18:25:43.000Z",
                          "12.5", ""]  # fmt: skip
     assert parsed[2] == ["001B", "", "false", "", "", "3"]
+
+
+def test_oldest_results_are_evicted_past_the_disk_budget(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from sfnotebook.demo.bulk_jobs import BulkJob, BulkState
+    from sfnotebook.demo.soql import compile_soql
+
+    database = data.Database(data.ensure_database(opportunities=OPPORTUNITIES))
+    state = BulkState(SimpleNamespace(features={}, database=database))
+    state.queue_delay = state.min_run = 0.0
+    state.max_result_bytes = 1  # any second result goes over budget
+    compiled = compile_soql("SELECT Id FROM Account")
+    for _ in range(3):
+        job = BulkJob(id=state.new_id(), operation="query", soql="", object="Account",
+                      created_by="", api_version="68.0", column_delimiter="COMMA",
+                      line_ending="LF", compiled=compiled)  # fmt: skip
+        state.submit(job)
+        expected = ([job.id], [f"{job.id}.csv"])
+        for _ in range(600):
+            files = sorted(p.name for p in state.folder.iterdir())
+            if job.state == "JobComplete" and (list(state.jobs), files) == expected:
+                break
+            time.sleep(0.02)
+        assert job.state == "JobComplete"
+        assert (list(state.jobs), files) == expected  # the older results are gone
+    database.close()
