@@ -48,3 +48,11 @@ def connect_to(demo: Any, **options: Any) -> sfnotebook.Connection:
 @pytest.fixture(scope="session")
 def org(demo_org: Any) -> sfnotebook.Connection:
     return connect_to(demo_org)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print what the soak test survived (its counts are the reliability issue's evidence)."""
+    from bench.soak import SOAK_KEY
+
+    for line in config.stash.get(SOAK_KEY, []):
+        terminalreporter.write_line(line)

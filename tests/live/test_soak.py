@@ -1,0 +1,22 @@
+"""A bounded soak in `make test`: several threads, faults on, every frame checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.soak import SOAK_KEY, run_soak
+from tests.conftest import connect_to
+
+
+@pytest.mark.slow
+def test_soak_with_faults(request: pytest.FixtureRequest) -> None:
+    from sfnotebook.demo import DemoOrg
+
+    with DemoOrg() as demo:
+        report = run_soak(demo, seconds=20, threads=4, connect=lambda: connect_to(demo, retries=6))
+    request.config.stash.setdefault(SOAK_KEY, []).append(report.summary())
+    assert report.mismatches == []
+    assert report.errors == []
+    assert report.frames_compared >= 8
+    injected = sum(v for k, v in report.faults.items() if k != "latency")
+    assert injected > 0 and report.client["retries"] > 0 and report.client["reexchanges"] > 0
