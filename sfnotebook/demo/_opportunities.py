@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sfnotebook.demo import schema as s
+from sfnotebook.demo.ids import make_id
 
 if TYPE_CHECKING:
     from sfnotebook.demo._seed import Seeder
@@ -112,7 +113,7 @@ def _chunk(seeder: Seeder, g: np.random.Generator, start: int, n: int) -> Iterat
     )
 
     columns: dict[str, list[Any]] = {
-        "Id": [s.make_id("006", i) for i in range(start, start + n)],
+        "Id": [make_id("006", i) for i in range(start, start + n)],
         "AccountId": _pick(accounts, account_idx, account_null),
         "IsPrivate": (u() < 0.03).astype(int).tolist(),
         "Name": opp_names,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sfnotebook.demo import schema as s
 from sfnotebook.demo._opportunities import opportunity_rows
+from sfnotebook.demo.ids import make_id
 
 __all__ = ["ANCHOR_DATE", "DEFAULT_SIZES", "Seeder", "is_recent"]
 
@@ -156,9 +157,9 @@ class Seeder:
         self.today = today.toordinal()
         self._day_cache: dict[int, str] = {}
         self.times = _TIMES
-        self.user_ids = [s.make_id("005", i) for i in range(sizes["User"])]
-        self.account_ids = [s.make_id("001", i) for i in range(sizes["Account"])]
-        self.contact_ids = [s.make_id("003", i) for i in range(sizes["Contact"])]
+        self.user_ids = [make_id("005", i) for i in range(sizes["User"])]
+        self.account_ids = [make_id("001", i) for i in range(sizes["Account"])]
+        self.contact_ids = [make_id("003", i) for i in range(sizes["Contact"])]
         self.opportunity_ids: list[str] = []
         self.account_names: list[str] = []
         self.account_places: list[int] = []
@@ -407,7 +408,7 @@ class Seeder:
         web = origin == "Web"
         closed = status == "Closed"
         row.update(
-            Id=s.make_id("500", i),
+            Id=make_id("500", i),
             OwnerId=self.user_ids[int(r() * len(self.user_ids))],
             CaseNumber=f"{1001 + i:08d}",
             ContactId=contact,
@@ -440,7 +441,7 @@ class Seeder:
         n_opp = self.sizes["Opportunity"]
         w = r()
         if w < 0.5 and n_opp:
-            what = s.make_id("006", int(r() * n_opp))
+            what = make_id("006", int(r() * n_opp))
         elif w < 0.8:
             what = self.account_ids[int(r() * len(self.account_ids))]
         else:
@@ -453,7 +454,7 @@ class Seeder:
         closed = status == "Completed"
         activity = row["_created"] + int(r() * 60)
         row.update(
-            Id=s.make_id("00T", i),
+            Id=make_id("00T", i),
             OwnerId=self.user_ids[int(r() * len(self.user_ids))],
             WhoId=who,
             WhatId=what,

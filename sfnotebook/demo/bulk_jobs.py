@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .bulk_results import DELIMITERS, LINE_ENDINGS, ResultFile, write_results
-from .schema import make_id
+from .ids import make_id
 
 __all__ = ["MAX_RESULT_BYTES", "TERMINAL_STATES", "BulkJob", "BulkState"]
 

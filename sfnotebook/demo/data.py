@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sfnotebook.demo import _opportunities, _seed, schema
+from sfnotebook.demo import _opportunities, _seed, ids, schema
 from sfnotebook.demo.schema import SCHEMA, SCHEMA_VERSION, SObject
 
 __all__ = [
@@ -186,7 +186,7 @@ def build_database(
 def _code_digest() -> str:
     """A digest of the code that shapes the data, so any change to it invalidates the cache."""
     digest = hashlib.sha256()
-    for module in (schema, _seed, _opportunities):
+    for module in (schema, ids, _seed, _opportunities):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:10]
 

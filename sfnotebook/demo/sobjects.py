@@ -18,7 +18,8 @@ import re
 from typing import Any
 
 from .http import Request, Response, Router, error_response, json_response
-from .schema import SCHEMA, Field, SObject, get_sobject, to_18
+from .ids import restore_case, to_18
+from .schema import SCHEMA, Field, SObject, get_sobject
 from .state import OrgState
 
 __all__ = ["describe_field", "describe_object", "global_describe", "record_json", "register"]
@@ -47,7 +48,6 @@ _NOT_GROUPABLE = frozenset(
 )
 _ID = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
 _RECENT_ITEMS = 5
-_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 # The standard "Master" record type every object without record types reports.
 _MASTER_RECORD_TYPE = "012000000000000AAA"
@@ -302,20 +302,6 @@ def _compound_json(obj: SObject, f: Field, row: dict[str, Any]) -> dict[str, Any
     return {key: parts.get(prefix + suffix) for key, suffix in keys.items()}
 
 
-def _restore_case(id18: str) -> str:
-    """The exact-case id of an 18-character id given in any case (the suffix encodes it)."""
-    suffix = id18[15:].upper()
-    chars = list(id18[:15].lower())
-    for chunk, flag in enumerate(suffix):
-        bits = _SUFFIX_CHARS.find(flag)
-        if bits < 0:
-            return id18
-        for j in range(5):
-            if bits >> j & 1:
-                chars[chunk * 5 + j] = chars[chunk * 5 + j].upper()
-    return "".join(chars) + suffix
-
-
 def _not_found() -> Response:
     return error_response(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -374,7 +360,7 @@ def register(router: Router, org: OrgState) -> None:
                 "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: {record_id}",
             )
-        full_id = to_18(record_id) if len(record_id) == 15 else _restore_case(record_id)
+        full_id = to_18(record_id) if len(record_id) == 15 else restore_case(record_id)
         chosen: list[Field] | None = None
         if request.query.get("fields"):
             chosen = []

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from sfnotebook.demo import data
-from sfnotebook.demo.schema import SCHEMA, STAGES, case_safe_suffix, get_sobject
+from sfnotebook.demo.ids import case_safe_suffix
+from sfnotebook.demo.schema import SCHEMA, STAGES, get_sobject
 
 SMALL = {"opportunities": 3000, "accounts": 300, "contacts": 900, "users": 12, "cases": 200,
          "tasks": 600}  # fmt: skip

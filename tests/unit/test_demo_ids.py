@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sfnotebook.demo.schema import SCHEMA, case_safe_suffix, make_id, to_18
+from sfnotebook.demo.ids import case_safe_suffix, make_id, restore_case, to_18
+from sfnotebook.demo.schema import SCHEMA
 
 
 @pytest.mark.parametrize(
@@ -57,3 +58,12 @@ def test_key_prefixes() -> None:
         "Case": "500",
         "Task": "00T",
     }
+
+
+def test_restore_case() -> None:
+    for n in (0, 1, 77, 10**6):
+        record_id = make_id("001", n)
+        assert restore_case(record_id.lower()) == record_id
+        assert restore_case(record_id.upper()) == record_id
+    assert restore_case("short") == "short"
+    assert restore_case("001dm0000aukyoa!!!") == "001dm0000aukyoa!!!"
