@@ -155,11 +155,15 @@ def test_expired_locator_says_how_far_it_got(faulty: Any, conn: sfnotebook.Conne
     assert "rerun" in message.lower()
 
 
-def test_report_timeout_is_a_typed_error(faulty: Any, conn: sfnotebook.Connection) -> None:
+def test_report_timeout_falls_back_to_an_async_run(
+    faulty: Any, conn: sfnotebook.Connection, org: sfnotebook.Connection
+) -> None:
+    expected = org.report("Pipeline by Stage", progress=False)
     faulty.set_faults(report_timeout=True)
-    with pytest.raises(errors.SfNotebookError) as info:
-        conn.report("Pipeline by Stage", progress=False)
-    assert info.value.status is not None
+    got = conn.report("Pipeline by Stage", progress=False)
+    assert _faults(faulty).get("report_timeout", 0) >= 1
+    pd.testing.assert_frame_equal(got.details, expected.details)
+    pd.testing.assert_frame_equal(got.aggregates, expected.aggregates)
 
 
 def test_failed_bulk_job_raises_with_salesforce_message(
