@@ -68,7 +68,7 @@ class Database:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._by_thread: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -84,20 +84,34 @@ class Database:
             conn.execute("PRAGMA cache_size=-65536")
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                # The server runs one thread per HTTP connection: forget the connections of
+                # finished threads (their thread-local reference is gone too, so they close).
+                self._by_thread = {t: c for t, c in self._by_thread.items() if t.is_alive()}
+                self._by_thread[threading.current_thread()] = conn
         return conn
+
+    @property
+    def open_connections(self) -> int:
+        """Connections this object holds (those of finished threads are dropped as new
+        threads connect)."""
+        with self._lock:
+            return len(self._by_thread)
 
     def meta(self) -> dict[str, str]:
         """The ``_meta`` table as a dict (seed, anchor_date, build_day, row counts...)."""
         return dict(self.connect().execute("SELECT key, value FROM _meta").fetchall())
 
     def close(self) -> None:
-        """Close every connection opened through this object (all threads)."""
+        """Close this thread's connection and release every other thread's.
+
+        sqlite3 connections can only be closed by their own thread; the others are released
+        here and close when their last reference goes (at once, or when their thread ends).
+        """
         with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            with contextlib.suppress(sqlite3.ProgrammingError):
-                conn.close()
+            conns, self._by_thread = self._by_thread, {}
+        mine = conns.get(threading.current_thread())
+        if mine is not None:
+            mine.close()
         self._local = threading.local()
 
 

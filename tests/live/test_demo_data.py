@@ -270,6 +270,19 @@ def test_connections_are_per_thread_and_read_only(small: data.Database) -> None:
     mine.execute("DROP TABLE snapshot")
 
 
+def test_connections_of_finished_threads_are_released(tmp_path: Path) -> None:
+    db = data.Database(data.ensure_database(directory=tmp_path, today=TODAY, **SMALL))
+    threads = [threading.Thread(target=db.connect) for _ in range(20)]
+    for t in threads:
+        t.start()
+        t.join()
+    db.connect()
+    assert db.open_connections == 1
+    db.close()
+    assert db.open_connections == 0
+    assert db.connect().execute("SELECT COUNT(*) FROM User").fetchone() == (12,)
+
+
 def test_schema_lookups_are_case_insensitive() -> None:
     account = get_sobject("aCCOUNT")
     assert account is SCHEMA["Account"]
