@@ -163,9 +163,8 @@ def _layout(select: sp.Select, describe_of: Callable[[str], Any], root: str | No
     return Layout(tuple(columns), types, children, root, frozenset(compound))
 
 
-def _plan(conn: Any, soql: str) -> _Plan:
+def _plan(conn: Any, select: sp.Select | None) -> _Plan:
     describe_of = _describer(conn)
-    select = sp.parse_select(soql)
     if select is None:
         return _Plan(None, False, describe_of)
     root = (describe_of(select.object_name) or {}).get("name") or select.object_name
@@ -325,15 +324,21 @@ def _run(
 
     A count-only query yields ``(None, count)``.
     """
-    plan = _plan(conn, soql)
-    prefetch = plan.layout is not None and not plan.layout.children
+    select = sp.parse_select(soql)
+    # Without child subqueries a thread can follow the pages on its own (no child cursor to
+    # protect), so downloads run ahead of the conversion.
+    prefetch = select is not None and not any(isinstance(i, sp.SubSelect) for i in select.items)
     pages = _Pages(
         conn, soql, include_deleted=include_deleted, batch_size=batch_size, prefetch=prefetch
     )
+    planner = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-describe")
     bar: Any = None
     try:
+        # The describes (one per object on the parent paths) load while page 1 downloads.
+        planned = planner.submit(_plan, conn, select)
         raw: bytes | None = pages.first_page()
         head = _HEAD.decode(raw)  # type: ignore[arg-type]
+        plan = planned.result()
         if plan.count_only:
             yield None, head.totalSize
             return
@@ -382,6 +387,7 @@ def _run(
             builder = FrameBuilder(Layout(()), split_multipicklist=split_multipicklist)
         yield builder, None
     finally:
+        planner.shutdown(wait=True)
         pages.close()
         if bar is not None:
             bar.close()
