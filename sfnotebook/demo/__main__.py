@@ -50,6 +50,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the generated data")
     parser.add_argument(
+        "--gzip-level",
+        type=int,
+        default=1,
+        choices=range(10),
+        metavar="0-9",
+        help="zlib level of gzip responses to clients that accept gzip (0: never compress)",
+    )
+    parser.add_argument(
         "--faults",
         type=_json_object,
         default=None,
@@ -109,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             token_lifetime=args.token_lifetime,
             faults=args.faults,
             seed=args.seed,
+            gzip_level=args.gzip_level,
         )
     except OSError as exc:
         print(f"cannot start the demo org on port {args.port}: {exc}", file=sys.stderr)
@@ -134,8 +143,8 @@ def run(args: argparse.Namespace) -> int:
         f"  settings:  {env_path}  (SF_DOMAIN, SF_CONSUMER_KEY, SF_CONSUMER_SECRET, SF_CA_BUNDLE)\n"
         "\n"
         "Use it from Python:\n"
-        "    from dotenv import load_dotenv; load_dotenv(" + repr(str(env_path)) + ")\n"
-        "    import sfnotebook; org = sfnotebook.connect()\n"
+        "    import sfnotebook\n"
+        f"    org = sfnotebook.connect(env_file={str(env_path)!r})\n"
         "or from a shell:\n"
         f"    set -a; . {env_path}; set +a\n"
         "\n"
@@ -222,7 +231,7 @@ def build_parser(prog: str = "python -m sfnotebook.demo") -> argparse.ArgumentPa
     serve_parser.add_argument("--opportunities", type=int, default=50_000)
     serve_parser.add_argument("--token-lifetime", type=float, default=None)
     serve_parser.add_argument("--seed", type=int, default=None)
-    serve_parser.add_argument("--gzip-level", type=int, default=1)
+    serve_parser.add_argument("--gzip-level", type=int, default=1, choices=range(10))
     serve_parser.add_argument(
         "--features", default=None, help="comma-separated feature modules (default: all)"
     )
