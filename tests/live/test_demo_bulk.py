@@ -292,7 +292,7 @@ def test_simple_salesforce_bulk2(fast: Api, db: sqlite3.Connection) -> None:
     session = requests.Session()
     session.trust_env = False
     session.verify = fast.demo.ca_bundle
-    sf = Salesforce(instance_url=fast.demo.url, session_id=fast.token, session=session,
+    sf: Any = Salesforce(instance_url=fast.demo.url, session_id=fast.token, session=session,
                     version="68.0")  # fmt: skip
     pages = list(sf.bulk2.Opportunity.query("SELECT Id, Name FROM Opportunity", max_records=500,
                                             wait=0.05))  # fmt: skip

@@ -179,8 +179,10 @@ def test_simple_salesforce_describe(api: requests.Session, demo_org: Any) -> Non
     session = requests.Session()
     session.trust_env = False  # else $REQUESTS_CA_BUNDLE would replace the demo org's CA
     session.verify = demo_org.ca_bundle
-    token = api.headers["Authorization"].split()[1]
-    sf = Salesforce(instance_url=demo_org.url, session_id=token, session=session, version="68.0")
+    token = str(api.headers["Authorization"]).split()[1]
+    sf: Any = Salesforce(
+        instance_url=demo_org.url, session_id=token, session=session, version="68.0"
+    )
     names = [o["name"] for o in sf.describe()["sobjects"]]
     assert "Opportunity" in names
     described = sf.Account.describe()
