@@ -353,7 +353,7 @@ class DemoOrg:
         import urllib.error
         import urllib.request
 
-        if not self.url:
+        if not self.url or not self.running:
             raise DemoOrgError("the demo org is not running")
         context = ssl.create_default_context(cafile=self.ca_bundle)
         data = json.dumps(payload).encode() if payload is not None else None

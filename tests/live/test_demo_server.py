@@ -860,3 +860,51 @@ def test_no_code_switches_tls_verification_off() -> None:
             text = path.read_text(errors="replace")
             offenders += [f"{path.relative_to(root)}: {n}" for n in needles if n in text]
     assert offenders == []
+
+
+def test_start_stop_without_a_with_block() -> None:
+    demo = DemoOrg(opportunities=OPPORTUNITIES, features=())
+    assert "not started" in repr(demo)
+    assert demo.start() is demo
+    try:
+        with pytest.raises(DemoOrgError, match="already running"):
+            demo.start()
+        assert Api(demo).get("/services/data/").status_code == 200
+    finally:
+        demo.stop()
+    demo.stop()  # idempotent
+    assert not demo.running
+    with pytest.raises(DemoOrgError, match="not running"):
+        demo.stats()
+
+
+def test_serve_by_hand_writes_private_credentials(tmp_path: Path) -> None:
+    # `python -m sfnotebook.demo serve` without a parent's config: the state file (0600) is
+    # the only way to learn the generated credentials.
+    env = {k: v for k, v in os.environ.items() if k != "SFNOTEBOOK_DEMO_CONFIG"}
+    cmd = [sys.executable, "-m", "sfnotebook.demo", "serve", "--state-dir", str(tmp_path)]
+    cmd += ["--opportunities", str(OPPORTUNITIES), "--features", ""]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        assert b"listening at https://127.0.0.1:" in proc.stdout.readline()
+        state = tmp_path / "server.json"
+        assert oct(state.stat().st_mode & 0o777) == "0o600"
+        info = json.loads(state.read_text())
+        key, secret = info["apps"]["ok"]
+        response = requests.post(
+            info["url"] + "/services/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": key, "client_secret": secret},
+            verify=info["ca_bundle"],
+            timeout=30,
+        )
+        assert response.status_code == 200
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+        assert not state.exists()  # removed on a clean stop
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
