@@ -8,6 +8,7 @@ typed into the password field is read and the field emptied as soon as Connect i
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 from collections.abc import Callable, Mapping
@@ -152,6 +153,17 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             ]
         )
         self.add_class("sfnotebook-login")
+        # Stable hooks for styling and for the browser test.
+        for widget, name in (
+            (self.domain, "domain"),
+            (self.consumer_key, "consumer-key"),
+            (self.consumer_secret, "consumer-secret"),
+            (self.ca_bundle, "ca-bundle"),
+            (self.connect_button, "connect"),
+            (self.disconnect_button, "disconnect"),
+            (self.status, "status"),
+        ):
+            widget.add_class(f"sfnotebook-{name}")
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -199,6 +211,11 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             self.connect_button.disabled = False
             return None
         self._connection = conn
+        if conn.api_usage is None:
+            # The login calls carry no Sforce-Limit-Info header; one /limits call brings it.
+            # If it fails, usage just stays "not reported yet": the connection itself is fine.
+            with contextlib.suppress(SfNotebookError):
+                conn.limits()
         if typed_secret is not None:
             self.secret_note.value = (
                 '<span style="color:#555">The typed Consumer Secret was used and cleared from '

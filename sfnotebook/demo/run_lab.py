@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Demo org running at {demo.url}; settings in {env_demo}")
         print("JupyterLab starts in", args.notebooks, "(Ctrl-C stops both).", flush=True)
         command = [sys.executable, "-m", "jupyter", "lab", *args.lab_args]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
+            command.append("--allow-root")
         lab = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
             command, cwd=args.notebooks, env=kernel_environment(demo.env())
         )

@@ -97,7 +97,8 @@ def test_connect_with_typed_secret(demo_org: Any) -> None:
     assert conn.org_id in status
     assert conn.instance_url in status
     assert f"v{conn.api_version}" in status
-    assert "API usage" in status
+    used, limit = conn.api_usage
+    assert f"{used:,} of {limit:,} requests" in status
     assert not panel.disconnect_button.disabled
     # The secret and the token are nowhere in what the notebook would save.
     assert panel.consumer_secret.value == ""

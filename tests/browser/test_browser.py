@@ -1,0 +1,258 @@
+"""A real browser: JupyterLab + Debian's Chromium (driven by Playwright), against the demo org.
+
+JupyterLab starts headless on 127.0.0.1 (free port, token auth) in a temporary folder holding a
+small notebook with the login panel and a ``%%soql`` cell. Its environment has the demo org's
+domain, consumer key and CA bundle but not the secret: the test types the secret into the
+password field, clicks Connect, waits for the connected user, runs the ``%%soql`` cell and reads
+the rendered table. Widget-state saving is switched on, and the saved notebook is checked for
+the secret. A screenshot goes to ``test-output/browser/`` in the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output" / "browser"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 60_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is absent: install Debian's chromium (make browser) to run this test",
+    ),
+]
+
+NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "login",
+            "metadata": {},
+            "outputs": [],
+            "source": [
+                "import sfnotebook\n",
+                "%load_ext sfnotebook\n",
+                "panel = sfnotebook.login_panel()\n",
+                "panel",
+            ],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "soql",
+            "metadata": {},
+            "outputs": [],
+            "source": ["%%soql accounts\n", "SELECT Id, Name FROM Account ORDER BY Name LIMIT 5"],
+        },
+    ],
+    "metadata": {
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": {"name": "python"},
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_lab_settings(settings_dir: Path) -> None:
+    """Save widget state with the notebook (so the test can check it), and no news pop-ups."""
+    files = {
+        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    for name, content in files.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content))
+
+
+def wait_for_server(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    status = f"{url}/api/status"  # our own http://127.0.0.1 URL
+    request = urllib.request.Request(status, headers={"Authorization": f"token {token}"})  # noqa: S310
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as resp:  # noqa: S310 - our localhost URL
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.25)
+    pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, demo_org: Any) -> Iterator[dict[str, Any]]:
+    """One JupyterLab for the module: its URL, token and working folder."""
+    base = tmp_path_factory.mktemp("lab")
+    work = base / "work"
+    work.mkdir()
+    (work / "login.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
+    settings = base / "lab-settings"
+    write_lab_settings(settings)
+    port, token = free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
+    demo_env = demo_org.env()
+    env.update(
+        {
+            # Everything but the secret, which the test types in.
+            "SF_DOMAIN": demo_env["SF_DOMAIN"],
+            "SF_CONSUMER_KEY": demo_env["SF_CONSUMER_KEY"],
+            "SF_CA_BUNDLE": demo_env["SF_CA_BUNDLE"],
+            "JUPYTER_CONFIG_DIR": str(base / "config"),
+            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+            "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        }
+    )
+    log = base / "lab.log"
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        "--ServerApp.port_retries=0",
+        "--LabApp.extension_manager=readonly",  # no PyPI look-ups
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        command.append("--allow-root")
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, cwd=work, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(url, token, proc, log)
+        yield {"url": url, "token": token, "work": work, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Select a cell, run it with Shift+Enter, and wait until the kernel has run it."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    # The prompt turns from "[ ]:" to "[*]:" and then "[n]:".
+    prompt = cell.locator(".jp-InputArea-prompt")
+    prompt.filter(has_text=re.compile(r"\[\d+\]")).wait_for()
+
+
+def test_login_panel_and_soql_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: Any) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expected = org.query("SELECT Id, Name FROM Account ORDER BY Name LIMIT 5")["Name"].tolist()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    screenshot = OUTPUT / "jupyterlab_login_soql.png"
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{lab['url']}/lab/tree/login.ipynb?token={lab['token']}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+            # The kernel is connected when the status bar says so.
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+
+            run_cell(page, 0)
+            panel = page.locator(".sfnotebook-login")
+            panel.wait_for()
+            # Domain and key are prefilled from the environment; type them anyway, as a user would.
+            panel.locator(".sfnotebook-domain input").fill(demo_org.domain)
+            panel.locator(".sfnotebook-consumer-key input").fill(demo_org.consumer_key)
+            password = panel.locator(".sfnotebook-consumer-secret input")
+            password.press_sequentially(demo_org.consumer_secret)
+            panel.locator("button.sfnotebook-connect").click()
+
+            status = panel.locator(".sfnotebook-status")
+            status.filter(has_text=org.username).wait_for()
+            assert "Connected" in status.inner_text()
+            assert org.org_id in status.inner_text()
+            assert re.search(r"[\d,]+ of [\d,]+ requests", status.inner_text())  # API usage
+            assert password.input_value() == ""  # the field is emptied once read
+
+            run_cell(page, 1)
+            table = page.locator(".jp-Notebook .jp-Cell").nth(1).locator("table.dataframe")
+            table.wait_for()
+            header = table.locator("thead th").all_inner_texts()
+            rows = table.locator("tbody tr")
+            assert rows.count() == 5
+            names = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(5)]
+            assert "Name" in header
+            assert names == expected
+
+            page.screenshot(path=str(screenshot), full_page=True)
+            print(f"\nscreenshot: {screenshot}")
+
+            # Save: with widget-state saving on, the panel's state goes into the file too.
+            page.keyboard.press("Control+s")
+            saved = lab["work"] / "login.ipynb"
+            deadline = time.monotonic() + 30
+            while "table" not in saved.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        except Exception:
+            failure = OUTPUT / "failure.png"
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
+            raise
+        finally:
+            browser.close()
+
+    text = saved.read_text()
+    assert "dataframe" in text, "the notebook was not saved"
+    nb = json.loads(text)
+    assert "widgets" in nb["metadata"], "widget state was not saved"
+    assert demo_org.consumer_secret not in text
+    assert not re.search(r"00D[A-Za-z0-9]{12}![A-Za-z0-9._]{20,}", text)  # no session id
+    assert screenshot.stat().st_size > 10_000
