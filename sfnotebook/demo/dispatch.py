@@ -201,14 +201,13 @@ class Dispatcher:
                     self.tokens.expire_all()
                     return invalid_session()
                 limit = faults.request_limit
-                if limit is not None and self.usage.used >= limit:
+                if self.usage.count(limit) is None:
                     faults.record("request_limit_exceeded")
                     refused = error_response(
                         403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
                     )
                     refused.headers["Sforce-Limit-Info"] = self.usage.header(limit)
                     return refused
-                self.usage.count()
                 counted = True
 
         try:

@@ -45,9 +45,15 @@ class ApiUsage:
         # Other limits that feature modules may consume (e.g. "DailyBulkV2QueryJobs").
         self.consumed: dict[str, int] = {}
 
-    def count(self) -> int:
-        """Count one API request; the new total."""
+    def count(self, limit: int | None = None) -> int | None:
+        """Count one API request: the new total, or None when refused.
+
+        With ``limit``, a call is refused (and not counted) once ``limit`` calls were made;
+        check and count are one atomic step, so concurrent callers never overshoot.
+        """
         with self._lock:
+            if limit is not None and self.used >= limit:
+                return None
             self.used += 1
             return self.used
 

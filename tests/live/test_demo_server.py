@@ -908,3 +908,24 @@ def test_serve_by_hand_writes_private_credentials(tmp_path: Path) -> None:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_request_limit_is_exact_under_concurrency(demo: DemoOrg, api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = api.token()
+    used = _usage(api.get(V + "/limits", token=token))[0]
+    demo.set_faults(request_limit=used + 20)
+
+    def burst(_: int) -> list[int]:
+        client = Api(demo)
+        try:
+            return [client.get(V + "/limits", token=token).status_code for _ in range(10)]
+        finally:
+            client.session.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = [code for batch in pool.map(burst, range(6)) for code in batch]
+    assert codes.count(200) == 20
+    assert codes.count(403) == 40
+    assert demo.stats()["api_usage"] == used + 20
