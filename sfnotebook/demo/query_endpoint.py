@@ -54,6 +54,7 @@ CHILD_BATCH = 200
 IDLE_SECONDS = 15 * 60
 MAX_CURSORS = 10
 MAX_AGGREGATE_ROWS = 2000
+PREFETCH_PAGES = 2
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
@@ -102,7 +103,8 @@ class Cursor:
     position: int = 0
     last_used: float = 0.0
     parent: str | None = None  # child cursors: the parent cursor's id
-    prefetched: tuple[int, int, str, Future[Any]] | None = None  # (start, batch, version, _Built)
+    # Pages built ahead: (start, batch, API version) -> future of a _Built.
+    prefetched: dict[tuple[int, int, str], Future[Any]] = field(default_factory=dict)
     children: list[str] = field(default_factory=list)  # parent cursors: current child cursors
 
     @property
@@ -293,17 +295,26 @@ class QueryService:
         return _Built(len(records), [], [], orjson.dumps(records))
 
     def _prefetch(self, cur: Cursor, start: int, batch: int, version: str) -> None:
-        """Build (and encode) the next page while the client is busy with this one."""
-        if start < cur.total:
-            future = _executor().submit(self._build_ahead, cur, start, batch, version)
-            cur.prefetched = (start, batch, version, future)
+        """Build (and encode) the next pages while the client is busy with this one.
+
+        Without child subqueries every page but the last holds exactly ``batch`` rows, so
+        the page after next is known too and both are built ahead.
+        """
+        assert cur.query is not None  # noqa: S101 - parent cursors only
+        depth = 1 if cur.query.plan.children else PREFETCH_PAGES
+        for k in range(depth):
+            at = start + k * batch
+            key = (at, batch, version)
+            if at < cur.total and key not in cur.prefetched:
+                cur.prefetched[key] = _executor().submit(self._build_ahead, cur, at, batch, version)
 
     def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
         version = self._version(request)
-        ahead = cur.prefetched
-        cur.prefetched = None
-        if ahead is not None and ahead[:3] == (start, batch, version):
-            built = ahead[3].result()
+        ahead = cur.prefetched.pop((start, batch, version), None)
+        for key in [k for k in cur.prefetched if k[0] < start or k[1:] != (batch, version)]:
+            cur.prefetched.pop(key).cancel()  # pages the client skipped or asked differently
+        if ahead is not None:
+            built = ahead.result()
         else:
             records, pending = self._build(cur, start, batch, version)
             built = _Built(len(records), records, pending, None)
