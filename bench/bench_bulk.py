@@ -67,12 +67,29 @@ def _child(case: str, rows: int, total: int) -> dict[str, Any]:
     from simple_salesforce import Salesforce
 
     import sfnotebook
+    from sfnotebook import bulk
 
+    if case == "recipe_object":
+        # pandas 2.x's default: text columns as Python str objects (pandas 3 stores them in
+        # Arrow). sfnotebook supports pandas >= 2.2, so both recipes are what analysts run.
+        pd.set_option("future.infer_string", False)
     org = sfnotebook.connect(env_file=False, set_default=False)
     soql = _soql(rows, total)
+    job_done: list[float] = []
+
+    def timed(wait: Any) -> Any:
+        """Note when the job is seen complete (measures, changes nothing)."""
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = wait(*args, **kwargs)
+            job_done.append(time.perf_counter())
+            return result
+
+        return wrapper
+
     base = _rss_mb()
     start = time.perf_counter()
-    if case == "recipe":
+    if case.startswith("recipe"):
         session = requests.Session()
         session.verify = os.environ["SF_CA_BUNDLE"]
         sf = Salesforce(
@@ -81,13 +98,17 @@ def _child(case: str, rows: int, total: int) -> dict[str, Any]:
             version=org.api_version,
             session=session,
         )
-        pages = sf.bulk2.Opportunity.query(soql, max_records=PAGE, wait=1)
+        handler = sf.bulk2.Opportunity
+        handler._client.wait_for_job = timed(handler._client.wait_for_job)
+        pages = handler.query(soql, max_records=PAGE, wait=1)
         frame = pd.concat([pd.read_csv(io.StringIO(page)) for page in pages], ignore_index=True)
         got = len(frame)
     elif case == "frame":
+        bulk._wait = timed(bulk._wait)
         frame = org.extract(soql, max_records=PAGE, progress=False)
         got = len(frame)
     else:
+        bulk._wait = timed(bulk._wait)
         folder = Path(tempfile.mkdtemp(prefix="sfnotebook-bench-")) / "opps"
         try:
             out = org.extract(soql, to=folder, max_records=PAGE, progress=False)
@@ -96,8 +117,17 @@ def _child(case: str, rows: int, total: int) -> dict[str, Any]:
             got = sum(pq.read_metadata(p).num_rows for p in sorted(Path(out).glob("*.parquet")))
         finally:
             shutil.rmtree(folder.parent, ignore_errors=True)
-    wall = time.perf_counter() - start
-    return {"case": case, "rows": got, "wall": wall, "peak": _rss_mb(), "base": base}
+    end = time.perf_counter()
+    job = (job_done[0] if job_done else start) - start
+    return {
+        "case": case,
+        "rows": got,
+        "wall": end - start,
+        "job": job,
+        "after": end - start - job,
+        "peak": _rss_mb(),
+        "base": base,
+    }
 
 
 # --------------------------------------------------------------------------- parent side
@@ -119,6 +149,7 @@ def _run_case(case: str, rows: int, total: int, env: dict[str, str]) -> dict[str
 
 LABELS = {
     "recipe": "simple-salesforce bulk2 + read_csv + concat",
+    "recipe_object": "  same, object strings (pandas 2.x default)",
     "frame": "extract -> DataFrame",
     "parquet": "extract -> Parquet folder",
 }
@@ -145,6 +176,7 @@ def main() -> int:
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         plan = [
             ("recipe", args.rows),
+            ("recipe_object", args.rows),
             ("frame", args.rows),
             ("parquet", args.rows),
             ("recipe", args.small),
@@ -162,37 +194,46 @@ def main() -> int:
 def _print_table(results: list[dict[str, Any]]) -> None:
     recipe = {r["rows"]: r for r in results if r["case"] == "recipe"}
     head = (
-        f"{'case':<46}{'rows':>11}{'wall s':>9}{'rows/s':>11}{'peak MB':>9}{'over base':>10}"
-        f"{'speed-up':>10}{'memory':>8}"
+        f"{'case':<46}{'rows':>10}{'wall s':>8}{'job s':>7}{'after':>7}{'rows/s':>10}"
+        f"{'peak MB':>9}{'over base':>10}{'speed-up':>9}{'after':>7}{'memory':>8}"
     )
     print("\n" + head)
     print("-" * len(head))
     for r in results:
         ref = recipe.get(r["rows"])
-        speed = f"{ref['wall'] / r['wall']:.1f}x" if ref and r is not ref else ""
-        memory = f"{r['peak'] / ref['peak']:.2f}" if ref and r is not ref else ""
+        other = ref is not None and r is not ref
+        speed = f"{ref['wall'] / r['wall']:.1f}x" if other else ""
+        after = f"{ref['after'] / r['after']:.1f}x" if other else ""
+        memory = f"{r['peak'] / ref['peak']:.2f}" if other else ""
         print(
-            f"{LABELS[r['case']]:<46}{r['rows']:>11,}{r['wall']:>9.1f}"
-            f"{r['rows'] / r['wall']:>11,.0f}{r['peak']:>9,.0f}{r['peak'] - r['base']:>10,.0f}"
-            f"{speed:>10}{memory:>8}"
+            f"{LABELS[r['case']]:<46}{r['rows']:>10,}{r['wall']:>8.1f}{r['job']:>7.1f}"
+            f"{r['after']:>7.1f}{r['rows'] / r['wall']:>10,.0f}{r['peak']:>9,.0f}"
+            f"{r['peak'] - r['base']:>10,.0f}{speed:>9}{after:>7}{memory:>8}"
         )
     print(
-        "\nspeed-up = recipe wall / case wall; memory = case peak / recipe peak (same rows). "
-        "Peak = child's max RSS (ru_maxrss), 'over base' = minus RSS after imports and log-in."
+        "\njob s = until the job was seen complete (server work + polling); after = the rest "
+        "(download, parse, convert).\nspeed-up = recipe wall / case wall, after = the same for "
+        "the after-job part; memory = case peak / recipe peak (same rows).\nPeak = the child's "
+        "max RSS (ru_maxrss); over base = minus its RSS after imports and log-in."
     )
 
 
 def _check(results: list[dict[str, Any]], total: int) -> bool:
+    big = max(r["rows"] for r in results)
     by = {(r["case"], r["rows"]): r for r in results}
-    rec, frame, parquet = (by.get((c, total)) for c in ("recipe", "frame", "parquet"))
-    small = next((r for r in results if r["case"] == "parquet" and r["rows"] < total), None)
-    if not (rec and frame and parquet):
+    rec, obj, frame, parquet = (
+        by.get((c, big)) for c in ("recipe", "recipe_object", "frame", "parquet")
+    )
+    small = next((r for r in results if r["case"] == "parquet" and r["rows"] < big), None)
+    if not (rec and obj and frame and parquet and small):
         return False
     checks = {
-        ">= 3x faster than the recipe (DataFrame)": rec["wall"] / frame["wall"] >= 3,
-        "peak memory <= half the recipe's (DataFrame)": frame["peak"] <= rec["peak"] / 2,
-        "Parquet peak about the same at 200k and 1M rows": bool(
-            small and parquet["peak"] - parquet["base"] <= 1.5 * (small["peak"] - small["base"])
+        ">= 3x faster end to end than the recipe (DataFrame)": rec["wall"] / frame["wall"] >= 3,
+        ">= 3x faster once the job is complete (DataFrame)": rec["after"] / frame["after"] >= 3,
+        "peak memory <= half the recipe's (pandas 3 strings)": frame["peak"] <= rec["peak"] / 2,
+        "peak memory <= half the recipe's (object strings)": frame["peak"] <= obj["peak"] / 2,
+        f"Parquet memory over base at {big:,} rows <= 1.5x that at {small['rows']:,}": (
+            parquet["peak"] - parquet["base"] <= 1.5 * (small["peak"] - small["base"])
         ),
     }
     print()

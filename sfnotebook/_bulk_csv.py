@@ -328,10 +328,21 @@ class FrameAssembler:
                 chunks = [[v for c in chunks for v in c.to_pylist()]]
             if not chunks:
                 chunks = [_dt.empty_chunk(sf_type)]
-            data[name] = _dt.finalize(chunks, sf_type)
+            if _is_text(sf_type):
+                # Text stays in its per-page Arrow chunks: joining them would copy the largest
+                # columns of the result once more at the very moment memory peaks.
+                text = pa.chunked_array(chunks, type=pa.string())
+                data[name] = pd.array(text, dtype=_dt.pandas_dtype(sf_type))
+            else:
+                data[name] = _dt.finalize(chunks, sf_type)
             del chunks
         frame = pd.DataFrame(data, index=pd.RangeIndex(self.rows), copy=False)
         return _dt.apply_overrides(frame, dtypes)
+
+
+def _is_text(sf_type: str) -> bool:
+    chunk = _dt.empty_chunk(sf_type)
+    return isinstance(chunk, pa.Array) and pa.types.is_string(chunk.type)
 
 
 def _as_chunks(value: Any) -> list[Any]:
