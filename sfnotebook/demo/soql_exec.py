@@ -934,10 +934,16 @@ class WhereCompiler:
         e, ftype, is_agg, _res = func_sql(
             self.text, self.scope, item.expr, self.from_alias, self.resolver
         )
+        ex = item.expr
         if is_agg and not aggregate:
-            ex = item.expr
             raise error_at(self.text, ex.row, ex.col, "MALFORMED_QUERY",
                            f"unexpected token: '{getattr(ex, 'raw_name', '')}'")  # fmt: skip
+        fld = _res.field if _res is not None else None
+        if fld is not None and (
+            fld.type == "multipicklist" or (fld.type == "textarea" and fld.length > 255)
+        ):
+            detail = f"field '{fld.name}' can not be sorted in a query call"
+            raise error_at(self.text, ex.row, ex.col, "INVALID_FIELD", detail)
         collate = " COLLATE NOCASE" if ftype in STRINGY else ""
         nulls_last = item.descending if item.nulls_last is None else item.nulls_last
         direction = "DESC" if item.descending else "ASC"

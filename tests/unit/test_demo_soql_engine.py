@@ -494,6 +494,18 @@ WSDL = "Please reference your WSDL or the describe call for the appropriate name
         ),
         ("SELECT Name n FROM Account", "MALFORMED_QUERY", 13, "unexpected token: 'n'"),
         ("SELECT Id, Id FROM Account", "MALFORMED_QUERY", 12, "duplicate field selected: Id"),
+        (
+            "SELECT Id FROM Account ORDER BY Description",
+            "INVALID_FIELD",
+            33,
+            "field 'Description' can not be sorted in a query call",
+        ),
+        (
+            "SELECT Id FROM Account WHERE Description = 'x'",
+            "INVALID_FIELD",
+            30,
+            "field 'Description' can not be filtered in query call",
+        ),
     ],
 )
 def test_errors(soql: str, code: str, col: int, detail: str) -> None:
