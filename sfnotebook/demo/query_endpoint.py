@@ -3,7 +3,8 @@
 * A query's result is snapshot at the first call (the ordered rowids of its root rows), so
   pages are consistent; each page is fetched by rowid and shaped on demand.
 * Batch size comes from ``Sforce-Query-Options: batchSize=N``, clamped to 200..2000 (default
-  2000) as Salesforce does: the header is a preference, never an error. Child records count
+  2000) as Salesforce does: the header is a preference, never an error. A query-more call
+  without the header keeps the batch size of the query that opened the cursor. Child records count
   toward the batch, so pages of parents with many children hold fewer parents.
 * A child subquery result with more than 200 rows comes with ``done: false`` and its own
   ``nextRecordsUrl`` (a child cursor serving that parent's remaining children). Fetching the
@@ -100,6 +101,7 @@ class Cursor:
     rowids: Sequence[int] = ()
     records: list[dict[str, Any]] = field(default_factory=list)  # child cursors only
     include_deleted: bool = False
+    batch: int = DEFAULT_BATCH  # the batch size the query asked for
     position: int = 0
     last_used: float = 0.0
     parent: str | None = None  # child cursors: the parent cursor's id
@@ -248,9 +250,10 @@ class QueryService:
             return _json({"totalSize": len(records), "done": True, "records": records})
         rowids = plan.row_ids(conn, include_deleted=include_deleted)
         resource = "queryAll" if include_deleted else "query"
+        batch = batch_size(request.header("Sforce-Query-Options"))
         cur = Cursor("", request.user_id or "", resource, compiled, rowids=rowids,
-                     include_deleted=include_deleted)  # fmt: skip
-        return self._page(request, cur, 0, batch_size(request.header("Sforce-Query-Options")))
+                     include_deleted=include_deleted, batch=batch)  # fmt: skip
+        return self._page(request, cur, 0, batch)
 
     def _build(
         self, cur: Cursor, start: int, batch: int, version: str
@@ -324,14 +327,14 @@ class QueryService:
         if not cur.id and (not done or built.pending):
             opened = self.cursors.open(
                 cur.user, cur.resource, query=cur.query, rowids=cur.rowids,
-                include_deleted=cur.include_deleted,
+                include_deleted=cur.include_deleted, batch=cur.batch,
             )  # fmt: skip
             cur = opened
         elif cur.id:
             self.cursors.release_children(cur)
         for result, rest in built.pending:
             child = self.cursors.open(cur.user, cur.resource, query=None, records=rest,
-                                      parent=cur.id, position=0)  # fmt: skip
+                                      parent=cur.id, position=0, batch=cur.batch)  # fmt: skip
             cur.children.append(child.id)
             result["nextRecordsUrl"] = self._url(request, cur.resource, child, CHILD_BATCH)
             child.position = CHILD_BATCH  # offset as the locator shows it
@@ -363,7 +366,9 @@ class QueryService:
         if cur is None or not offset_text.isdigit():
             return _invalid_locator()
         offset = int(offset_text)
-        batch = batch_size(request.header("Sforce-Query-Options"))
+        # Without the header, query-more keeps the batch size the query started with.
+        header = request.header("Sforce-Query-Options")
+        batch = batch_size(header) if header else cur.batch
         if cur.query is None:
             return self._child_page(request, cur, offset, batch)
         if offset > cur.total:

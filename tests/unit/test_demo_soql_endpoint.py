@@ -302,3 +302,9 @@ def test_batch_size_may_change_between_pages(org: Org, conn: sqlite3.Connection)
         )
     ]
     assert ids == expected
+
+
+def test_query_more_without_the_header_keeps_the_batch_size(org: Org) -> None:
+    first = body(query(org, "SELECT Id FROM Contact", batch=300))
+    second = body(org.get(first["nextRecordsUrl"]))
+    assert len(second["records"]) == 300 and second["nextRecordsUrl"].endswith("-600")
