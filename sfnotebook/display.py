@@ -143,7 +143,9 @@ def report_html(result: Any, *, max_rows: int = 10) -> str:
     pairs.append(("Groupings", ", ".join(groupings) if groupings else "none"))
     aggregates = _first_attr(result, "aggregates")
     if aggregates is not None and hasattr(aggregates, "columns"):
-        pairs.append(("Aggregates", ", ".join(str(c) for c in aggregates.columns)))
+        # "Is Total" is report_frames' marker column, not one of the report's aggregates.
+        names = [str(c) for c in aggregates.columns if str(c) != "Is Total"]
+        pairs.append(("Aggregates", ", ".join(names) or "none"))
     runs = _first_attr(result, "runs")
     if isinstance(runs, int):
         pairs.append(("Report runs", runs))

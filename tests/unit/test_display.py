@@ -59,7 +59,9 @@ def test_error_html_keeps_lines_and_escapes() -> None:
 
 def report_like(**overrides: Any) -> SimpleNamespace:
     details = pd.DataFrame({"Stage": ["Won", "Lost <x>"], "Amount": [10.0, 20.0]})
-    aggregates = pd.DataFrame({"Record Count": [1, 1], "Sum of Amount": [10.0, 20.0]})
+    aggregates = pd.DataFrame(
+        {"Record Count": [1, 1], "Sum of Amount": [10.0, 20.0], "Is Total": [False, True]}
+    )
     values: dict[str, Any] = {
         "name": "Pipeline & Co",
         "id": "00ODm0000000004MAA",
@@ -81,7 +83,7 @@ def test_report_html_summary() -> None:
     assert "Summary" in out
     assert "Detail rows" in out and ">2<" in out
     assert "Groupings" in out and ">Stage<" in out
-    assert "Record Count, Sum of Amount" in out
+    assert "Record Count, Sum of Amount<" in out  # without the "Is Total" marker
     assert 'class="dataframe' in out
     assert "Lost &lt;x&gt;" in out  # frame cells escaped too
 
