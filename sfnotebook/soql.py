@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -305,8 +307,19 @@ def _check_large(total: int, limit: int | None) -> None:
                 "large org.extract(soql) (Bulk API 2.0) is faster and lighter; set "
                 "sfnotebook.soql.LARGE_RESULT_ROWS (or large_result_rows=) to move this threshold."
             ),
-            stacklevel=4,
+            stacklevel=_caller_level(),
         )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside sfnotebook."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _run(

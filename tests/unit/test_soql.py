@@ -213,3 +213,10 @@ def test_progress_bar_is_silent_outside_a_kernel() -> None:
         assert not isinstance(bar, NullBar)
     finally:
         bar.close()
+
+
+def test_large_result_warning_points_at_the_caller() -> None:
+    conn = FakeConnection(paged(4, [2, 2]))
+    with pytest.warns(errors.LargeResultWarning) as record:
+        soql.query(conn, SOQL, large_result_rows=3)
+    assert record[0].filename == __file__
