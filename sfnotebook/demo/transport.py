@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -200,17 +200,30 @@ def write_response(h: Any, request: Request, response: Response, *, gzip_level: 
         h.wfile.write(head if head_only else head + body)
         return
 
-    chunks: Iterator[bytes] = _coalesce(iter(response.body))
-    if gzip_ok:
-        chunks = _gzip_stream(chunks, gzip_level)
+    try:
+        body_iter: Iterable[bytes] = response.body
+        _write_stream(h, request, body_iter, lines, gzip_level if gzip_ok else 0, head_only)
+    finally:
+        # Close the handler's generator here, in its own thread: left to the garbage
+        # collector it could run its clean-up (a SQLite cursor, say) in another thread.
+        close = getattr(response.body, "close", None)
+        if close is not None:
+            close()
+
+
+def _write_stream(
+    h: Any, request: Request, body: Iterable[bytes], lines: list[str], level: int, head_only: bool
+) -> None:
+    chunks: Iterator[bytes] = _coalesce(iter(body))
+    if level > 0:
+        chunks = _gzip_stream(chunks, level)
         lines.append("Content-Encoding: gzip")
         lines.append("Vary: Accept-Encoding")
     lines.append("Transfer-Encoding: chunked")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    if head_only:
-        h.wfile.write(head + b"0\r\n\r\n")
-        return
     h.wfile.write(head)
+    if head_only:
+        return
     try:
         for piece in chunks:
             if piece:

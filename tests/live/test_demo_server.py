@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -929,3 +930,44 @@ def test_request_limit_is_exact_under_concurrency(demo: DemoOrg, api: Api) -> No
     assert codes.count(200) == 20
     assert codes.count(403) == 40
     assert demo.stats()["api_usage"] == used + 20
+
+
+def test_streamed_body_closed_in_its_thread_when_the_client_leaves(demo: DemoOrg, api: Api) -> None:
+    import threading
+
+    assert demo.server is not None
+    closed: dict[str, Any] = {}
+    done = threading.Event()
+
+    def endless(request: Request) -> Response:
+        def gen() -> Iterator[bytes]:
+            started = threading.get_ident()
+            try:
+                while True:
+                    yield b"x" * 65536
+            finally:
+                closed["same_thread"] = threading.get_ident() == started
+                done.set()
+
+        return Response(body=gen(), content_type="text/csv")
+
+    demo.server.router.add("GET", r"/services/data/{v}/test/endless", endless)
+    token = api.token()
+    context = ssl.create_default_context(cafile=demo.ca_bundle)
+    with (
+        socket.create_connection(("127.0.0.1", demo.port), timeout=30) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(
+            f"GET {V}/test/endless HTTP/1.1\r\nHost: {demo.domain}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        assert tls.recv(65536).startswith(b"HTTP/1.1 200")
+    # Hung up mid-body: the server's next write fails and it closes the generator.
+    assert done.wait(timeout=60)
+    assert closed["same_thread"] is True
+
+    # HEAD never starts the generator, and the keep-alive connection stays in step.
+    head = api.call("HEAD", V + "/test/endless", token=token)
+    assert head.status_code == 200 and head.content == b""
+    assert api.get(V + "/limits", token=token).status_code == 200
