@@ -10,16 +10,16 @@ extra filter past the last value seen, and the report's own filters and filter l
   at the boundary value are dropped again: by record Id when the report has an Id column, else
   by their full contents, counted so identical rows are kept). Text columns never page: Salesforce
   compares them case-insensitively, so sorting and filtering disagree.
-* SUMMARY and MATRIX reports: a grouped run's first 2,000 rows come in group order, so a filter
-  past the last sort value would skip rows of later groups (and matrix reports cannot be sorted
-  at all). Their detail rows are paged as a TABULAR run of the same report (same filters) with
-  the grouping columns added; each row gets its group labels back from the first grouped run's
-  grouping trees (date buckets by their start date), and the rows are put back in group order.
+* Crowded values: when more rows share one value of a non-unique cursor than a run returns,
+  that value's rows are paged on the next usable column (``K equals v`` plus its own cursor
+  filter), then paging goes on past ``v`` with ``greaterThan``. A column whose first-run sample
+  shows such crowding (or as many blanks: blanks sort first, so they must fit in one run) is
+  ranked after the others.
+* SUMMARY and MATRIX reports are paged as TABULAR runs (see :mod:`sfnotebook._report_groups`).
 """
 
 from __future__ import annotations
 
-import bisect
 import copy
 import json
 from collections import Counter
@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._report_cells import cell_text as _cell_text
 from ._report_cells import cell_value as _value
 from .errors import ReportPagingError
 from .report_frames import DetailRow
@@ -36,7 +35,7 @@ __all__ = [
     "MAX_FILTERS",
     "ROW_LIMIT",
     "Cursor",
-    "choose_cursor",
+    "choose_cursors",
     "page_details",
     "truncated",
     "with_added_filter",
@@ -105,8 +104,21 @@ def type_columns(describe: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def choose_cursor(metadata: Mapping[str, Any], describe: Mapping[str, Any]) -> Cursor:
-    """Pick the paging column among the report's detail columns, or raise ReportPagingError."""
+def choose_cursors(
+    metadata: Mapping[str, Any],
+    describe: Mapping[str, Any],
+    *,
+    sample: Sequence[Sequence[Mapping[str, Any]]] = (),
+    total: int | None = None,
+) -> list[Cursor]:
+    """The paging columns among the report's detail columns, best first, or ReportPagingError.
+
+    The record Id column alone when the report has one; else every usable column, the later
+    ones splitting values of the first that more than 2,000 rows share.
+
+    ``sample`` (the first run's rows) and ``total`` (the report's row count) let a non-unique
+    column that looks crowded (one value, or blanks, on about 1,500+ rows) give way to another.
+    """
     extended = describe.get("reportExtendedMetadata") or {}
     detail_info = extended.get("detailColumnInfo") or {}
     by_type = type_columns(describe)
@@ -126,7 +138,7 @@ def choose_cursor(metadata: Mapping[str, Any], describe: Mapping[str, Any]) -> C
         info = _info(col, by_type, detail_info)
         ops = _operators(describe, "id")
         if info.get("filterable", True) is not False and (ops is None or "greaterThan" in ops):
-            return Cursor(col, "id", True, dedup)
+            return [Cursor(col, "id", True, dedup)]
     candidates = []
     for position, col in enumerate(columns):
         info = _info(col, by_type, detail_info)
@@ -139,7 +151,8 @@ def choose_cursor(metadata: Mapping[str, Any], describe: Mapping[str, Any]) -> C
             and (ops is None or "greaterOrEqual" in ops)
         ):
             stable = 0 if col.upper() in _STABLE_NAMES else 1
-            candidates.append((stable, _RANK[data_type], position, col, data_type))
+            crowded = _crowded(sample, position, data_type, total)
+            candidates.append((crowded, stable, _RANK[data_type], position, col, data_type))
     if not candidates:
         raise ReportPagingError(
             f"The report {metadata.get('name')!r} has more than {ROW_LIMIT:,} detail rows, and "
@@ -150,8 +163,24 @@ def choose_cursor(metadata: Mapping[str, Any], describe: Mapping[str, Any]) -> C
             "filters so it returns at most 2,000 rows.",
             report_id=metadata.get("id"),
         )
-    _, _, _, col, data_type = min(candidates)
-    return Cursor(col, data_type, False, dedup)
+    return [Cursor(col, data_type, False, dedup) for *_, col, data_type in sorted(candidates)]
+
+
+def _crowded(
+    sample: Sequence[Sequence[Mapping[str, Any]]], at: int, data_type: str, total: int | None
+) -> bool:
+    """Whether one value (or blank) probably covers too many rows for ``greaterOrEqual`` paging.
+
+    Paging past a value needs every row holding it to fit in one run; blanks sort first and
+    are never past any value, so they must fit in the first run.
+    """
+    if not sample or not total:
+        return False
+    values = Counter(_cursor_value(cells[at], data_type) for cells in sample if at < len(cells))
+    blanks = values.pop(None, 0)
+    busiest = max(values.values(), default=0)
+    scale = total / len(sample)
+    return max(busiest, blanks) * scale >= ROW_LIMIT * 0.75
 
 
 def _cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
@@ -174,67 +203,137 @@ def _row_key(cells: Sequence[Mapping[str, Any]]) -> str:
 def page_details(
     run: Run,
     metadata: Mapping[str, Any],
-    cursor: Cursor,
+    cursors: Cursor | Sequence[Cursor],
     *,
     on_rows: Callable[[int], None] = lambda n: None,
     first: dict[str, Any] | None = None,
 ) -> list[Sequence[Mapping[str, Any]]]:
-    """Every detail row's cells of a TABULAR run of ``metadata``, paged on ``cursor``.
+    """Every detail row's cells of a TABULAR run of ``metadata``, paged on ``cursors[0]``.
 
-    ``first`` is a run already made with exactly this sort (reused, saving a run).
+    ``first`` is a run already made with exactly this sort (reused, saving a run). When more
+    rows share one value of a non-unique cursor than a run returns, that value's rows are paged
+    on the next cursor (``K = v`` plus the next cursor's filter), then paging goes on past it.
     """
-    filters = list(metadata.get("reportFilters") or [])
-    if len(filters) + 1 > MAX_FILTERS:
-        raise ReportPagingError(
-            f"The report has {len(filters)} filters; paging past {ROW_LIMIT:,} rows needs one "
-            f"more and a run allows at most {MAX_FILTERS}. Remove a filter (or combine two, "
-            "e.g. one 'equals' with a comma-separated list) and run it again.",
-            report_id=metadata.get("id"),
-        )
-    page_md = copy.deepcopy(dict(metadata))
-    page_md["sortBy"] = [{"sortColumn": cursor.column, "sortOrder": "Asc"}]
-    columns = list(page_md.get("detailColumns") or [])
-    at = columns.index(cursor.column)
-    dedup_at = columns.index(cursor.dedup_column) if cursor.dedup_column else None
-    payload = first if first is not None else run(page_md)
-    rows: list[Sequence[Mapping[str, Any]]] = []
-    seen_ids: set[Any] = set()
-    boundary: Counter[str] = Counter()  # rows seen at the last cursor value (no Id column)
-    last: str | None = None
-    while True:
-        page = [cells for _, cells in _tabular_rows(payload)]
-        fresh: list[Sequence[Mapping[str, Any]]] = []
-        for cells in page:
-            if dedup_at is not None:
-                rid = _value(cells[dedup_at])
-                if rid in seen_ids:
-                    continue
-                seen_ids.add(rid)
-            elif last is not None and _cursor_value(cells[at], cursor.data_type) == last:
-                key = _row_key(cells)
-                if boundary[key] > 0:
-                    boundary[key] -= 1
-                    continue
-            fresh.append(cells)
-        rows.extend(fresh)
-        on_rows(len(fresh))
-        if not truncated(payload):
-            return rows
-        values = [v for v in (_cursor_value(c[at], cursor.data_type) for c in page) if v]
-        if not fresh or not values:
+    chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
+    pager = _Pager(run, metadata, chain, on_rows)
+    return pager.page(copy.deepcopy(dict(metadata)), 0, first=first, pre_seen=Counter())
+
+
+class _Pager:
+    def __init__(
+        self,
+        run: Run,
+        metadata: Mapping[str, Any],
+        chain: list[Cursor],
+        on_rows: Callable[[int], None],
+    ) -> None:
+        self.run = run
+        self.report_id = metadata.get("id")
+        self.chain = chain
+        self.on_rows = on_rows
+        self.columns = list(metadata.get("detailColumns") or [])
+        dedup = chain[0].dedup_column
+        self.dedup_at = self.columns.index(dedup) if dedup else None
+        self.seen_ids: set[Any] = set()
+
+    def _check_filters(self, metadata: Mapping[str, Any], needed: int) -> None:
+        filters = list(metadata.get("reportFilters") or [])
+        if len(filters) + needed > MAX_FILTERS:
             raise ReportPagingError(
-                f"Paging on {cursor.column} stopped making progress: more than {ROW_LIMIT:,} "
-                f"rows share the value {last!r}, or the column is empty. Add the record Id "
-                "column to the report.",
-                report_id=metadata.get("id"),
+                f"The report has {len(filters)} filters; paging past {ROW_LIMIT:,} rows needs "
+                f"{needed} more and a run allows at most {MAX_FILTERS}. Remove a filter (or "
+                "combine two, e.g. one 'equals' with a comma-separated list) and run it again.",
+                report_id=self.report_id,
             )
-        last = values[-1]
-        if dedup_at is None and not cursor.unique:
-            boundary = Counter(
-                _row_key(c) for c in page if _cursor_value(c[at], cursor.data_type) == last
-            )
-        flt = {"column": cursor.column, "operator": cursor.operator, "value": last}
-        payload = run(with_added_filter(page_md, flt))
+
+    def page(
+        self,
+        base: dict[str, Any],
+        level: int,
+        *,
+        first: dict[str, Any] | None = None,
+        pre_seen: Counter[str],
+    ) -> list[Sequence[Mapping[str, Any]]]:
+        """Rows of ``base`` paged on ``chain[level]``, skipping the multiset ``pre_seen``."""
+        cursor = self.chain[level]
+        self._check_filters(base, 1)
+        page_md = copy.deepcopy(base)
+        page_md["sortBy"] = [{"sortColumn": cursor.column, "sortOrder": "Asc"}]
+        at = self.columns.index(cursor.column)
+        payload = first if first is not None else self.run(page_md)
+        rows: list[Sequence[Mapping[str, Any]]] = []
+        boundary: Counter[str] = Counter()  # rows already taken at the filter value
+        last: str | None = None
+        while True:
+            page = [cells for _, cells in _tabular_rows(payload)]
+            fresh = [c for c in page if self._is_new(c, at, cursor, last, boundary, pre_seen)]
+            rows.extend(fresh)
+            self.on_rows(len(fresh))
+            if not truncated(payload):
+                return rows
+            values = [_cursor_value(c[at], cursor.data_type) for c in page]
+            present = [v for v in values if v]
+            if not present:
+                raise self._stuck(cursor, None)
+            value = present[-1]
+            operator = cursor.operator
+            if len(present) == len(page) and present[0] == value and not cursor.unique:
+                # One value fills a whole run: page that value's rows on the next cursor.
+                if level + 1 >= len(self.chain):
+                    raise self._stuck(cursor, value)
+                self._check_filters(base, 2)
+                taken = Counter(_row_key(c) for c in page) if self.dedup_at is None else Counter()
+                same = with_added_filter(
+                    base, {"column": cursor.column, "operator": "equals", "value": value}
+                )
+                rows.extend(self.page(same, level + 1, pre_seen=taken))
+                operator, boundary = "greaterThan", Counter()
+            elif self.dedup_at is None and not cursor.unique:
+                boundary = Counter(
+                    _row_key(c) for c, v in zip(page, values, strict=True) if v == value
+                )
+            last = value
+            flt = {"column": cursor.column, "operator": operator, "value": value}
+            payload = self.run(with_added_filter(page_md, flt))
+
+    def _is_new(
+        self,
+        cells: Sequence[Mapping[str, Any]],
+        at: int,
+        cursor: Cursor,
+        last: str | None,
+        boundary: Counter[str],
+        pre_seen: Counter[str],
+    ) -> bool:
+        if self.dedup_at is not None:
+            rid = _value(cells[self.dedup_at])
+            if rid in self.seen_ids:
+                return False
+            self.seen_ids.add(rid)
+            return True
+        if not boundary and not pre_seen:
+            return True
+        key = _row_key(cells)
+        if (
+            last is not None
+            and boundary[key] > 0
+            and _cursor_value(cells[at], cursor.data_type) == last
+        ):
+            boundary[key] -= 1
+            return False
+        if pre_seen[key] > 0:
+            pre_seen[key] -= 1
+            return False
+        return True
+
+    def _stuck(self, cursor: Cursor, value: str | None) -> ReportPagingError:
+        what = f"share the value {value!r}" if value is not None else "are blank"
+        return ReportPagingError(
+            f"Paging on {cursor.column} cannot go on: more than {ROW_LIMIT:,} rows {what} and "
+            "no other column can split them. Add the record Id column to the report (or "
+            "filter it into smaller parts).",
+            report_id=self.report_id,
+        )
 
 
 def truncated(payload: Mapping[str, Any]) -> bool:
@@ -245,114 +344,3 @@ def truncated(payload: Mapping[str, Any]) -> bool:
 def _tabular_rows(payload: Mapping[str, Any]) -> list[DetailRow]:
     fact = (payload.get("factMap") or {}).get("T!T") or {}
     return [((), row.get("dataCells") or []) for row in fact.get("rows") or []]
-
-
-# --- grouped reports: labels back from the first run's grouping trees ------------------------
-
-
-def grouped_as_tabular(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A TABULAR version of a grouped report's metadata with the grouping columns as details.
-
-    Returns the metadata and the grouping column names (down levels, then across levels).
-    """
-    groups = [g["name"] for g in metadata.get("groupingsDown") or []]
-    if str(metadata.get("reportFormat")).upper() == "MATRIX":
-        groups += [g["name"] for g in metadata.get("groupingsAcross") or []]
-    out = copy.deepcopy(dict(metadata))
-    details = list(out.get("detailColumns") or [])
-    out["detailColumns"] = details + [g for g in dict.fromkeys(groups) if g not in details]
-    out["reportFormat"] = "TABULAR"
-    out["groupingsDown"] = []
-    out["groupingsAcross"] = []
-    out["aggregates"] = ["RowCount"]  # summary formulas may refer to groupings
-    out["sortBy"] = []
-    return out, groups
-
-
-class GroupLabeler:
-    """Gives a tabular row the grouping labels a grouped run would have given it."""
-
-    def __init__(self, grouped: Mapping[str, Any], tabular_columns: Sequence[str]) -> None:
-        metadata = grouped.get("reportMetadata") or {}
-        info = (grouped.get("reportExtendedMetadata") or {}).get("groupingColumnInfo") or {}
-        self._levels: list[tuple[int, Any]] = []
-        self.leaf_order: dict[tuple[str | None, ...], int] = {}
-        axes = [("groupingsDown", metadata.get("groupingsDown") or [])]
-        if str(metadata.get("reportFormat")).upper() == "MATRIX":
-            axes.append(("groupingsAcross", metadata.get("groupingsAcross") or []))
-        orders = []
-        for axis, groupings in axes:
-            nodes_by_level: list[list[Mapping[str, Any]]] = [[] for _ in groupings]
-            order: dict[tuple[str | None, ...], int] = {}
-            self._collect(
-                (grouped.get(axis) or {}).get("groupings") or [],
-                (),
-                nodes_by_level,
-                order,
-                len(groupings),
-            )
-            orders.append(order)
-            for level, grouping in enumerate(groupings):
-                name = grouping["name"]
-                data_type = str((info.get(name) or {}).get("dataType") or "").lower()
-                at = list(tabular_columns).index(name)
-                if data_type in ("date", "datetime"):
-                    starts = sorted(
-                        {
-                            str(n["value"])[:10]: _cell_text(n)
-                            for n in nodes_by_level[level]
-                            if n.get("value") is not None
-                        }.items()
-                    )
-                    self._levels.append((at, starts))
-                else:
-                    self._levels.append((at, None))
-        self._down_n = len(axes[0][1])
-        self._orders = orders
-
-    def _collect(
-        self,
-        groupings: Sequence[Mapping[str, Any]],
-        prefix: tuple[str | None, ...],
-        by_level: list[list[Mapping[str, Any]]],
-        order: dict[tuple[str | None, ...], int],
-        depth: int,
-    ) -> None:
-        for node in groupings:
-            path = (*prefix, _cell_text(node))
-            if len(path) <= len(by_level):
-                by_level[len(path) - 1].append(node)
-            if len(path) == depth:
-                order.setdefault(path, len(order))
-            self._collect(node.get("groupings") or [], path, by_level, order, depth)
-
-    def labels(self, cells: Sequence[Mapping[str, Any]]) -> tuple[str | None, ...]:
-        out: list[str | None] = []
-        for at, starts in self._levels:
-            cell = cells[at]
-            if starts is None:
-                out.append(_cell_text(cell))
-                continue
-            value = _value(cell)
-            if value is None:
-                out.append(None)
-                continue
-            keys = [s for s, _ in starts]
-            i = bisect.bisect_right(keys, str(value)[:10]) - 1
-            out.append(starts[i][1] if i >= 0 else None)
-        return tuple(out)
-
-    def known(self, labels: tuple[str | None, ...]) -> bool:
-        """Whether the row's groups are in the grouping trees."""
-        down, across = labels[: self._down_n], labels[self._down_n :]
-        if down not in self._orders[0]:
-            return False
-        return len(self._orders) == 1 or across in self._orders[1]
-
-    def sort_key(self, labels: tuple[str | None, ...]) -> tuple[int, ...]:
-        """Position of a row's groups in report order (unknown groups last)."""
-        down, across = labels[: self._down_n], labels[self._down_n :]
-        key = [self._orders[0].get(down, len(self._orders[0]))]
-        if len(self._orders) > 1:
-            key.append(self._orders[1].get(across, len(self._orders[1])))
-        return tuple(key)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from . import _report_paging as paging
 from ._report_catalog import describe_report, reports, resolve
 from ._report_cells import cell_text, cell_value
+from ._report_groups import GroupLabeler, grouped_as_tabular
 from ._report_result import ReportResult
 from ._report_runner import Runner
 from .errors import (
@@ -85,6 +86,8 @@ def report(
     >>> res = org.report("Pipeline by Stage", filters=[("AMOUNT", "greaterThan", 100000)])
     >>> res.details.groupby("Stage")["Amount"].sum()  # doctest: +SKIP
     """
+    if column_names not in ("label", "api"):
+        raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
     report_id = resolve(conn, report)
     runner = Runner(conn, report_id)
     describe: dict[str, Any] | None = None
@@ -102,11 +105,12 @@ def report(
     base = copy.deepcopy(first.get("reportMetadata") or {})
     # Extended metadata of this run wins over describe's (same definition, fresher labels).
     describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}
-    cursor = paging.choose_cursor(base, describe)
     expected = _record_count(first)
+    sample = [cells for _, cells in detail_rows(first)]
+    cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
     bar = _progress_bar(expected, enabled=progress, desc=f"Report {first_name(first)}")
     try:
-        rows = _fetch_rows(runner, first, base, cursor, on_rows=bar.update)
+        rows = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
     finally:
         bar.close()
     if expected is not None and len(rows) != expected:
@@ -123,7 +127,7 @@ def report(
         aggregates=aggregates,
         payload=first,
         runs=runner.runs,
-        paged_on=cursor.column,
+        paged_on=cursors[0].column,
     )
 
 
@@ -154,23 +158,23 @@ def _fetch_rows(
     runner: Callable[[Mapping[str, Any] | None], dict[str, Any]],
     first: dict[str, Any],
     base: dict[str, Any],
-    cursor: paging.Cursor,
+    cursors: list[paging.Cursor],
     *,
     on_rows: Callable[[int], Any],
 ) -> list[DetailRow]:
     fmt = str(base.get("reportFormat") or "TABULAR").upper()
     if fmt == "TABULAR":
         sort = base.get("sortBy") or []
-        reuse = sort == [{"sortColumn": cursor.column, "sortOrder": "Asc"}]
+        reuse = sort == [{"sortColumn": cursors[0].column, "sortOrder": "Asc"}]
         cells = paging.page_details(
-            runner, base, cursor, on_rows=on_rows, first=first if reuse else None
+            runner, base, cursors, on_rows=on_rows, first=first if reuse else None
         )
         rows: list[DetailRow] = [((), c) for c in cells]
         return _report_order(rows, first, None)
-    tabular, _groups = paging.grouped_as_tabular(base)
-    labeler = paging.GroupLabeler(first, tabular["detailColumns"])
+    tabular, _groups = grouped_as_tabular(base)
+    labeler = GroupLabeler(first, tabular["detailColumns"])
     width = len(base.get("detailColumns") or [])
-    cells = paging.page_details(runner, tabular, cursor, on_rows=on_rows)
+    cells = paging.page_details(runner, tabular, cursors, on_rows=on_rows)
     grouped = [(labeler.labels(c), c[:width]) for c in cells]
     unplaced = sum(1 for labels, _ in grouped if not labeler.known(labels))
     if unplaced:
@@ -184,7 +188,7 @@ def _fetch_rows(
 
 
 def _report_order(
-    rows: list[DetailRow], first: Mapping[str, Any], labeler: paging.GroupLabeler | None
+    rows: list[DetailRow], first: Mapping[str, Any], labeler: GroupLabeler | None
 ) -> list[DetailRow]:
     """Rows back in report order: groups first, then the report's own sort column.
 

@@ -264,3 +264,24 @@ def test_sync_timeout_falls_back_to_an_async_run() -> None:
         assert len(res) == n and res.details["Opportunity ID"].is_unique
         assert res.runs <= math.ceil(n / 2000) + 2
         assert demo.stats()["faults"].get("report_timeout", 0) >= 1
+
+
+def test_a_crowded_close_date_is_split_on_another_column(org: Any, catalog: pd.DataFrame) -> None:
+    """The demo data puts over 2,000 opportunities on one close date (2026-06-29)."""
+    with_formula = [
+        rid
+        for rid, cols in zip(catalog["id"], catalog["detail_columns"], strict=True)
+        if "Opportunity.Opportunity_Key__c" in cols and "OPPORTUNITY_ID" not in cols
+    ]
+    filters = window("2026-06-01", "2026-07-31")
+    crowded = soql_count(org, "CloseDate = 2026-06-29")
+    if crowded <= 2000:
+        pytest.skip(f"only {crowded:,} opportunities share the crowded close date")
+    n = record_count(org, with_formula[0], filters)
+    res = org.report(with_formula[0], filters=filters, progress=False)
+    # The first run shows the crowding, so a less crowded column leads; either way every row.
+    assert res.paged_on in ("AMOUNT", "CLOSE_DATE")
+    assert len(res) == n
+    assert res.details["Opportunity Key"].is_unique
+    assert (res.details["Close Date"] == "2026-06-29").sum() == crowded
+    assert res.runs <= math.ceil(n / 2000) + 4

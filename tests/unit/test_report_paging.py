@@ -595,3 +595,41 @@ def test_other_server_errors_are_not_retried_async() -> None:
     with pytest.raises(ServerUnavailableError):
         run(org)
     assert not org.instances
+
+
+def test_a_crowded_date_gives_way_to_a_number_column() -> None:
+    rows = make_rows(5000)
+    for row in rows[:2300]:  # more rows on one day than a run returns
+        row["CREATED_DATE"] = "2024-01-15"
+    columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
+    res = run(FakeOrg(rows, columns=columns))
+    assert res.paged_on == "AMOUNT"
+    assert len(res) == 5000
+
+
+def test_paging_that_cannot_pass_a_value_raises() -> None:
+    rows = make_rows(4500)
+    for row in rows[:2300]:
+        row["CREATED_DATE"] = "2024-01-15"
+    org = FakeOrg(rows, columns=("OPPORTUNITY_NAME", "CREATED_DATE"))
+    with pytest.raises(ReportPagingError, match="share the value '2024-01-15'"):
+        run(org)
+
+
+@pytest.mark.parametrize("duplicates", [0, 40])
+def test_a_value_shared_by_more_than_a_run_is_split_on_the_next_column(duplicates: int) -> None:
+    rows = make_rows(6000, duplicate_every=duplicates)
+    for row in rows[-2600:]:  # crowded, but not in the first run's sample (Id order)
+        row["CREATED_DATE"] = "2024-01-28"
+    columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
+    org = FakeOrg(rows, columns=columns)
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE"
+    assert len(res) == 6000
+    assert sorted(res.details["Opportunity Name"].tolist()) == sorted(
+        r["OPPORTUNITY_NAME"] for r in rows
+    )
+    posts = [b for b in org.bodies if b is not None]
+    split = [b for b in posts if any(f["operator"] == "equals" for f in b["reportFilters"])]
+    assert split and all(b["sortBy"][0]["sortColumn"] == "AMOUNT" for b in split)
+    assert res.runs <= math.ceil(6000 / 2000) + 4
