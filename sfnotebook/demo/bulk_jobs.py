@@ -37,6 +37,8 @@ _ABANDONED_AFTER = 86400  # seconds: folders of demo orgs that died without clea
 
 
 def _process_alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) sends CTRL_C_EVENT on Windows: assume alive
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
