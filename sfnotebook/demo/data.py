@@ -20,7 +20,15 @@ two days:
 Nulls appear in every nullable field type; about 2% of the rows of every object but User are
 deleted (``IsDeleted = 1``, visible only to ``queryAll``). Descriptions include quotes, commas,
 embedded newlines (LF and CRLF), tabs and non-ASCII text for CSV tests. Empty strings are never
-stored: as on Salesforce, an empty text value is null.
+stored: as on Salesforce, an empty text value is null. The last User is "Integration User",
+the Run As user of the client-credentials flow.
+
+Cache
+-----
+Built files live in :func:`cache_dir`, named by schema version, a digest of the code that
+shapes the data, seed, sizes and build day; a build goes to a temporary file renamed into place
+under an inter-process lock, so concurrent test processes build a file once and never read a
+partial one. Superseded files are deleted after :data:`STALE_AFTER` seconds.
 """
 
 from __future__ import annotations
