@@ -37,6 +37,8 @@ __all__ = [
     "Cursor",
     "choose_cursors",
     "page_details",
+    "page_details_counted",
+    "record_count",
     "truncated",
     "with_added_filter",
 ]
@@ -214,9 +216,37 @@ def page_details(
     rows share one value of a non-unique cursor than a run returns, that value's rows are paged
     on the next cursor (``K = v`` plus the next cursor's filter), then paging goes on past it.
     """
+    return page_details_counted(run, metadata, cursors, on_rows=on_rows, first=first)[0]
+
+
+def page_details_counted(
+    run: Run,
+    metadata: Mapping[str, Any],
+    cursors: Cursor | Sequence[Cursor],
+    *,
+    on_rows: Callable[[int], None] = lambda n: None,
+    first: dict[str, Any] | None = None,
+) -> tuple[list[Sequence[Mapping[str, Any]]], int | None]:
+    """:func:`page_details`, and the record count of its first, unfiltered page (or None)."""
     chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
     pager = _Pager(run, metadata, chain, on_rows)
-    return pager.page(copy.deepcopy(dict(metadata)), 0, first=first, pre_seen=Counter())
+    base = copy.deepcopy(dict(metadata))
+    aggregates = list(base.get("aggregates") or [])
+    if not any(str(a).lower() == "rowcount" for a in aggregates):
+        base["aggregates"] = [*aggregates, "RowCount"]  # the count to check the rows against
+    rows = pager.page(base, 0, first=first, pre_seen=Counter())
+    return rows, pager.total
+
+
+def record_count(payload: Mapping[str, Any]) -> int | None:
+    """The grand-total RowCount aggregate (T!T) of a run, when the run has one."""
+    keys = [str(k).lower() for k in (payload.get("reportMetadata") or {}).get("aggregates") or []]
+    if "rowcount" not in keys:
+        return None
+    grand = ((payload.get("factMap") or {}).get("T!T") or {}).get("aggregates") or []
+    i = keys.index("rowcount")
+    value = grand[i].get("value") if i < len(grand) else None
+    return int(value) if isinstance(value, int | float) else None
 
 
 class _Pager:
@@ -235,6 +265,7 @@ class _Pager:
         dedup = chain[0].dedup_column
         self.dedup_at = self.columns.index(dedup) if dedup else None
         self.seen_ids: set[Any] = set()
+        self.total: int | None = None
 
     def _check_filters(self, metadata: Mapping[str, Any], needed: int) -> None:
         filters = list(metadata.get("reportFilters") or [])
@@ -261,6 +292,8 @@ class _Pager:
         page_md["sortBy"] = [{"sortColumn": cursor.column, "sortOrder": "Asc"}]
         at = self.columns.index(cursor.column)
         payload = first if first is not None else self.run(page_md)
+        if level == 0:
+            self.total = record_count(payload)
         rows: list[Sequence[Mapping[str, Any]]] = []
         boundary: Counter[str] = Counter()  # rows already taken at the filter value
         last: str | None = None

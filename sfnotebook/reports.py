@@ -99,20 +99,21 @@ def report(
     aggregates = report_aggregates(first, column_names=column_names)
     if not paging.truncated(first):
         details = frame_from_detail_rows(first, detail_rows(first), column_names=column_names)
-        return ReportResult(details=details, aggregates=aggregates, payload=first, runs=1)
+        return ReportResult(details=details, aggregates=aggregates, payload=first, runs=runner.runs)
     if describe is None:
         describe = conn.get_json(f"analytics/reports/{report_id}/describe")
     base = copy.deepcopy(first.get("reportMetadata") or {})
     # Extended metadata of this run wins over describe's (same definition, fresher labels).
     describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}
-    expected = _record_count(first)
+    expected = paging.record_count(first)
     sample = [cells for _, cells in detail_rows(first)]
     cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
     bar = _progress_bar(expected, enabled=progress, desc=f"Report {first_name(first)}")
     try:
-        rows = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
+        rows, counted = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
     finally:
         bar.close()
+    expected = expected if expected is not None else counted
     if expected is not None and len(rows) != expected:
         raise IncompleteResultError(
             f"Fetched {len(rows):,} detail rows of report {first_name(first)!r} but it has "
@@ -143,17 +144,6 @@ def first_name(payload: Mapping[str, Any]) -> str:
     return str(md.get("name") or (payload.get("attributes") or {}).get("reportName") or "")
 
 
-def _record_count(payload: Mapping[str, Any]) -> int | None:
-    """The grand-total RowCount aggregate (T!T), when the report has one."""
-    keys = [str(k).lower() for k in (payload.get("reportMetadata") or {}).get("aggregates") or []]
-    if "rowcount" not in keys:
-        return None
-    grand = ((payload.get("factMap") or {}).get("T!T") or {}).get("aggregates") or []
-    i = keys.index("rowcount")
-    value = grand[i].get("value") if i < len(grand) else None
-    return int(value) if isinstance(value, int | float) else None
-
-
 def _fetch_rows(
     runner: Callable[[Mapping[str, Any] | None], dict[str, Any]],
     first: dict[str, Any],
@@ -161,20 +151,21 @@ def _fetch_rows(
     cursors: list[paging.Cursor],
     *,
     on_rows: Callable[[int], Any],
-) -> list[DetailRow]:
+) -> tuple[list[DetailRow], int | None]:
+    """Every detail row in report order, and the record count paging saw (or None)."""
     fmt = str(base.get("reportFormat") or "TABULAR").upper()
     if fmt == "TABULAR":
         sort = base.get("sortBy") or []
         reuse = sort == [{"sortColumn": cursors[0].column, "sortOrder": "Asc"}]
-        cells = paging.page_details(
+        cells, counted = paging.page_details_counted(
             runner, base, cursors, on_rows=on_rows, first=first if reuse else None
         )
         rows: list[DetailRow] = [((), c) for c in cells]
-        return _report_order(rows, first, None)
+        return _report_order(rows, first, None), counted
     tabular, _groups = grouped_as_tabular(base)
     labeler = GroupLabeler(first, tabular["detailColumns"])
     width = len(base.get("detailColumns") or [])
-    cells = paging.page_details(runner, tabular, cursors, on_rows=on_rows)
+    cells, counted = paging.page_details_counted(runner, tabular, cursors, on_rows=on_rows)
     grouped = [(labeler.labels(c), c[:width]) for c in cells]
     unplaced = sum(1 for labels, _ in grouped if not labeler.known(labels))
     if unplaced:
@@ -184,7 +175,7 @@ def _fetch_rows(
             SfNotebookWarning,
             stacklevel=3,
         )
-    return _report_order(grouped, first, labeler)
+    return _report_order(grouped, first, labeler), counted
 
 
 def _report_order(

@@ -136,6 +136,7 @@ class FakeOrg:
         soql: bool = True,
         lose_rows_after_run: int | None = None,
         sync_timeout: bool = False,
+        aggregates: Sequence[str] = ("RowCount",),
     ) -> None:
         self.rows = rows
         self.saved = {
@@ -149,7 +150,7 @@ class FakeOrg:
             "reportFilters": list(filters),
             "reportBooleanFilter": logic,
             "sortBy": list(sort),
-            "aggregates": ["RowCount"],
+            "aggregates": list(aggregates),
         }
         self.catalog = catalog or [{"Id": REPORT_ID, "Name": "Fake Report"}]
         self.soql = soql
@@ -221,7 +222,10 @@ class FakeOrg:
     def extended(self, md: dict[str, Any]) -> dict[str, Any]:
         return {
             "detailColumnInfo": {c: INFO[c] for c in md["detailColumns"]},
-            "aggregateColumnInfo": {"RowCount": {"label": "Record Count", "dataType": "int"}},
+            "aggregateColumnInfo": {
+                "RowCount": {"label": "Record Count", "dataType": "int"},
+                "s!AMOUNT": {"label": "Sum of Amount", "dataType": "currency"},
+            },
             "groupingColumnInfo": {
                 g["name"]: {**INFO[g["name"]], "groupingLevel": i}
                 for i, g in enumerate(md["groupingsDown"])
@@ -239,7 +243,7 @@ class FakeOrg:
         filters, logic = md["reportFilters"], md["reportBooleanFilter"]
         rows = self.rows
         if self.lose_rows_after_run is not None and len(self.bodies) > self.lose_rows_after_run:
-            rows = rows[1:]
+            rows = rows[:-1]  # the row the last page would have brought
         matching = [
             r
             for r in rows
@@ -258,7 +262,16 @@ class FakeOrg:
             order[path] = len(order)
         matching.sort(key=lambda r: order[tuple(self.group_of(g, r)[0] for g in groups)])
         shown = matching[:2000]
-        fact: dict[str, Any] = {"T!T": {"aggregates": [{"label": "", "value": len(matching)}]}}
+
+        def aggregates(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                {"label": "", "value": len(members)}
+                if a == "RowCount"
+                else {"label": "", "value": sum(r["AMOUNT"] for r in members)}
+                for a in md["aggregates"]
+            ]
+
+        fact: dict[str, Any] = {"T!T": {"aggregates": aggregates(matching)}}
         tree: list[dict[str, Any]] = []
         keys: dict[tuple[Any, ...], str] = {}
         for path in order:
@@ -283,7 +296,7 @@ class FakeOrg:
             members = [r for r in matching if self.path(groups, r)[: len(prefix)] == prefix]
             deepest = len(prefix) == len(groups)
             fact[f"{key}!T"] = {
-                "aggregates": [{"label": "", "value": len(members)}],
+                "aggregates": aggregates(members),
                 "rows": [
                     {"dataCells": [cell(c, r) for c in md["detailColumns"]]}
                     for r in shown
@@ -633,3 +646,15 @@ def test_a_value_shared_by_more_than_a_run_is_split_on_the_next_column(duplicate
     split = [b for b in posts if any(f["operator"] == "equals" for f in b["reportFilters"])]
     assert split and all(b["sortBy"][0]["sortColumn"] == "AMOUNT" for b in split)
     assert res.runs <= math.ceil(6000 / 2000) + 4
+
+
+def test_without_a_record_count_the_paging_run_counts() -> None:
+    org = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"])
+    res = run(org)
+    assert len(res) == 4500
+    assert list(res.aggregates.columns) == ["Sum of Amount", "Is Total"]
+    posts = [b for b in org.bodies if b is not None]
+    assert all("RowCount" in b["aggregates"] for b in posts)
+    lossy = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"], lose_rows_after_run=2)
+    with pytest.raises(IncompleteResultError):
+        run(lossy)
