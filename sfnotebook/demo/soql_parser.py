@@ -1,6 +1,6 @@
 """SOQL tokenizer and recursive-descent parser for the demo org (syntax only, no schema).
 
-The parser turns SOQL text into the small AST below; :mod:`sfnotebook.demo.soql` resolves it
+The parser turns SOQL text into the small AST of :mod:`sfnotebook.demo.soql_ast`; :mod:`sfnotebook.demo.soql` resolves it
 against the schema. Syntax errors are raised as :class:`SoqlError` with ``MALFORMED_QUERY`` and
 Salesforce's message layout: the query row echoed, a caret line, ``ERROR at Row:r:Column:c``
 and ``unexpected token: 'X'``.
@@ -8,9 +8,29 @@ and ``unexpected token: 'X'``.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Union
+from .soql_ast import (
+    AndOr,
+    Compare,
+    Condition,
+    FieldPath,
+    FuncCall,
+    Literal,
+    Not,
+    OrderItem,
+    Query,
+    SelectField,
+    SubQuery,
+    TypeOf,
+)
+from .soql_tokens import (
+    DATE_LITERALS,
+    N_DATE_LITERALS,
+    RESERVED,
+    SoqlError,
+    Token,
+    format_error,
+    tokenize,
+)
 
 __all__ = [
     "DATE_LITERALS",
@@ -31,252 +51,6 @@ __all__ = [
     "parse",
     "tokenize",
 ]
-
-
-class SoqlError(Exception):
-    """A SOQL error as Salesforce reports it: an ``error_code`` and a ``message``."""
-
-    def __init__(self, error_code: str, message: str) -> None:
-        super().__init__(f"{error_code}: {message}")
-        self.error_code = error_code
-        self.message = message
-
-
-def format_error(text: str, row: int, col: int, detail: str) -> str:
-    """Salesforce's positioned message: the row echoed, a caret under the column, the detail."""
-    lines = text.split("\n")
-    line = lines[row - 1] if 0 < row <= len(lines) else ""
-    return f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{row}:Column:{col}\n{detail}"
-
-
-# Date literals; the ones taking ":n" are listed in N_DATE_LITERALS.
-DATE_LITERALS = frozenset(
-    {
-        "YESTERDAY", "TODAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NEXT_WEEK", "LAST_MONTH",
-        "THIS_MONTH", "NEXT_MONTH", "LAST_90_DAYS", "NEXT_90_DAYS", "THIS_QUARTER",
-        "LAST_QUARTER", "NEXT_QUARTER", "THIS_YEAR", "LAST_YEAR", "NEXT_YEAR",
-        "THIS_FISCAL_QUARTER", "LAST_FISCAL_QUARTER", "NEXT_FISCAL_QUARTER", "THIS_FISCAL_YEAR",
-        "LAST_FISCAL_YEAR", "NEXT_FISCAL_YEAR",
-    }
-)  # fmt: skip
-N_DATE_LITERALS = frozenset(
-    {
-        "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "NEXT_N_WEEKS", "LAST_N_WEEKS",
-        "N_WEEKS_AGO", "NEXT_N_MONTHS", "LAST_N_MONTHS", "N_MONTHS_AGO", "NEXT_N_QUARTERS",
-        "LAST_N_QUARTERS", "N_QUARTERS_AGO", "NEXT_N_YEARS", "LAST_N_YEARS", "N_YEARS_AGO",
-        "NEXT_N_FISCAL_QUARTERS", "LAST_N_FISCAL_QUARTERS", "N_FISCAL_QUARTERS_AGO",
-        "NEXT_N_FISCAL_YEARS", "LAST_N_FISCAL_YEARS", "N_FISCAL_YEARS_AGO",
-    }
-)  # fmt: skip
-
-# Words that end a field list or cannot be an alias.
-RESERVED = frozenset(
-    {
-        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "INCLUDES", "EXCLUDES",
-        "GROUP", "BY", "HAVING", "ORDER", "LIMIT", "OFFSET", "ASC", "DESC", "NULLS", "NULL",
-        "TRUE", "FALSE", "TYPEOF", "WHEN", "THEN", "ELSE", "END", "USING", "WITH", "FOR",
-        "ROLLUP", "CUBE", "FIRST", "LAST", "UPDATE", "VIEW", "REFERENCE", "ALL",
-    }
-)  # fmt: skip
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
-  | (?P<date>\d{4}-\d{2}-\d{2}(?![\dT]))
-  | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<string>')
-  | (?P<op>!=|<>|<=|>=|=|<|>)
-  | (?P<punct>[(),.:])
-    """,
-    re.VERBOSE,
-)
-
-_ESCAPES = {
-    "n": "\n", "N": "\n", "t": "\t", "T": "\t", "r": "\r", "R": "\r", "b": "\b", "B": "\b",
-    "f": "\f", "F": "\f", '"': '"', "'": "'", "\\": "\\",
-}  # fmt: skip
-
-
-@dataclass
-class Token:
-    kind: str  # ident string number date datetime op punct eof
-    value: str
-    row: int
-    col: int
-    raw: str = ""  # the source text (strings: with their quotes)
-    like_value: str | None = None  # string literal with \% and \_ kept escaped, for LIKE
-
-    @property
-    def upper(self) -> str:
-        return self.value.upper() if self.kind == "ident" else ""
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split SOQL into tokens with 1-based row/column positions."""
-    tokens: list[Token] = []
-    pos, row, line_start = 0, 1, 0
-    n = len(text)
-    while pos < n:
-        m = _TOKEN_RE.match(text, pos)
-        col = pos - line_start + 1
-        if m is None:
-            raise SoqlError(
-                "MALFORMED_QUERY", format_error(text, row, col, f"unexpected token: '{text[pos]}'")
-            )
-        kind = m.lastgroup or ""
-        if kind == "ws":
-            chunk = m.group()
-            if "\n" in chunk:
-                row += chunk.count("\n")
-                line_start = pos + chunk.rfind("\n") + 1
-            pos = m.end()
-            continue
-        if kind == "string":
-            value, like, end = _read_string(text, pos, row, col)
-            tokens.append(Token("string", value, row, col, text[pos:end], like))
-            pos = end
-            continue
-        tokens.append(Token(kind, m.group(), row, col, m.group()))
-        pos = m.end()
-    col = pos - line_start + 1
-    tokens.append(Token("eof", "<EOF>", row, col, "<EOF>"))
-    return tokens
-
-
-def _read_string(text: str, start: int, row: int, col: int) -> tuple[str, str, int]:
-    """A quoted literal: (value, value for LIKE with \\% and \\_ still escaped, end)."""
-    out: list[str] = []
-    like: list[str] = []
-    i = start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "'":
-            return "".join(out), "".join(like), i + 1
-        if ch == "\\":
-            nxt = text[i + 1 : i + 2]
-            if nxt in ("%", "_"):
-                out.append(nxt)
-                like.append("\\" + nxt)
-            elif nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                like.append("\\\\" if nxt == "\\" else _ESCAPES[nxt])
-            else:
-                detail = (
-                    f"Invalid string literal '{text[start : i + 2]}'. Illegal character sequence "
-                    f"'\\{nxt}' in string literal."
-                )
-                raise SoqlError("MALFORMED_QUERY", format_error(text, row, col, detail))
-            i += 2
-            continue
-        out.append(ch)
-        like.append(ch)
-        i += 1
-    raise SoqlError("MALFORMED_QUERY", format_error(text, row, col, "unexpected token: '<EOF>'"))
-
-
-# --- AST ------------------------------------------------------------------------------------
-
-
-@dataclass
-class FieldPath:
-    parts: list[str]
-    row: int
-    col: int
-
-    @property
-    def text(self) -> str:
-        return ".".join(self.parts)
-
-
-@dataclass
-class FuncCall:
-    name: str  # upper-cased
-    args: list[FieldPath]  # empty for COUNT(); FIELDS(ALL) keeps ALL as a one-part path
-    row: int
-    col: int
-    raw_name: str = ""
-
-
-@dataclass
-class SelectField:
-    expr: FieldPath | FuncCall
-    alias: str | None = None
-    alias_token: Token | None = None
-
-
-@dataclass
-class TypeOf:
-    relationship: str
-    row: int
-    col: int
-    whens: list[tuple[str, list[FieldPath], Token]]
-    else_fields: list[FieldPath] | None
-
-
-@dataclass
-class SubQuery:
-    query: Query
-    row: int
-    col: int
-
-
-@dataclass
-class Literal:
-    kind: str  # string number date datetime null boolean dateliteral
-    value: object
-    token: Token
-    n: int | None = None  # for LAST_N_DAYS:n and friends
-    like_value: str | None = None
-
-
-@dataclass
-class Compare:
-    lhs: FieldPath | FuncCall
-    op: str  # = != < <= > >= LIKE IN NOT IN INCLUDES EXCLUDES
-    value: Literal | list[Literal] | SubQuery
-    token: Token  # the operator token (for error positions)
-
-
-@dataclass
-class AndOr:
-    op: str
-    items: list[Condition]
-
-
-@dataclass
-class Not:
-    item: Condition
-
-
-Condition = Union[Compare, AndOr, Not]  # noqa: UP007 - runtime alias, needs py3.10 Union
-
-
-@dataclass
-class OrderItem:
-    expr: FieldPath | FuncCall
-    descending: bool = False
-    nulls_last: bool | None = None
-
-
-@dataclass
-class Query:
-    text: str
-    select: list[SelectField | TypeOf | SubQuery]
-    from_name: str
-    from_token: Token
-    from_alias: str | None = None
-    where: Condition | None = None
-    group_by: list[FieldPath | FuncCall] = field(default_factory=list)
-    group_token: Token | None = None
-    having: Condition | None = None
-    order_by: list[OrderItem] = field(default_factory=list)
-    limit: int | None = None
-    offset: int | None = None
-    offset_token: Token | None = None
-    limit_token: Token | None = None
-    select_token: Token | None = None
 
 
 # --- parser ---------------------------------------------------------------------------------
