@@ -1,7 +1,7 @@
 """Wire-level helpers of the demo server: TLS per connection, request bodies, responses.
 
-Kept apart from :mod:`sfnotebook.demo.server` (routing, auth, faults) because this part is
-about bytes on a socket: the TLS handshake runs in the connection's own thread (a slow or
+Kept apart from :mod:`sfnotebook.demo.dispatch` (routing, auth, faults) because this part
+is about bytes on a socket: the TLS handshake runs in the connection's own thread (a slow or
 plain-HTTP client never blocks the accept loop), bodies are read by ``Content-Length`` or
 chunked, and responses go out with ``Content-Length`` or chunked, gzip-compressed when the
 client accepts it.
@@ -29,12 +29,12 @@ MAX_BODY = 64 * 1024 * 1024
 GZIP_MIN_SIZE = 1024  # small bodies are not worth compressing
 CHUNK_TARGET = 256 * 1024  # coalesce streamed pieces into frames of about this size
 
+_PLAIN_HTTP_BODY = b"The demo org speaks HTTPS only; use https:// URLs\n"
 _PLAIN_HTTP_ANSWER = (
     b"HTTP/1.1 400 Bad Request\r\n"
     b"Content-Type: text/plain;charset=UTF-8\r\n"
     b"Connection: close\r\n"
-    b"Content-Length: 50\r\n\r\n"
-    b"The demo org speaks HTTPS only; use https:// URLs\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_PLAIN_HTTP_BODY), _PLAIN_HTTP_BODY)
 )
 
 
