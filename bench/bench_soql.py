@@ -144,12 +144,12 @@ def conversion(org: Any, rows: int) -> tuple[float, float]:
     """(a)'s json.loads + json_normalize vs sfnotebook's decode + typed frame, same bytes."""
     import pandas as pd
 
-    from sfnotebook import soql as sq
+    from sfnotebook._frames import FrameBuilder
     from sfnotebook._soql_parse import parse_select
-    from sfnotebook.records import FrameBuilder
+    from sfnotebook._soql_plan import plan as soql_plan
 
     pages = _raw_pages(org, rows)
-    plan = sq._plan(org, parse_select(SOQL.format(n=rows)))  # describes cached: types ready
+    plan = soql_plan(org, parse_select(SOQL.format(n=rows)))  # describes cached: types ready
     assert plan.layout is not None
 
     def recipe() -> None:

@@ -18,19 +18,18 @@ import queue
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import orjson
 
 from sfnotebook import _soql_parse as sp
-from sfnotebook import dtypes as _dt
+from sfnotebook import _soql_plan
+from sfnotebook._frames import Children, FrameBuilder, Layout, QueryResult
 from sfnotebook._progress import Enabled, progress_bar
-from sfnotebook.errors import IncompleteResultError, LargeResultWarning, SalesforceError
-from sfnotebook.records import Children, FrameBuilder, Layout, QueryResult, infer_layout
+from sfnotebook.errors import IncompleteResultError, LargeResultWarning
 
 __all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
 
@@ -49,139 +48,6 @@ class _Head(msgspec.Struct):
 
 
 _HEAD = msgspec.json.Decoder(_Head)
-
-
-# --------------------------------------------------------------------------- the plan
-
-
-@dataclass
-class _Plan:
-    layout: Layout | None  # None: the SELECT list could not be read; taken from the records
-    count_only: bool
-    describe_of: Callable[[str], Any]
-
-
-def _describer(conn: Any) -> Callable[[str], Any]:
-    """``conn.describe`` that answers None for an object it cannot describe."""
-    failed: set[str] = set()
-
-    def describe_of(name: str | None) -> Any:
-        if not name or name.lower() in failed:
-            return None
-        try:
-            return conn.describe(name)
-        except SalesforceError:
-            failed.add(name.lower())
-            return None
-
-    return describe_of
-
-
-def _spell(describe_of: Callable[[str], Any], root: str | None, path: str) -> str:
-    """``account.owner.name`` -> ``Account.Owner.Name``: keys as Salesforce will send them."""
-    segments = path.split(".")
-    out = [
-        _relationship_spelling(describe_of, root, segments[: i + 1]) or segments[i]
-        for i in range(len(segments) - 1)
-    ]
-    field = _dt.resolve_field(describe_of, root, segments)
-    out.append(str(field["name"]) if field else segments[-1])
-    return ".".join(out)
-
-
-def _relationship_spelling(
-    describe_of: Callable[[str], Any], root: str | None, segments: list[str]
-) -> str | None:
-    """The schema spelling of the last relationship in ``segments`` (None if unknown)."""
-    objects: list[str] = [root] if root else []
-    name = None
-    for segment in segments:
-        targets: list[str] = []
-        name = None
-        for obj in objects:
-            for field in (describe_of(obj) or {}).get("fields", ()):
-                if str(field.get("relationshipName") or "").lower() == segment.lower():
-                    name = name or str(field["relationshipName"])
-                    targets.extend(field.get("referenceTo") or ())
-        objects = targets
-    return name
-
-
-def _child_object(describe_of: Callable[[str], Any], parent: str, relationship: str) -> Any:
-    for rel in (describe_of(parent) or {}).get("childRelationships", ()):
-        if str(rel.get("relationshipName") or "").lower() == relationship.lower():
-            return rel.get("childSObject"), str(rel["relationshipName"])
-    return None, relationship
-
-
-def _layout(select: sp.Select, describe_of: Callable[[str], Any], root: str | None) -> Layout:
-    columns: list[str] = []
-    types: dict[str, str | None] = {}
-    compound: set[str] = set()
-    children: dict[str, Layout] = {}
-    grouped = select.is_aggregate
-
-    def add(column: str, sf_type: str | None) -> None:
-        if column not in types:
-            columns.append(column)
-            types[column] = sf_type
-
-    for item in select.items:
-        if isinstance(item, sp.FieldRef):
-            sf_type = _dt.resolve_type(describe_of, root, item.path)
-            if grouped:
-                key = item.key if item.key != item.path else item.path.split(".")[-1]
-                field = _dt.resolve_field(describe_of, root, item.path.split("."))
-                add(
-                    str(field["name"]) if field and key == item.path.split(".")[-1] else key,
-                    sf_type,
-                )
-                continue
-            column = _spell(describe_of, root, item.path)
-            parts = _dt.compound_parts(describe_of, root, column)
-            if parts:
-                compound.add(column)
-                for part in parts:
-                    add(f"{column}.{part}", _dt.COMPOUND_PARTS.get(part))
-            else:
-                add(column, sf_type)
-        elif isinstance(item, sp.Aggregate):
-            if item.function in sp._INT_FUNCTIONS:
-                add(item.key, "int")
-            else:
-                source = (
-                    _dt.resolve_type(describe_of, root, item.argument) if item.argument else None
-                )
-                add(item.key, _dt.aggregate_type(item.function, source))
-        elif isinstance(item, sp.TypeOf):
-            rel = _spell(describe_of, root, f"{item.relationship}.Id").rsplit(".", 1)[0]
-            add(f"{rel}.attributes.type", "string")
-            for name in item.fields:
-                column = _spell(describe_of, root, f"{item.relationship}.{name}")
-                add(column, _dt.resolve_type(describe_of, root, column))
-        else:
-            child_root, rel = _child_object(describe_of, root or "", item.relationship)
-            children[rel] = _layout(item.select, describe_of, child_root)
-    return Layout(tuple(columns), types, children, root, frozenset(compound))
-
-
-def _plan(conn: Any, select: sp.Select | None) -> _Plan:
-    describe_of = _describer(conn)
-    if select is None:
-        return _Plan(None, False, describe_of)
-    root = (describe_of(select.object_name) or {}).get("name") or select.object_name
-    return _Plan(_layout(select, describe_of, root), select.is_count_only, describe_of)
-
-
-def _layout_from_records(plan: _Plan, records: list[Any]) -> Layout:
-    inferred = infer_layout(records)
-    root = inferred.object_name
-    types = dict(inferred.types)
-    for column in inferred.columns:
-        resolved = _dt.resolve_type(plan.describe_of, root, column)
-        if resolved is not None:
-            types[column] = resolved
-    return Layout(inferred.columns, types, inferred.children, root)
 
 
 # --------------------------------------------------------------------------- paging
@@ -348,7 +214,7 @@ def _run(
     bar: Any = None
     try:
         # The describes (one per object on the parent paths) load while page 1 downloads.
-        planned = planner.submit(_plan, conn, select)
+        planned = planner.submit(_soql_plan.plan, conn, select)
         raw: bytes | None = pages.first_page()
         head = _HEAD.decode(raw)  # type: ignore[arg-type]
         plan = planned.result()
@@ -369,7 +235,8 @@ def _run(
                 records: list[Any] = body.get("records") or []
                 done, next_url = bool(body.get("done", True)), body.get("nextRecordsUrl")
                 builder = FrameBuilder(
-                    _layout_from_records(plan, records), split_multipicklist=split_multipicklist
+                    _soql_plan.layout_from_records(plan, records),
+                    split_multipicklist=split_multipicklist,
                 )
             else:
                 page = builder.decode(raw)

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import sfnotebook
-from sfnotebook.records import FrameBuilder, Layout, QueryResult, records_frame
+from sfnotebook._frames import FrameBuilder, Layout
+from sfnotebook.records import QueryResult, records_frame
 
 STRING = pd.StringDtype("pyarrow")
 V = "/services/data/v68.0/sobjects"

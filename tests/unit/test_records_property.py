@@ -9,7 +9,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfnotebook.records import FrameBuilder, infer_layout, records_frame
+from sfnotebook._frames import FrameBuilder
+from sfnotebook.records import infer_layout, records_frame
 
 NAMES = st.from_regex(r"[A-Z][a-z]{1,6}(__c)?", fullmatch=True)
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
