@@ -658,3 +658,34 @@ def test_without_a_record_count_the_paging_run_counts() -> None:
     lossy = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"], lose_rows_after_run=2)
     with pytest.raises(IncompleteResultError):
         run(lossy)
+
+
+def test_group_labeler_finds_date_buckets_in_descending_trees() -> None:
+    from sfnotebook._report_groups import GroupLabeler
+
+    grouped = {
+        "reportMetadata": {
+            "reportFormat": "SUMMARY",
+            "groupingsDown": [
+                {"name": "CLOSE_DATE", "dateGranularity": "Year", "sortOrder": "Desc"}
+            ],
+        },
+        "reportExtendedMetadata": {"groupingColumnInfo": {"CLOSE_DATE": {"dataType": "date"}}},
+        "groupingsDown": {
+            "groupings": [
+                {"key": "0", "value": "2025-01-01", "label": "2025", "groupings": []},
+                {"key": "1", "value": "2024-01-01", "label": "2024", "groupings": []},
+                {"key": "2", "value": None, "label": "-", "groupings": []},
+            ]
+        },
+    }
+    labeler = GroupLabeler(grouped, ["AMOUNT", "CLOSE_DATE"])
+
+    def labels(date: str | None) -> tuple[str | None, ...]:
+        return labeler.labels([{"label": "x", "value": 1}, {"label": "x", "value": date}])
+
+    assert labels("2025-12-31") == ("2025",)
+    assert labels("2024-02-29") == ("2024",)
+    assert labels(None) == (None,)
+    assert labeler.sort_key(("2025",)) < labeler.sort_key(("2024",)) < labeler.sort_key((None,))
+    assert labeler.known(("2024",)) and not labeler.known(("1999",))
