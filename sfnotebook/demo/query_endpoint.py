@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from .http import Request, Response, Router, error_response
+from .ids import case_safe_suffix
 from .soql import CompiledQuery, compile_soql
 from .soql_parser import SoqlError
 
@@ -57,7 +58,6 @@ MAX_CURSORS = 10
 MAX_AGGREGATE_ROWS = 2000
 PREFETCH_PAGES = 2
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 def batch_size(header: str | None) -> int:
@@ -83,11 +83,7 @@ def _cursor_id(n: int) -> str:
         n, r = divmod(n, 62)
         digits = _ALPHABET[r] + digits
     body += "Dm" + digits.rjust(10, "0")
-    suffix = ""
-    for chunk in range(3):
-        bits = sum(1 << j for j, ch in enumerate(body[chunk * 5 : chunk * 5 + 5]) if ch.isupper())
-        suffix += _SUFFIX[bits]
-    return body + suffix
+    return body + case_safe_suffix(body)
 
 
 @dataclass

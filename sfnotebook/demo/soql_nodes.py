@@ -118,13 +118,9 @@ class ParentNode(Node):
             return None
         if self.type_name is None:
             real = self.prefixes.get(pid[:3], "Name")
-            attrs = {"type": "Name", "url": f"{ctx['base']}{real}/{pid}"}
-        else:
-            attrs = {"type": self.type_name, "url": f"{ctx['base']}{self.type_name}/{pid}"}
-        rec: dict[str, Any] = {"attributes": attrs}
-        for node in self.children:
-            rec[node.key] = node.value(row, ctx)
-        return rec
+            return _record("Name", f"{ctx['base']}{real}/{pid}", self.children, row, ctx)
+        url = f"{ctx['base']}{self.type_name}/{pid}"
+        return _record(self.type_name, url, self.children, row, ctx)
 
 
 @dataclass
@@ -142,11 +138,18 @@ class TypeOfNode(Node):
         if pid is None:
             return None
         real = self.prefixes.get(pid[:3], "Name")
-        rec: dict[str, Any] = {"attributes": {"type": real, "url": f"{ctx['base']}{real}/{pid}"}}
         nodes = self.branches.get(real, self.else_nodes) or []
-        for node in nodes:
-            rec[node.key] = node.value(row, ctx)
-        return rec
+        return _record(real, f"{ctx['base']}{real}/{pid}", nodes, row, ctx)
+
+
+def _record(
+    type_name: str, url: str, nodes: list[Node], row: Row, ctx: dict[str, Any]
+) -> dict[str, Any]:
+    """A nested record: its ``attributes`` and one key per node."""
+    rec: dict[str, Any] = {"attributes": {"type": type_name, "url": url}}
+    for node in nodes:
+        rec[node.key] = node.value(row, ctx)
+    return rec
 
 
 @dataclass

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .ids import to_18
 from .soql_parser import FieldPath, FuncCall, SoqlError, format_error
 
 __all__ = [
@@ -218,15 +219,5 @@ def func_sql(
 
 
 def id18(value: str) -> str:
-    """The 18-character case-safe form of a 15-character id."""
-    if len(value) != 15:
-        return value
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-    suffix = ""
-    for chunk in range(3):
-        bits = 0
-        for j, ch in enumerate(value[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << j
-        suffix += alphabet[bits]
-    return value + suffix
+    """The 18-character case-safe form of a 15-character id (other values unchanged)."""
+    return to_18(value) if len(value) == 15 else value
