@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from .soql_nodes import ChildNode, Node, Row, compile_builder, null_getter
+from .soql_parents import ParentSplit, split_parents
 
 __all__ = ["Plan"]
 
@@ -82,6 +83,9 @@ class Plan:
     _builders: dict[str, Callable[[Row, dict[str, Any]], dict[str, Any]]] = field(
         default_factory=dict, init=False, repr=False
     )
+    # Paging fetches parents from a per-query cache (None: this plan cannot split).
+    _split: ParentSplit | None = field(default=None, init=False, repr=False)
+    _split_known: bool = field(default=False, init=False, repr=False)
 
     # --- SQL --------------------------------------------------------------------------------
 
@@ -167,18 +171,38 @@ class Plan:
         """SQL rows for the given root rowids of a snapshot, in the order given."""
         if not rowids:
             return []
-        cols = ", ".join(self.select)
+        if not self._split_known:
+            self._split = split_parents(self.root, self.select, self.joins)
+            self._split_known = True
+        split = self._split
+        cols = ", ".join(split.root_select if split else self.select)
+        needed_only = split is not None
+        rows = self._fetch(
+            conn, rowids, cols, needed_only=needed_only, include_deleted=include_deleted
+        )
+        return split.attach(conn, rows) if split else rows
+
+    def _fetch(
+        self,
+        conn: sqlite3.Connection,
+        rowids: Sequence[int],
+        cols: str,
+        *,
+        needed_only: bool,
+        include_deleted: bool,
+    ) -> list[Row]:
         if not self.order and not self.is_aggregate:
             # Snapshots without ORDER BY are in rowid order and contiguous in the matching
             # rows, so one range scan with the same filter returns exactly this page.
             extra = f"{self.root}.rowid BETWEEN ? AND ?"
-            text = self._select(cols, self._conditions(include_deleted, extra))
+            conditions = self._conditions(include_deleted, extra)
+            text = self._select(cols, conditions, needed_only=needed_only)
             text += f" ORDER BY {self.root}.rowid"
             rows = conn.execute(text, [*self.params, rowids[0], rowids[-1]]).fetchall()
             if len(rows) == len(rowids):
                 return rows
         extra = f"{self.root}.rowid IN {_JSON_LIST}"
-        text = self._select(cols, self._conditions(True, extra))
+        text = self._select(cols, self._conditions(True, extra), needed_only=needed_only)
         rows = conn.execute(text, [*self.params, json.dumps(list(rowids))]).fetchall()
         by_rowid = {r[1]: r for r in rows}
         return [by_rowid[i] for i in rowids if i in by_rowid]
