@@ -5,6 +5,21 @@
 ...     print(demo.url, demo.ca_bundle)
 ...     env = demo.env()   # SF_DOMAIN, SF_CONSUMER_KEY, SF_CONSUMER_SECRET, SF_CA_BUNDLE
 
+What it serves (HTTPS on 127.0.0.1 only, a throwaway CA per start; plain HTTP is refused):
+
+* ``POST /services/oauth2/token`` (client credentials, every error of the reference's table),
+  ``/revoke``, ``/introspect``, ``/userinfo`` and the identity URL ``/id/{org}/{user}``;
+  ``localhost:PORT`` (:attr:`DemoOrg.login_domain`) plays ``login.salesforce.com``.
+* ``GET /services/data/`` (versions 31.0-68.0), ``/services/data/vXX.X/`` and ``/limits``,
+  with ``Sforce-Limit-Info`` on every counted API call; retired versions answer 410.
+* Whatever the feature modules register: sObjects/describe, query, reports, Bulk API 2.0.
+* Faults on demand (:class:`~sfnotebook.demo.faults.FaultConfig`): latency, 503s, dropped
+  connections, session expiry, ``REQUEST_LIMIT_EXCEEDED``, expired query locators, report
+  time-outs, failed Bulk jobs; :meth:`DemoOrg.set_faults`, :meth:`DemoOrg.stats`.
+
+From a terminal: ``sfnotebook demo-org`` (or ``python -m sfnotebook.demo``) runs one in the
+foreground and writes ``.env.demo``.
+
 The demo org imports nothing from the client side of sfnotebook (and vice versa): both follow
 the Salesforce wire format on their own, so a bug cannot hide in shared code.
 """
