@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,33 @@ def test_there_are_notebooks() -> None:
     assert {"quickstart.ipynb", "exploring_reports.ipynb", "soql_recipes.ipynb"} <= names
 
 
+@pytest.fixture(scope="module")
+def executed(demo_org: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every notebook executed at once, one kernel each (they wait on I/O, not on each other).
+
+    Maps the notebook's stem to the executed notebook, or to the exception it raised
+    (nbclient raises CellExecutionError on the first cell with an error output).
+    """
+    work = tmp_path_factory.mktemp("notebooks")
+    demo_org.write_env(work / ".env")
+
+    def run(path: Path) -> Any:
+        try:
+            return execute_notebook(path, cwd=work, env=kernel_env(), timeout=300)
+        except Exception as exc:  # reported by the test of that notebook
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(NOTEBOOKS) or 1) as pool:
+        return dict(zip([p.stem for p in NOTEBOOKS], pool.map(run, NOTEBOOKS), strict=True))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_against_the_demo_org(path: Path, demo_org: Any, tmp_path: Path) -> None:
-    demo_org.write_env(tmp_path / ".env")
-    # nbclient raises CellExecutionError on the first cell with an error output.
-    nb = execute_notebook(path, cwd=tmp_path, env=kernel_env(), timeout=300)
+def test_notebook_runs_against_the_demo_org(
+    path: Path, demo_org: Any, executed: dict[str, Any]
+) -> None:
+    nb = executed[path.stem]
+    if isinstance(nb, BaseException):
+        raise nb
 
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
