@@ -80,7 +80,7 @@ class Plan:
     flat_getters: list[int | Callable[[Row], Any] | None] = field(default_factory=list)
     fk_index: int | None = None  # for child plans: column holding the parent id
     fk_expr: str = ""  # for child plans: SQL of the foreign key to the parent
-    _builders: dict[str, Callable[[Row, dict[str, Any]], dict[str, Any]]] = field(
+    _builders: dict[tuple[str, bool], Callable[[Row, dict[str, Any]], dict[str, Any]]] = field(
         default_factory=dict, init=False, repr=False
     )
     # Paging fetches parents from a per-query cache (None: this plan cannot split).
@@ -214,8 +214,13 @@ class Plan:
         *,
         api_version: str,
         include_deleted: bool = False,
+        share_parents: bool = False,
     ) -> list[dict[str, Any]]:
-        """Turn SQL rows into REST records (fetching child subquery rows in one go)."""
+        """Turn SQL rows into REST records (fetching child subquery rows in one go).
+
+        With ``share_parents``, records with the same parent share its nested dict (for
+        records that are only encoded, never edited).
+        """
         base = f"/services/data/v{api_version}/sobjects/"
         ctx: dict[str, Any] = {"base": base, "children": {}}
         if self.children and rows:
@@ -224,9 +229,10 @@ class Plan:
                 ctx["children"][child.key] = child.plan.children_by_parent(
                     conn, parent_ids, api_version=api_version, include_deleted=include_deleted
                 )
-        build = self._builders.get(base)
+        key = (base, share_parents)
+        build = self._builders.get(key)
         if build is None:
-            build = self._builders[base] = compile_builder(self, base)
+            build = self._builders[key] = compile_builder(self, base, share_parents=share_parents)
         return [build(r, ctx) for r in rows]
 
     def children_by_parent(

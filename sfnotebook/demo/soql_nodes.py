@@ -190,14 +190,10 @@ class ChildNode(Node):
 _BOOL = {0: False, 1: True, None: None}
 
 
-def _node_source(node: Node, ns: dict[str, Any], base: str) -> str:
+def _node_source(node: Node, ns: dict[str, Any], base: str, *, share: bool = False) -> str:
     if isinstance(node, ScalarNode):
-        if node.type == "boolean":
-            return f"_B[r[{node.index}]]"
-        if node.type in ("double", "currency", "percent", "int"):
-            # REAL/INTEGER columns already come back as float/int (None stays None).
-            return f"r[{node.index}]"
-        return f"r[{node.index}]"
+        # REAL/INTEGER columns already come back as float/int (None stays None).
+        return f"_B[r[{node.index}]]" if node.type == "boolean" else f"r[{node.index}]"
     if isinstance(node, ParentNode):
         i = node.id_index
         if node.type_name is None:
@@ -209,21 +205,33 @@ def _node_source(node: Node, ns: dict[str, Any], base: str) -> str:
             type_name = node.type_name
         items = [f"'attributes': {{'type': {type_name!r}, 'url': {url}}}"]
         items += [f"{c.key!r}: {_node_source(c, ns, base)}" for c in node.children]
-        return f"(None if r[{i}] is None else {{{', '.join(items)}}})"
+        record = f"{{{', '.join(items)}}}"
+        if share:
+            # A parent's nested record depends only on its id: build it once per parent.
+            cache = f"_P{len(ns)}"
+            ns[cache] = {}
+            record = f"({cache}.get(r[{i}]) or {cache}.setdefault(r[{i}], {record}))"
+        return f"(None if r[{i}] is None else {record})"
     nodes = ns.setdefault("_N", [])
     nodes.append(node)
     return f"_N[{len(nodes) - 1}].value(r, ctx)"
 
 
-def compile_builder(plan: Plan, base: str) -> Callable[[Row, dict[str, Any]], dict[str, Any]]:
-    """One function turning a SQL row of ``plan`` into its REST record."""
+def compile_builder(
+    plan: Plan, base: str, *, share_parents: bool = False
+) -> Callable[[Row, dict[str, Any]], dict[str, Any]]:
+    """One function turning a SQL row of ``plan`` into its REST record.
+
+    With ``share_parents``, records with the same parent share one nested parent dict (for
+    pages encoded as soon as they are built; callers that may edit records must not share).
+    """
     ns: dict[str, Any] = {"_B": _BOOL}
     if plan.is_aggregate:
         items = ["'attributes': {'type': 'AggregateResult'}"]
     else:
         url = f"{base + plan.object_name + '/'!r} + r[0]"
         items = [f"'attributes': {{'type': {plan.object_name!r}, 'url': {url}}}"]
-    items += [f"{n.key!r}: {_node_source(n, ns, base)}" for n in plan.nodes]
+    items += [f"{n.key!r}: {_node_source(n, ns, base, share=share_parents)}" for n in plan.nodes]
     source = "def build(r, ctx):\n    return {" + ", ".join(items) + "}\n"
     exec(source, ns)  # noqa: S102 - generated from repr()-quoted schema names and indexes only
     return ns["build"]  # type: ignore[no-any-return]
