@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from .faults import FaultConfig
 from .http import Request, Response, Router, error_response, json_response
 from .oauth import TokenStore
-from .platform import ApiUsage
+from .platform import ApiUsage, limit_consumed
 from .state import API_VERSIONS, LATEST_API_VERSION
 from .transport import read_body, write_response
 
@@ -223,6 +223,10 @@ class Dispatcher:
             )
         if counted:
             response.headers["Sforce-Limit-Info"] = self.usage.header(faults.request_limit)
+            if 200 <= response.status < 300:
+                used_up = limit_consumed(request.method, request.path)
+                if used_up is not None:
+                    self.usage.consume(used_up)
         return response
 
     @staticmethod

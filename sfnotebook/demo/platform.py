@@ -5,13 +5,14 @@ Also the API usage counter behind the ``Sforce-Limit-Info`` header.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
 from .http import Request, Response, Router, json_response
 from .state import API_VERSIONS, OrgState
 
-__all__ = ["ApiUsage", "register", "version_label", "versions_payload"]
+__all__ = ["ApiUsage", "limit_consumed", "register", "version_label", "versions_payload"]
 
 _SEASONS = ("Winter", "Spring", "Summer")
 
@@ -64,6 +65,35 @@ class ApiUsage:
 
     def header(self, limit_max: int | None = None) -> str:
         return f"api-usage={self.used}/{limit_max or self.daily_max}"
+
+
+# Successful calls that use up another /limits entry: (method, path pattern, limit name).
+_CONSUMERS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("POST", re.compile(r"^/services/data/v[\d.]+/jobs/query/?$"), "DailyBulkV2QueryJobs"),
+    (
+        "GET",
+        re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/?$"),
+        "HourlySyncReportRuns",
+    ),
+    (
+        "POST",
+        re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/?$"),
+        "HourlySyncReportRuns",
+    ),
+    (
+        "POST",
+        re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/instances/?$"),
+        "HourlyAsyncReportRuns",
+    ),
+)
+
+
+def limit_consumed(method: str, path: str) -> str | None:
+    """The ``/limits`` entry a successful ``method path`` call uses up, if any."""
+    for want, pattern, name in _CONSUMERS:
+        if method == want and pattern.match(path):
+            return name
+    return None
 
 
 # Static maxima of the other limits, shaped like a Developer/Enterprise org.

@@ -971,3 +971,27 @@ def test_streamed_body_closed_in_its_thread_when_the_client_leaves(demo: DemoOrg
     head = api.call("HEAD", V + "/test/endless", token=token)
     assert head.status_code == 200 and head.content == b""
     assert api.get(V + "/limits", token=token).status_code == 200
+
+
+def test_bulk_jobs_and_report_runs_use_up_their_limits(demo: DemoOrg, api: Api) -> None:
+    assert demo.server is not None
+    router = demo.server.router
+    ok = lambda request, **_: json_response({"ok": True})  # noqa: E731 - tiny stand-in handler
+    router.add("POST", r"/services/data/{v}/jobs/query", ok)
+    router.add("GET", r"/services/data/{v}/analytics/reports/(?P<rid>\w+)", ok)
+    router.add("POST", r"/services/data/{v}/analytics/reports/(?P<rid>\w+)/instances", ok)
+    token = api.token()
+
+    def remaining() -> dict[str, int]:
+        limits = api.get(V + "/limits", token=token).json()
+        return {k: v["Remaining"] for k, v in limits.items()}
+
+    before = remaining()
+    assert api.post(V + "/jobs/query", token=token, json={}).status_code == 200
+    assert api.get(V + "/analytics/reports/00O000000000001AAA", token=token).status_code == 200
+    assert api.post(V + "/analytics/reports/00O000000000001AAA/instances", token=token).ok
+    after = remaining()
+    assert before["DailyBulkV2QueryJobs"] - after["DailyBulkV2QueryJobs"] == 1
+    assert before["HourlySyncReportRuns"] - after["HourlySyncReportRuns"] == 1
+    assert before["HourlyAsyncReportRuns"] - after["HourlyAsyncReportRuns"] == 1
+    assert before["DailyApiRequests"] - after["DailyApiRequests"] == 4  # three calls + /limits
