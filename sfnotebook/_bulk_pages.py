@@ -19,22 +19,45 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
-from .errors import IncompleteResultError, NotFoundError, SalesforceError, ServerUnavailableError
+from .errors import (
+    IncompleteResultError,
+    NotFoundError,
+    SalesforceError,
+    ServerUnavailableError,
+    SessionExpiredError,
+)
 
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["Page", "fetch_page", "result_urls", "run_pages"]
+__all__ = ["Page", "csv_headers", "fetch_page", "result_urls", "run_pages"]
 
 log = logging.getLogger("sfnotebook.bulk")
 
 T = TypeVar("T")
 
 CSV_HEADERS = {"Accept": "text/csv", "Accept-Encoding": "gzip"}
+PLAIN_HEADERS = {"Accept": "text/csv", "Accept-Encoding": "identity"}
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def csv_headers(conn: Connection, compress: bool | None) -> dict[str, str]:
+    """Request headers for result pages: gzip, except (by default) from a loopback host.
+
+    Compression trades CPU for bandwidth. Over a network Salesforce's gzip shrinks CSV several
+    times; from a server on this machine (the demo org, a local proxy) there is no bandwidth to
+    save and compressing and decompressing 100+ MB costs most of the download's time.
+    """
+    if compress is None:
+        compress = urlsplit(conn.instance_url).hostname not in _LOOPBACK
+    return CSV_HEADERS if compress else PLAIN_HEADERS
+
+
 _BODY_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ConnectionError,
@@ -69,6 +92,7 @@ def fetch_page(
     index: int = 0,
     params: dict[str, Any] | None = None,
     check: Callable[[Page], int] | None = None,
+    headers: dict[str, str] = CSV_HEADERS,
 ) -> tuple[Page, int]:
     """GET one result page; retry it when its body breaks off or holds too few rows.
 
@@ -77,13 +101,23 @@ def fetch_page(
     """
     policy = conn.session.policy
     attempt = 0
+    renewed = False
     while True:
-        resp = conn.request("GET", url, params=params, headers=CSV_HEADERS, stream=True)
+        try:
+            resp = conn.request("GET", url, params=params, headers=headers, stream=True)
+        except SessionExpiredError:
+            # The token was renewed for this call and expired again before it was re-sent
+            # (other pages in flight, a very short session timeout): renew once more.
+            if renewed:
+                raise
+            renewed = True
+            continue
         try:
             body = _read_body(resp)
             locator = resp.headers.get("Sforce-Locator")
             count = resp.headers.get("Sforce-NumberOfRecords")
             page = Page(index, body, locator, int(count) if count and count.isdigit() else None)
+            del body  # the page owns the bytes now; ``check`` may drop them once parsed
             rows = check(page) if check is not None else -1
             if page.records is not None and rows >= 0 and rows != page.records:
                 raise IncompleteResultError(
@@ -160,6 +194,7 @@ def run_pages(
     *,
     max_records: int | None,
     concurrency: int,
+    headers: dict[str, str] = CSV_HEADERS,
 ) -> Iterator[T]:
     """Download every result page and yield ``handle(page)`` for each, in page order.
 
@@ -169,13 +204,18 @@ def run_pages(
     """
     urls = result_urls(conn, job_id, max_records=max_records) if concurrency > 1 else None
     if urls is None:
-        yield from _sequential(conn, job_id, handle, max_records=max_records)
+        yield from _sequential(conn, job_id, handle, max_records=max_records, headers=headers)
     else:
-        yield from _concurrent(conn, urls, handle, concurrency=concurrency)
+        yield from _concurrent(conn, urls, handle, concurrency=concurrency, headers=headers)
 
 
 def _process(
-    conn: Connection, url: str, index: int, params: dict[str, Any] | None, handle: Callable[..., T]
+    conn: Connection,
+    url: str,
+    index: int,
+    params: dict[str, Any] | None,
+    handle: Callable[..., T],
+    headers: dict[str, str],
 ) -> T:
     results: list[T] = []
 
@@ -184,18 +224,23 @@ def _process(
         results.append(result)
         return int(getattr(result, "rows", -1))
 
-    fetch_page(conn, url, index=index, params=params, check=check)
+    fetch_page(conn, url, index=index, params=params, check=check, headers=headers)
     return results[-1]
 
 
 def _concurrent(
-    conn: Connection, urls: Iterator[str], handle: Callable[[Page], T], *, concurrency: int
+    conn: Connection,
+    urls: Iterator[str],
+    handle: Callable[[Page], T],
+    *,
+    concurrency: int,
+    headers: dict[str, str],
 ) -> Iterator[T]:
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sfnotebook-bulk")
     pending: deque[Future[T]] = deque()
     try:
         for index, url in enumerate(urls):
-            pending.append(pool.submit(_process, conn, url, index, None, handle))
+            pending.append(pool.submit(_process, conn, url, index, None, handle, headers))
             while len(pending) >= concurrency:
                 yield pending.popleft().result()
         while pending:
@@ -207,7 +252,12 @@ def _concurrent(
 
 
 def _sequential(
-    conn: Connection, job_id: str, handle: Callable[[Page], T], *, max_records: int | None
+    conn: Connection,
+    job_id: str,
+    handle: Callable[[Page], T],
+    *,
+    max_records: int | None,
+    headers: dict[str, str],
 ) -> Iterator[T]:
     """Follow the locator chain; parse page k in a worker while page k+1 downloads."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-bulk")
@@ -222,10 +272,10 @@ def _sequential(
                 params["maxRecords"] = max_records
             if locator:
                 params["locator"] = locator
-            page, _ = fetch_page(conn, url, index=index, params=params)
+            page, _ = fetch_page(conn, url, index=index, params=params, headers=headers)
             if pending is not None:
                 yield pending.result()
-            pending = pool.submit(_checked, conn, url, dict(params), handle, page)
+            pending = pool.submit(_checked, conn, url, dict(params), handle, page, headers)
             locator = page.locator
             index += 1
             if not locator or locator == "null":
@@ -245,6 +295,7 @@ def _checked(
     params: dict[str, Any],
     handle: Callable[[Page], T],
     page: Page,
+    headers: dict[str, str],
 ) -> T:
     """``handle(page)``; a page with fewer rows than announced is downloaded again."""
     result = handle(page)
@@ -256,5 +307,5 @@ def _checked(
             rows,
             page.records,
         )
-        return _process(conn, url, page.index, params, handle)
+        return _process(conn, url, page.index, params, handle, headers)
     return result
