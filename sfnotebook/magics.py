@@ -70,6 +70,13 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
+    if type(value).__module__.split(".")[0] == "numpy" and _is_numpy_datetime(value):
+        import pandas as pd
+
+        # numpy's own tolist() turns datetime64[ns] into integers: go through pandas.
+        if getattr(value, "ndim", 0):
+            return [_plain(v) for v in pd.Series(value).tolist()]
+        return pd.Timestamp(value).to_pydatetime()
     tolist = getattr(value, "tolist", None)
     if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "pandas"):
         converted = tolist()  # arrays, Series, Index and numpy scalars
@@ -77,6 +84,10 @@ def _plain(value: Any) -> Any:
             return [_plain(v) for v in converted]
         return _plain(converted)
     return value
+
+
+def _is_numpy_datetime(value: Any) -> bool:
+    return getattr(getattr(value, "dtype", None), "kind", None) == "M"
 
 
 def _is_missing(value: Any) -> bool:
@@ -90,7 +101,8 @@ def _quote(name: str, value: Any) -> str:
     from simple_salesforce.format import quote_soql_value
 
     value = _plain(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(v, datetime) and v.tzinfo is None for v in items):
         raise UsageError(
             f"{name} is a datetime without a time zone; SOQL needs one "
             "(e.g. value.replace(tzinfo=datetime.timezone.utc))."

@@ -86,6 +86,21 @@ def test_numpy_and_pandas_values_bind() -> None:
     )
 
 
+def test_numpy_datetimes_bind_as_datetimes_not_integers() -> None:
+    import numpy as np
+    import pandas as pd
+
+    naive = np.array(["2024-05-01T10:00"], dtype="datetime64[ns]")
+    with pytest.raises(UsageError, match="without a time zone"):
+        bind_soql("WHERE C > :d", {"d": naive[0]})
+    with pytest.raises(UsageError, match="without a time zone"):
+        bind_soql("WHERE C IN :d", {"d": naive})
+    utc = np.array(["2024-05-01T10:00"], dtype="datetime64[s]")
+    assert bind_soql("WHERE C IN :d", {"d": pd.Series(utc).dt.tz_localize("UTC")}) == (
+        "WHERE C IN (2024-05-01T10:00:00+00:00)"
+    )
+
+
 def test_injection_stays_one_literal() -> None:
     soql = bind_soql("SELECT Id FROM Account WHERE Name = :name", {"name": INJECTION})
     assert soql == "SELECT Id FROM Account WHERE Name = 'x\\' OR Name LIKE \\'%'"
@@ -193,6 +208,14 @@ def test_bad_soql_is_a_short_usage_error(
     text = out.out + out.err
     assert "INVALID_TYPE" in text
     assert "Traceback" not in text
+
+
+def test_include_deleted_reads_the_recycle_bin(shell: InteractiveShell, default_org: Any) -> None:
+    soql = "SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true LIMIT 3"
+    assert len(shell.run_cell_magic("soql", "", soql)) == 0
+    deleted = shell.run_cell_magic("soql", "--include-deleted", soql)
+    assert len(deleted) > 0
+    assert deleted["IsDeleted"].all()
 
 
 def test_unknown_variable_in_a_cell(shell: InteractiveShell, default_org: Any) -> None:
