@@ -15,9 +15,9 @@ NumPy, Arrow), which tracemalloc would not. (c) starts with a cold describe cach
 
 It then compares the conversion alone (page bytes already downloaded -> DataFrame): (a)'s
 ``json.loads`` + ``json_normalize`` against sfnotebook's typed decoder, best of three in CPU
-time (both run on one thread), and the
-end-to-end time at 100 ms against the network floor (pages x latency). The last line printed
-is the 100k-record end-to-end ratio of sfnotebook to (a).
+time (both run on one thread), and the end-to-end time at 100 ms against the network floor
+(pages x latency) and against merely downloading the pages one after the other. The last line
+printed is the 100k-record end-to-end ratio of sfnotebook to (a).
 """
 
 from __future__ import annotations
