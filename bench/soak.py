@@ -27,7 +27,7 @@ FAULTS: dict[str, Any] = {
     "error_rate": 0.05,
     "drop_rate": 0.02,
     "latency": 0.002,
-    "expire_after_requests": 40,
+    "expire_every_requests": 40,
     "seed": 11,
 }
 
@@ -138,7 +138,7 @@ def run_soak(
         t.start()
     for t in pool:
         t.join()
-    demo.set_faults(error_rate=0.0, drop_rate=0.0, latency=0.0, expire_after_requests=None)
+    demo.set_faults(error_rate=0.0, drop_rate=0.0, latency=0.0, expire_every_requests=None)
     stats = demo.stats()
     report.server_requests = int(stats["requests"]) - requests_before
     report.faults = dict(Counter(stats.get("faults", {})) - before)

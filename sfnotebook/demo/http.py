@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 __all__ = [
     "Handler",
     "Request",
@@ -68,7 +70,7 @@ def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """A JSON response, compact like Salesforce's (no pretty printing)."""
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    body = orjson.dumps(payload)
     return Response(status=status, body=body, headers=dict(headers or {}))
 
 

@@ -46,6 +46,7 @@ _CLEAR: dict[str, Any] = {
     "error_next": 0,
     "drop_next": 0,
     "expire_after_requests": None,
+    "expire_every_requests": None,
     "expire_after_seconds": None,
     "request_limit": None,
     "expire_locators": False,
