@@ -329,7 +329,9 @@ class FrameBuilder:
 
 
 def _only(dtypes: Mapping[str, Any] | None, columns: Any) -> dict[str, Any]:
-    return {k: v for k, v in (dtypes or {}).items() if k in set(columns)}
+    """The overrides that name one of ``columns`` (matched case-insensitively)."""
+    by_lower = {str(c).lower(): c for c in columns}
+    return {by_lower[k.lower()]: v for k, v in (dtypes or {}).items() if k.lower() in by_lower}
 
 
 def _check_overrides(dtypes: Mapping[str, Any] | None, builder: FrameBuilder) -> None:

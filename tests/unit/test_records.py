@@ -326,3 +326,14 @@ def test_typed_decoding_of_children_and_paging() -> None:
     assert isinstance(out, QueryResult)
     assert out["Contacts"]["Id"].tolist() == ["003C0", "003C1", "003C2"]
     assert out["Contacts"]["AccountId"].tolist() == ["001A"] * 3
+
+
+def test_dtypes_override_matches_columns_case_insensitively() -> None:
+    frame = records_frame([OPPORTUNITY], dtypes={"amount": "float64"})
+    assert frame["Amount"].dtype == np.dtype("float64")
+
+
+def test_dtypes_override_reaches_child_frames() -> None:
+    result = records_frame(ACCOUNTS, dtypes={"LastName": "object"})
+    assert isinstance(result, QueryResult)
+    assert result["Contacts"]["LastName"].dtype == np.dtype(object)
