@@ -2,8 +2,10 @@
 
 The panel never holds the consumer secret or the token in a widget: widget state is saved
 into the notebook file and shared with it. A secret found in the environment or ``.env`` stays
-there (the password field is left empty and a note says where it came from), and a secret
-typed into the password field is read and the field emptied as soon as Connect is clicked.
+there (the password field is left empty and a note says where it came from). A typed secret
+reaches the kernel when the field loses focus or Enter is pressed (``continuous_update`` off,
+so not keystroke by keystroke); the panel moves it at once into a private attribute and empties
+the field, so the widget state never keeps it.
 """
 
 from __future__ import annotations
@@ -116,13 +118,16 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             style=style,
             layout=_FIELD_LAYOUT,
         )
+        self._typed_secret: str | None = None
         self.consumer_secret = w.Password(
             value="",
             description="Consumer Secret",
             placeholder=self._secret_placeholder(),
+            continuous_update=False,
             style=style,
             layout=_FIELD_LAYOUT,
         )
+        self.consumer_secret.observe(self._take_secret, names="value")
         self.secret_note = w.HTML(value=self._secret_note())
         has_ca = "ca_bundle" in values
         self.ca_bundle = w.Text(
@@ -181,11 +186,10 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
     def connect(self) -> Any:
         """Log in with the field values (what Connect does); returns the connection or ``None``.
 
-        The typed secret is taken out of the password field before anything is sent, so it
-        never stays in the widget state, whatever the outcome.
+        A typed secret (kept since it was typed, never in a widget) wins over the environment
+        and ``.env``; without one, :func:`sfnotebook.connect` reads those.
         """
-        typed_secret = self.consumer_secret.value or None
-        self.consumer_secret.value = ""
+        typed_secret = self._typed_secret
         if self._connection is not None:
             self._close(revoke=True, quiet=True)
         host = self.domain.value.strip() or "(no domain)"
@@ -216,11 +220,6 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             # If it fails, usage just stays "not reported yet": the connection itself is fine.
             with contextlib.suppress(SfNotebookError):
                 conn.limits()
-        if typed_secret is not None:
-            self.secret_note.value = (
-                '<span style="color:#555">The typed Consumer Secret was used and cleared from '
-                "the field (it is never saved in the notebook).</span>"
-            )
         self.status.value = (
             '<div style="color:#1a7f37;font-weight:600">&#10004; Connected</div>'
             + connection_html(conn)
@@ -237,8 +236,22 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self._close(revoke=True, quiet=False)
 
     # -- internals ----------------------------------------------------------------------------
+    def _take_secret(self, change: Mapping[str, Any]) -> None:
+        """Move a typed secret out of the widget (whose state is saved with the notebook)."""
+        if not change["new"]:
+            return
+        self._typed_secret = str(change["new"])
+        self.consumer_secret.value = ""
+        self.secret_note.value = (
+            '<span style="color:#555">Consumer Secret received; it is kept out of the widget '
+            "and never saved in the notebook.</span>"
+        )
+
     def _close(self, *, revoke: bool, quiet: bool) -> None:
         conn, self._connection = self._connection, None
+        if not quiet:  # a real Disconnect forgets the typed secret too
+            self._typed_secret = None
+            self.secret_note.value = self._secret_note()
         self.disconnect_button.disabled = True
         self.connect_button.description = "Connect"
         if conn is None:

@@ -85,6 +85,10 @@ def test_connect_with_typed_secret(demo_org: Any) -> None:
     seen: list[Any] = []
     panel = login_panel(env_file=False, on_connect=seen.append, backoff=0.01)
     fill(panel, demo_org)
+    # Typed, the secret leaves the widget at once: not even the pre-connect state holds it.
+    assert panel.consumer_secret.value == ""
+    assert demo_org.consumer_secret not in saved_state(panel)
+    assert "received" in panel.secret_note.value
     panel.connect_button.click()
 
     conn = panel.connection
