@@ -21,10 +21,16 @@ INJECTION = "x' OR Name LIKE '%"
 
 
 @pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
-    ip = InteractiveShell.instance()
+def shell() -> Iterator[InteractiveShell]:
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database written by the tests
+    ip = InteractiveShell.instance(config=config)
     ip.run_line_magic("load_ext", "sfnotebook")
-    return ip
+    yield ip
+    # Later tests must not believe they run inside IPython (progress bars, display hooks).
+    InteractiveShell.clear_instance()
 
 
 @pytest.fixture(scope="module")
