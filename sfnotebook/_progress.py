@@ -40,7 +40,11 @@ class NullBar:
 
 
 def in_interactive_kernel() -> bool:
-    """True inside a Jupyter/IPython kernel or an interactive IPython shell."""
+    """True inside a Jupyter kernel or an interactive IPython terminal.
+
+    A bare ``InteractiveShell`` (as test suites and embedding code create) does not count:
+    nobody is watching it.
+    """
     shell = sys.modules.get("IPython")
     if shell is None:
         return False
@@ -48,7 +52,11 @@ def in_interactive_kernel() -> bool:
         ip = shell.get_ipython()  # type: ignore[attr-defined]
     except AttributeError:
         return False
-    return ip is not None
+    if ip is None:
+        return False
+    if type(ip).__name__ in {"ZMQInteractiveShell", "TerminalInteractiveShell"}:
+        return True
+    return "IPKernelApp" in getattr(ip, "config", {})
 
 
 def progress_bar(

@@ -220,3 +220,21 @@ def test_large_result_warning_points_at_the_caller() -> None:
     with pytest.warns(errors.LargeResultWarning) as record:
         soql.query(conn, SOQL, large_result_rows=3)
     assert record[0].filename == __file__
+
+
+def test_a_bare_ipython_shell_is_not_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from sfnotebook import _progress
+
+    class InteractiveShell:
+        config: dict[str, Any] = {}  # noqa: RUF012 - a stand-in
+
+    class ZMQInteractiveShell(InteractiveShell):
+        pass
+
+    fake = types.ModuleType("IPython")
+    for shell, expected in ((InteractiveShell(), False), (ZMQInteractiveShell(), True)):
+        fake.get_ipython = lambda shell=shell: shell  # type: ignore[attr-defined]
+        monkeypatch.setitem(__import__("sys").modules, "IPython", fake)
+        assert _progress.in_interactive_kernel() is expected
