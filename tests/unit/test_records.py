@@ -337,3 +337,16 @@ def test_dtypes_override_reaches_child_frames() -> None:
     result = records_frame(ACCOUNTS, dtypes={"LastName": "object"})
     assert isinstance(result, QueryResult)
     assert result["Contacts"]["LastName"].dtype == np.dtype(object)
+
+
+def test_typed_child_frame_keyed_by_attributes_url_when_id_not_selected() -> None:
+    layout = Layout(("Name",), {"Name": "string"},
+                    {"Contacts": Layout(("Id",), {"Id": "id"})}, "Account")  # fmt: skip
+    records = [{k: v for k, v in r.items() if k != "Id"} for r in ACCOUNTS]
+    builder = FrameBuilder(layout)
+    page = builder.decode(page_bytes(records))
+    assert not isinstance(page.records[0], dict)
+    builder.add(page.records)
+    out = builder.result()
+    assert isinstance(out, QueryResult)
+    assert out["Contacts"]["AccountId"].tolist() == ["001A", "001A", "001C"]
