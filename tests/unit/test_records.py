@@ -341,7 +341,7 @@ def test_dtypes_override_reaches_child_frames() -> None:
 
 def test_typed_child_frame_keyed_by_attributes_url_when_id_not_selected() -> None:
     layout = Layout(("Name",), {"Name": "string"},
-                    {"Contacts": Layout(("Id",), {"Id": "id"})}, "Account")  # fmt: skip
+                    {"Contacts": Layout(("Id", "LastName"), {"Id": "id"})}, "Account")  # fmt: skip
     records = [{k: v for k, v in r.items() if k != "Id"} for r in ACCOUNTS]
     builder = FrameBuilder(layout)
     page = builder.decode(page_bytes(records))
