@@ -1,9 +1,11 @@
-"""SOQL tokenizer and recursive-descent parser for the demo org (syntax only, no schema).
+"""SOQL recursive-descent parser for the demo org (syntax only, no schema).
 
-The parser turns SOQL text into the small AST of :mod:`sfnotebook.demo.soql_ast`; :mod:`sfnotebook.demo.soql` resolves it
-against the schema. Syntax errors are raised as :class:`SoqlError` with ``MALFORMED_QUERY`` and
+The parser turns SOQL text into the small AST of :mod:`sfnotebook.demo.soql_ast`;
+:mod:`sfnotebook.demo.soql` resolves it against the schema. Syntax errors are raised as
+:class:`SoqlError` (:mod:`sfnotebook.demo.soql_tokens`) with ``MALFORMED_QUERY`` and
 Salesforce's message layout: the query row echoed, a caret line, ``ERROR at Row:r:Column:c``
-and ``unexpected token: 'X'``.
+and ``unexpected token: 'X'``. The AST classes, :class:`SoqlError`, :func:`format_error` and
+:func:`tokenize` are re-exported here.
 """
 
 from __future__ import annotations
