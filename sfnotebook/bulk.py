@@ -19,27 +19,24 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow as pa
 import requests
 
-from . import _bulk_csv as _csv
-from ._bulk_pages import Page, csv_headers, run_pages
-from ._parquet import ParquetFolder, prepare_folder
+from ._bulk_collect import Collector
+from ._bulk_pages import csv_headers, run_pages
+from ._parquet import prepare_folder
 from ._progress import Enabled, progress_bar
 from .errors import BulkJobError, SfNotebookError
 
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["extract"]
+__all__ = ["extract", "job_results"]
 
 log = logging.getLogger("sfnotebook.bulk")
 
@@ -114,12 +111,87 @@ def extract(
     PosixPath('opps')
     >>> import duckdb; duckdb.sql("select count(*) from 'opps/*.parquet'")  # doctest: +SKIP
     """
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+    _check_options(progress, concurrency)
     folder = prepare_folder(to, overwrite=overwrite) if to is not None else None
     job = _create_job(conn, soql, include_deleted=include_deleted)
-    job_id = str(job["id"])
-    collector = _Collector(conn, soql, root=job.get("object"), folder=folder, dtypes=dtypes)
+    return _collect(
+        conn,
+        str(job["id"]),
+        soql=soql,
+        root=job.get("object"),
+        folder=folder,
+        progress=progress,
+        dtypes=dtypes,
+        max_records=max_records,
+        poll_interval=poll_interval,
+        concurrency=concurrency,
+        compress=compress,
+    )
+
+
+def job_results(
+    conn: Connection,
+    job_id: str,
+    *,
+    to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: Enabled = "auto",
+    dtypes: Mapping[str, Any] | None = None,
+    max_records: int | None = None,
+    poll_interval: float = 0.5,
+    concurrency: int = 4,
+    compress: bool | None = None,
+) -> pd.DataFrame | Path:
+    """Wait for an existing Bulk API 2.0 query job and download its results, as ``extract`` does.
+
+    For a job created elsewhere (another session, a scheduled integration): results stay on
+    Salesforce for 7 days and can be read again. The options are those of :func:`extract`.
+
+    Examples
+    --------
+    >>> from sfnotebook.bulk import job_results
+    >>> df = job_results(org, "750XX0000000001AAA")  # doctest: +SKIP
+    """
+    _check_options(progress, concurrency)
+    folder = prepare_folder(to, overwrite=overwrite) if to is not None else None
+    return _collect(
+        conn,
+        job_id,
+        soql="",
+        root=None,
+        folder=folder,
+        progress=progress,
+        dtypes=dtypes,
+        max_records=max_records,
+        poll_interval=poll_interval,
+        concurrency=concurrency,
+        compress=compress,
+    )
+
+
+def _check_options(progress: Any, concurrency: int) -> None:
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if progress not in (True, False, "auto"):
+        raise ValueError(f'progress must be True, False or "auto", not {progress!r}')
+
+
+def _collect(
+    conn: Connection,
+    job_id: str,
+    *,
+    soql: str,
+    root: str | None,
+    folder: Path | None,
+    progress: Enabled,
+    dtypes: Mapping[str, Any] | None,
+    max_records: int | None,
+    poll_interval: float,
+    concurrency: int,
+    compress: bool | None,
+) -> pd.DataFrame | Path:
+    """Wait for the job, download and convert its pages; abort it on KeyboardInterrupt."""
+    collector = Collector(conn, soql, root=root, folder=folder, dtypes=dtypes)
     bar = _Progress(progress, job_id)
     try:
         info = _wait(conn, job_id, poll_interval=poll_interval, bar=bar)
@@ -212,104 +284,6 @@ def _int(value: Any) -> int | None:
         return None
 
 
-# --------------------------------------------------------------------------- the pages
-
-
-@dataclass
-class _PageResult:
-    index: int
-    rows: int
-    table: pa.Table | None  # None once written to Parquet
-
-
-class _Collector:
-    """Parses pages (in worker threads), keeps them in order, builds the result."""
-
-    def __init__(
-        self,
-        conn: Connection,
-        soql: str,
-        *,
-        root: str | None,
-        folder: Path | None,
-        dtypes: Mapping[str, Any] | None,
-    ) -> None:
-        self.conn = conn
-        self.soql = soql
-        self.root = root
-        self.folder = folder
-        self.dtypes = dtypes
-        self.writer: ParquetFolder | None = None
-        self.assembler: _csv.FrameAssembler | None = None
-        self._schema: _csv.PageSchema | None = None
-        self._lock = threading.Lock()
-
-    def _describe_of(self, name: str) -> Any:
-        try:
-            return self.conn.describe(name)
-        except SfNotebookError:
-            return None  # an object this user cannot describe: its columns stay text
-
-    def schema(self, headers: list[str]) -> _csv.PageSchema:
-        """The extract's schema, fixed by the first page to arrive (from the describes)."""
-        with self._lock:
-            if self._schema is None:
-                self._schema = _csv.page_schema(
-                    headers, describe_of=self._describe_of, root=self.root
-                )
-                self.assembler = _csv.FrameAssembler(self._schema)
-                if self.folder is not None:
-                    self.writer = ParquetFolder(self.folder, self._schema, dtypes=self.dtypes)
-            return self._schema
-
-    def handle(self, page: Page) -> _PageResult:
-        data = _csv.strip_nul(page.data)
-        page.data = bytearray()  # the page's bytes are not needed once parsed
-        headers = _csv.read_header(data)
-        if not headers:  # an empty body: no rows, not even a header
-            return _PageResult(page.index, 0, None)
-        schema = self.schema(headers)
-        table = _csv.typed_page(_csv.parse_page(data, header=headers), schema)
-        del data
-        if self.writer is not None:
-            self.writer.write(page.index, table)
-            return _PageResult(page.index, table.num_rows, None)
-        return _PageResult(page.index, table.num_rows, table)
-
-    def keep(self, result: _PageResult) -> None:
-        if result.table is not None and self.assembler is not None:
-            self.assembler.add(result.table)
-            result.table = None
-
-    def _fallback_schema(self) -> None:
-        """No page had a header: take the columns from the SOQL's SELECT list."""
-        columns, root = _csv.select_columns(self.soql)
-        self.root = self.root or root
-        self.schema(columns)
-
-    def discard(self) -> None:
-        """After a failure: drop the pages kept, remove the Parquet files written."""
-        self.assembler = None
-        if self.writer is not None:
-            self.writer.remove_written()
-
-    def finish(self) -> pd.DataFrame | Path:
-        if self._schema is None:
-            self._fallback_schema()
-        if self.folder is not None:
-            assert self.writer is not None  # noqa: S101 - set with the schema
-            if not self.writer.written:
-                # No rows: one empty file keeps the columns and types for the readers.
-                self.writer.write(0, self._schema_table())
-            return self.folder
-        assert self.assembler is not None  # noqa: S101 - set with the schema
-        return self.assembler.frame(dtypes=self.dtypes)
-
-    def _schema_table(self) -> pa.Table:
-        assert self._schema is not None  # noqa: S101 - checked by finish
-        return self._schema.arrow_schema().empty_table()
-
-
 # --------------------------------------------------------------------------- progress
 
 
@@ -317,8 +291,6 @@ class _Progress:
     """The job state while it runs, then rows downloaded out of ``numberRecordsProcessed``."""
 
     def __init__(self, progress: Enabled, job_id: str) -> None:
-        if progress not in (True, False, "auto"):
-            raise ValueError(f'progress must be True, False or "auto", not {progress!r}')
         self.bar = progress_bar(None, enabled=progress, desc=f"Bulk job {job_id}: queued")
 
     def state(self, state: str, processed: int | None) -> None:

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import sfnotebook
-from sfnotebook import _bulk_pages, bulk
+from sfnotebook import _bulk_collect, _bulk_pages, bulk
 from sfnotebook import dtypes as dt
 from sfnotebook.errors import (
     BulkJobError,
@@ -242,7 +242,7 @@ def test_session_expiring_between_pages_is_renewed(
     concurrency: int,
 ) -> None:
     demo, conn = faulty
-    real_keep = bulk._Collector.keep
+    real_keep = _bulk_collect.Collector.keep
     pages = []
 
     def keep_then_expire(self: Any, result: Any) -> None:
@@ -251,7 +251,7 @@ def test_session_expiring_between_pages_is_renewed(
         if len(pages) in {1, 3}:
             demo.expire_sessions()
 
-    monkeypatch.setattr(bulk._Collector, "keep", keep_then_expire)
+    monkeypatch.setattr(_bulk_collect.Collector, "keep", keep_then_expire)
     frame = conn.extract(SMALL, max_records=PAGE, concurrency=concurrency, poll_interval=0.01)
     pd.testing.assert_frame_equal(frame, small)
     assert len(pages) > 3
@@ -374,3 +374,40 @@ class _Pages:
 def test_result_pages_spellings(first: dict[str, Any], follow: dict[str, Any]) -> None:
     conn: Any = _Pages({"/more": follow})
     assert list(_bulk_pages._follow(conn, first)) == ["/a", "/b"]
+
+
+def test_gzip_pages_give_the_same_frame(org: sfnotebook.Connection, small: pd.DataFrame) -> None:
+    """Over a network pages come gzip-compressed (the default away from localhost)."""
+    frame = org.extract(SMALL, max_records=PAGE, compress=True, poll_interval=0.01)
+    pd.testing.assert_frame_equal(frame, small)
+
+
+@pytest.mark.parametrize(
+    ("instance_url", "encoding"),
+    [
+        ("https://acme.my.salesforce.com", "gzip"),
+        ("https://127.0.0.1:8443", "identity"),
+        ("https://localhost:8443", "identity"),
+    ],
+)
+def test_compression_is_asked_for_except_from_this_machine(
+    instance_url: str, encoding: str
+) -> None:
+    class Conn:
+        pass
+
+    conn: Any = Conn()
+    conn.instance_url = instance_url
+    assert _bulk_pages.csv_headers(conn, None)["Accept-Encoding"] == encoding
+    assert _bulk_pages.csv_headers(conn, True)["Accept-Encoding"] == "gzip"
+    assert _bulk_pages.csv_headers(conn, False)["Accept-Encoding"] == "identity"
+
+
+def test_job_results_reads_a_job_created_elsewhere(
+    org: sfnotebook.Connection, small: pd.DataFrame, tmp_path: Path
+) -> None:
+    job = bulk._create_job(org, SMALL, include_deleted=False)
+    frame = bulk.job_results(org, job["id"], max_records=PAGE, poll_interval=0.01)
+    pd.testing.assert_frame_equal(frame, small)
+    again = bulk.job_results(org, job["id"], to=tmp_path / "again", max_records=PAGE)
+    assert len(pd.read_parquet(again)) == len(small)  # results can be read more than once
