@@ -350,3 +350,22 @@ def test_typed_child_frame_keyed_by_attributes_url_when_id_not_selected() -> Non
     out = builder.result()
     assert isinstance(out, QueryResult)
     assert out["Contacts"]["AccountId"].tolist() == ["001A", "001A", "001C"]
+
+
+@pytest.mark.parametrize(
+    "module", ["records", "_frames", "_decode", "dtypes", "_describe_paths", "_soql_parse"]
+)
+def test_converters_do_no_io(module: str) -> None:
+    """The converters import neither HTTP clients nor simple-salesforce (pure functions)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(sfnotebook.__file__).parent / f"{module}.py"
+    names = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0] if node.level == 0 else node.module)
+    assert not names & {"requests", "simple_salesforce", "urllib3", "http", "socket"}
+    assert not {n for n in names if n.startswith("sfnotebook.") and "connection" in n}
