@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -100,12 +101,18 @@ def _count_images(nb: Any) -> int:
     )
 
 
+# A Salesforce session id (the demo org issues the same shape): org id, "!", opaque part.
+_SESSION_ID = re.compile(r"00D[A-Za-z0-9]{12}![A-Za-z0-9._]{20,}")
+
+
 def _scan_for_secrets(paths: Sequence[Path], secrets: Sequence[str]) -> None:
+    """Delete and refuse outputs holding a secret or any session id (the kernel's included)."""
     for path in paths:
         text = path.read_text(encoding="utf-8", errors="replace")
-        for secret in secrets:
-            if secret and secret in text:
-                raise SystemExit(f"refusing to keep {path}: it contains a secret value")
+        if any(s and s in text for s in secrets) or _SESSION_ID.search(text):
+            for p in paths:
+                p.unlink(missing_ok=True)
+            raise SystemExit(f"refusing to keep {path}: it contains a secret value")
 
 
 def _print_identity(settings: Mapping[str, str]) -> list[str]:
