@@ -14,10 +14,18 @@ from sfnotebook import _describe_paths as dp
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
 from sfnotebook._frames import Layout
-from sfnotebook.errors import SalesforceError
+from sfnotebook.errors import (
+    RequestLimitExceededError,
+    SalesforceError,
+    ServerUnavailableError,
+    SessionExpiredError,
+)
 from sfnotebook.records import infer_layout
 
 __all__ = ["Plan", "layout_from_records", "plan"]
+
+# Failures that say nothing about the object: they must stop the query, not just its types.
+_FATAL = (RequestLimitExceededError, ServerUnavailableError, SessionExpiredError)
 
 
 @dataclass
@@ -36,6 +44,8 @@ def _describer(conn: Any) -> Callable[[str], Any]:
             return None
         try:
             return conn.describe(name)
+        except _FATAL:
+            raise
         except SalesforceError:
             failed.add(name.lower())
             return None

@@ -29,7 +29,11 @@ from sfnotebook import _soql_parse as sp
 from sfnotebook import _soql_plan
 from sfnotebook._frames import Children, FrameBuilder, Layout, QueryResult
 from sfnotebook._progress import Enabled, progress_bar
-from sfnotebook.errors import IncompleteResultError, LargeResultWarning
+from sfnotebook.errors import (
+    IncompleteResultError,
+    LargeResultWarning,
+    QueryLocatorExpiredError,
+)
 
 __all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
 
@@ -229,32 +233,46 @@ def _run(
         if not head.done:
             bar = progress_bar(head.totalSize, enabled=progress, desc="query")
         received = 0
-        while raw is not None:
-            if builder is None:  # unreadable SELECT: the first page's records give the columns
-                body = orjson.loads(raw)
-                records: list[Any] = body.get("records") or []
-                done, next_url = bool(body.get("done", True)), body.get("nextRecordsUrl")
-                builder = FrameBuilder(
-                    _soql_plan.layout_from_records(plan, records),
-                    split_multipicklist=split_multipicklist,
-                )
-            else:
-                page = builder.decode(raw)
-                records, done, next_url = page.records, page.done, page.next_url
-                del page
-            del raw  # no raw JSON is kept: only the typed chunks below
-            if builder.has_children:
-                _complete_children(pages, builder, records)  # before the next parent page
-            pages.start_next(None if done else next_url)
-            builder.add(records)  # converts while the next page downloads
-            received += len(records)
-            if bar is not None:
-                bar.update(len(records))
-            del records
-            raw = pages.next_page()
-            if chunk_rows and builder.rows >= chunk_rows and raw is not None:
-                yield builder, None
-                builder = FrameBuilder(builder.layout, split_multipicklist=split_multipicklist)
+        try:
+            while raw is not None:
+                if builder is None:  # unreadable SELECT: the first page's records give the columns
+                    body = orjson.loads(raw)
+                    records: list[Any] = body.get("records") or []
+                    done, next_url = bool(body.get("done", True)), body.get("nextRecordsUrl")
+                    builder = FrameBuilder(
+                        _soql_plan.layout_from_records(plan, records),
+                        split_multipicklist=split_multipicklist,
+                    )
+                else:
+                    page = builder.decode(raw)
+                    records, done, next_url = page.records, page.done, page.next_url
+                    del page
+                del raw  # no raw JSON is kept: only the typed chunks below
+                if builder.has_children:
+                    _complete_children(pages, builder, records)  # before the next parent page
+                pages.start_next(None if done else next_url)
+                builder.add(records)  # converts while the next page downloads
+                received += len(records)
+                if bar is not None:
+                    bar.update(len(records))
+                del records
+                raw = pages.next_page()
+                if chunk_rows and builder.rows >= chunk_rows and raw is not None:
+                    yield builder, None
+                    builder = FrameBuilder(builder.layout, split_multipicklist=split_multipicklist)
+        except QueryLocatorExpiredError as exc:
+            raise QueryLocatorExpiredError(
+                f"The query's server-side cursor expired after {received:,} of "
+                f"{head.totalSize:,} rows had been read; no partial result is returned. Rerun "
+                "the query. Cursors expire after 15 minutes idle and a user may hold 10 at "
+                "once (the 11th releases the oldest): read the result without long pauses, "
+                "run fewer queries side by side, or use org.extract (Bulk API 2.0, no cursor).",
+                status=exc.status,
+                error_code=exc.error_code,
+                url=exc.url,
+                rows_read=received,
+                total=head.totalSize,
+            ) from exc
         if received != head.totalSize:
             raise IncompleteResultError(
                 f"Salesforce announced {head.totalSize:,} rows but {received:,} arrived; no "

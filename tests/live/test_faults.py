@@ -6,6 +6,7 @@ own whose faults it switches on; the frames must be identical.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,13 @@ def test_request_limit_stops_at_once_with_the_usage(
         conn.query(SOQL, batch_size=200, progress=False)
     assert "REQUEST_LIMIT_EXCEEDED" in str(info.value)
     assert "API usage" in str(info.value)
-    assert _faults(faulty)["request_limit_exceeded"] == 1  # not retried into a deeper hole
+    # Not retried into a deeper hole: at most one refusal per stream that was in flight (the
+    # page prefetcher and the describe loader), and nothing is sent after the error.
+    refused = _faults(faulty)["request_limit_exceeded"]
+    assert 1 <= refused <= 2
+    sent = faulty.stats()["requests"]
+    time.sleep(0.3)
+    assert faulty.stats()["requests"] == sent
 
 
 def test_expired_locator_says_how_far_it_got(faulty: Any, conn: sfnotebook.Connection) -> None:
