@@ -32,7 +32,8 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── ReportNotFoundError
     │   ├── AmbiguousReportError
     │   └── ReportPagingError          a report past 2,000 rows that cannot be paged
-    └── BulkJobError                  a Bulk API 2.0 job failed or was aborted
+    ├── BulkJobError                  a Bulk API 2.0 job failed or was aborted
+    └── OutputFolderError             extract(to=...) got a file or a folder already in use
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ __all__ = [
     "MyDomainRequiredError",
     "NetworkError",
     "NotFoundError",
+    "OutputFolderError",
     "QueryLocatorExpiredError",
     "ReportError",
     "ReportNotFoundError",
@@ -209,6 +211,13 @@ class ReportPagingError(ReportError):
 
 class BulkJobError(SfNotebookError):
     """A Bulk API 2.0 job failed or was aborted."""
+
+
+class OutputFolderError(SfNotebookError, FileExistsError):
+    """``extract(to=...)`` was given a file, or a folder that already holds other files.
+
+    Also a :class:`FileExistsError`, so code written against the built-in keeps working.
+    """
 
 
 class SfNotebookWarning(UserWarning):
