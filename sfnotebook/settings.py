@@ -22,7 +22,7 @@ from .errors import (
     MyDomainRequiredError,
 )
 
-__all__ = ["ENV_NAMES", "Settings", "find_env_file", "load_settings"]
+__all__ = ["ENV_NAMES", "Settings", "find_env_file", "load_settings", "read_env_file"]
 
 ENV_NAMES = {
     "domain": "SF_DOMAIN",
@@ -90,7 +90,8 @@ def find_env_file(start: Path | None = None) -> Path | None:
     return None
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: Path) -> dict[str, str]:
+    """The SF_* values of one `.env` file, stripped; unreadable files raise `InvalidSettingError`."""
     from dotenv import dotenv_values
 
     try:
@@ -139,7 +140,7 @@ def load_settings(
                 f"The .env file {path} does not exist. Create it from .env.example, "
                 "or pass env_file=None to search upward from the working directory."
             )
-    from_file = _read_env_file(path) if path else {}
+    from_file = read_env_file(path) if path else {}
 
     args = {
         "domain": domain,

@@ -22,7 +22,7 @@ import ipywidgets as w
 from . import connection as _connection
 from .display import connection_html, error_html, progress_html
 from .errors import SfNotebookError
-from .settings import ENV_NAMES, _read_env_file, find_env_file
+from .settings import ENV_NAMES, find_env_file, read_env_file
 
 __all__ = ["LoginPanel", "login_panel"]
 
@@ -48,7 +48,7 @@ def _prefill(
     else:
         path = Path(env_file) if Path(env_file).is_file() else None
     try:
-        from_file = _read_env_file(path) if path else {}
+        from_file = read_env_file(path) if path else {}
     except SfNotebookError:
         from_file, path = {}, None
     values: dict[str, str] = {}
