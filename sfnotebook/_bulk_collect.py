@@ -29,6 +29,8 @@ __all__ = ["Collector", "PageResult"]
 
 @dataclass
 class PageResult:
+    """One parsed page: its index, its row count and its typed table (unless written)."""
+
     index: int
     rows: int
     table: pa.Table | None  # None once written to Parquet
@@ -75,6 +77,7 @@ class Collector:
             return self._schema
 
     def handle(self, page: Page) -> PageResult:
+        """Parse and type one page (in a download thread); write it out with ``to=``."""
         data = _csv.strip_nul(page.data)
         page.data = bytearray()  # the page's bytes are not needed once parsed
         headers = _csv.read_header(data)
@@ -89,6 +92,7 @@ class Collector:
         return PageResult(page.index, table.num_rows, table)
 
     def keep(self, result: PageResult) -> None:
+        """Keep a parsed page's table (called in page order, in the main thread)."""
         if result.table is not None and self.assembler is not None:
             self.assembler.add(result.table)
             result.table = None
@@ -106,6 +110,7 @@ class Collector:
             self.writer.remove_written()
 
     def finish(self) -> pd.DataFrame | Path:
+        """The DataFrame, or the folder once every page is written."""
         if self._schema is None:
             self._fallback_schema()
         if self.folder is not None:
