@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import _bulk_csv as _csv
+from ._bulk_frame import FrameAssembler
 from ._bulk_pages import Page
 from ._parquet import ParquetFolder
 from .errors import SfNotebookError
@@ -54,7 +55,7 @@ class Collector:
         self.folder = folder
         self.dtypes = dtypes
         self.writer: ParquetFolder | None = None
-        self.assembler: _csv.FrameAssembler | None = None
+        self.assembler: FrameAssembler | None = None
         self._schema: _csv.PageSchema | None = None
         self._lock = threading.Lock()
 
@@ -71,7 +72,7 @@ class Collector:
                 self._schema = _csv.page_schema(
                     headers, describe_of=self._describe_of, root=self.root
                 )
-                self.assembler = _csv.FrameAssembler(self._schema)
+                self.assembler = FrameAssembler(self._schema)
                 if self.folder is not None:
                     self.writer = ParquetFolder(self.folder, self._schema, dtypes=self.dtypes)
             return self._schema
@@ -83,8 +84,7 @@ class Collector:
         headers = _csv.read_header(data)
         if not headers:  # an empty body: no rows, not even a header
             return PageResult(page.index, 0, None)
-        schema = self.schema(headers)
-        table = _csv.typed_page(_csv.parse_page(data, header=headers), schema)
+        table = _csv.read_page(data, self.schema(headers))
         del data
         if self.writer is not None:
             self.writer.write(page.index, table)

@@ -11,8 +11,7 @@ describe, so ``extract`` and ``org.query`` give the same columns and dtypes:
 * datetimes ``2019-01-05T03:41:05.000Z`` (or ``+0000``), dates ``YYYY-MM-DD``, times
   ``13:30:00.000Z``, booleans ``true``/``false`` and plain numbers are converted in Arrow.
 
-Between pages only compact typed Arrow arrays are kept (:class:`FrameAssembler`); the pandas
-frame is built once, column by column, at the end.
+Typed pages become one DataFrame in :mod:`sfnotebook._bulk_frame`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -31,13 +29,12 @@ import pyarrow.csv as pcsv
 from sfnotebook import dtypes as _dt
 
 __all__ = [
-    "FrameAssembler",
     "PageSchema",
-    "csv_frame",
     "infer_text_type",
     "page_schema",
     "parse_page",
     "read_header",
+    "read_page",
     "select_columns",
     "strip_nul",
     "type_column",
@@ -73,24 +70,7 @@ def parse_page(data: Data, *, header: Sequence[str] | None = None) -> pa.Table:
     names = list(header) if header is not None else read_header(data)
     if not names:
         return pa.table({})
-    convert = pcsv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.string()),
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-        null_values=[""],  # not pyarrow's default list, which would null "NULL", "NaN", "N/A"
-    )
-    parse = pcsv.ParseOptions(newlines_in_values=True)
-    read = pcsv.ReadOptions(block_size=8 << 20)
-    table = pcsv.read_csv(
-        pa.BufferReader(pa.py_buffer(data)),
-        read_options=read,
-        parse_options=parse,
-        convert_options=convert,
-    )
-    if table.column_names != names:
-        # pyarrow renames duplicate headers; Salesforce never sends duplicates, but be exact.
-        table = table.rename_columns(names)
-    return table
+    return _read(data, dict.fromkeys(names, pa.string()))
 
 
 # --------------------------------------------------------------------------- the schema
@@ -272,7 +252,7 @@ def typed_page(strings: pa.Table, schema: PageSchema) -> pa.Table:
     """A text page -> a table with the dtype table's storage types and the output names.
 
     Columns of unknown type stay text. ``anyType`` columns become text too (Arrow has no
-    object type); :class:`FrameAssembler` turns them into Python objects at the end.
+    object type); :class:`sfnotebook._bulk_frame.FrameAssembler` turns them into Python objects at the end.
     """
     _check_header(strings.column_names, schema)
     columns = []
@@ -285,119 +265,67 @@ def typed_page(strings: pa.Table, schema: PageSchema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema.arrow_schema())
 
 
+def read_page(data: Data, schema: PageSchema) -> pa.Table:
+    """Parse one CSV page straight into the schema's types (the fast path of extract).
+
+    Numbers, booleans, dates and datetimes are converted by the CSV reader itself, so their
+    text is never materialised; times and text go through text. A value the reader does not
+    take (``250.0`` in an int column, ``TRUE``) sends the page through :func:`parse_page` and
+    :func:`typed_page`, which accept what Salesforce may write.
+    """
+    headers = read_header(data)
+    _check_header(headers, schema)
+    target = schema.arrow_schema()
+    direct = {
+        h: f.type if _direct(f.type) else pa.string()
+        for h, f in zip(schema.headers, target, strict=True)
+    }
+    try:
+        table = _read(data, direct, true_values=["true"], false_values=["false"])
+    except pa.ArrowInvalid:
+        return typed_page(parse_page(data, header=headers), schema)
+    columns = []
+    for i, (field, sf_type) in enumerate(zip(target, schema.types, strict=True)):
+        column = table.column(i)
+        if column.type != field.type:  # times (and any type the reader left as text)
+            column = type_column(column, sf_type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def _direct(typ: pa.DataType) -> bool:
+    return (
+        pa.types.is_boolean(typ)
+        or pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
+        or pa.types.is_date(typ)
+        or pa.types.is_timestamp(typ)
+    )
+
+
+def _read(data: Data, column_types: dict[str, pa.DataType], **options: Any) -> pa.Table:
+    convert = pcsv.ConvertOptions(
+        column_types=column_types,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],  # not pyarrow's default list, which would null "NULL", "NaN", "N/A"
+        **options,
+    )
+    table = pcsv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pcsv.ReadOptions(block_size=8 << 20),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=convert,
+    )
+    names = list(column_types)
+    if table.column_names != names:
+        # pyarrow renames duplicate headers; Salesforce never sends duplicates, but be exact.
+        table = table.rename_columns(names)
+    return table
+
+
 def _check_header(headers: Sequence[str], schema: PageSchema) -> None:
     if tuple(headers) != schema.headers:
         raise ValueError(
             f"a result page has columns {list(headers)}, the first had {list(schema.headers)}"
         )
-
-
-# --------------------------------------------------------------------------- frames
-
-
-class FrameAssembler:
-    """Collects typed pages; builds the DataFrame at the end, one column at a time.
-
-    Only typed Arrow arrays are held between pages; each column's chunks are released as soon
-    as that column has been turned into its pandas array, so the peak is the typed data plus
-    one column.
-    """
-
-    def __init__(self, schema: PageSchema) -> None:
-        self.schema = schema
-        self.rows = 0
-        self._chunks: list[list[pa.Array]] = [[] for _ in schema.names]
-
-    def add(self, table: pa.Table) -> int:
-        """Keep one typed page (from :func:`typed_page`); return its row count."""
-        for i, column in enumerate(table.columns):
-            self._chunks[i].extend(column.chunks)
-        self.rows += table.num_rows
-        return table.num_rows
-
-    def frame(self, *, dtypes: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """The DataFrame, with the caller's ``dtypes=`` overrides applied last."""
-        data: dict[str, Any] = {}
-        for i, (name, sf_type) in enumerate(zip(self.schema.names, self.schema.types, strict=True)):
-            chunks, self._chunks[i] = self._chunks[i], []
-            if sf_type is None:
-                text = pa.chunked_array(chunks, type=pa.string())
-                sf_type = infer_text_type(text)
-                chunks = _as_chunks(type_column(text, sf_type)) if len(text) else []
-            elif isinstance(_dt.empty_chunk(sf_type), list):  # anyType: Python objects
-                chunks = [[v for c in chunks for v in c.to_pylist()]]
-            if not chunks:
-                chunks = [_dt.empty_chunk(sf_type)]
-            if _is_text(sf_type):
-                # Text stays in its per-page Arrow chunks: joining them would copy the largest
-                # columns of the result once more at the very moment memory peaks.
-                text = pa.chunked_array(chunks, type=pa.string())
-                data[name] = pd.array(text, dtype=_dt.pandas_dtype(sf_type))
-            else:
-                data[name] = _dt.finalize(chunks, sf_type)
-            del chunks
-        frame = pd.DataFrame(data, index=pd.RangeIndex(self.rows), copy=False)
-        return _dt.apply_overrides(frame, dtypes)
-
-
-def _is_text(sf_type: str) -> bool:
-    chunk = _dt.empty_chunk(sf_type)
-    return isinstance(chunk, pa.Array) and pa.types.is_string(chunk.type)
-
-
-def _as_chunks(value: Any) -> list[Any]:
-    return list(value.chunks) if isinstance(value, pa.ChunkedArray) else [value]
-
-
-def csv_frame(
-    pages: Data | Sequence[Data],
-    *,
-    describe: Any = None,
-    root: str | None = None,
-    types: Mapping[str, str | None] | None = None,
-    dtypes: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Convert Bulk API 2.0 CSV result pages (bytes) into one typed DataFrame.
-
-    Parameters
-    ----------
-    pages : bytes or list of bytes
-        One page, or the pages in order (each with its header row, as Salesforce sends them).
-    describe : optional
-        ``describe_of(object_name) -> describe`` callable, or one object describe, used to type
-        the columns (parents through ``referenceTo`` / ``relationshipName``).
-    root : str, optional
-        The queried object (taken from ``describe`` when it is one object's describe).
-    types : dict, optional
-        ``{column: salesforce_type}``; wins over the describes. Columns of unknown type are
-        inferred from their values.
-    dtypes : dict, optional
-        ``{column: dtype}`` overrides applied last.
-
-    Examples
-    --------
-    >>> from sfnotebook._bulk_csv import csv_frame
-    >>> csv_frame(b'"Id","IsWon"\\n"006000000000001AAA","true"\\n', types={"IsWon": "boolean"})
-    ...     # doctest: +SKIP
-    """
-    if isinstance(pages, bytes | bytearray):
-        pages = [pages]
-    describe_of: DescribeOf | None = None
-    if callable(describe):
-        describe_of = describe
-    elif isinstance(describe, Mapping) and "fields" in describe:
-        name = str(describe.get("name"))
-        root = root or name
-        describe_of = lambda obj: describe if str(obj).lower() == name.lower() else None  # noqa: E731
-    assembler: FrameAssembler | None = None
-    for data in pages:
-        clean = strip_nul(data)
-        headers = read_header(clean)
-        if assembler is None:
-            schema = page_schema(headers, describe_of=describe_of, root=root, types=types)
-            assembler = FrameAssembler(schema)
-        if headers:
-            assembler.add(typed_page(parse_page(clean, header=headers), assembler.schema))
-    if assembler is None:
-        assembler = FrameAssembler(PageSchema((), (), ()))
-    return assembler.frame(dtypes=dtypes)

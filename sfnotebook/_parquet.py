@@ -24,7 +24,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._bulk_csv import FrameAssembler, PageSchema
+from ._bulk_csv import PageSchema
+from ._bulk_frame import FrameAssembler
 
 __all__ = ["ParquetFolder", "prepare_folder"]
 

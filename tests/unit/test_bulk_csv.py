@@ -10,17 +10,17 @@ import pytest
 
 from sfnotebook import dtypes as dt
 from sfnotebook._bulk_csv import (
-    FrameAssembler,
-    csv_frame,
     infer_text_type,
     page_schema,
     parse_page,
     read_header,
+    read_page,
     select_columns,
     strip_nul,
     type_column,
     typed_page,
 )
+from sfnotebook._bulk_frame import FrameAssembler, csv_frame
 from sfnotebook.records import records_frame
 
 
@@ -307,3 +307,30 @@ def test_parse_page_keeps_everything_as_text() -> None:
     table = parse_page(b'"Id","N","NaN"\n"007","NaN","N/A"\n')
     assert table.to_pylist() == [{"Id": "007", "N": "NaN", "NaN": "N/A"}]
     assert all(t == pa.string() for t in table.schema.types)
+
+
+def test_read_page_types_in_the_reader_as_the_text_path_does() -> None:
+    """The fast path (types converted by the CSV reader) equals text-then-cast."""
+    schema = page_schema(read_header(PAGE), describe_of=describe_of, root="Opportunity")
+    fast = read_page(PAGE, schema)
+    slow = typed_page(parse_page(PAGE), schema)
+    assert fast.schema == schema.arrow_schema()
+    assert fast.equals(slow)
+
+
+@pytest.mark.parametrize(
+    ("sf_type", "text", "value"),
+    [("int", "250.0", 250), ("boolean", "TRUE", True), ("boolean", "1", True)],
+)
+def test_read_page_falls_back_for_values_the_reader_refuses(
+    sf_type: str, text: str, value: Any
+) -> None:
+    data = b'"F"\n"' + text.encode() + b'"\n'
+    schema = page_schema(["F"], types={"F": sf_type})
+    assert read_page(data, schema).column(0).to_pylist() == [value]
+
+
+def test_read_page_checks_the_header() -> None:
+    schema = page_schema(["Id"], types={"Id": "id"})
+    with pytest.raises(ValueError, match="columns"):
+        read_page(b'"Name"\n"a"\n', schema)
