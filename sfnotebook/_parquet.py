@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from ._bulk_csv import PageSchema
 from ._bulk_frame import FrameAssembler
+from .errors import OutputFolderError
 
 __all__ = ["ParquetFolder", "prepare_folder"]
 
@@ -36,11 +37,12 @@ def prepare_folder(folder: str | os.PathLike[str], *, overwrite: bool) -> Path:
     """Create ``folder`` (with parents) or check that it is empty.
 
     With ``overwrite=True`` the ``*.parquet`` files already there are removed (nothing else
-    is touched); otherwise a folder holding anything raises ``FileExistsError``.
+    is touched); otherwise a folder holding anything raises ``OutputFolderError`` (also a
+    ``FileExistsError``).
     """
     path = Path(folder).expanduser()
     if path.exists() and not path.is_dir():
-        raise NotADirectoryError(
+        raise OutputFolderError(
             f"to={str(folder)!r} is a file; give a folder for the Parquet parts"
         )
     path.mkdir(parents=True, exist_ok=True)
@@ -49,7 +51,7 @@ def prepare_folder(folder: str | os.PathLike[str], *, overwrite: bool) -> Path:
         return path
     if not overwrite:
         shown = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")
-        raise FileExistsError(
+        raise OutputFolderError(
             f"{path} is not empty ({shown}). Give an empty or new folder, or pass "
             "overwrite=True to replace the Parquet files in it."
         )
@@ -58,7 +60,7 @@ def prepare_folder(folder: str | os.PathLike[str], *, overwrite: bool) -> Path:
             child.unlink()
     others = [p.name for p in path.iterdir()]
     if others:
-        raise FileExistsError(
+        raise OutputFolderError(
             f"{path} holds other things than Parquet files ({', '.join(others[:5])}); "
             "readers of the folder would see them too. Give an empty or new folder."
         )
