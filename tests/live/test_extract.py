@@ -411,3 +411,31 @@ def test_job_results_reads_a_job_created_elsewhere(
     pd.testing.assert_frame_equal(frame, small)
     again = bulk.job_results(org, job["id"], to=tmp_path / "again", max_records=PAGE)
     assert len(pd.read_parquet(again)) == len(small)  # results can be read more than once
+
+
+def test_progress_shows_job_state_then_rows_out_of_processed(
+    org: sfnotebook.Connection, small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, Any]] = []
+
+    class Recorder:
+        def set_description(self, text: str) -> None:
+            events.append(("desc", text))
+
+        def reset(self, total: int | None = None) -> None:
+            events.append(("total", total))
+
+        def update(self, rows: int) -> None:
+            events.append(("rows", rows))
+
+        def close(self) -> None:
+            events.append(("close", None))
+
+    monkeypatch.setattr(bulk, "progress_bar", lambda *a, **k: Recorder())
+    org.extract(SMALL, max_records=PAGE, poll_interval=0.01, progress=True)
+    states = [v for k, v in events if k == "desc" and str(v).startswith("Bulk job")]
+    assert states and "JobComplete" in states[-1]
+    assert ("total", len(small)) in events  # numberRecordsProcessed
+    rows = [v for k, v in events if k == "rows"]
+    assert sum(rows) == len(small) and len(rows) == -(-len(small) // PAGE)
+    assert events[-1] == ("close", None)
