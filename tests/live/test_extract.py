@@ -439,3 +439,13 @@ def test_progress_shows_job_state_then_rows_out_of_processed(
     rows = [v for k, v in events if k == "rows"]
     assert sum(rows) == len(small) and len(rows) == -(-len(small) // PAGE)
     assert events[-1] == ("close", None)
+
+
+def test_parquet_takes_dtypes_overrides(org: sfnotebook.Connection, tmp_path: Path) -> None:
+    soql = "SELECT Id, Seats__c, CloseDate FROM Opportunity WHERE Amount > 250000"
+    out = org.extract(soql, to=tmp_path / "o", dtypes={"Seats__c": "float64"}, max_records=PAGE)
+    assert len({pq.read_schema(p) for p in out.iterdir()}) == 1
+    back = pd.read_parquet(out)
+    assert back["Seats__c"].dtype == "float64"
+    frame = org.extract(soql, dtypes={"Seats__c": "float64"})
+    pd.testing.assert_frame_equal(back.astype(frame.dtypes.to_dict()), frame)
