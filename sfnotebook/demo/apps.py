@@ -11,6 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from sfnotebook.demo.ids import to_18
+
 __all__ = [
     "APP_STATES",
     "ConnectedApp",
@@ -24,21 +26,12 @@ __all__ = [
 # A connected app is either working or broken in one of the ways the error table names.
 APP_STATES = ("ok", "no_run_as", "flow_disabled")
 
-_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
 
 def sf_id(id15: str) -> str:
     """The 18-character, case-safe form of a 15-character Salesforce id."""
     if len(id15) != 15:
         raise ValueError("a 15-character id is required")
-    suffix = ""
-    for start in range(0, 15, 5):
-        bits = 0
-        for i, ch in enumerate(id15[start : start + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        suffix += _SUFFIX_CHARS[bits]
-    return id15 + suffix
+    return to_18(id15)
 
 
 @dataclass(frozen=True)

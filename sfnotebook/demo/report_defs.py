@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sfnotebook.demo.ids import to_18
 from sfnotebook.demo.schema import INDUSTRIES, LEAD_SOURCES, OPPORTUNITY_TYPES, RATINGS, STAGES
 
 __all__ = [
@@ -36,21 +37,10 @@ __all__ = [
     "report_records",
 ]
 
-_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
 
 def case_safe_id(id15: str) -> str:
     """The 18-character form of a 15-character Salesforce Id (unchanged when already 18)."""
-    if len(id15) != 15:
-        return id15
-    suffix = ""
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        suffix += _SUFFIX_CHARS[bits]
-    return id15 + suffix
+    return to_18(id15) if len(id15) == 15 else id15
 
 
 @dataclass(frozen=True)
