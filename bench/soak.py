@@ -157,10 +157,7 @@ def main() -> int:
 
         def connect() -> sfnotebook.Connection:
             return sfnotebook.connect(
-                domain=demo.domain,
-                consumer_key=demo.consumer_key,
-                consumer_secret=demo.consumer_secret,
-                ca_bundle=demo.ca_bundle,
+                **demo.connect_kwargs(),
                 env_file=False,
                 set_default=False,
                 retries=6,

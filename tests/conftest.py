@@ -35,14 +35,7 @@ def connect_to(demo: Any, **options: Any) -> sfnotebook.Connection:
     """A connection to a demo org with fast retries (tests must not sleep for long)."""
     options.setdefault("backoff", 0.01)
     options.setdefault("set_default", False)
-    return sfnotebook.connect(
-        domain=demo.domain,
-        consumer_key=demo.consumer_key,
-        consumer_secret=demo.consumer_secret,
-        ca_bundle=demo.ca_bundle,
-        env_file=False,
-        **options,
-    )
+    return sfnotebook.connect(**demo.connect_kwargs(), env_file=False, **options)
 
 
 @pytest.fixture(scope="session")

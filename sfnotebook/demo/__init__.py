@@ -327,6 +327,15 @@ class DemoOrg:
             "SF_CA_BUNDLE": self.ca_bundle,
         }
 
+    def connect_kwargs(self) -> dict[str, str]:
+        """Keyword arguments for ``sfnotebook.connect(**demo.connect_kwargs())``."""
+        return {
+            "domain": self.domain,
+            "consumer_key": self.consumer_key,
+            "consumer_secret": self.consumer_secret,
+            "ca_bundle": self.ca_bundle,
+        }
+
     def write_env(self, path: str | Path) -> Path:
         """Write :meth:`env` as a ``.env`` file (mode 0600); the path written."""
         path = Path(path)

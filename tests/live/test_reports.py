@@ -248,10 +248,7 @@ def test_sync_timeout_falls_back_to_an_async_run() -> None:
 
     with DemoOrg(opportunities=3_000, faults={"report_timeout": True}) as demo:
         slow = sfnotebook.connect(
-            domain=demo.domain,
-            consumer_key=demo.consumer_key,
-            consumer_secret=demo.consumer_secret,
-            ca_bundle=demo.ca_bundle,
+            **demo.connect_kwargs(),
             env_file=False,
             set_default=False,
             backoff=0.01,

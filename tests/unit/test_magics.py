@@ -36,10 +36,7 @@ def shell() -> Iterator[InteractiveShell]:
 @pytest.fixture(scope="module")
 def magic_org(demo_org: Any) -> Iterator[sfnotebook.Connection]:
     conn = sfnotebook.connect(
-        domain=demo_org.domain,
-        consumer_key=demo_org.consumer_key,
-        consumer_secret=demo_org.consumer_secret,
-        ca_bundle=demo_org.ca_bundle,
+        **demo_org.connect_kwargs(),
         env_file=False,
         backoff=0.01,
         set_default=False,
