@@ -187,7 +187,7 @@ def build_database(
         for obj in SCHEMA.values():
             placeholders = ", ".join("?" for _ in obj.columns)
             # Names come from SCHEMA, never from a request.
-            insert = f'INSERT INTO "{obj.name}" VALUES ({placeholders})'  # noqa: S608
+            insert = f'INSERT INTO "{obj.name}" VALUES ({placeholders})'  # noqa: S608 - table name from the schema
             conn.executemany(insert, seeder.rows(obj.name))
             _create_indexes(conn, obj)
         meta: dict[str, Any] = {

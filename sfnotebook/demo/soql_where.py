@@ -160,7 +160,7 @@ class WhereCompiler:
                 t = c.token
                 raise error_at(self.text, t.row, t.col, "INVALID_QUERY_FILTER_OPERATOR",
                                "includes or excludes operator only valid on multipicklist field")  # fmt: skip
-            assert isinstance(c.value, list)  # noqa: S101
+            assert isinstance(c.value, list)  # noqa: S101 - the parser guarantees it; narrows the type
             alts = []
             for lit in c.value:
                 v = self._coerce(lit, ftype, name)
@@ -173,7 +173,7 @@ class WhereCompiler:
                 alts.append("(" + " AND ".join(conds or ["0"]) + ")")
             incl = f"({e} IS NOT NULL AND (" + " OR ".join(alts) + "))"
             return incl if op == "INCLUDES" else f"NOT {incl}"
-        assert isinstance(c.value, Literal)  # noqa: S101
+        assert isinstance(c.value, Literal)  # noqa: S101 - the parser guarantees it; narrows the type
         lit = c.value
         if op == "LIKE":
             if ftype not in STRINGY and ftype not in IDS:
@@ -231,7 +231,7 @@ class WhereCompiler:
             raise error_at(
                 self.text, t.row, t.col, "MALFORMED_QUERY", f"unexpected token: '{t.value}'"
             )
-        assert isinstance(c.value, SubQuery)  # noqa: S101
+        assert isinstance(c.value, SubQuery)  # noqa: S101 - the parser guarantees it; narrows the type
         sub = c.value.query
         sobj = get_sobject(sub.from_name)
         if sobj is None:
@@ -260,7 +260,7 @@ class WhereCompiler:
         joins = " ".join(scope.joins)
         where = " AND ".join(conds)
         # Identifiers come from the schema and values are bound parameters: no injection.
-        select = f'SELECT {res.expr} FROM "{sobj.name}" {scope.root} {joins} WHERE {where}'  # noqa: S608
+        select = f'SELECT {res.expr} FROM "{sobj.name}" {scope.root} {joins} WHERE {where}'  # noqa: S608 - schema identifiers; values bound
         if op == "IN":
             return f"{e} IN ({select})"
         return f"({e} IS NULL OR {e} NOT IN ({select}))"

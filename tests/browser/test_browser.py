@@ -109,7 +109,7 @@ def write_lab_settings(settings_dir: Path) -> None:
 
 def wait_for_server(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     status = f"{url}/api/status"  # our own http://127.0.0.1 URL
-    request = urllib.request.Request(status, headers={"Authorization": f"token {token}"})  # noqa: S310
+    request = urllib.request.Request(status, headers={"Authorization": f"token {token}"})  # noqa: S310 - http://127.0.0.1, our own JupyterLab
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -84,7 +84,7 @@ def db(demo_org: DemoOrg) -> Iterator[sqlite3.Connection]:
 
 
 def _count(db: sqlite3.Connection, where: str = "1", params: tuple[Any, ...] = ()) -> int:
-    sql = f"SELECT COUNT(*) FROM Opportunity WHERE IsDeleted = 0 AND ({where})"  # noqa: S608
+    sql = f"SELECT COUNT(*) FROM Opportunity WHERE IsDeleted = 0 AND ({where})"  # noqa: S608 - test SQL over the demo's own database
     return int(db.execute(sql, params).fetchone()[0])
 
 

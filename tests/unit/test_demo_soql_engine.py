@@ -215,7 +215,7 @@ def test_where(conn: sqlite3.Connection, where: str, sql: str) -> None:
     got = {r["Id"] for r in records(conn, soql)}
     expected = {
         r[0]
-        for r in conn.execute(f"SELECT Id FROM Opportunity WHERE IsDeleted = 0 AND ({sql})")  # noqa: S608
+        for r in conn.execute(f"SELECT Id FROM Opportunity WHERE IsDeleted = 0 AND ({sql})")  # noqa: S608 - test SQL over the test's own database
     }
     assert expected, "the filter must select something to be a meaningful test"
     assert got == expected
