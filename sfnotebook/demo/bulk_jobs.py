@@ -22,8 +22,9 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from .bulk_parallel import PartPool, write_parallel
 from .bulk_results import DELIMITERS, LINE_ENDINGS, ResultFile, write_results
 from .ids import make_id
 
@@ -151,6 +152,11 @@ class BulkState:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
         # Result files can be large: remove them when the state goes or the process exits.
         weakref.finalize(self, shutil.rmtree, str(self.folder), True)
+        # Large results are written by worker processes (bulk_parallel); 0 turns that off.
+        processes = int(os.environ.get("SFNOTEBOOK_DEMO_BULK_PROCESSES", "-1"))
+        self.parts = PartPool(processes if processes > 0 else None) if processes else None
+        if self.parts is not None:
+            weakref.finalize(self, self.parts.close)
 
     def new_id(self) -> str:
         return make_id("750", next(self._numbers))
@@ -197,16 +203,35 @@ class BulkState:
         def progress(n: int) -> None:
             job.processed = n
 
-        result = write_results(
-            self.folder / f"{job.id}.csv",
-            job.compiled.flat_columns,
-            job.compiled.flat_types,
-            job.compiled.rows(conn, include_deleted=job.operation == "queryAll"),
-            delimiter=DELIMITERS[job.column_delimiter],
-            line_ending=LINE_ENDINGS[job.line_ending],
-            cancelled=job.cancelled,
-            progress=progress,
-        )
+        path = self.folder / f"{job.id}.csv"
+        include_deleted = job.operation == "queryAll"
+        delimiter = DELIMITERS[job.column_delimiter]
+        line_ending = LINE_ENDINGS[job.line_ending]
+        result: ResultFile | Literal[False] | None = False
+        if self.parts is not None:
+            result = write_parallel(
+                self.parts,
+                path,
+                job.compiled,
+                self.org.database.path,
+                conn,
+                include_deleted=include_deleted,
+                delimiter=delimiter,
+                line_ending=line_ending,
+                cancelled=job.cancelled,
+                progress=progress,
+            )
+        if result is False:
+            result = write_results(
+                path,
+                job.compiled.flat_columns,
+                job.compiled.flat_types,
+                job.compiled.rows(conn, include_deleted=include_deleted),
+                delimiter=delimiter,
+                line_ending=line_ending,
+                cancelled=job.cancelled,
+                progress=progress,
+            )
         if result is None:
             return
         rest = job.started + self.min_run - time.time()

@@ -95,6 +95,26 @@ class CompiledQuery:
         """Storage values in :attr:`flat_columns` order (one SQL statement with LEFT JOINs)."""
         return self.plan.flat_rows(conn, include_deleted=include_deleted)
 
+    def flat_sql(
+        self, *, include_deleted: bool = False, rowids: tuple[int, int] | None = None
+    ) -> tuple[str, list[Any]] | None:
+        """SQL and parameters giving :meth:`rows` (``None``: some column needs Python).
+
+        ``rowids`` (inclusive) restricts the result to root rows in that rowid range; when
+        :attr:`splittable`, consecutive ranges give consecutive slices of the result, so
+        slices can be produced in parallel (other connections, other processes).
+        """
+        return self.plan.flat_sql(include_deleted=include_deleted, rowids=rowids)
+
+    @property
+    def splittable(self) -> bool:
+        """True when the result is in rowid order of the queried object, with no LIMIT."""
+        return self.plan.splittable
+
+    def rowid_bounds(self, conn: sqlite3.Connection) -> tuple[int, int] | None:
+        """Smallest and largest rowid of the queried object's table (``None``: empty)."""
+        return self.plan.rowid_bounds(conn)
+
     def count(self, conn: sqlite3.Connection, *, include_deleted: bool = False) -> int:
         """The number of rows the query returns (``totalSize``)."""
         if self.is_aggregate and not self.is_count:

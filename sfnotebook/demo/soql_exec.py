@@ -292,6 +292,34 @@ class Plan:
                 conn, buf, api_version=api_version, include_deleted=include_deleted
             )
 
+    def flat_sql(
+        self, *, include_deleted: bool = False, rowids: tuple[int, int] | None = None
+    ) -> tuple[str, list[Any]] | None:
+        """The statement of :meth:`flat_rows` selecting only the flat columns, or ``None``.
+
+        ``None`` when a column is computed in Python. ``rowids`` keeps root rows whose rowid
+        is in that inclusive range: without ORDER BY, LIMIT or OFFSET (see
+        :meth:`splittable`), consecutive ranges give consecutive slices of the result.
+        """
+        spec = self.flat_getters
+        if self.is_aggregate or self.count_only or not all(isinstance(g, int) for g in spec):
+            return None
+        columns = ", ".join(self.select[g] for g in spec)  # type: ignore[index]
+        extra = f"{self.root}.rowid BETWEEN ? AND ?" if rowids is not None else None
+        text = self._select(columns, self._conditions(include_deleted, extra))
+        return text + self._order() + self._limit(), [*self.params, *(rowids or ())]
+
+    @property
+    def splittable(self) -> bool:
+        """True when the result is in root rowid order with no LIMIT or OFFSET."""
+        return not self.order and self.limit is None and not self.offset and not self.is_aggregate
+
+    def rowid_bounds(self, conn: sqlite3.Connection) -> tuple[int, int] | None:
+        """Smallest and largest rowid of the root table (``None`` when it is empty)."""
+        sql = f'SELECT min(rowid), max(rowid) FROM "{self.object_name}"'  # noqa: S608 - schema name
+        low, high = conn.execute(sql).fetchone()
+        return None if low is None else (int(low), int(high))
+
     def flat_rows(
         self, conn: sqlite3.Connection, *, include_deleted: bool = False
     ) -> Iterator[tuple[Any, ...]]:
