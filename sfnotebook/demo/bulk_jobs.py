@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .bulk_parallel import PartPool, write_parallel
+from .bulk_parallel import PartPool, default_workers, write_parallel
 from .bulk_results import DELIMITERS, LINE_ENDINGS, ResultFile, write_results
 from .ids import make_id
 
@@ -152,9 +152,9 @@ class BulkState:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
         # Result files can be large: remove them when the state goes or the process exits.
         weakref.finalize(self, shutil.rmtree, str(self.folder), True)
-        # Large results are written by worker processes (bulk_parallel); 0 turns that off.
-        processes = int(os.environ.get("SFNOTEBOOK_DEMO_BULK_PROCESSES", "-1"))
-        self.parts = PartPool(processes if processes > 0 else None) if processes else None
+        # Large results are written by worker processes when that is safe (bulk_parallel).
+        workers = default_workers()
+        self.parts = PartPool(workers) if workers else None
         if self.parts is not None:
             weakref.finalize(self, self.parts.close)
 

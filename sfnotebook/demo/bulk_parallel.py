@@ -9,7 +9,12 @@ read-only connection), and the parts are joined in order, with their row offsets
 The file is byte for byte the one a single writer produces.
 
 Worker processes come from ``forkserver`` (``spawn`` where it does not exist), never from
-``fork``: the demo org runs threads, and forking a threaded process can deadlock.
+``fork``: the demo org runs threads, and forking a threaded process can deadlock. Both
+import the parent's main module in each worker (as ``__mp_main__``), which runs whatever a
+script does outside ``if __name__ == "__main__"``; so by default workers are used only when
+the main module is sfnotebook's own (``python -m sfnotebook.demo``, the server process of
+``DemoOrg(subprocess=True)``, the ``sfnotebook`` command) or there is none (Jupyter, the
+REPL). ``$SFNOTEBOOK_DEMO_BULK_PROCESSES`` overrides: a number of processes, 0 for none.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,11 +34,25 @@ import numpy as np
 
 from .bulk_results import ResultFile, write_results
 
-__all__ = ["MIN_PARALLEL_ROWS", "PartPool", "write_parallel"]
+__all__ = ["MIN_PARALLEL_ROWS", "PartPool", "default_workers", "write_parallel"]
 
 MIN_PARALLEL_ROWS = 100_000  # rowid span below which one in-process writer is faster
 _SLICES_PER_WORKER = 4  # more slices than workers: progress and cancellation are finer
 _POLL = 0.2  # seconds between cancellation checks while the slices are written
+
+
+def default_workers() -> int:
+    """Worker processes the demo org uses for large results (0: write them in-process)."""
+    explicit = os.environ.get("SFNOTEBOOK_DEMO_BULK_PROCESSES", "").strip()
+    if explicit:
+        return max(0, int(explicit))
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    own = spec is not None and str(spec.name).startswith("sfnotebook.")
+    interactive = main is not None and not hasattr(main, "__file__")
+    if not (own or interactive):
+        return 0
+    return max(2, os.cpu_count() or 2)
 
 
 def _write_slice(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -157,21 +158,17 @@ def write_results(
     formatters = [_FORMATTERS.get(t, _text) for t in types]
     offsets = [np.zeros(1, dtype=np.int64)]
     written = 0
+    source = iter(rows)
     with open(path, "wb") as fh:
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) < _BATCH:
-                continue
+        # islice takes each batch in C: no Python statement runs per row here.
+        while batch := list(itertools.islice(source, _BATCH)):
             written += _write_batch(fh, batch, formatters, delimiter, line_ending, offsets)
-            batch = []
+            if len(batch) < _BATCH:
+                break
             if progress is not None:
                 progress(written)
             if cancelled is not None and cancelled.is_set():
                 break
-        else:
-            if batch:
-                written += _write_batch(fh, batch, formatters, delimiter, line_ending, offsets)
     if cancelled is not None and cancelled.is_set():
         path.unlink(missing_ok=True)
         return None

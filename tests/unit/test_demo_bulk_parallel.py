@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import sqlite3
+import sys
 import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import numpy as np
 import pytest
 
 from sfnotebook.demo import data
-from sfnotebook.demo.bulk_parallel import PartPool, write_parallel
+from sfnotebook.demo.bulk_parallel import PartPool, default_workers, write_parallel
 from sfnotebook.demo.bulk_results import write_results
 from sfnotebook.demo.soql import compile_soql
 
@@ -129,3 +132,25 @@ def test_cancelled_write_leaves_nothing(
     )
     assert out is None
     assert not list(tmp_path.iterdir())
+
+
+def test_workers_only_where_importing_the_main_module_is_safe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = types.ModuleType("__main__")
+    script.__file__ = "/somewhere/analysis.py"  # a user's script: may not guard its code
+    monkeypatch.delenv("SFNOTEBOOK_DEMO_BULK_PROCESSES", raising=False)
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert default_workers() == 0
+    own = types.ModuleType("__main__")
+    own.__file__ = "/site-packages/sfnotebook/demo/__main__.py"
+    own.__spec__ = importlib.machinery.ModuleSpec("sfnotebook.demo.__main__", None)
+    monkeypatch.setitem(sys.modules, "__main__", own)
+    assert default_workers() >= 2
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))  # Jupyter
+    assert default_workers() >= 2
+    monkeypatch.setenv("SFNOTEBOOK_DEMO_BULK_PROCESSES", "0")
+    assert default_workers() == 0
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    monkeypatch.setenv("SFNOTEBOOK_DEMO_BULK_PROCESSES", "3")
+    assert default_workers() == 3
