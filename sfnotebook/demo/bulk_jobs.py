@@ -2,7 +2,8 @@
 
 A job waits :attr:`BulkState.queue_delay` seconds in ``UploadComplete``, then runs
 (``InProgress``) on one of two worker threads, which write its rows to a private CSV file
-(:mod:`sfnotebook.demo.bulk_results`): that file is the job's snapshot, so its pages stay
+(:mod:`sfnotebook.demo.bulk_results`; large results in slices on worker processes,
+:mod:`sfnotebook.demo.bulk_parallel`): that file is the job's snapshot, so its pages stay
 consistent whatever happens later. It reaches ``JobComplete`` no sooner than
 :attr:`BulkState.min_run` seconds after starting. Both delays come from
 ``$SFNOTEBOOK_DEMO_BULK_DELAY`` (seconds, split evenly; default 0.2 s in all). With the
@@ -168,6 +169,8 @@ class BulkState:
                 worker = threading.Thread(target=self._work, name="demo-bulk", daemon=True)
                 worker.start()
                 self._workers.append(worker)
+        if self.parts is not None:
+            self.parts.warm()  # ready by the time a large result needs the workers
         self._queue.put(job)
 
     def _work(self) -> None:

@@ -55,6 +55,10 @@ def default_workers() -> int:
     return max(2, os.cpu_count() or 2)
 
 
+def _ready() -> None:
+    """A no-op task: running it imports this module in a worker."""
+
+
 def _write_slice(
     database: str,
     sql: str,
@@ -91,9 +95,13 @@ class PartPool:
         self.workers = max(2, workers or os.cpu_count() or 2)
         self._executor: cf.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._warming = False
+        self._closed = False
 
     def executor(self) -> cf.ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the demo org's bulk worker pool is closed")
             if self._executor is None:
                 methods = multiprocessing.get_all_start_methods()
                 method = "forkserver" if "forkserver" in methods else "spawn"
@@ -102,9 +110,27 @@ class PartPool:
                 )
             return self._executor
 
-    def close(self) -> None:
-        """Stop the worker processes (running slices are abandoned)."""
+    def warm(self) -> None:
+        """Start the worker processes in the background (they take a moment to import)."""
         with self._lock:
+            if self._warming or self._executor is not None:
+                return
+            self._warming = True
+
+        def start() -> None:
+            try:
+                executor = self.executor()
+                for _ in range(self.workers):
+                    executor.submit(_ready)
+            except RuntimeError:  # closed meanwhile
+                return
+
+        threading.Thread(target=start, name="demo-bulk-warm", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop the worker processes once their running slices end (queued ones are dropped)."""
+        with self._lock:
+            self._closed = True
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

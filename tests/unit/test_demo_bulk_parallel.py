@@ -41,6 +41,7 @@ def conn(database: Path) -> Iterator[sqlite3.Connection]:
 @pytest.fixture(scope="module")
 def pool() -> Iterator[PartPool]:
     parts = PartPool(2)
+    parts.warm()
     yield parts
     parts.close()
 
@@ -154,3 +155,11 @@ def test_workers_only_where_importing_the_main_module_is_safe(
     monkeypatch.setitem(sys.modules, "__main__", script)
     monkeypatch.setenv("SFNOTEBOOK_DEMO_BULK_PROCESSES", "3")
     assert default_workers() == 3
+
+
+def test_a_closed_pool_starts_no_workers() -> None:
+    parts = PartPool(2)
+    parts.close()
+    parts.warm()  # no error, nothing started
+    with pytest.raises(RuntimeError):
+        parts.executor()
