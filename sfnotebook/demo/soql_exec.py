@@ -126,7 +126,7 @@ class Plan:
     def _select(self, cols: str, conditions: str, *, needed_only: bool = False) -> str:
         # Identifiers come from the schema and values are bound parameters: no injection.
         source = self._from(needed_only=needed_only)
-        return f"SELECT {cols} FROM {source}{conditions}"  # noqa: S608
+        return f"SELECT {cols} FROM {source}{conditions}"  # noqa: S608 - identifiers come from the schema, values are bound
 
     def sql(self, *, include_deleted: bool) -> tuple[str, list[Any]]:
         """The full statement and its parameters."""
