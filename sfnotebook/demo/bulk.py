@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bulk_jobs import BulkJob, BulkState
-from .bulk_results import DELIMITERS, LINE_ENDINGS, decode_locator, encode_locator
+from .bulk_results import DELIMITERS, LINE_ENDINGS, ResultFile, decode_locator, encode_locator
 from .http import Request, Response, Router, error_response, json_response
 
 __all__ = ["DEFAULT_PAGE_ROWS", "BulkJob", "BulkState", "register"]
@@ -114,7 +114,8 @@ def _create(state: BulkState, request: Request) -> Response:
     return json_response(job.info(full=False))
 
 
-def _results(state: BulkState, request: Request, job: BulkJob) -> Response:
+def _ready_result(request: Request, job: BulkJob) -> ResultFile | Response:
+    """The job's result file, or the error for another API version or an unfinished job."""
     if request.api_version != job.api_version:
         return error_response(
             409,
@@ -126,6 +127,13 @@ def _results(state: BulkState, request: Request, job: BulkJob) -> Response:
         return error_response(
             412, "JOB_NOT_COMPLETE", f"The job is not complete: its state is {job.state}"
         )
+    return job.result
+
+
+def _results(state: BulkState, request: Request, job: BulkJob) -> Response:
+    result = _ready_result(request, job)
+    if isinstance(result, Response):
+        return result
     raw_max = request.query.get("maxRecords")
     page_rows = DEFAULT_PAGE_ROWS
     if raw_max is not None:
@@ -136,14 +144,14 @@ def _results(state: BulkState, request: Request, job: BulkJob) -> Response:
     locator = request.query.get("locator")
     if locator:
         offset = decode_locator(locator)
-        if offset is None or not 0 <= offset < max(job.result.rows, 1):
+        if offset is None or not 0 <= offset < max(result.rows, 1):
             return error_response(400, "API_ERROR", f"Invalid locator: {locator}")
         start = offset
-    rows, chunks = job.result.page(start, page_rows)
+    rows, chunks = result.page(start, page_rows)
     after = start + rows
     headers = {
         "Sforce-NumberOfRecords": str(rows),
-        "Sforce-Locator": encode_locator(after) if after < job.result.rows else "null",
+        "Sforce-Locator": encode_locator(after) if after < result.rows else "null",
     }
     return Response(
         status=200, body=chunks, headers=headers, content_type="text/csv; charset=UTF-8"
@@ -151,17 +159,9 @@ def _results(state: BulkState, request: Request, job: BulkJob) -> Response:
 
 
 def _result_pages(state: BulkState, request: Request, job: BulkJob) -> Response:
-    if request.api_version != job.api_version:
-        return error_response(
-            409,
-            "API_ERROR",
-            f"Get the results of job {job.id} with the API version that created it "
-            f"({job.api_version}), not {request.api_version}",
-        )
-    if job.state != "JobComplete" or job.result is None:
-        return error_response(
-            412, "JOB_NOT_COMPLETE", f"The job is not complete: its state is {job.state}"
-        )
+    result = _ready_result(request, job)
+    if isinstance(result, Response):
+        return result
     raw_max = request.query.get("maxRecords")
     if raw_max is not None and (not raw_max.isdigit() or int(raw_max) < 1):
         return error_response(400, "API_ERROR", f"Invalid maxRecords: {raw_max}")
@@ -169,14 +169,14 @@ def _result_pages(state: BulkState, request: Request, job: BulkJob) -> Response:
     start = 0
     if request.query.get("locator"):
         decoded = decode_locator(request.query["locator"])
-        if decoded is None or decoded > job.result.rows:
+        if decoded is None or decoded > result.rows:
             return error_response(400, "API_ERROR", f"Invalid locator: {request.query['locator']}")
         start = decoded
     base = f"/services/data/v{job.api_version}/jobs/query/{job.id}"
     size = f"maxRecords={raw_max}" if raw_max else ""
     urls: list[dict[str, str]] = []
     offset = start
-    total = job.result.rows
+    total = result.rows
     while len(urls) < RESULT_PAGES_PER_CALL and (offset < total or (offset == 0 and not urls)):
         params = "&".join(
             p for p in (f"locator={encode_locator(offset)}" if offset else "", size) if p
