@@ -126,6 +126,12 @@ class FaultConfig:
         self._last_expiry = time.time()
 
     @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every settable option at its fault-free default (for ``DemoOrg.set_faults``)."""
+        fresh = cls()
+        return {name: getattr(fresh, name) for name in cls.settable()}
+
+    @classmethod
     def settable(cls) -> list[str]:
         """Names of the options :meth:`update` accepts."""
         return [f.name for f in fields(cls) if f.name not in _PRIVATE]

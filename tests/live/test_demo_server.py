@@ -28,6 +28,7 @@ import requests
 
 from sfnotebook.demo import DemoOrg, DemoOrgError
 from sfnotebook.demo import apps as apps_module
+from sfnotebook.demo.faults import FaultConfig
 from sfnotebook.demo.http import Request, Response, json_response
 from sfnotebook.demo.platform import version_label
 from sfnotebook.demo.server import FEATURE_MODULES, _optional_module
@@ -87,19 +88,7 @@ def api(demo: DemoOrg) -> Iterator[Api]:
     demo.set_faults(**_NO_FAULTS)
 
 
-_NO_FAULTS: dict[str, Any] = {
-    "latency": 0.0,
-    "error_rate": 0.0,
-    "drop_rate": 0.0,
-    "error_next": 0,
-    "drop_next": 0,
-    "expire_after_requests": None,
-    "expire_every_requests": None,
-    "expire_after_seconds": None,
-    "request_limit": None,
-    "apply_to": ("data",),
-    "path_pattern": None,
-}
+_NO_FAULTS: dict[str, Any] = FaultConfig.defaults()
 
 
 def assert_no_secret(demo: DemoOrg, text: str) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 import sfnotebook
 from sfnotebook import errors
+from sfnotebook.demo.faults import FaultConfig
 from tests.conftest import connect_to
 
 SOQL = (
@@ -41,22 +42,7 @@ def conn(faulty: Any) -> Iterator[sfnotebook.Connection]:
     faulty.set_faults(**_CLEAR)
 
 
-_CLEAR: dict[str, Any] = {
-    "latency": 0.0,
-    "error_rate": 0.0,
-    "drop_rate": 0.0,
-    "error_next": 0,
-    "drop_next": 0,
-    "expire_after_requests": None,
-    "expire_every_requests": None,
-    "expire_after_seconds": None,
-    "request_limit": None,
-    "expire_locators": False,
-    "report_timeout": False,
-    "fail_bulk_jobs": False,
-    "path_pattern": None,
-    "seed": 0,
-}
+_CLEAR: dict[str, Any] = FaultConfig.defaults()
 
 
 @pytest.fixture(scope="module")
