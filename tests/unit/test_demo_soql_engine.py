@@ -8,30 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from sfnotebook.demo import data
 from sfnotebook.demo.soql import SoqlError, compile_soql
-
-SIZES: dict[str, Any] = {
-    "opportunities": 400,
-    "accounts": 40,
-    "contacts": 300,
-    "users": 10,
-    "cases": 50,
-    "tasks": 200,
-}
 
 
 @pytest.fixture(scope="module")
-def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    folder = tmp_path_factory.getbasetemp() / "demo-soql-db"
-    db = data.Database(data.ensure_database(directory=folder, **SIZES))
-    yield db.connect()
-    db.close()
+def conn(small_demo_db: sqlite3.Connection) -> sqlite3.Connection:
+    return small_demo_db
 
 
 def records(conn: sqlite3.Connection, soql: str, **kw: Any) -> list[dict[str, Any]]:

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from sfnotebook.demo import data
 from sfnotebook.demo.soql import compile_soql
 from sfnotebook.demo.soql_parents import split_parents
 
-SIZES: dict[str, Any] = {
-    "opportunities": 400,
-    "accounts": 40,
-    "contacts": 300,
-    "users": 10,
-    "cases": 50,
-    "tasks": 200,
-}
 WIDE = (
     "SELECT Id, Name, Amount, IsWon, CloseDate, Account.Name, Account.Industry, "
     "Account.Owner.Name, Owner.Name FROM Opportunity"
@@ -27,11 +17,8 @@ WIDE = (
 
 
 @pytest.fixture(scope="module")
-def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    folder = tmp_path_factory.getbasetemp() / "demo-soql-db"
-    db = data.Database(data.ensure_database(directory=folder, **SIZES))
-    yield db.connect()
-    db.close()
+def conn(small_demo_db: sqlite3.Connection) -> sqlite3.Connection:
+    return small_demo_db
 
 
 def paged(conn: sqlite3.Connection, soql: str, *, size: int, include_deleted: bool) -> list[Any]:
