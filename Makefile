@@ -39,10 +39,10 @@ pytest: install browser
 test: lint typecheck pytest
 
 demo: install
-	$(BIN)/python -m sfnotebook.demo.run_demo
+	$(BIN)/python -m tools.run_demo
 
 lab: install
-	$(BIN)/python -m sfnotebook.demo.run_lab
+	$(BIN)/python -m tools.run_lab
 
 bench: install
 	$(BIN)/python bench/run_all.py

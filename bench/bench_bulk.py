@@ -221,7 +221,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     for name in _CA_OVERRIDES:  # the parent connects too (to create the shared jobs)
         os.environ.pop(name, None)
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     print(f"starting the demo org with {args.rows:,} opportunities (cached after the first build)")
     with DemoOrg(subprocess=True, opportunities=args.rows) as demo:

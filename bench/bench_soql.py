@@ -147,9 +147,9 @@ def conversion(org: Any, rows: int) -> tuple[float, float]:
     """(a)'s json.loads + json_normalize vs sfnotebook's decode + typed frame, same bytes."""
     import pandas as pd
 
-    from sfnotebook._frames import FrameBuilder
     from sfnotebook._soql_parse import parse_select
-    from sfnotebook._soql_plan import plan as soql_plan
+    from sfnotebook.soql._frames import FrameBuilder
+    from sfnotebook.soql._plan import plan as soql_plan
 
     pages = _raw_pages(org, rows)
     plan = soql_plan(org, parse_select(SOQL.format(n=rows)))  # describes cached: types ready
@@ -168,7 +168,7 @@ def conversion(org: Any, rows: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     print("Starting the demo org (separate process) ...", flush=True)
     # Some seeded opportunities are deleted (for queryAll): 104,000 leave 100,000 live ones.

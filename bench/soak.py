@@ -147,7 +147,7 @@ def run_soak(
 
 
 def main() -> int:
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=120)

@@ -11,8 +11,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .connection import Connection, connect, get_default
-from .errors import SfNotebookError
+from sfnotebook.connection import Connection, connect, get_default
+from sfnotebook.errors import SfNotebookError
 
 __all__ = [
     "Connection",
@@ -47,35 +47,35 @@ def extract(soql: str, **options: Any) -> Any:
 
 
 def records_frame(records: Any, **options: Any) -> Any:
-    """Records as Salesforce returns them -> DataFrame; see :func:`sfnotebook.records.records_frame`."""
-    from .records import records_frame as convert
+    """Records as Salesforce returns them -> DataFrame; see :func:`sfnotebook.soql.records.records_frame`."""
+    from sfnotebook.soql.records import records_frame as convert
 
     return convert(records, **options)
 
 
 def report_details(payload: Any, **options: Any) -> Any:
-    """One report-run JSON -> detail rows; see :func:`sfnotebook.report_frames.report_details`."""
-    from .report_frames import report_details as convert
+    """One report-run JSON -> detail rows; see :func:`sfnotebook.reports.frames.report_details`."""
+    from sfnotebook.reports.frames import report_details as convert
 
     return convert(payload, **options)
 
 
 def report_aggregates(payload: Any, **options: Any) -> Any:
-    """One report-run JSON -> aggregates; see :func:`sfnotebook.report_frames.report_aggregates`."""
-    from .report_frames import report_aggregates as convert
+    """One report-run JSON -> aggregates; see :func:`sfnotebook.reports.frames.report_aggregates`."""
+    from sfnotebook.reports.frames import report_aggregates as convert
 
     return convert(payload, **options)
 
 
 def login_panel(**options: Any) -> Any:
-    """The ipywidgets login panel; see :class:`sfnotebook.widgets.LoginPanel`."""
-    from .widgets import login_panel as make
+    """The ipywidgets login panel; see :class:`sfnotebook.notebook.widgets.LoginPanel`."""
+    from sfnotebook.notebook.widgets import login_panel as make
 
     return make(**options)
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext sfnotebook``: registers ``%%soql``, ``%soql`` and ``%sfreport``."""
-    from .magics import load_ipython_extension as load
+    from sfnotebook.notebook.magics import load_ipython_extension as load
 
     load(ipython)

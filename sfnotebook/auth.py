@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import (
+from sfnotebook.errors import (
     AuthenticationError,
     GrantTypeNotEnabledError,
     InvalidClientIdError,
@@ -25,7 +25,7 @@ from .errors import (
     NetworkError,
     RunAsUserMissingError,
 )
-from .settings import Settings
+from sfnotebook.settings import Settings
 
 __all__ = ["Token", "exchange_token", "network_error", "revoke_token"]
 

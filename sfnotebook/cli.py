@@ -3,7 +3,9 @@
 Sub-commands:
 
 ``sfnotebook demo-org``
-    Run the local demo org in the foreground and write ``.env.demo``.
+    Run the local demo org in the foreground and write ``.env.demo``. The demo org is its own
+    package (``sfnotebook_demo``) that the client never imports, so this command hands the
+    process over to ``python -m sfnotebook_demo`` with the same arguments.
 
 Importing this module is cheap (argparse only); each sub-command imports what it needs.
 """
@@ -11,9 +13,13 @@ Importing this module is cheap (argparse only); each sub-command imports what it
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 
 __all__ = ["build_parser", "main"]
+
+DEMO_MODULE = "sfnotebook_demo"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +34,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local demo org (a Salesforce stand-in on https://127.0.0.1)",
         description="Run the local demo org in the foreground and write a ready-to-use "
         ".env.demo in the working directory. Ctrl-C stops it.",
+        add_help=False,  # `sfnotebook demo-org --help` is the demo package's own help
     )
-    # The option list is the demo package's, but importing it here would pull nothing heavy:
-    # sfnotebook.demo's __init__ uses the standard library only.
-    from .demo.__main__ import add_run_arguments
-
-    add_run_arguments(demo)
+    del demo  # its arguments are parsed by the demo package (see main)
     return parser
+
+
+def _run_demo_org(args: list[str]) -> int:
+    """Become ``python -m sfnotebook_demo <args>`` (a child process where exec is unavailable)."""
+    cmd = [sys.executable, "-m", DEMO_MODULE, *args]
+    env = {**os.environ, "SFNOTEBOOK_DEMO_PROG": "sfnotebook demo-org"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execve(sys.executable, cmd, env)  # noqa: S606 - our own interpreter and module
+    try:
+        return subprocess.call(cmd, env=env)  # noqa: S603 - our own interpreter and module
+    except KeyboardInterrupt:
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,12 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     argv
         Arguments without the program name (``sys.argv[1:]`` when None).
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["demo-org"]:
+        return _run_demo_org(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "demo-org":
-        from .demo.__main__ import run
-
-        return run(args)
+    parser.parse_args(argv)
     parser.print_help()
     return 2
 

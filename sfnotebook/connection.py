@@ -11,16 +11,16 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
-from . import __version__
-from ._session import ApiSession, RetryPolicy
-from .auth import Token, exchange_token, network_error, revoke_token
-from .errors import (
+from sfnotebook import __version__
+from sfnotebook._session import ApiSession, RetryPolicy
+from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
+from sfnotebook.errors import (
     InvalidSettingError,
     RequestLimitExceededError,
     SfNotebookError,
     error_from_body,
 )
-from .settings import Settings, load_settings
+from sfnotebook.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -171,7 +171,7 @@ class Connection:
         return f"<sfnotebook.Connection {self.instance_url} user={self.username} api=v{self.api_version}>"
 
     def _repr_html_(self) -> str:
-        from .display import connection_html
+        from sfnotebook.display import connection_html
 
         return connection_html(self)
 
@@ -328,37 +328,37 @@ class Connection:
     # -- verbs --------------------------------------------------------------------------------
     def query(self, soql: str, **options: Any) -> Any:
         """Run SOQL and return a complete, typed DataFrame; see :func:`sfnotebook.soql.query`."""
-        from .soql import query
+        from sfnotebook.soql import query
 
         return query(self, soql, **options)
 
     def query_iter(self, soql: str, **options: Any) -> Any:
         """Run SOQL and yield typed DataFrame chunks; see :func:`sfnotebook.soql.query_iter`."""
-        from .soql import query_iter
+        from sfnotebook.soql import query_iter
 
         return query_iter(self, soql, **options)
 
     def report(self, report: str, **options: Any) -> Any:
         """Run a report whole; see :func:`sfnotebook.reports.report`."""
-        from .reports import report as run_report
+        from sfnotebook.reports import report as run_report
 
         return run_report(self, report, **options)
 
     def reports(self) -> pd.DataFrame:
         """The reports this user can see; see :func:`sfnotebook.reports.reports`."""
-        from .reports import reports
+        from sfnotebook.reports import reports
 
         return reports(self)
 
     def describe_report(self, report: str) -> dict[str, Any]:
         """A report's metadata; see :func:`sfnotebook.reports.describe_report`."""
-        from .reports import describe_report
+        from sfnotebook.reports import describe_report
 
         return describe_report(self, report)
 
     def extract(self, soql: str, **options: Any) -> Any:
         """A large extract through Bulk API 2.0; see :func:`sfnotebook.bulk.extract`."""
-        from .bulk import extract
+        from sfnotebook.bulk import extract
 
         return extract(self, soql, **options)
 

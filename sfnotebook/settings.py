@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import (
+from sfnotebook.errors import (
     InsecureDomainError,
     InvalidSettingError,
     MissingSettingError,

@@ -25,7 +25,7 @@ def _no_stray_settings() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def demo_org() -> Iterator[Any]:
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     with DemoOrg() as demo:
         yield demo

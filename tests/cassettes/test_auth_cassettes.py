@@ -37,7 +37,7 @@ def live() -> Iterator[Any]:
     if not RECORDING:
         yield None
         return
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     with DemoOrg() as demo:
         yield demo

@@ -20,7 +20,7 @@ import yaml
 
 import sfnotebook
 from sfnotebook import errors
-from sfnotebook.records import QueryResult
+from sfnotebook.soql.records import QueryResult
 from tests.cassettes.vcr_setup import CASSETTES, HOST, RECORDING, recorder
 
 FOLDER = "soql"
@@ -43,7 +43,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not (_record("paging.yaml") or _record("child_paging.yaml")):
         yield None
         return
-    from sfnotebook.demo import DemoOrg, data
+    from sfnotebook_demo import DemoOrg
+    from sfnotebook_demo.data import database as data
 
     with DemoOrg(opportunities=1_000) as demo:
         server = demo.server

@@ -12,8 +12,10 @@ import pytest
 import requests
 
 import sfnotebook
-from sfnotebook import _bulk_collect, _bulk_pages, bulk
+from sfnotebook import bulk
 from sfnotebook import dtypes as dt
+from sfnotebook.bulk import _collect as _bulk_collect
+from sfnotebook.bulk import _pages as _bulk_pages
 from sfnotebook.errors import (
     BulkJobError,
     InvalidFieldError,
@@ -48,7 +50,7 @@ def small(org: sfnotebook.Connection) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def own_demo() -> Iterator[Any]:
     """A demo org of this module's own, for faults (the shared one stays fault-free)."""
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     with DemoOrg() as demo:
         yield demo

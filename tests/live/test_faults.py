@@ -16,7 +16,7 @@ import pytest
 
 import sfnotebook
 from sfnotebook import errors
-from sfnotebook.demo.faults import FaultConfig
+from sfnotebook_demo.faults import FaultConfig
 from tests.conftest import connect_to
 
 SOQL = (
@@ -29,7 +29,7 @@ PAGED_REPORT = "Opportunities Closing in 2025"
 
 @pytest.fixture(scope="module")
 def faulty() -> Iterator[Any]:
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     with DemoOrg() as demo:
         yield demo

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sfnotebook import errors
-from sfnotebook.records import QueryResult
+from sfnotebook.soql.records import QueryResult
 from tests.conftest import connect_to
 
 STRING = pd.StringDtype("pyarrow")
@@ -183,7 +183,8 @@ def test_user_errors_are_typed(org: Any, soql: str, error: type[Exception], code
 
 @pytest.fixture(scope="module")
 def big_children(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from sfnotebook.demo import DemoOrg, data
+    from sfnotebook_demo import DemoOrg
+    from sfnotebook_demo.data import database as data
 
     with DemoOrg(opportunities=1_000) as demo:
         server = demo.server

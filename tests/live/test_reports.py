@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from sfnotebook.errors import AmbiguousReportError, ReportNotFoundError
-from sfnotebook.report_frames import GRAND_TOTAL, TOTAL_COLUMN
+from sfnotebook.reports.frames import GRAND_TOTAL, TOTAL_COLUMN
 
 Filter = tuple[str, str, str]
 
@@ -244,7 +244,7 @@ def test_formula_key_is_never_the_paging_cursor(org: Any, catalog: pd.DataFrame)
 
 def test_sync_timeout_falls_back_to_an_async_run() -> None:
     import sfnotebook
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     with DemoOrg(opportunities=3_000, faults={"report_timeout": True}) as demo:
         slow = sfnotebook.connect(

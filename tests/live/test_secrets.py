@@ -134,7 +134,7 @@ def test_no_secret_or_token_anywhere(
 
     # the login panel: fill, connect, then read every widget's state
     pytest.importorskip("ipywidgets")
-    from sfnotebook.widgets import LoginPanel
+    from sfnotebook.notebook.widgets import LoginPanel
 
     panel = LoginPanel(env_file=False, environ={}, connect_options={"backoff": 0.01})
     panel.domain.value = demo_org.domain
@@ -188,7 +188,7 @@ def test_no_secret_or_token_anywhere(
     pytest.importorskip("nbclient")
     import nbformat
 
-    from sfnotebook.demo.run_demo import execute_notebook
+    from tools.run_demo import execute_notebook
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [

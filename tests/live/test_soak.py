@@ -10,7 +10,7 @@ from tests.conftest import connect_to
 
 @pytest.mark.slow
 def test_soak_with_faults(request: pytest.FixtureRequest) -> None:
-    from sfnotebook.demo import DemoOrg
+    from sfnotebook_demo import DemoOrg
 
     with DemoOrg() as demo:
         report = run_soak(demo, seconds=20, threads=4, connect=lambda: connect_to(demo, retries=6))

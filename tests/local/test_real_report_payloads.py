@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from sfnotebook.report_frames import (
+from sfnotebook.reports.frames import (
     GRAND_TOTAL,
     TOTAL_COLUMN,
     pivot_matrix,

@@ -19,7 +19,7 @@ import pytest
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from sfnotebook.demo.run_demo import dataframe_previews, execute_notebook  # noqa: E402
+from tools.run_demo import dataframe_previews, execute_notebook  # noqa: E402
 
 # A Salesforce session id: the 15-character org id, "!", then the opaque part.
 TOKEN = re.compile(r"00D[A-Za-z0-9]{12}![A-Za-z0-9._]{20,}")

@@ -1,0 +1,384 @@
+"""IPython magics: ``%%soql``, ``%soql`` and ``%sfreport`` (``%load_ext sfnotebook``).
+
+::
+
+    %%soql df
+    SELECT Id, Name, Account.Name FROM Contact WHERE LastName = :last_name
+
+    top = %soql SELECT Id, Name FROM Account WHERE Name LIKE '{prefix:like}%' LIMIT 10
+    %sfreport Opportunities by Stage -o stage
+
+Python values are bound safely, with simple-salesforce's quoting rules
+(:func:`simple_salesforce.format.quote_soql_value`): ``:name`` and ``{name}`` become one complete
+SOQL literal (strings quoted and escaped, lists ``('a','b')``, dates, datetimes, numbers,
+booleans, ``None`` -> ``null``); inside a quoted string ``{name}`` inserts the escaped text and
+``{name:like}`` also escapes ``%`` and ``_``. ``{{`` and ``}}`` are literal braces. IPython's
+own ``{var}``/``$var`` expansion is switched off for these magics: it would paste values
+unquoted.
+
+Every sfnotebook error (no connection, bad SOQL, unknown report ...) and every binding problem
+is turned into IPython's :class:`~IPython.core.error.UsageError`, which Jupyter shows as one
+line without a traceback. This is the only place in sfnotebook that does so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+
+from sfnotebook.errors import SfNotebookError
+
+__all__ = ["SfNotebookMagics", "bind_soql", "load_ipython_extension"]
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+_BRACE = re.compile(r"\{(" + _NAME + r")(?::([A-Za-z]*))?\}")
+_COLON = re.compile(r":(" + _NAME + r")")
+_IDENT_CHAR = re.compile(r"[A-Za-z0-9_.]")
+
+
+# ------------------------------------------------------------------------------ binding
+
+
+def _resolve(name: str, namespace: Mapping[str, Any]) -> Any:
+    head, *attrs = name.split(".")
+    if head not in namespace:
+        raise UsageError(f"SOQL binds {name!r}, but {head!r} is not defined in the notebook.")
+    value = namespace[head]
+    for attr in attrs:
+        try:
+            value = getattr(value, attr)
+        except AttributeError:
+            raise UsageError(f"SOQL binds {name!r}, but it has no attribute {attr!r}.") from None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas values -> the Python values simple-salesforce knows how to quote."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if _is_missing(value):
+        return None
+    if isinstance(value, (float, date)):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if type(value).__module__.split(".")[0] == "numpy" and _is_numpy_datetime(value):
+        import pandas as pd
+
+        # numpy's own tolist() turns datetime64[ns] into integers: go through pandas.
+        if getattr(value, "ndim", 0):
+            return [_plain(v) for v in pd.Series(value).tolist()]
+        return pd.Timestamp(value).to_pydatetime()
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "pandas"):
+        converted = tolist()  # arrays, Series, Index and numpy scalars
+        if isinstance(converted, list):
+            return [_plain(v) for v in converted]
+        return _plain(converted)
+    return value
+
+
+def _is_numpy_datetime(value: Any) -> bool:
+    return getattr(getattr(value, "dtype", None), "kind", None) == "M"
+
+
+def _is_missing(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    # pandas' NA and NaT, recognised without importing pandas
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _quote(name: str, value: Any) -> str:
+    from simple_salesforce.format import quote_soql_value
+
+    value = _plain(value)
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(v, datetime) and v.tzinfo is None for v in items):
+        raise UsageError(
+            f"{name} is a datetime without a time zone; SOQL needs one "
+            "(e.g. value.replace(tzinfo=datetime.timezone.utc))."
+        )
+    if isinstance(value, list) and not value:
+        raise UsageError(f"{name} is an empty list; SOQL's IN (...) needs at least one value.")
+    try:
+        return quote_soql_value(value)
+    except ValueError:
+        raise UsageError(
+            f"{name} is a {type(value).__name__}, which cannot be written as a SOQL value "
+            "(use str, int, float, bool, None, date, datetime or a list of them)."
+        ) from None
+
+
+def _inline(name: str, value: Any, spec: str) -> str:
+    """A value inside a quoted SOQL string: escaped text, no quotes."""
+    from simple_salesforce.format import soql_escapes, soql_like_escapes
+
+    value = _plain(value)
+    if isinstance(value, (list, dict, set)):
+        raise UsageError(
+            f"{name} is a {type(value).__name__}; only a single value fits in a string."
+        )
+    if isinstance(value, (date, datetime)):
+        value = value.isoformat()
+    text = ("" if value is None else str(value)).translate(soql_escapes)
+    return text.translate(soql_like_escapes) if spec == "like" else text
+
+
+def bind_soql(soql: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``:name`` and ``{name}`` in ``soql`` with safely quoted values from ``namespace``.
+
+    Parameters
+    ----------
+    soql
+        SOQL text. Outside string literals ``:name`` and ``{name}`` become complete literals;
+        inside them ``{name}`` inserts the escaped text and ``{name:like}`` escapes ``%`` and
+        ``_`` too. ``{{``/``}}`` are literal braces. Names may be dotted (``{cfg.region}``).
+    namespace
+        Where names are looked up (the notebook's user namespace).
+
+    Returns
+    -------
+    str
+        The SOQL with values bound.
+
+    Raises
+    ------
+    UsageError
+        An unknown name, an unquotable value, or an unterminated string literal.
+
+    Examples
+    --------
+    >>> bind_soql("SELECT Id FROM Account WHERE Name = :n", {"n": "O'Brien"})
+    "SELECT Id FROM Account WHERE Name = 'O\\\\'Brien'"
+    >>> bind_soql("SELECT Id FROM Account WHERE Id IN {ids}", {"ids": ["a", "b"]})
+    "SELECT Id FROM Account WHERE Id IN ('a','b')"
+    """
+    out: list[str] = []
+    i, n = 0, len(soql)
+    while i < n:
+        ch = soql[i]
+        if ch == "'":
+            end, parts = _scan_string(soql, i + 1, namespace)
+            out.append("'" + "".join(parts) + "'")
+            i = end + 1
+            continue
+        if soql.startswith(("{{", "}}"), i):
+            out.append(ch)
+            i += 2
+            continue
+        if ch == "{":
+            m = _BRACE.match(soql, i)
+            if m:
+                out.append(_outside(m.group(1), m.group(2) or "", namespace))
+                i = m.end()
+                continue
+        if ch == ":" and (i == 0 or not _IDENT_CHAR.match(soql[i - 1])):
+            m = _COLON.match(soql, i)
+            if m:
+                out.append(_quote(m.group(1), _resolve(m.group(1), namespace)))
+                i = m.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _outside(name: str, spec: str, namespace: Mapping[str, Any]) -> str:
+    if spec not in ("", "like"):
+        raise UsageError(f"{{{name}:{spec}}}: unknown format; use {{{name}}} or {{{name}:like}}.")
+    value = _resolve(name, namespace)
+    if spec == "like":
+        return "'" + _inline(name, value, spec) + "'"
+    return _quote(name, value)
+
+
+def _scan_string(soql: str, i: int, namespace: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """Read a quoted literal starting after its opening quote; return its end and its text."""
+    parts: list[str] = []
+    n = len(soql)
+    while i < n:
+        ch = soql[i]
+        if ch == "\\" and i + 1 < n:
+            parts.append(soql[i : i + 2])
+            i += 2
+            continue
+        if ch == "'":
+            return i, parts
+        if soql.startswith(("{{", "}}"), i):
+            parts.append(ch)
+            i += 2
+            continue
+        if ch == "{":
+            m = _BRACE.match(soql, i)
+            if m:
+                spec = m.group(2) or ""
+                if spec not in ("", "like"):
+                    raise UsageError(f"{{{m.group(1)}:{spec}}}: unknown format; use :like.")
+                parts.append(_inline(m.group(1), _resolve(m.group(1), namespace), spec))
+                i = m.end()
+                continue
+        parts.append(ch)
+        i += 1
+    raise UsageError("The SOQL has a string literal without its closing quote (').")
+
+
+# ------------------------------------------------------------------------------ options
+
+
+@dataclass
+class _Options:
+    output: str | None = None
+    connection: str | None = None
+    include_deleted: bool = False
+    quiet: bool = False
+    rest: str = ""
+
+
+_HELP = {
+    "soql": "usage: %%soql [-o NAME | NAME] [--connection VAR] [--include-deleted] [-q]",
+    "sfreport": "usage: %sfreport [-o NAME] [--connection VAR] REPORT_ID_OR_NAME",
+}
+
+
+def _parse(line: str, *, magic: str, positional_output: bool) -> _Options:
+    """Options of a magic line; the words that are not options are kept in ``rest``."""
+    try:
+        words = shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"{exc}. {_HELP[magic]}") from None
+    opts = _Options()
+    rest: list[str] = []
+    it = iter(words)
+    for word in it:
+        if word in ("-o", "--out", "--output", "-c", "--connection"):
+            value = next(it, None)
+            if value is None or not value.isidentifier():
+                raise UsageError(f"{word} needs a Python variable name. {_HELP[magic]}")
+            if word in ("-c", "--connection"):
+                opts.connection = value
+            else:
+                opts.output = value
+        elif word in ("--include-deleted", "--all"):
+            opts.include_deleted = True
+        elif word in ("-q", "--quiet"):
+            opts.quiet = True
+        elif word.startswith("-") and not rest:
+            raise UsageError(f"Unknown option {word}. {_HELP[magic]}")
+        else:
+            rest.append(word)
+    if positional_output and rest:
+        if len(rest) > 1 or not rest[0].isidentifier() or opts.output:
+            raise UsageError(f"Unexpected {' '.join(rest)!r}. {_HELP[magic]}")
+        opts.output = rest[0]
+        rest = []
+    opts.rest = " ".join(rest)
+    return opts
+
+
+def _split_line_soql(line: str) -> tuple[str, str]:
+    """``-o df --connection org SELECT ...`` -> (the options, the SOQL)."""
+    m = re.search(r"(?i)(^|\s)(SELECT|FIND)\b", line)
+    if not m:
+        return "", line
+    return line[: m.start(2)], line[m.start(2) :]
+
+
+# ------------------------------------------------------------------------------ magics
+
+
+@magics_class
+class SfNotebookMagics(Magics):  # type: ignore[misc]
+    """``%%soql`` / ``%soql`` (SOQL -> DataFrame) and ``%sfreport`` (a report -> DataFrame)."""
+
+    @no_var_expand  # type: ignore[misc]
+    @line_cell_magic  # type: ignore[misc]
+    def soql(self, line: str, cell: str | None = None) -> Any:
+        """Run SOQL on the default connection and return the DataFrame.
+
+        ``%%soql [-o NAME | NAME] [--connection VAR] [--include-deleted] [-q]`` with the SOQL in
+        the cell, or ``df = %soql SELECT ...`` on one line. ``:name`` and ``{name}`` bind
+        notebook variables, safely quoted. ``-q`` stores without displaying.
+        """
+        if cell is None:
+            option_text, soql = _split_line_soql(line)
+            opts = _parse(option_text, magic="soql", positional_output=False)
+            if opts.rest:
+                raise UsageError(f"Unexpected {opts.rest!r} before the SOQL. {_HELP['soql']}")
+        else:
+            opts = _parse(line, magic="soql", positional_output=True)
+            soql = cell
+        soql = soql.strip()
+        if not soql:
+            raise UsageError("No SOQL to run. " + _HELP["soql"])
+        namespace = self._user_ns
+        bound = bind_soql(soql, namespace)
+        conn = self._connection(opts.connection)
+        options: dict[str, Any] = {"include_deleted": True} if opts.include_deleted else {}
+        result = _call(lambda: conn.query(bound, **options))
+        return self._finish(result, opts)
+
+    @no_var_expand  # type: ignore[misc]
+    @line_magic  # type: ignore[misc]
+    def sfreport(self, line: str) -> Any:
+        """Run a report (Id or name) and show its details; ``-o NAME`` stores the result.
+
+        ``%sfreport`` without a report lists the reports the user can see.
+        """
+        opts = _parse(line, magic="sfreport", positional_output=False)
+        conn = self._connection(opts.connection)
+        report = opts.rest.strip()
+        result = _call(conn.reports) if not report else _call(lambda: conn.report(report))
+        return self._finish(result, opts)
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        if self.shell is None:  # only before registration; IPython always sets it
+            raise UsageError("The sfnotebook magics are not attached to an IPython shell.")
+        return self.shell.user_ns  # type: ignore[no-any-return]
+
+    def _connection(self, variable: str | None) -> Any:
+        if variable is None:
+            from sfnotebook.connection import get_default
+
+            return _call(get_default)
+        if variable not in self._user_ns:
+            raise UsageError(f"--connection {variable}: no such variable in the notebook.")
+        conn = self._user_ns[variable]
+        if not callable(getattr(conn, "query", None)):
+            raise UsageError(
+                f"--connection {variable}: it is a {type(conn).__name__}, not an sfnotebook "
+                "connection (make one with sfnotebook.connect())."
+            )
+        return conn
+
+    def _finish(self, result: Any, opts: _Options) -> Any:
+        if opts.output:
+            self._user_ns[opts.output] = result
+        return None if opts.quiet else result
+
+
+def _call(fn: Callable[[], Any]) -> Any:
+    """Run ``fn``; sfnotebook errors become a one-line :class:`UsageError`."""
+    try:
+        return fn()
+    except SfNotebookError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics (``%load_ext sfnotebook``)."""
+    ipython.register_magics(SfNotebookMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Nothing to undo beyond what IPython does; present so ``%reload_ext`` works."""

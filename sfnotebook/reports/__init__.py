@@ -1,0 +1,256 @@
+"""Report verbs: ``report()`` runs a report whole, ``reports()`` lists them, ``describe_report()``.
+
+A run answers at most 2,000 detail rows; past that :mod:`sfnotebook.reports._paging` re-runs the
+report with keyset paging until every row is in, checks the count against the report's own
+record count, and never returns fewer rows than the report has without raising.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from sfnotebook.errors import (
+    IncompleteResultError,
+    SfNotebookWarning,
+)
+from sfnotebook.reports import _paging as paging
+from sfnotebook.reports._catalog import describe_report, reports, resolve
+from sfnotebook.reports._cells import cell_text, cell_value
+from sfnotebook.reports._groups import GroupLabeler, grouped_as_tabular
+from sfnotebook.reports._result import ReportResult
+from sfnotebook.reports._runner import Runner
+from sfnotebook.reports.frames import (
+    DetailRow,
+    detail_rows,
+    frame_from_detail_rows,
+    report_aggregates,
+)
+
+__all__ = ["ReportResult", "describe_report", "report", "reports"]
+
+FilterSpec = Mapping[str, Any] | Sequence[Any]
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def report(
+    conn: Any,
+    report: str,
+    *,
+    filters: Iterable[FilterSpec] | None = None,
+    boolean_filter: str | None = None,
+    column_names: Literal["label", "api"] = "label",
+    progress: bool | Literal["auto"] = "auto",
+) -> ReportResult:
+    """Run a report whole, every detail row, and return its rows and aggregates.
+
+    Parameters
+    ----------
+    conn : Connection
+        The connection (``org.report(...)`` passes itself).
+    report : str
+        A report Id (``00O...``, 15 or 18 characters) or a report name.
+    filters : list, optional
+        Extra filters for this run only, ANDed onto the report's own filters and filter logic:
+        dicts ``{"column", "operator", "value"}`` or tuples ``(column, operator, value)``;
+        list values are joined with commas, dates written ``YYYY-MM-DD``.
+    boolean_filter : str, optional
+        Filter logic over all filters (the saved ones first, then ``filters``), replacing the
+        saved logic, e.g. ``"(1 OR 2) AND 3"``.
+    column_names : {"label", "api"}
+        Name columns by label (default) or API name.
+    progress : bool or "auto"
+        Progress bar while paging (auto: only in a notebook).
+
+    Returns
+    -------
+    ReportResult
+        ``.details`` (DataFrame of every detail row), ``.aggregates``, ``.runs`` and more.
+
+    Raises
+    ------
+    ReportNotFoundError, AmbiguousReportError
+        The name matches no report, or several (the message lists them with folder and Id).
+    ReportPagingError
+        More than 2,000 rows and no column to page on, or no filter slot left.
+    IncompleteResultError
+        The rows fetched do not add up to the report's record count.
+
+    Examples
+    --------
+    >>> res = org.report("Pipeline by Stage", filters=[("AMOUNT", "greaterThan", 100000)])
+    >>> res.details.groupby("Stage")["Amount"].sum()  # doctest: +SKIP
+    """
+    if column_names not in ("label", "api"):
+        raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
+    report_id = resolve(conn, report)
+    runner = Runner(conn, report_id)
+    describe: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    if filters is not None or boolean_filter is not None:
+        describe = conn.get_json(f"analytics/reports/{report_id}/describe")
+        metadata = _override_filters(describe["reportMetadata"], filters, boolean_filter)
+    first = runner(metadata)
+    aggregates = report_aggregates(first, column_names=column_names)
+    if not paging.truncated(first):
+        details = frame_from_detail_rows(first, detail_rows(first), column_names=column_names)
+        return ReportResult(details=details, aggregates=aggregates, payload=first, runs=runner.runs)
+    if describe is None:
+        describe = conn.get_json(f"analytics/reports/{report_id}/describe")
+    base = copy.deepcopy(first.get("reportMetadata") or {})
+    # Extended metadata of this run wins over describe's (same definition, fresher labels).
+    describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}
+    expected = paging.record_count(first)
+    sample = [cells for _, cells in detail_rows(first)]
+    cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
+    bar = _progress_bar(expected, enabled=progress, desc=f"Report {first_name(first)}")
+    try:
+        rows, counted = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
+    finally:
+        bar.close()
+    expected = expected if expected is not None else counted
+    if expected is not None and len(rows) != expected:
+        raise IncompleteResultError(
+            f"Fetched {len(rows):,} detail rows of report {first_name(first)!r} but it has "
+            f"{expected:,} (its Record Count). The data may have changed while paging; run it "
+            "again.",
+            expected=expected,
+            fetched=len(rows),
+        )
+    details = frame_from_detail_rows(first, rows, column_names=column_names)
+    return ReportResult(
+        details=details,
+        aggregates=aggregates,
+        payload=first,
+        runs=runner.runs,
+        paged_on=cursors[0].column,
+    )
+
+
+def _progress_bar(total: int | None, *, enabled: bool | str, desc: str) -> Any:
+    from sfnotebook._progress import progress_bar  # front-end: loaded only when paging
+
+    return progress_bar(total, enabled=enabled, desc=desc)
+
+
+def first_name(payload: Mapping[str, Any]) -> str:
+    """The report's name in a run payload."""
+    md = payload.get("reportMetadata") or {}
+    return str(md.get("name") or (payload.get("attributes") or {}).get("reportName") or "")
+
+
+def _fetch_rows(
+    runner: Callable[[Mapping[str, Any] | None], dict[str, Any]],
+    first: dict[str, Any],
+    base: dict[str, Any],
+    cursors: list[paging.Cursor],
+    *,
+    on_rows: Callable[[int], Any],
+) -> tuple[list[DetailRow], int | None]:
+    """Every detail row in report order, and the record count paging saw (or None)."""
+    fmt = str(base.get("reportFormat") or "TABULAR").upper()
+    if fmt == "TABULAR":
+        sort = base.get("sortBy") or []
+        reuse = sort == [{"sortColumn": cursors[0].column, "sortOrder": "Asc"}]
+        cells, counted = paging.page_details_counted(
+            runner, base, cursors, on_rows=on_rows, first=first if reuse else None
+        )
+        rows: list[DetailRow] = [((), c) for c in cells]
+        return _report_order(rows, first, None), counted
+    tabular, _groups = grouped_as_tabular(base)
+    labeler = GroupLabeler(first, tabular["detailColumns"])
+    width = len(base.get("detailColumns") or [])
+    cells, counted = paging.page_details_counted(runner, tabular, cursors, on_rows=on_rows)
+    grouped = [(labeler.labels(c), c[:width]) for c in cells]
+    unplaced = sum(1 for labels, _ in grouped if not labeler.known(labels))
+    if unplaced:
+        warnings.warn(
+            f"{unplaced:,} detail rows did not match a group of the report's grouping tree; "
+            "they come last, with the grouping labels read from their cells.",
+            SfNotebookWarning,
+            stacklevel=3,
+        )
+    return _report_order(grouped, first, labeler), counted
+
+
+def _report_order(
+    rows: list[DetailRow], first: Mapping[str, Any], labeler: GroupLabeler | None
+) -> list[DetailRow]:
+    """Rows back in report order: groups first, then the report's own sort column.
+
+    Paging fetched them in cursor order; ties keep that order (record Id ascending).
+    """
+    base = first.get("reportMetadata") or {}
+    info = (first.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
+    columns = list(base.get("detailColumns") or [])
+    sort = (base.get("sortBy") or [None])[0]
+    if sort and sort.get("sortColumn") in columns:
+        at = columns.index(sort["sortColumn"])
+        data_type = str((info.get(sort["sortColumn"]) or {}).get("dataType") or "").lower()
+        desc = str(sort.get("sortOrder") or "Asc").lower() == "desc"
+        keyed = [(_sort_value(r[1][at], data_type), r) for r in rows]
+        present = [kr for kr in keyed if kr[0] is not None]
+        present.sort(key=lambda kr: kr[0], reverse=desc)
+        blank = [r for k, r in keyed if k is None]
+        ordered = [r for _, r in present]
+        # Blank cells sort first in ascending order, last in descending order.
+        rows = ordered + blank if desc else blank + ordered
+    if labeler is not None:
+        rows.sort(key=lambda r: labeler.sort_key(r[0]))
+    return rows
+
+
+def _sort_value(cell: Mapping[str, Any], data_type: str) -> Any:
+    value = cell_value(cell)
+    if value is None:
+        return None
+    if data_type in ("currency", "percent", "int", "double", "number"):
+        return float(value) if isinstance(value, int | float) else None
+    if data_type in ("date", "datetime", "id"):
+        return str(value)
+    if data_type == "boolean":
+        return int(bool(value))
+    text = cell_text(cell)
+    return text.casefold() if text is not None else None
+
+
+def _override_filters(
+    saved: Mapping[str, Any],
+    filters: Iterable[FilterSpec] | None,
+    boolean_filter: str | None,
+) -> dict[str, Any]:
+    """The saved definition with ``filters`` ANDed on (filter logic renumbered)."""
+    metadata = copy.deepcopy(dict(saved))
+    added = [_filter_dict(f) for f in filters or []]
+    for flt in added:
+        metadata = paging.with_added_filter(metadata, flt)
+    if boolean_filter is not None:
+        metadata["reportBooleanFilter"] = boolean_filter.strip() or None
+    return metadata
+
+
+def _filter_dict(spec: FilterSpec) -> dict[str, Any]:
+    if isinstance(spec, Mapping):
+        column, operator, value = spec["column"], spec.get("operator", "equals"), spec["value"]
+    else:
+        column, operator, value = spec
+    return {"column": str(column), "operator": str(operator), "value": _filter_value(value)}
+
+
+def _filter_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Iterable):
+        return ",".join(_filter_value(v) for v in value)
+    return str(value)

@@ -1,0 +1,127 @@
+"""Finding reports: the list an analyst can see, and a report's Id from its name."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import pandas as pd
+
+from sfnotebook.errors import AmbiguousReportError, ReportNotFoundError, SfNotebookError
+
+__all__ = ["catalog", "describe_report", "reports", "resolve"]
+
+_ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
+_DESCRIBE_AT_MOST = 50
+_REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
+
+
+def reports(conn: Any) -> pd.DataFrame:
+    """The reports this user can see: id, name, developer_name, folder, format.
+
+    Uses SOQL on the ``Report`` object (every report, with folder name and format); where that
+    is not available, the Analytics API's list (the ~200 recently viewed reports), with folder
+    (its Id) and format read from each report's ``/describe`` when there are at most 50.
+
+    Examples
+    --------
+    >>> org.reports().query("format == 'SUMMARY'")  # doctest: +SKIP
+    """
+    rows = catalog(conn)
+    if len(rows) <= _DESCRIBE_AT_MOST:
+        _describe_missing(conn, rows)
+    frame = pd.DataFrame(rows, columns=["id", "name", "developer_name", "folder", "format"])
+    return frame.astype("string[pyarrow]")
+
+
+def catalog(conn: Any) -> list[dict[str, Any]]:
+    try:
+        records = _soql_all(conn, _REPORT_SOQL)
+    except SfNotebookError:
+        # No Report object here (INVALID_TYPE) or no SOQL access: the Analytics list will do.
+        listed = conn.get_json("analytics/reports")
+        return [
+            {"id": r.get("id"), "name": r.get("name"), "developer_name": None, "folder": None,
+             "format": None}
+            for r in listed or []
+        ]  # fmt: skip
+    return [
+        {
+            "id": r.get("Id"),
+            "name": r.get("Name"),
+            "developer_name": r.get("DeveloperName"),
+            "folder": r.get("FolderName"),
+            "format": str(r.get("Format") or "").upper() or None,
+        }
+        for r in records
+    ]
+
+
+def _soql_all(conn: Any, soql: str) -> list[dict[str, Any]]:
+    page = conn.get_json("query", params={"q": soql})
+    records = list(page.get("records") or [])
+    while not page.get("done", True) and page.get("nextRecordsUrl"):
+        page = conn.get_json(page["nextRecordsUrl"])
+        records.extend(page.get("records") or [])
+    return records
+
+
+def resolve(conn: Any, report: str) -> str:
+    """The report Id for an Id or a report name (exact, then case-insensitive, then API name)."""
+    text = str(report).strip()
+    if _ID_RE.match(text):
+        return text
+    listed = catalog(conn)
+    for match in (
+        lambda r: r["name"] == text,
+        lambda r: str(r["name"] or "").casefold() == text.casefold(),
+        lambda r: r["developer_name"] == text,
+    ):
+        found = [r for r in listed if match(r)]
+        if len(found) == 1:
+            return str(found[0]["id"])
+        if len(found) > 1:
+            _describe_missing(conn, found)
+            listing = "\n".join(
+                f"  {r['id']}  {r['name']!r} in folder {r['folder'] or '?'} ({r['format'] or '?'})"
+                for r in found
+            )
+            raise AmbiguousReportError(
+                f"{len(found)} reports are called {text!r}; pass the Id of the one you mean:\n"
+                f"{listing}",
+                candidates=found,
+            )
+    names = [str(r["name"]) for r in listed if r["name"]]
+    close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
+    close += [n for n in names if text.casefold() in n.casefold() and n not in close][:5]
+    hint = ("Close matches: " + ", ".join(repr(n) for n in close)) if close else ""
+    raise ReportNotFoundError(
+        f"No report called {text!r} is visible to this user. {hint}".strip()
+        + "\nList them with org.reports(), or pass the report's Id (00O...).",
+        candidates=close,
+    )
+
+
+def _describe_missing(conn: Any, found: list[dict[str, Any]]) -> None:
+    """Fill folder/format of candidates from ``/describe`` when the list lacked them."""
+    for r in found:
+        if r["folder"] and r["format"]:
+            continue
+        try:
+            md = describe_report(conn, str(r["id"]))["reportMetadata"]
+        except SfNotebookError:
+            continue
+        r["folder"] = r["folder"] or md.get("folderId")
+        r["format"] = r["format"] or md.get("reportFormat")
+        r["developer_name"] = r["developer_name"] or md.get("developerName")
+
+
+def describe_report(conn: Any, report: str) -> dict[str, Any]:
+    """A report's ``/describe``: reportMetadata, reportExtendedMetadata, reportTypeMetadata.
+
+    ``report`` is an Id or a name (resolved as in :func:`report`).
+    """
+    report_id = resolve(conn, report)
+    result: dict[str, Any] = conn.get_json(f"analytics/reports/{report_id}/describe")
+    return result

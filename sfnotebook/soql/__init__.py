@@ -1,0 +1,410 @@
+"""SOQL -> complete, typed DataFrames: ``query`` and ``query_iter``.
+
+* **Complete.** Every page is fetched (``nextRecordsUrl`` to the end), and every page of every
+  child subquery too, before the next parent page (fetching it would release the child
+  cursors). The row count must equal ``totalSize``, else :class:`IncompleteResultError` is
+  raised and no partial frame is returned.
+* **Typed.** Column types come from the objects' describes (cached per connection) through the
+  table in :mod:`sfnotebook.dtypes`; the caller's ``dtypes=`` win.
+* **Fast and lean.** Pages are decoded from the response bytes straight into typed structs
+  (:mod:`sfnotebook.soql._decode`) and kept only as compact Arrow column chunks. Without child
+  subqueries a background thread downloads page n+1 while page n is converted.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import warnings
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import msgspec
+import orjson
+
+from sfnotebook import _soql_parse as sp
+from sfnotebook._progress import Enabled, progress_bar
+from sfnotebook.errors import (
+    IncompleteResultError,
+    LargeResultWarning,
+    QueryLocatorExpiredError,
+)
+from sfnotebook.soql import _plan as _soql_plan
+from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
+
+__all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
+
+#: Results with more rows than this warn (:class:`LargeResultWarning`) that ``org.extract``
+#: (Bulk API 2.0) would serve better. Set ``sfnotebook.soql.LARGE_RESULT_ROWS`` to change it,
+#: or pass ``large_result_rows=`` to one call (``None`` or 0 there: the module value).
+LARGE_RESULT_ROWS = 500_000
+
+_QUEUE_PAGES = 2  # pages downloaded ahead of the converter: bounds the memory held as bytes
+
+
+class _Head(msgspec.Struct):
+    totalSize: int = 0
+    done: bool = True
+    nextRecordsUrl: str | None = None
+
+
+_HEAD = msgspec.json.Decoder(_Head)
+
+
+# --------------------------------------------------------------------------- paging
+
+
+class _Pages:
+    """Downloads the pages of one query. With ``prefetch``, a thread fetches page n+1 while the
+    caller converts page n (it reads ``nextRecordsUrl`` itself with a header-only decode)."""
+
+    def __init__(
+        self, conn: Any, soql: str, *, include_deleted: bool, batch_size: int | None, prefetch: bool
+    ) -> None:
+        self.conn = conn
+        self.headers = (
+            {"Sforce-Query-Options": f"batchSize={int(batch_size)}"} if batch_size else None
+        )
+        self.first = ("queryAll" if include_deleted else "query", {"q": soql})
+        self.prefetch = prefetch
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_PAGES)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[bytes] | None = None
+
+    def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
+        return bytes(self.conn.request("GET", url, params=params, headers=self.headers).content)
+
+    def first_page(self) -> bytes:
+        raw = self.get(*self.first)
+        head = _HEAD.decode(raw)
+        if self.prefetch and not head.done and head.nextRecordsUrl:
+            self._thread = threading.Thread(
+                target=self._chain,
+                args=(head.nextRecordsUrl,),
+                name="sfnotebook-query",
+                daemon=True,
+            )
+            self._thread.start()
+        return raw
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _chain(self, url: str | None) -> None:
+        try:
+            while url and not self._stop.is_set():
+                raw = self.get(url)
+                head = _HEAD.decode(raw)
+                if not self._put(raw):
+                    return
+                url = None if head.done else head.nextRecordsUrl
+            self._put(None)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            self._put(exc)
+
+    def start_next(self, url: str | None) -> None:
+        """Start downloading the page at ``url`` (the current page's nextRecordsUrl)."""
+        if self._thread is not None:  # the chain thread follows the pages by itself
+            return
+        self._future = self._executor().submit(self.get, url) if url else None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-query")
+        return self._pool
+
+    def next_page(self) -> bytes | None:
+        """The next page's bytes (waits for the download), or None after the last page."""
+        if self._thread is None:
+            future, self._future = self._future, None
+            return future.result() if future is not None else None
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any]) -> None:
+    """Fetch every remaining page of every child result of these records, in place."""
+    for rel, result in builder.pending_children(records):
+        url = builder.child_next_url(result)
+        while url:
+            builder.extend_child(rel, result, pages.get(url))
+            url = builder.child_next_url(result)
+    for rel, result in builder.child_results(records):
+        size = _field(result, "totalSize")
+        got = len(_field(result, "records") or ())
+        if size is not None and got != size:
+            raise IncompleteResultError(
+                f"The {rel} subquery of one record returned {got:,} of {size:,} rows; "
+                "no partial result is returned. Rerun the query.",
+                expected=size,
+                received=got,
+            )
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+# --------------------------------------------------------------------------- the verbs
+
+
+def _check_large(total: int, limit: int | None) -> None:
+    threshold = limit or LARGE_RESULT_ROWS
+    if threshold and total > threshold:
+        warnings.warn(
+            LargeResultWarning(
+                f"This query returns {total:,} rows through the REST API. For results this "
+                "large org.extract(soql) (Bulk API 2.0) is faster and lighter; set "
+                "sfnotebook.soql.LARGE_RESULT_ROWS (or large_result_rows=) to move this threshold."
+            ),
+            stacklevel=_caller_level(),
+        )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside sfnotebook."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _run(
+    conn: Any,
+    soql: str,
+    *,
+    include_deleted: bool,
+    progress: Enabled,
+    batch_size: int | None,
+    split_multipicklist: bool,
+    large_result_rows: int | None,
+    chunk_rows: int | None,
+) -> Iterator[tuple[FrameBuilder | None, int | None]]:
+    """Yield filled builders: one at the end, or one per ``chunk_rows`` rows when chunking.
+
+    A count-only query yields ``(None, count)``.
+    """
+    select = sp.parse_select(soql)
+    # Without child subqueries a thread can follow the pages on its own (no child cursor to
+    # protect), so downloads run ahead of the conversion.
+    prefetch = select is not None and not any(isinstance(i, sp.SubSelect) for i in select.items)
+    pages = _Pages(
+        conn, soql, include_deleted=include_deleted, batch_size=batch_size, prefetch=prefetch
+    )
+    planner = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-describe")
+    bar: Any = None
+    try:
+        # The describes (one per object on the parent paths) load while page 1 downloads.
+        planned = planner.submit(_soql_plan.plan, conn, select)
+        raw: bytes | None = pages.first_page()
+        head = _HEAD.decode(raw)  # type: ignore[arg-type]
+        plan = planned.result()
+        if plan.count_only:
+            yield None, head.totalSize
+            return
+        _check_large(head.totalSize, large_result_rows)
+        layout = plan.layout
+        builder: FrameBuilder | None = None
+        if layout is not None:
+            builder = FrameBuilder(layout, split_multipicklist=split_multipicklist)
+        if not head.done:
+            bar = progress_bar(head.totalSize, enabled=progress, desc="query")
+        received = 0
+        try:
+            while raw is not None:
+                if builder is None:  # unreadable SELECT: the first page's records give the columns
+                    body = orjson.loads(raw)
+                    records: list[Any] = body.get("records") or []
+                    done, next_url = bool(body.get("done", True)), body.get("nextRecordsUrl")
+                    builder = FrameBuilder(
+                        _soql_plan.layout_from_records(plan, records),
+                        split_multipicklist=split_multipicklist,
+                    )
+                else:
+                    page = builder.decode(raw)
+                    records, done, next_url = page.records, page.done, page.next_url
+                    del page
+                del raw  # no raw JSON is kept: only the typed chunks below
+                if builder.has_children:
+                    _complete_children(pages, builder, records)  # before the next parent page
+                pages.start_next(None if done else next_url)
+                builder.add(records)  # converts while the next page downloads
+                received += len(records)
+                if bar is not None:
+                    bar.update(len(records))
+                del records
+                raw = pages.next_page()
+                if chunk_rows and builder.rows >= chunk_rows and raw is not None:
+                    yield builder, None
+                    builder = FrameBuilder(builder.layout, split_multipicklist=split_multipicklist)
+        except QueryLocatorExpiredError as exc:
+            raise QueryLocatorExpiredError(
+                f"The query's server-side cursor expired after {received:,} of "
+                f"{head.totalSize:,} rows had been read; no partial result is returned. Rerun "
+                "the query. Cursors expire after 15 minutes idle and a user may hold 10 at "
+                "once (the 11th releases the oldest): read the result without long pauses, "
+                "run fewer queries side by side, or use org.extract (Bulk API 2.0, no cursor).",
+                status=exc.status,
+                error_code=exc.error_code,
+                url=exc.url,
+                rows_read=received,
+                total=head.totalSize,
+            ) from exc
+        if received != head.totalSize:
+            raise IncompleteResultError(
+                f"Salesforce announced {head.totalSize:,} rows but {received:,} arrived; no "
+                "partial result is returned. Rerun the query (or use org.extract for very "
+                "large results).",
+                expected=head.totalSize,
+                received=received,
+            )
+        if builder is None:
+            builder = FrameBuilder(Layout(()), split_multipicklist=split_multipicklist)
+        yield builder, None
+    finally:
+        planner.shutdown(wait=True)
+        pages.close()
+        if bar is not None:
+            bar.close()
+
+
+def query(
+    conn: Any,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    progress: Enabled = "auto",
+    dtypes: Mapping[str, Any] | None = None,
+    batch_size: int | None = None,
+    children: Children = "frames",
+    split_multipicklist: bool = False,
+    large_result_rows: int | None = None,
+) -> Any:
+    """Run SOQL and return the whole result as a typed DataFrame.
+
+    Parameters
+    ----------
+    conn : Connection
+        The connection (``org.query(soql)`` passes itself).
+    soql : str
+        The query. Parent paths (``Account.Owner.Name``), child subqueries, ``TYPEOF``,
+        aggregates and ``GROUP BY`` are all supported.
+    include_deleted : bool
+        Use ``queryAll``: include deleted and archived records.
+    progress : bool or "auto"
+        A progress bar for results spanning more than one page; "auto" shows it only in an
+        interactive kernel.
+    dtypes : dict, optional
+        ``{column: dtype}`` overrides of the type table (they win); child frame columns too.
+    batch_size : int, optional
+        Rows per page (``Sforce-Query-Options: batchSize``), 200 to 2000; Salesforce's default
+        2000 otherwise.
+    children : {"frames", "drop"}
+        With child subqueries: ``"frames"`` returns a :class:`~sfnotebook.soql.records.QueryResult`
+        (parent frame plus one frame per relationship), ``"drop"`` the parent frame only.
+    split_multipicklist : bool
+        Multi-select picklists as lists (``["A", "B"]``) instead of ``"A;B"``.
+    large_result_rows : int, optional
+        Warn above this many rows (default :data:`LARGE_RESULT_ROWS`, 500,000).
+
+    Returns
+    -------
+    pandas.DataFrame, QueryResult, or int
+        A DataFrame; a ``QueryResult`` when the SOQL has child subqueries; the count (an
+        ``int``) for ``SELECT COUNT() FROM ...``.
+
+    Raises
+    ------
+    MalformedQueryError, InvalidFieldError, InvalidTypeError
+        Salesforce refused the SOQL (``error_code`` and its message are on the exception).
+    IncompleteResultError
+        Fewer rows arrived than Salesforce announced.
+
+    Examples
+    --------
+    >>> df = org.query("SELECT Id, Name, Amount, Account.Owner.Name FROM Opportunity")  # doctest: +SKIP
+    >>> org.query("SELECT COUNT() FROM Account")  # doctest: +SKIP
+    5000
+    """
+    for builder, count in _run(
+        conn,
+        soql,
+        include_deleted=include_deleted,
+        progress=progress,
+        batch_size=batch_size,
+        split_multipicklist=split_multipicklist,
+        large_result_rows=large_result_rows,
+        chunk_rows=None,
+    ):
+        if builder is None:
+            return count
+        return builder.result(dtypes=dtypes, children=children)
+    raise AssertionError("unreachable: _run always yields")  # pragma: no cover
+
+
+def query_iter(
+    conn: Any,
+    soql: str,
+    *,
+    chunk_rows: int = 100_000,
+    include_deleted: bool = False,
+    progress: Enabled = "auto",
+    dtypes: Mapping[str, Any] | None = None,
+    batch_size: int | None = None,
+    children: Children = "frames",
+    split_multipicklist: bool = False,
+    large_result_rows: int | None = None,
+) -> Iterator[Any]:
+    """Run SOQL and yield the result as typed DataFrame chunks of about ``chunk_rows`` rows.
+
+    Same options as :func:`query`. Each chunk has the same columns and dtypes (a column whose
+    type the describes cannot tell is inferred per chunk). Completeness is checked at the end:
+    if fewer rows than announced arrived, :class:`IncompleteResultError` is raised after the
+    chunks already yielded. ``SELECT COUNT()`` yields one frame with a ``count`` column.
+
+    Examples
+    --------
+    >>> for chunk in org.query_iter("SELECT Id, Amount FROM Opportunity"):  # doctest: +SKIP
+    ...     total += chunk["Amount"].sum()
+    """
+    for builder, count in _run(
+        conn,
+        soql,
+        include_deleted=include_deleted,
+        progress=progress,
+        batch_size=batch_size,
+        split_multipicklist=split_multipicklist,
+        large_result_rows=large_result_rows,
+        chunk_rows=chunk_rows,
+    ):
+        if builder is None:
+            import pandas as pd
+
+            yield pd.DataFrame({"count": pd.array([count], dtype="Int64")})
+            return
+        result = builder.result(dtypes=dtypes, children=children)
+        if isinstance(result, QueryResult) or len(result) or builder.rows == 0:
+            yield result

@@ -1,0 +1,349 @@
+"""Building typed frames page by page: the layout of a query and the column builder. Pure.
+
+:class:`FrameBuilder` takes pages of records (dicts, or the typed structs of
+:mod:`sfnotebook.soql._decode`), walks them once per column, keeps compact Arrow chunks, and builds
+the frame(s) at the end with the dtype table of :mod:`sfnotebook.dtypes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+import pandas as pd
+
+from sfnotebook import dtypes as _dt
+from sfnotebook.soql import _decode
+
+__all__ = ["Children", "DecodedPage", "FrameBuilder", "Layout", "QueryResult"]
+
+Children = Literal["frames", "drop"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a query selects: flat columns in SELECT order, their types, child relationships.
+
+    ``types`` maps a column to its Salesforce type; a column missing from it (or mapped to
+    ``None``) has its type inferred from the values.
+    """
+
+    columns: tuple[str, ...]
+    types: Mapping[str, str | None] = field(default_factory=dict)
+    children: Mapping[str, Layout] = field(default_factory=dict)
+    object_name: str | None = None
+    compound: frozenset[str] = frozenset()
+
+
+@dataclass
+class DecodedPage:
+    """One decoded query page: its header and its records (structs or dicts)."""
+
+    total_size: int
+    done: bool
+    next_url: str | None
+    records: list[Any]
+
+
+@dataclass
+class QueryResult:
+    """A query result with child subqueries: the parent frame plus one frame per relationship.
+
+    Each child frame has one row per child record; its first column holds the parent's Id and
+    is named ``<ParentObject>Id`` (``AccountId`` for ``Account``'s ``Contacts``), so it joins
+    back with ``merge``::
+
+        res = org.query("SELECT Id, Name, (SELECT Id, LastName FROM Contacts) FROM Account")
+        res.frame                      # Id, Name
+        res["Contacts"]                # AccountId, Id, LastName
+        accounts, children = res       # unpacks too
+        accounts.merge(res["Contacts"], left_on="Id", right_on="AccountId")
+    """
+
+    frame: pd.DataFrame
+    children: dict[str, pd.DataFrame]
+
+    def __getitem__(self, relationship: str) -> pd.DataFrame:
+        for name, frame in self.children.items():
+            if name.lower() == relationship.lower():
+                return frame
+        raise KeyError(f"no child relationship {relationship!r}; have {list(self.children)}")
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.frame
+        yield self.children
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        kids = ", ".join(f"{k}: {len(v)} rows" for k, v in self.children.items())
+        return f"QueryResult({len(self.frame)} rows; children {{{kids}}})\n{self.frame!r}"
+
+    def _repr_html_(self) -> str:
+        kids = "".join(
+            f"<li><code>{k}</code>: {len(v)} rows × {len(v.columns)} columns</li>"
+            for k, v in self.children.items()
+        )
+        return f"{self.frame._repr_html_()}<p>children:</p><ul>{kids}</ul>"
+
+
+# --------------------------------------------------------------------------- walking records
+
+
+def _key(rows: Sequence[Any], name: str) -> str:
+    """The key spelled as in the records (Salesforce uses schema case; SOQL may not)."""
+    for row in rows:
+        if row is not None:
+            if name in row:
+                return name
+            lowered = name.lower()
+            for key in row:
+                if key.lower() == lowered:
+                    return str(key)
+    return name
+
+
+def _tree(columns: Sequence[str]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for column in columns:
+        node = root
+        for segment in column.split("."):
+            node = node.setdefault(segment, {})
+    return root
+
+
+def _extract(
+    rows: list[Any],
+    tree: Mapping[str, Any],
+    prefix: tuple[str, str],
+    out: dict[str, tuple[str, list[Any]]],
+) -> None:
+    """Fill ``out[column] = (spelled, values)`` for every leaf of ``tree``.
+
+    One list comprehension per tree node: a parent's values are taken once and shared by all of
+    its columns. ``spelled`` is the column as Salesforce spells it (schema case).
+    """
+    has_null = any(row is None for row in rows)
+    asked, spelled = prefix
+    for segment, sub in tree.items():
+        key = _key(rows, segment)
+        if has_null:
+            values = [None if row is None else row.get(key) for row in rows]
+        else:
+            values = [row.get(key) for row in rows]
+        if sub:
+            _extract(values, sub, (f"{asked}{segment}.", f"{spelled}{key}."), out)
+        else:
+            out[f"{asked}{segment}"] = (f"{spelled}{key}", values)
+
+
+def _get(obj: Any, name: str, default: Any) -> Any:
+    """A key of a dict or an attribute of a decoded struct."""
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _parent_id(record: Mapping[str, Any]) -> Any:
+    value = record.get("Id")
+    if value is None:
+        url = (record.get("attributes") or {}).get("url")
+        value = url.rsplit("/", 1)[-1] if url else None
+    return value
+
+
+# --------------------------------------------------------------------------- building frames
+
+
+class FrameBuilder:
+    """Converts pages of records into typed column chunks; builds the frame(s) at the end.
+
+    ``add(records)`` may be called once per page (``org.query`` does, while the next page
+    downloads); only compact Arrow chunks are kept between pages.
+    """
+
+    def __init__(self, layout: Layout, *, split_multipicklist: bool = False) -> None:
+        self.layout = layout
+        self.split_multipicklist = split_multipicklist
+        self.rows = 0
+        self._tree = _tree(layout.columns)
+        lowered = {k.lower(): v for k, v in layout.types.items()}
+        self._types = {c: layout.types.get(c, lowered.get(c.lower())) for c in layout.columns}
+        self._chunks: dict[str, list[Any]] = {c: [] for c in layout.columns}
+        self._names: dict[str, str] = {}  # requested column -> column as spelled by Salesforce
+        self._kids: dict[str, tuple[FrameBuilder, list[Any]]] = {
+            rel: (FrameBuilder(kid, split_multipicklist=split_multipicklist), [])
+            for rel, kid in layout.children.items()
+        }
+        self._kid_names: dict[str, str] = {}
+        self._codec: _decode.RecordCodec | None = None
+        self._typed = True  # False once a page failed typed decoding: dicts from then on
+
+    @property
+    def codec(self) -> _decode.RecordCodec:
+        """The msgspec types for this layout (built on first use)."""
+        if self._codec is None:
+            self._codec = _decode.RecordCodec(
+                self.layout.columns,
+                self._types,
+                {rel: kid.codec for rel, (kid, _keys) in self._kids.items()},
+                compound=self.layout.compound,
+            )
+        return self._codec
+
+    def decode(self, raw: bytes) -> DecodedPage:
+        """Decode a page's bytes: typed structs when the keys are as expected, else dicts."""
+        if self._typed:
+            try:
+                page = self.codec.decode(raw)
+            except _decode.decode_error_types:
+                self._typed = False
+            else:
+                return DecodedPage(page.totalSize, page.done, page.nextRecordsUrl, page.records)
+        body = orjson.loads(raw)
+        return DecodedPage(
+            int(body.get("totalSize", 0)),
+            bool(body.get("done", True)),
+            body.get("nextRecordsUrl"),
+            body.get("records") or [],
+        )
+
+    @property
+    def has_children(self) -> bool:
+        """Whether the layout has child subqueries."""
+        return bool(self._kids)
+
+    def child_results(self, records: list[Any]) -> list[tuple[str, Any]]:
+        """Every non-null child result of these records, with its relationship name."""
+        out = []
+        for rel in self._kids:
+            for record in records:
+                result = self._child(record, rel)
+                if result is not None:
+                    out.append((rel, result))
+        return out
+
+    def pending_children(self, records: list[Any]) -> list[tuple[str, Any]]:
+        """Child results of these records that have more pages (``done`` false)."""
+        return [(r, c) for r, c in self.child_results(records) if not _get(c, "done", True)]
+
+    @staticmethod
+    def child_next_url(result: Any) -> str | None:
+        """The ``nextRecordsUrl`` of a child result (None when complete)."""
+        return _get(result, "nextRecordsUrl", None)
+
+    def extend_child(self, relationship: str, result: Any, raw: bytes) -> None:
+        """Append the next page of a child result (its bytes) to the result, in place."""
+        kid = self._kids[relationship][0]
+        if isinstance(result, dict):
+            more = orjson.loads(raw)
+            result.setdefault("records", []).extend(more.get("records") or [])
+            result["done"] = bool(more.get("done", True))
+            result["nextRecordsUrl"] = more.get("nextRecordsUrl")
+            return
+        page = kid.codec.decode(raw)  # same layout as the first child page, which fitted
+        result.records.extend(page.records)
+        result.done = page.done
+        result.nextRecordsUrl = page.nextRecordsUrl
+
+    def _child(self, record: Any, rel: str) -> Any:
+        if isinstance(record, dict):
+            return record.get(self._kid_names.get(rel) or _key([record], rel))
+        return self.codec.child_result(record, rel)
+
+    def add(self, records: Sequence[Any]) -> int:
+        """Convert one page of records (dicts, or structs from :meth:`decode`); return the count."""
+        if not records:
+            return 0
+        values: dict[str, tuple[str, list[Any]]] = {}
+        if isinstance(records[0], Mapping):
+            _extract(list(records), self._tree, ("", ""), values)
+        else:
+            values = {c: (c, v) for c, v in self.codec.extract(list(records)).items()}
+        for column in self.layout.columns:
+            spelled, column_values = values[column]
+            self._names.setdefault(column, spelled)
+            sf_type = self._types[column]
+            if sf_type is None:
+                self._chunks[column].append(column_values)  # typed at the end
+            else:
+                self._chunks[column].append(_dt.build_chunk(column_values, sf_type))
+        typed = not isinstance(records[0], Mapping)
+        for rel, (builder, keys) in self._kids.items():
+            if not typed:
+                self._kid_names.setdefault(rel, _key(records, rel))
+            for record in records:
+                sub = self._child(record, rel)
+                kids = _get(sub, "records", None) if sub is not None else None
+                if kids:
+                    builder.add(kids)
+                    pid = self.codec.parent_id(record) if typed else _parent_id(record)
+                    keys.extend([pid] * len(kids))
+        self.rows += len(records)
+        return len(records)
+
+    def _column(self, column: str) -> Any:
+        chunks = self._chunks[column]
+        sf_type = self._types[column]
+        if sf_type is None:
+            flat = [v for chunk in chunks for v in chunk]
+            sf_type = _dt.infer_sf_type(flat)
+            chunks = [_dt.build_chunk(flat, sf_type)] if flat else []
+        if not chunks:
+            chunks = [_dt.empty_chunk(sf_type)]
+        return _dt.finalize(chunks, sf_type, split_multipicklist=self.split_multipicklist)
+
+    def frame(self, *, dtypes: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """The parent frame (children excluded)."""
+        data = {self._names.get(c, c): self._column(c) for c in self.layout.columns}
+        frame = pd.DataFrame(data, index=pd.RangeIndex(self.rows), copy=False)
+        return _dt.apply_overrides(frame, _only(dtypes, frame.columns))
+
+    def child_frames(self, *, dtypes: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+        """One frame per child relationship, its first column the parent's Id."""
+        parent = self.layout.object_name or "Parent"
+        out: dict[str, pd.DataFrame] = {}
+        for rel, (builder, keys) in self._kids.items():
+            frame = builder.frame()
+            key = f"{parent}Id"
+            if key in frame.columns:
+                key = f"parent.{key}"
+            frame.insert(0, key, pd.array(keys, dtype=_dt.pandas_dtype("id")))
+            out[self._kid_names.get(rel, rel)] = _dt.apply_overrides(
+                frame, _only(dtypes, frame.columns)
+            )
+        return out
+
+    def result(
+        self, *, dtypes: Mapping[str, Any] | None = None, children: Children = "frames"
+    ) -> pd.DataFrame | QueryResult:
+        """The parent frame, or a :class:`QueryResult` when the query has child subqueries."""
+        _check_overrides(dtypes, self)
+        frame = self.frame(dtypes=dtypes)
+        if not self._kids or children == "drop":
+            return frame
+        return QueryResult(frame, self.child_frames(dtypes=dtypes))
+
+
+def _only(dtypes: Mapping[str, Any] | None, columns: Any) -> dict[str, Any]:
+    """The overrides that name one of ``columns`` (matched case-insensitively)."""
+    by_lower = {str(c).lower(): c for c in columns}
+    return {by_lower[k.lower()]: v for k, v in (dtypes or {}).items() if k.lower() in by_lower}
+
+
+def _check_overrides(dtypes: Mapping[str, Any] | None, builder: FrameBuilder) -> None:
+    """A ``dtypes=`` key matching no column anywhere is a typo: say so."""
+    if not dtypes:
+        return
+    known = {builder._names.get(c, c).lower() for c in builder.layout.columns}
+    known |= {c.lower() for c in builder.layout.columns}
+    for kid, _keys in builder._kids.values():
+        known |= {c.lower() for c in kid.layout.columns}
+        known |= {kid._names.get(c, c).lower() for c in kid.layout.columns}
+        known |= {f"{builder.layout.object_name or 'Parent'}Id".lower()}
+    unknown = [k for k in dtypes if k.lower() not in known]
+    if unknown:
+        raise KeyError(f"dtypes= names columns that the result does not have: {unknown}")

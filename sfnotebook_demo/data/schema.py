@@ -1,0 +1,506 @@
+"""The demo org's object model: which objects exist, their fields and relationships.
+
+This is the single source of truth for the SQLite tables (:mod:`sfnotebook_demo.data.database`), the
+describe endpoints (:mod:`sfnotebook_demo.rest.sobjects`) and the SOQL engine. Lookups by name are
+case-insensitive, as in SOQL.
+
+Storage per field type (one column per stored field, named by its API name):
+id/reference/string/picklist/multipicklist (``;``-joined)/textarea/email/phone/url TEXT;
+boolean INTEGER 0/1; int INTEGER; double/currency/percent REAL (percent in percent units);
+date TEXT ``YYYY-MM-DD``; datetime TEXT ``YYYY-MM-DDTHH:MM:SS.000+0000``; time TEXT
+``HH:MM:SS.000Z``. Compound ``address``/``location`` fields have no column: their components
+(``compound_field_name`` set) do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+__all__ = [
+    "COMPOUND_TYPES",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "ChildRelationship",
+    "Field",
+    "SObject",
+    "get_sobject",
+    "sql_type",
+]
+
+# Bump whenever a table's shape or the seeding changes: it keys the cached database files.
+SCHEMA_VERSION = 1
+
+COMPOUND_TYPES = frozenset({"address", "location"})
+
+_SQL_TYPES = {
+    "boolean": "INTEGER",
+    "int": "INTEGER",
+    "double": "REAL",
+    "currency": "REAL",
+    "percent": "REAL",
+}
+
+
+def sql_type(field_type: str) -> str:
+    """The SQLite column type that stores a Salesforce field type."""
+    return _SQL_TYPES.get(field_type, "TEXT")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an object, with the metadata its describe needs."""
+
+    name: str
+    label: str
+    type: str
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    compound_field_name: str | None = None
+    picklist_values: tuple[str, ...] = ()
+    nillable: bool = True
+    length: int = 0
+    precision: int = 0
+    scale: int = 0
+    digits: int = 0
+    custom: bool = False
+    calculated: bool = False
+    auto_number: bool = False
+    name_field: bool = False
+    createable: bool = True
+    updateable: bool = True
+    polymorphic: bool = False  # polymorphicForeignKey even with one target (WhoId)
+    default_picklist_value: str | None = None
+    restricted_picklist: bool = False
+    extra_type_info: str | None = None
+    external_id: bool = False
+    unique: bool = False
+    id_lookup: bool = False
+    html_formatted: bool = False
+    defaulted_on_create: bool = False
+    inline_help_text: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        """True when the field is a column of the object's table (compounds are not)."""
+        return self.type not in COMPOUND_TYPES
+
+    @property
+    def polymorphic_foreign_key(self) -> bool:
+        return self.polymorphic or len(self.reference_to) > 1
+
+    @property
+    def sql_type(self) -> str:
+        return sql_type(self.type)
+
+
+@dataclass(frozen=True)
+class ChildRelationship:
+    """A parent-to-child relationship: ``Account.Contacts`` is (Contacts, Contact, AccountId).
+
+    ``name`` is ``None`` for relationships that exist in describe but cannot be used in a
+    subquery (as on Salesforce, where many ``relationshipName`` values are null).
+    """
+
+    name: str | None
+    child_object: str
+    field: str
+    cascade_delete: bool = False
+
+
+@dataclass(frozen=True)
+class SObject:
+    """An object (table) of the demo org."""
+
+    name: str
+    label: str
+    label_plural: str
+    key_prefix: str
+    fields: tuple[Field, ...]
+    child_relationships: tuple[ChildRelationship, ...] = ()
+    custom: bool = False
+    _by_name: dict[str, Field] = dc_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _by_rel: dict[str, Field] = dc_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _by_child: dict[str, ChildRelationship] = dc_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            self._by_name[f.name.lower()] = f
+            if f.relationship_name:
+                self._by_rel[f.relationship_name.lower()] = f
+        for c in self.child_relationships:
+            if c.name:
+                self._by_child[c.name.lower()] = c
+
+    def field(self, name: str) -> Field | None:
+        """The field called ``name`` (case-insensitive), or ``None``."""
+        return self._by_name.get(name.lower())
+
+    def relationship(self, name: str) -> Field | None:
+        """The reference field whose relationship name is ``name`` (``Account`` -> AccountId)."""
+        return self._by_rel.get(name.lower())
+
+    def child(self, name: str) -> ChildRelationship | None:
+        """The child relationship called ``name`` (``Contacts`` on Account), or ``None``."""
+        return self._by_child.get(name.lower())
+
+    @property
+    def columns(self) -> list[str]:
+        """API names of the stored fields, in table column order."""
+        return [f.name for f in self.fields if f.stored]
+
+    def components(self, compound: str) -> list[Field]:
+        """The component fields of a compound field (``BillingAddress`` -> BillingStreet, ...)."""
+        key = compound.lower()
+        return [
+            f for f in self.fields if f.compound_field_name and f.compound_field_name.lower() == key
+        ]
+
+
+# --- field builders -------------------------------------------------------------------------
+
+
+def _id(label: str) -> Field:
+    """The Id field; ``label`` is the object's (Task's is "Activity", as on Salesforce)."""
+    return Field(
+        "Id", f"{label} ID", "id", nillable=False, length=18, createable=False,
+        updateable=False, id_lookup=True, defaulted_on_create=True,
+    )  # fmt: skip
+
+
+def _string(name: str, label: str, length: int = 255, **kw: Any) -> Field:
+    return Field(name, label, "string", length=length, **kw)
+
+
+def _ref(name: str, label: str, to: tuple[str, ...], rel: str | None, **kw: Any) -> Field:
+    return Field(name, label, "reference", reference_to=to, relationship_name=rel, length=18, **kw)
+
+
+def _pick(name: str, label: str, values: tuple[str, ...], **kw: Any) -> Field:
+    # Standard picklists are 40 characters long, custom ones 255 (as real describes show).
+    length = 255 if kw.get("custom") else 40
+    return Field(name, label, "picklist", picklist_values=values, length=length, **kw)
+
+
+def _num(name: str, label: str, type_: str, precision: int, scale: int, **kw: Any) -> Field:
+    return Field(name, label, type_, precision=precision, scale=scale, **kw)
+
+
+def _bool(name: str, label: str, **kw: Any) -> Field:
+    kw.setdefault("defaulted_on_create", True)
+    return Field(name, label, "boolean", nillable=False, **kw)
+
+
+def _system(owner: bool = True) -> tuple[Field, ...]:
+    """IsDeleted, audit fields and (optionally) OwnerId, as every standard object has them."""
+    ro: dict[str, Any] = {"createable": False, "updateable": False, "defaulted_on_create": True}
+    fields = [
+        _bool("IsDeleted", "Deleted", **ro),
+        Field("CreatedDate", "Created Date", "datetime", nillable=False, **ro),
+        _ref("CreatedById", "Created By ID", ("User",), "CreatedBy", nillable=False, **ro),
+        Field("LastModifiedDate", "Last Modified Date", "datetime", nillable=False, **ro),
+        _ref("LastModifiedById", "Last Modified By ID", ("User",), "LastModifiedBy",
+             nillable=False, **ro),
+        Field("SystemModstamp", "System Modstamp", "datetime", nillable=False, **ro),
+    ]  # fmt: skip
+    if owner:
+        owner_id = _ref(
+            "OwnerId", "Owner ID", ("User",), "Owner", nillable=False, defaulted_on_create=True
+        )
+        fields.insert(1, owner_id)
+    return tuple(fields)
+
+
+def _address(prefix: str, label: str) -> tuple[Field, ...]:
+    compound = f"{prefix}Address"
+    c: dict[str, Any] = {"compound_field_name": compound}
+    return (
+        Field(f"{prefix}Street", f"{label} Street", "textarea", length=255,
+              extra_type_info="plaintextarea", **c),
+        _string(f"{prefix}City", f"{label} City", 40, **c),
+        _string(f"{prefix}State", f"{label} State/Province", 80, **c),
+        _string(f"{prefix}PostalCode", f"{label} Zip/Postal Code", 20, **c),
+        _string(f"{prefix}Country", f"{label} Country", 80, **c),
+        _num(f"{prefix}Latitude", f"{label} Latitude", "double", 18, 15, **c),
+        _num(f"{prefix}Longitude", f"{label} Longitude", "double", 18, 15, **c),
+        _pick(f"{prefix}GeocodeAccuracy", f"{label} Geocode Accuracy",
+              ("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip",
+               "Neighborhood", "City", "County", "State", "Unknown"),
+              restricted_picklist=True, **c),
+        Field(compound, f"{label} Address", "address", createable=False, updateable=False),
+    )  # fmt: skip
+
+
+# --- picklists ------------------------------------------------------------------------------
+
+INDUSTRIES = (
+    "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications",
+    "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering",
+    "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare",
+    "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit",
+    "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation",
+    "Utilities", "Other",
+)  # fmt: skip
+ACCOUNT_TYPES = (
+    "Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
+    "Installation Partner", "Technology Partner", "Other",
+)  # fmt: skip
+RATINGS = ("Hot", "Warm", "Cold")
+OWNERSHIP = ("Public", "Private", "Subsidiary", "Other")
+TIERS = ("Platinum", "Gold", "Silver", "Bronze")
+LEAD_SOURCES = (
+    "Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other", "Advertisement",
+    "Employee Referral", "External Referral", "Trade Show", "Word of mouth",
+)  # fmt: skip
+# StageName -> (default Probability, ForecastCategoryName, IsClosed, IsWon)
+STAGES: dict[str, tuple[float, str, bool, bool]] = {
+    "Prospecting": (10.0, "Pipeline", False, False),
+    "Qualification": (10.0, "Pipeline", False, False),
+    "Needs Analysis": (20.0, "Pipeline", False, False),
+    "Value Proposition": (50.0, "Pipeline", False, False),
+    "Id. Decision Makers": (60.0, "Pipeline", False, False),
+    "Perception Analysis": (70.0, "Pipeline", False, False),
+    "Proposal/Price Quote": (75.0, "Best Case", False, False),
+    "Negotiation/Review": (90.0, "Commit", False, False),
+    "Closed Won": (100.0, "Closed", True, True),
+    "Closed Lost": (0.0, "Omitted", True, False),
+}
+FORECAST_CATEGORIES = ("Omitted", "Pipeline", "Best Case", "Commit", "Closed")
+OPPORTUNITY_TYPES = ("Existing Customer - Upgrade", "Existing Customer - Replacement",
+                     "Existing Customer - Downgrade", "New Customer")  # fmt: skip
+COMPETITORS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries",
+               "Wayne Enterprises")  # fmt: skip
+SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx.")
+CONTACT_LEVELS = ("Primary", "Secondary", "Tertiary")
+CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
+CASE_PRIORITIES = ("High", "Medium", "Low")
+CASE_ORIGINS = ("Phone", "Email", "Web")
+CASE_REASONS = ("Installation", "Equipment Complexity", "Performance", "Breakdown",
+                "Equipment Design", "Feedback", "Other")  # fmt: skip
+CASE_TYPES = ("Mechanical", "Electrical", "Electronic", "Structural", "Other")
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+TASK_PRIORITIES = ("High", "Normal", "Low")
+TASK_TYPES = ("Call", "Email", "Meeting", "Other")
+TASK_SUBTYPES = ("Task", "Email", "Call")
+TIME_ZONES = ("America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Paris",
+              "Asia/Tokyo", "Australia/Sydney")  # fmt: skip
+DEPARTMENTS = ("Sales", "Marketing", "Support", "Finance", "Engineering", "Operations")
+
+
+# --- objects --------------------------------------------------------------------------------
+
+_USER = SObject(
+    "User", "User", "Users", "005",
+    (
+        _id("User"),
+        _string("Username", "Username", 80, nillable=False, unique=True, id_lookup=True),
+        _string("LastName", "Last Name", 80, nillable=False, compound_field_name="Name"),
+        _string("FirstName", "First Name", 40, compound_field_name="Name"),
+        _string("Name", "Full Name", 121, nillable=False, name_field=True, createable=False,
+                updateable=False),
+        _string("Alias", "Alias", 8, nillable=False),
+        Field("Email", "Email", "email", length=128, nillable=False),
+        _string("Title", "Title", 80),
+        _string("Department", "Department", 80),
+        _string("CompanyName", "Company Name", 80),
+        Field("Phone", "Phone", "phone", length=40),
+        _bool("IsActive", "Active"),
+        _ref("ManagerId", "Manager ID", ("User",), "Manager"),
+        _pick("TimeZoneSidKey", "Time Zone", TIME_ZONES, nillable=False),
+        Field("LastLoginDate", "Last Login", "datetime", createable=False, updateable=False),
+        *_system(owner=False),
+    ),
+    (
+        ChildRelationship("ManagedUsers", "User", "ManagerId"),
+        ChildRelationship(None, "Account", "OwnerId"),
+        ChildRelationship(None, "Contact", "OwnerId"),
+        ChildRelationship(None, "Opportunity", "OwnerId"),
+        ChildRelationship(None, "Case", "OwnerId"),
+        ChildRelationship(None, "Task", "OwnerId"),
+    ),
+)  # fmt: skip
+
+_ACCOUNT = SObject(
+    "Account", "Account", "Accounts", "001",
+    (
+        _id("Account"),
+        _string("Name", "Account Name", 255, nillable=False, name_field=True),
+        _pick("Type", "Account Type", ACCOUNT_TYPES),
+        _ref("ParentId", "Parent Account ID", ("Account",), "Parent"),
+        *_address("Billing", "Billing"),
+        Field("Phone", "Account Phone", "phone", length=40),
+        Field("Fax", "Account Fax", "phone", length=40),
+        _string("AccountNumber", "Account Number", 40),
+        Field("Website", "Website", "url", length=255),
+        _string("Sic", "SIC Code", 20),
+        _pick("Industry", "Industry", INDUSTRIES),
+        _num("AnnualRevenue", "Annual Revenue", "currency", 18, 0),
+        Field("NumberOfEmployees", "Employees", "int", digits=8),
+        _pick("Ownership", "Ownership", OWNERSHIP),
+        _string("TickerSymbol", "Ticker Symbol", 20),
+        Field("Description", "Account Description", "textarea", length=32000,
+              extra_type_info="plaintextarea"),
+        _pick("Rating", "Account Rating", RATINGS),
+        Field("LastActivityDate", "Last Activity", "date", createable=False, updateable=False),
+        _pick("Tier__c", "Tier", TIERS, custom=True),
+        Field("Customer_Since__c", "Customer Since", "date", custom=True),
+        _num("HQ_Location__Latitude__s", "HQ Location (Latitude)", "double", 3, 15,
+             custom=True, compound_field_name="HQ_Location__c"),
+        _num("HQ_Location__Longitude__s", "HQ Location (Longitude)", "double", 3, 15,
+             custom=True, compound_field_name="HQ_Location__c"),
+        Field("HQ_Location__c", "HQ Location", "location", custom=True),
+        *_system(),
+    ),
+    (
+        ChildRelationship("ChildAccounts", "Account", "ParentId"),
+        ChildRelationship("Cases", "Case", "AccountId"),
+        ChildRelationship("Contacts", "Contact", "AccountId", cascade_delete=True),
+        ChildRelationship("Opportunities", "Opportunity", "AccountId", cascade_delete=True),
+        ChildRelationship("Tasks", "Task", "WhatId", cascade_delete=True),
+    ),
+)  # fmt: skip
+
+_CONTACT = SObject(
+    "Contact", "Contact", "Contacts", "003",
+    (
+        _id("Contact"),
+        _ref("AccountId", "Account ID", ("Account",), "Account"),
+        _string("LastName", "Last Name", 80, nillable=False, compound_field_name="Name"),
+        _string("FirstName", "First Name", 40, compound_field_name="Name"),
+        _pick("Salutation", "Salutation", SALUTATIONS, compound_field_name="Name"),
+        _string("Name", "Full Name", 121, nillable=False, name_field=True, createable=False,
+                updateable=False),
+        *_address("Mailing", "Mailing"),
+        Field("Phone", "Business Phone", "phone", length=40),
+        Field("MobilePhone", "Mobile Phone", "phone", length=40),
+        Field("Email", "Email", "email", length=80, id_lookup=True),
+        _string("Title", "Title", 128),
+        _string("Department", "Department", 80),
+        _pick("LeadSource", "Lead Source", LEAD_SOURCES),
+        Field("Birthdate", "Birthdate", "date"),
+        _ref("ReportsToId", "Reports To ID", ("Contact",), "ReportsTo"),
+        _bool("HasOptedOutOfEmail", "Email Opt Out"),
+        _bool("DoNotCall", "Do Not Call"),
+        Field("Description", "Contact Description", "textarea", length=32000,
+              extra_type_info="plaintextarea"),
+        Field("LastActivityDate", "Last Activity", "date", createable=False, updateable=False),
+        _string("Languages__c", "Languages", 100, custom=True),
+        _pick("Level__c", "Level", CONTACT_LEVELS, custom=True),
+        *_system(),
+    ),
+    (
+        ChildRelationship("Cases", "Case", "ContactId"),
+        ChildRelationship(None, "Contact", "ReportsToId"),
+        ChildRelationship("Tasks", "Task", "WhoId", cascade_delete=True),
+    ),
+)  # fmt: skip
+
+_OPPORTUNITY = SObject(
+    "Opportunity", "Opportunity", "Opportunities", "006",
+    (
+        _id("Opportunity"),
+        _ref("AccountId", "Account ID", ("Account",), "Account"),
+        _bool("IsPrivate", "Private"),
+        _string("Name", "Name", 120, nillable=False, name_field=True),
+        Field("Description", "Description", "textarea", length=32000,
+              extra_type_info="plaintextarea"),
+        _pick("StageName", "Stage", tuple(STAGES), nillable=False),
+        _num("Amount", "Amount", "currency", 18, 2),
+        _num("Probability", "Probability (%)", "percent", 3, 0),
+        _num("ExpectedRevenue", "Expected Amount", "currency", 18, 2, calculated=True,
+             createable=False, updateable=False),
+        _num("TotalOpportunityQuantity", "Quantity", "double", 18, 2),
+        Field("CloseDate", "Close Date", "date", nillable=False),
+        _pick("Type", "Opportunity Type", OPPORTUNITY_TYPES),
+        _string("NextStep", "Next Step", 255),
+        _pick("LeadSource", "Lead Source", LEAD_SOURCES),
+        _bool("IsClosed", "Closed", createable=False, updateable=False),
+        _bool("IsWon", "Won", createable=False, updateable=False),
+        _pick("ForecastCategoryName", "Forecast Category", FORECAST_CATEGORIES),
+        Field("FiscalQuarter", "Fiscal Quarter", "int", digits=11, createable=False,
+              updateable=False),
+        Field("FiscalYear", "Fiscal Year", "int", digits=11, createable=False,
+              updateable=False),
+        _string("Fiscal", "Fiscal Period", 6, createable=False, updateable=False),
+        Field("LastActivityDate", "Last Activity", "date", createable=False, updateable=False),
+        Field("Competitors__c", "Competitors", "multipicklist", picklist_values=COMPETITORS,
+              length=4099, custom=True),
+        Field("Follow_Up_Time__c", "Follow-Up Time", "time", custom=True),
+        _num("Discount__c", "Discount", "percent", 5, 2, custom=True),
+        Field("Seats__c", "Seats", "int", digits=9, custom=True),
+        _bool("Contract_Signed__c", "Contract Signed", custom=True),
+        Field("Next_Call__c", "Next Call", "datetime", custom=True),
+        *_system(),
+    ),
+    (ChildRelationship("Tasks", "Task", "WhatId", cascade_delete=True),),
+)  # fmt: skip
+
+_CASE = SObject(
+    "Case", "Case", "Cases", "500",
+    (
+        _id("Case"),
+        _string("CaseNumber", "Case Number", 30, nillable=False, auto_number=True,
+                name_field=True, createable=False, updateable=False, id_lookup=True),
+        _ref("ContactId", "Contact ID", ("Contact",), "Contact"),
+        _ref("AccountId", "Account ID", ("Account",), "Account"),
+        Field("SuppliedName", "Name", "string", length=80),
+        Field("SuppliedEmail", "Email Address", "email", length=80),
+        Field("SuppliedPhone", "Phone", "phone", length=40),
+        _pick("Type", "Case Type", CASE_TYPES),
+        _pick("Status", "Status", CASE_STATUSES, default_picklist_value="New"),
+        _pick("Reason", "Case Reason", CASE_REASONS),
+        _pick("Origin", "Case Origin", CASE_ORIGINS),
+        _string("Subject", "Subject", 255),
+        _pick("Priority", "Priority", CASE_PRIORITIES, default_picklist_value="Medium"),
+        Field("Description", "Description", "textarea", length=32000,
+              extra_type_info="plaintextarea"),
+        _bool("IsClosed", "Closed", createable=False, updateable=False),
+        Field("ClosedDate", "Closed Date", "datetime", createable=False, updateable=False),
+        _bool("IsEscalated", "Escalated"),
+        *_system(),
+    ),
+    (ChildRelationship(None, "Task", "WhatId"),),
+)  # fmt: skip
+
+_TASK = SObject(
+    "Task", "Task", "Tasks", "00T",
+    (
+        _id("Activity"),
+        _ref("WhoId", "Name ID", ("Contact",), "Who", polymorphic=True),
+        _ref("WhatId", "Related To ID", ("Account", "Opportunity"), "What"),
+        _string("Subject", "Subject", 255, name_field=True),
+        Field("ActivityDate", "Due Date Only", "date"),
+        _pick("Status", "Status", TASK_STATUSES, nillable=False,
+              default_picklist_value="Not Started"),
+        _pick("Priority", "Priority", TASK_PRIORITIES, nillable=False,
+              default_picklist_value="Normal"),
+        _bool("IsHighPriority", "High Priority", createable=False, updateable=False),
+        Field("Description", "Description", "textarea", length=32000,
+              extra_type_info="plaintextarea"),
+        _pick("Type", "Type", TASK_TYPES),
+        _bool("IsClosed", "Closed", createable=False, updateable=False),
+        Field("CallDurationInSeconds", "Call Duration", "int", digits=8),
+        _pick("TaskSubtype", "Task Subtype", TASK_SUBTYPES),
+        Field("CompletedDateTime", "Completed Date/Time", "datetime", createable=False,
+              updateable=False),
+        *_system(),
+    ),
+)  # fmt: skip
+
+SCHEMA: dict[str, SObject] = {
+    o.name: o for o in (_USER, _ACCOUNT, _CONTACT, _OPPORTUNITY, _CASE, _TASK)
+}
+
+_BY_LOWER = {name.lower(): o for name, o in SCHEMA.items()}
+
+
+def get_sobject(name: str) -> SObject | None:
+    """The object called ``name`` (case-insensitive), or ``None``."""
+    return _BY_LOWER.get(name.lower())

@@ -1,0 +1,473 @@
+"""Row generators for the demo dataset (used by :mod:`sfnotebook_demo.data.database`).
+
+Each object draws from its own ``random.Random`` seeded with ``(seed, object name)``, so one
+object's rows do not depend on another object's size, and the first N opportunities are the
+same whatever the total. Rows are produced as tuples in table column order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+import unicodedata
+from bisect import bisect
+from collections.abc import Callable, Iterator
+from operator import itemgetter
+from typing import Any
+
+from sfnotebook_demo.data import schema as s
+from sfnotebook_demo.data.opportunities import opportunity_rows
+from sfnotebook_demo.ids import make_id
+
+__all__ = ["ANCHOR_DATE", "DEFAULT_SIZES", "Seeder", "is_recent"]
+
+# Fixed day most dates are computed from, so they are the same in every build.
+ANCHOR_DATE = dt.date(2026, 6, 30)
+
+DEFAULT_SIZES: dict[str, int] = {
+    "User": 50,
+    "Account": 5_000,
+    "Contact": 20_000,
+    "Opportunity": 50_000,
+    "Case": 2_500,
+    "Task": 10_000,
+}
+
+DELETED_RATE = 0.02
+
+
+LAST_RECENT = 7  # position % 20 of the rows dated from the build day
+
+
+def is_recent(position: int) -> bool:
+    """True when the row at 0-based ``position`` of its table is dated from the build day."""
+    return position % 20 == LAST_RECENT
+
+
+FIRST_NAMES = (
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
+    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
+    "Charles", "Karen", "Daniel", "Nancy", "Matthew", "Lisa", "Anthony", "Betty", "Mark",
+    "Margaret", "Priya", "Wei", "Aisha", "Mohammed", "Yuki", "Olga", "Carlos", "Fatima", "José",
+    "Zoë", "Søren", "François", "Łukasz", "Björn", "Chloé", "Ngozi", "Siobhán", "Renée", "Jürgen",
+    "Ana María", "D'Andre", "Nguyễn",
+)  # fmt: skip
+LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
+    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Clark", "Lewis",
+    "Young", "Walker", "Hall", "O'Brien", "O'Connor", "Müller", "Schäfer", "Dubois", "Lefèvre",
+    "Nowak", "Kowalczyk", "Østergaard", "Andersson", "Tanaka", "Yamamoto", "Kim", "Park",
+    "Chen", "Wang", "Singh", "Patel", "García Márquez", "van der Berg", "Smith-Jones", "李",
+)  # fmt: skip
+COMPANY_WORDS = (
+    "Acme", "Apex", "Blue", "Bright", "Cedar", "Summit", "Delta", "Eagle", "Evergreen", "Falcon",
+    "Global", "Granite", "Harbor", "Horizon", "Iron", "Keystone", "Liberty", "Maple", "Meridian",
+    "Nova", "Oak", "Orion", "Pacific", "Pioneer", "Quantum", "Redwood", "River", "Silver",
+    "Sterling", "Stone", "Sun", "Titan", "Union", "United", "Vertex", "Vista", "West", "Zenith",
+    "Nordic", "Alpine", "Coastal", "Prairie", "Crescent", "Beacon", "Atlas", "Lumen",
+)  # fmt: skip
+COMPANY_NOUNS = (
+    "Systems", "Logistics", "Foods", "Energy", "Health", "Labs", "Networks", "Partners",
+    "Manufacturing", "Media", "Capital", "Consulting", "Dynamics", "Industries", "Solutions",
+    "Telecom", "Motors", "Pharma", "Retail", "Analytics", "Robotics", "Textiles", "Airlines",
+)  # fmt: skip
+COMPANY_SUFFIXES = ("Inc.", "LLC", "Ltd", "Corp.", "GmbH", "S.A.", "AG", "plc", "Co.", "Group")
+SPECIAL_COMPANIES = (
+    "Smith, Jones & Partners", "O'Reilly Freight", 'The "Best" Bakery', "Müller & Söhne GmbH",
+    "Société Générale de Café", "Ærø Shipping ApS", "株式会社サンプル", "Zürich Rück AG",
+    "São Paulo Têxteis Ltda.", "Kraków Steel S.A.", "Dvořák Instruments", "Ünal Tekstil A.Ş.",
+)  # fmt: skip
+# (city, state, country, postal code prefix, latitude, longitude)
+PLACES = (
+    ("San Francisco", "CA", "United States", "941", 37.7749, -122.4194),
+    ("New York", "NY", "United States", "100", 40.7128, -74.0060),
+    ("Austin", "TX", "United States", "787", 30.2672, -97.7431),
+    ("Chicago", "IL", "United States", "606", 41.8781, -87.6298),
+    ("Seattle", "WA", "United States", "981", 47.6062, -122.3321),
+    ("Boston", "MA", "United States", "021", 42.3601, -71.0589),
+    ("Atlanta", "GA", "United States", "303", 33.7490, -84.3880),
+    ("Denver", "CO", "United States", "802", 39.7392, -104.9903),
+    ("Toronto", "ON", "Canada", "M5V", 43.6532, -79.3832),
+    ("Montréal", "QC", "Canada", "H2X", 45.5017, -73.5673),
+    ("London", None, "United Kingdom", "EC1", 51.5074, -0.1278),
+    ("Paris", None, "France", "750", 48.8566, 2.3522),
+    ("München", "BY", "Germany", "803", 48.1351, 11.5820),
+    ("Zürich", "ZH", "Switzerland", "80", 47.3769, 8.5417),
+    ("Tokyo", None, "Japan", "100", 35.6762, 139.6503),
+    ("Sydney", "NSW", "Australia", "20", -33.8688, 151.2093),
+    ("São Paulo", "SP", "Brazil", "010", -23.5505, -46.6333),
+    ("Bengaluru", "KA", "India", "560", 12.9716, 77.5946),
+)  # fmt: skip
+STREETS = ("Main St", "Market Street", "Oak Avenue", "Rue de Rivoli", "Hauptstraße",
+           "King's Road", "Elm St, Suite 200", "Broadway", "Pine Street", "Calle Mayor")  # fmt: skip
+TITLES = ("CEO", "CFO", "CTO", "VP Sales", "VP Marketing", "Director, Operations",
+          "Sales Manager", "Account Executive", "Engineer", "Analyst", "Buyer", "SVP, Finance",
+          "Head of IT", "Procurement Manager", "Office Manager")  # fmt: skip
+PRODUCTS = ("Platform License", "Implementation", "Support Renewal", "Upgrade", "Add-on Seats",
+            "Training", "Consulting Block", "Hardware Refresh", "Pilot", "Expansion")  # fmt: skip
+NEXT_STEPS = ("Send proposal", "Schedule demo", "Legal review", "Call CFO", "Negotiate terms",
+              "Security questionnaire", "Follow up, next week")  # fmt: skip
+LANGUAGES = ("English", "English, Spanish", "French", "German", "Japanese", "Portuguese",
+             "English, Mandarin")  # fmt: skip
+CASE_SUBJECTS = ("Cannot log in", "Invoice question", "Device not powering on", "Slow response",
+                 "Feature request", "Shipment damaged", 'Error: "unexpected token"',
+                 "Password reset, urgent")  # fmt: skip
+TASK_SUBJECTS = ("Call", "Send Letter", "Send Quote", "Follow up", "Email: pricing",
+                 "Meeting: QBR", "Other")  # fmt: skip
+# Text with every CSV hazard: quotes, commas, LF and CRLF newlines, tabs, non-ASCII, look-alikes
+# of null. Salesforce stores no empty strings, so none here.
+QUIRKY_TEXT = (
+    'Customer said "ship it, now" and hung up.',
+    "Line one\nLine two\nLine three",
+    "Windows line\r\nendings here",
+    "Commas, commas, everywhere, here",
+    "Ünïcödé: naïve café, 日本語, emoji 🚀",
+    '""',
+    "Tab\tseparated\tvalues",
+    "NULL",
+    "   leading and trailing spaces   ",
+    "Back\\slash and 'single' quotes",
+    "Renewal discussed; budget approved.",
+    "Key account. Handle with care.",
+)  # fmt: skip
+
+_TIMES = [f"T{h:02d}:{m:02d}:{sec:02d}.000+0000" for h in range(24) for m in range(60)
+          for sec in range(60)]  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug(text: str, keep: str = "") -> str:
+    """Lower-case ASCII letters and digits of ``text`` (accents dropped), plus ``keep``."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in plain if ch.isalnum() or ch in keep)
+
+
+class Seeder:
+    """Generates the rows of each object for one seed, sizes and build day.
+
+    Call :meth:`rows` in :data:`schema.SCHEMA` order (parents before children).
+    """
+
+    def __init__(self, *, seed: int, sizes: dict[str, int], today: dt.date) -> None:
+        self.seed = seed
+        self.sizes = sizes
+        self.anchor = ANCHOR_DATE.toordinal()
+        self.today = today.toordinal()
+        self._day_cache: dict[int, str] = {}
+        self.times = _TIMES
+        self.user_ids = [make_id("005", i) for i in range(sizes["User"])]
+        self.account_ids = [make_id("001", i) for i in range(sizes["Account"])]
+        self.contact_ids = [make_id("003", i) for i in range(sizes["Contact"])]
+        self.opportunity_ids: list[str] = []
+        self.account_names: list[str] = []
+        self.account_places: list[int] = []
+        self.contact_accounts: list[str | None] = []
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _rng(self, name: str) -> random.Random:
+        return random.Random(f"{self.seed}:{name}")
+
+    def day(self, ordinal: int) -> str:
+        text = self._day_cache.get(ordinal)
+        if text is None:
+            text = dt.date.fromordinal(ordinal).isoformat()
+            self._day_cache[ordinal] = text
+        return text
+
+    def base(self, position: int) -> int:
+        return self.today if is_recent(position) else self.anchor
+
+    def stamp(self, day: int, rng: random.Random) -> str:
+        """A datetime on ``day`` at a random second, in Salesforce's storage format."""
+        return self.day(day) + _TIMES[int(rng.random() * 86400)]
+
+    def audit(self, rng: random.Random, base: int, days_back: int, position: int) -> dict[str, Any]:
+        """IsDeleted, CreatedDate/ById, LastModifiedDate/ById, SystemModstamp."""
+        created = base - 1 - int(rng.random() * days_back)
+        modified = min(created + int(rng.random() * 120), base - 1)
+        users = self.user_ids
+        created_by = users[int(rng.random() * len(users))]
+        modified_stamp = self.stamp(modified, rng)
+        return {
+            "IsDeleted": 1 if rng.random() < DELETED_RATE and position > 0 else 0,
+            "CreatedDate": self.stamp(created, rng) if modified > created else modified_stamp,
+            "CreatedById": created_by,
+            "LastModifiedDate": modified_stamp,
+            "LastModifiedById": users[int(rng.random() * len(users))],
+            "SystemModstamp": modified_stamp,
+            "_created": created,
+        }
+
+    def rows(self, name: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of object ``name`` as tuples in table column order."""
+        if name == "Opportunity":
+            yield from opportunity_rows(self, self.sizes[name])
+            return
+        make: Callable[[random.Random, int], dict[str, Any]] = getattr(self, "_" + name.lower())
+        getter = itemgetter(*s.SCHEMA[name].columns)
+        rng = self._rng(name)
+        for i in range(self.sizes[name]):
+            yield getter(make(rng, i))
+
+    # --- objects ----------------------------------------------------------------------------
+
+    def _user(self, rng: random.Random, i: int) -> dict[str, Any]:
+        first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]
+        last = LAST_NAMES[int(rng.random() * len(LAST_NAMES))]
+        slug = _slug(f"{first}.{last}", keep=".") or f"user{i}"
+        row = self.audit(rng, self.anchor, 2000, i)
+        row["IsDeleted"] = 0  # users are deactivated, never deleted
+        row.update(
+            Id=self.user_ids[i],
+            Username=f"{slug}.{i}@sfnotebook-demo.example",
+            LastName=last,
+            FirstName=first,
+            Name=f"{first} {last}",
+            Alias=(first[:1] + last[:4]).lower(),
+            Email=f"{slug}@sfnotebook-demo.example",
+            Title=None if i == 0 else TITLES[int(rng.random() * len(TITLES))],
+            Department=s.DEPARTMENTS[i % len(s.DEPARTMENTS)] if rng.random() < 0.9 else None,
+            CompanyName="sfnotebook Demo" if rng.random() < 0.7 else None,
+            Phone=f"+1 415 555 {1000 + i:04d}" if rng.random() < 0.8 else None,
+            IsActive=0 if i > 0 and rng.random() < 0.1 else 1,
+            # A tree three wide: user i reports to user (i-1)//3, so Manager chains run deep.
+            ManagerId=None if i == 0 else self.user_ids[(i - 1) // 3],
+            TimeZoneSidKey=s.TIME_ZONES[int(rng.random() * len(s.TIME_ZONES))],
+            LastLoginDate=self.stamp(self.today - 1 - int(rng.random() * 30), rng)
+            if rng.random() < 0.8
+            else None,
+        )
+        if i == 0:
+            row["CreatedById"] = row["LastModifiedById"] = row["Id"]
+        if i == self.sizes["User"] - 1 and i > 0:
+            # The client-credentials Run As user, named as Salesforce names it.
+            row.update(
+                FirstName="Integration", LastName="User", Name="Integration User",
+                Alias="integ", Username="integration@sfnotebook-demo.example",
+                Email="integration@sfnotebook-demo.example", Title=None, Department=None,
+                IsActive=1, ManagerId=None,
+            )  # fmt: skip
+        return row
+
+    def _company(self, rng: random.Random) -> str:
+        r = rng.random()
+        if r < 0.04:
+            return SPECIAL_COMPANIES[int(rng.random() * len(SPECIAL_COMPANIES))]
+        word = COMPANY_WORDS[int(rng.random() * len(COMPANY_WORDS))]
+        noun = COMPANY_NOUNS[int(rng.random() * len(COMPANY_NOUNS))]
+        if r < 0.6:
+            return f"{word} {noun}"
+        return f"{word} {noun} {COMPANY_SUFFIXES[int(rng.random() * len(COMPANY_SUFFIXES))]}"
+
+    def _account(self, rng: random.Random, i: int) -> dict[str, Any]:
+        base = self.base(i)
+        name = self._company(rng)
+        p = int(rng.random() * len(PLACES))
+        city, state, country, postal, lat, lon = PLACES[p]
+        self.account_names.append(name)
+        self.account_places.append(p)
+        slug = _slug(name)[:20] or "company"
+        has_address = rng.random() >= 0.05
+        geocoded = has_address and rng.random() < 0.7
+        type_ = s.ACCOUNT_TYPES[int(rng.random() * len(s.ACCOUNT_TYPES))]
+        public = rng.random() < 0.2
+        row = self.audit(rng, base, 3 * 365, i)
+        customer = type_.startswith("Customer")
+        row.update(
+            Id=self.account_ids[i],
+            OwnerId=self.user_ids[int(rng.random() * len(self.user_ids))],
+            Name=name,
+            Type=type_ if rng.random() < 0.95 else None,
+            # Parents are earlier accounts, so ParentId chains (Parent.Parent...) exist.
+            ParentId=self.account_ids[int(rng.random() * i)] if i and rng.random() < 0.15 else None,
+            BillingStreet=f"{1 + int(rng.random() * 9000)} {STREETS[int(rng.random() * 10)]}"
+            if has_address
+            else None,
+            BillingCity=city if has_address else None,
+            BillingState=state if has_address else None,
+            BillingPostalCode=f"{postal}{int(rng.random() * 100):02d}" if has_address else None,
+            BillingCountry=country if has_address else None,
+            BillingLatitude=round(lat + rng.uniform(-0.05, 0.05), 6) if geocoded else None,
+            BillingLongitude=round(lon + rng.uniform(-0.05, 0.05), 6) if geocoded else None,
+            BillingGeocodeAccuracy=("Address" if rng.random() < 0.8 else "Zip")
+            if geocoded
+            else None,
+            Phone=f"({200 + int(rng.random() * 700)}) 555-{int(rng.random() * 10000):04d}"
+            if rng.random() < 0.9
+            else None,
+            Fax=f"(415) 555-{int(rng.random() * 10000):04d}" if rng.random() < 0.3 else None,
+            AccountNumber=f"CD{100000 + i}" if rng.random() < 0.8 else None,
+            Website=f"https://www.{slug}.example.com" if rng.random() < 0.85 else None,
+            Sic=str(1000 + int(rng.random() * 8999)) if rng.random() < 0.5 else None,
+            Industry=s.INDUSTRIES[int(rng.random() * len(s.INDUSTRIES))]
+            if rng.random() < 0.93
+            else None,
+            AnnualRevenue=float(int(rng.lognormvariate(16, 1.5)) // 1000 * 1000)
+            if rng.random() < 0.85
+            else None,
+            NumberOfEmployees=int(rng.lognormvariate(5, 1.6)) + 1 if rng.random() < 0.88 else None,
+            Ownership=("Public" if public else s.OWNERSHIP[1 + int(rng.random() * 3)])
+            if rng.random() < 0.8
+            else None,
+            TickerSymbol=slug[:4].upper() if public and rng.random() < 0.8 else None,
+            Description=QUIRKY_TEXT[int(rng.random() * len(QUIRKY_TEXT))]
+            if rng.random() < 0.4
+            else None,
+            Rating=s.RATINGS[int(rng.random() * 3)] if rng.random() < 0.7 else None,
+            LastActivityDate=self.day(base - 1 - int(rng.random() * 200))
+            if rng.random() < 0.6
+            else None,
+            Tier__c=s.TIERS[int(rng.random() * 4)] if rng.random() < 0.75 else None,
+            Customer_Since__c=self.day(row["_created"] + int(rng.random() * 60))
+            if customer
+            else None,
+            HQ_Location__Latitude__s=round(lat, 4) if rng.random() < 0.4 else None,
+            HQ_Location__Longitude__s=None,
+        )
+        if row["HQ_Location__Latitude__s"] is not None:
+            row["HQ_Location__Longitude__s"] = round(lon, 4)
+        return row
+
+    def _contact(self, rng: random.Random, i: int) -> dict[str, Any]:
+        base = self.base(i)
+        n_acc = len(self.account_ids)
+        a = int(rng.random() * n_acc)
+        account = self.account_ids[a] if rng.random() < 0.97 else None
+        self.contact_accounts.append(account)
+        first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))] if rng.random() < 0.97 else None
+        last = LAST_NAMES[int(rng.random() * len(LAST_NAMES))]
+        city, state, country, postal, lat, lon = PLACES[
+            self.account_places[a] if account and rng.random() < 0.8 else int(rng.random() * 18)
+        ]
+        slug = _slug(f"{first or ''}.{last}", keep=".").strip(".") or "contact"
+        row = self.audit(rng, base, 3 * 365, i)
+        has_mail = rng.random() < 0.7
+        geocoded = has_mail and rng.random() < 0.3
+        row.update(
+            Id=self.contact_ids[i],
+            OwnerId=self.user_ids[int(rng.random() * len(self.user_ids))],
+            AccountId=account,
+            LastName=last,
+            FirstName=first,
+            Salutation=s.SALUTATIONS[int(rng.random() * 6)] if rng.random() < 0.6 else None,
+            Name=f"{first} {last}" if first else last,
+            MailingStreet=f"{1 + int(rng.random() * 999)} {STREETS[int(rng.random() * 10)]}"
+            if has_mail
+            else None,
+            MailingCity=city if has_mail else None,
+            MailingState=state if has_mail else None,
+            MailingPostalCode=f"{postal}{int(rng.random() * 100):02d}" if has_mail else None,
+            MailingCountry=country if has_mail else None,
+            MailingLatitude=round(lat + rng.uniform(-0.05, 0.05), 6) if geocoded else None,
+            MailingLongitude=round(lon + rng.uniform(-0.05, 0.05), 6) if geocoded else None,
+            MailingGeocodeAccuracy="Address" if geocoded else None,
+            Phone=f"+1 (555) {int(rng.random() * 1000):03d}-{int(rng.random() * 10000):04d}"
+            if rng.random() < 0.8
+            else None,
+            MobilePhone=f"+44 7700 {int(rng.random() * 1000000):06d}"
+            if rng.random() < 0.4
+            else None,
+            Email=f"{slug}{i}@example.com" if rng.random() < 0.93 else None,
+            Title=TITLES[int(rng.random() * len(TITLES))] if rng.random() < 0.85 else None,
+            Department=s.DEPARTMENTS[int(rng.random() * 6)] if rng.random() < 0.6 else None,
+            LeadSource=s.LEAD_SOURCES[int(rng.random() * 10)] if rng.random() < 0.7 else None,
+            Birthdate=self.day(self.anchor - 365 * 22 - int(rng.random() * 365 * 40))
+            if rng.random() < 0.35
+            else None,
+            # Report to an earlier contact, ideally of the same account.
+            ReportsToId=self.contact_ids[int(rng.random() * i)]
+            if i and rng.random() < 0.2
+            else None,
+            HasOptedOutOfEmail=1 if rng.random() < 0.1 else 0,
+            DoNotCall=1 if rng.random() < 0.05 else 0,
+            Description=QUIRKY_TEXT[int(rng.random() * len(QUIRKY_TEXT))]
+            if rng.random() < 0.15
+            else None,
+            LastActivityDate=self.day(base - 1 - int(rng.random() * 300))
+            if rng.random() < 0.5
+            else None,
+            Languages__c=LANGUAGES[int(rng.random() * len(LANGUAGES))]
+            if rng.random() < 0.5
+            else None,
+            Level__c=s.CONTACT_LEVELS[int(rng.random() * 3)] if rng.random() < 0.6 else None,
+        )
+        return row
+
+    def _case(self, rng: random.Random, i: int) -> dict[str, Any]:
+        base = self.base(i)
+        r = rng.random
+        c = int(r() * len(self.contact_ids))
+        contact = self.contact_ids[c] if r() < 0.9 else None
+        account = self.contact_accounts[c] if contact else None
+        status = s.CASE_STATUSES[bisect((25, 45, 55, 100), r() * 100)]
+        row = self.audit(rng, base, 2 * 365, i)
+        origin = s.CASE_ORIGINS[int(r() * 3)] if r() < 0.95 else None
+        web = origin == "Web"
+        closed = status == "Closed"
+        row.update(
+            Id=make_id("500", i),
+            OwnerId=self.user_ids[int(r() * len(self.user_ids))],
+            CaseNumber=f"{1001 + i:08d}",
+            ContactId=contact,
+            AccountId=account,
+            SuppliedName=f"{FIRST_NAMES[int(r() * 50)]} {LAST_NAMES[int(r() * 52)]}"
+            if web
+            else None,
+            SuppliedEmail=f"webform{i}@example.org" if web else None,
+            SuppliedPhone=f"+1 800 555 {int(r() * 10000):04d}" if web and r() < 0.5 else None,
+            Type=s.CASE_TYPES[int(r() * 5)] if r() < 0.8 else None,
+            Status=status,
+            Reason=s.CASE_REASONS[int(r() * 7)] if r() < 0.7 else None,
+            Origin=origin,
+            Subject=CASE_SUBJECTS[int(r() * len(CASE_SUBJECTS))] if r() < 0.95 else None,
+            Priority=s.CASE_PRIORITIES[int(r() * 3)],
+            Description=QUIRKY_TEXT[int(r() * len(QUIRKY_TEXT))] if r() < 0.5 else None,
+            IsClosed=1 if closed else 0,
+            ClosedDate=self.stamp(min(row["_created"] + int(r() * 30), base - 1), rng)
+            if closed
+            else None,
+            IsEscalated=1 if status == "Escalated" or r() < 0.03 else 0,
+        )
+        if closed and row["ClosedDate"] < row["CreatedDate"]:
+            row["ClosedDate"] = row["CreatedDate"]
+        return row
+
+    def _task(self, rng: random.Random, i: int) -> dict[str, Any]:
+        base = self.base(i)
+        r = rng.random
+        n_opp = self.sizes["Opportunity"]
+        w = r()
+        if w < 0.5 and n_opp:
+            what = make_id("006", int(r() * n_opp))
+        elif w < 0.8:
+            what = self.account_ids[int(r() * len(self.account_ids))]
+        else:
+            what = None
+        who = self.contact_ids[int(r() * len(self.contact_ids))] if r() < 0.7 else None
+        status = s.TASK_STATUSES[int(r() * 5)]
+        priority = s.TASK_PRIORITIES[bisect((15, 85, 100), r() * 100)]
+        type_ = s.TASK_TYPES[int(r() * 4)] if r() < 0.8 else None
+        row = self.audit(rng, base, 2 * 365, i)
+        closed = status == "Completed"
+        activity = row["_created"] + int(r() * 60)
+        row.update(
+            Id=make_id("00T", i),
+            OwnerId=self.user_ids[int(r() * len(self.user_ids))],
+            WhoId=who,
+            WhatId=what,
+            Subject=TASK_SUBJECTS[int(r() * len(TASK_SUBJECTS))],
+            ActivityDate=self.day(activity) if r() < 0.85 else None,
+            Status=status,
+            Priority=priority,
+            IsHighPriority=1 if priority == "High" else 0,
+            Description=QUIRKY_TEXT[int(r() * len(QUIRKY_TEXT))] if r() < 0.2 else None,
+            Type=type_,
+            IsClosed=1 if closed else 0,
+            CallDurationInSeconds=int(r() * 3600) if type_ == "Call" and r() < 0.8 else None,
+            TaskSubtype="Call" if type_ == "Call" else ("Email" if type_ == "Email" else "Task"),
+            CompletedDateTime=self.stamp(min(activity, base - 1), rng) if closed else None,
+        )
+        return row

@@ -1,0 +1,405 @@
+"""Running a report plan against the SQLite data: groupings, aggregates, the factMap.
+
+Private to the demo reports feature. Filtering, sorting and grouping happen in SQL; Python
+rolls the deepest groups' statistics up to every subtotal and assembles the payload.
+
+Report order and the row cap
+    Detail rows come in report order: row groupings (each level in its ``sortOrder``; picklists
+    in picklist order, lookups by name, text case-insensitively, nulls first in ascending
+    order), then column groupings (matrix), then ``sortBy``, then **record Id ascending** as the
+    final tie-breaker, so the order is total and stable. At most :data:`ROW_LIMIT` detail rows
+    are returned across all groups, in that order; when more rows match, ``allData`` is false
+    and ``hasExceededTabularRowLimit`` true.
+Aggregates
+    Every aggregate, subtotal, grand total and grouping is computed over **all** matching rows,
+    not only the returned ones (Salesforce computes summaries in the database and documents the
+    cap for detail rows only; not verified against a live org with a truncated run). Sums of no values are 0, averages/min/max of no values are null (label
+    ``"-"``); averages ignore blank cells. Matrix factMaps hold every row key x column key
+    combination, empty cells included (RowCount 0), as real payloads do.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfnotebook_demo.reports.cells import aggregate_cell, formatter, group_cell
+from sfnotebook_demo.reports.defs import Column, ReportDef
+from sfnotebook_demo.reports.plan import Aggregate, Grouping, Plan
+from sfnotebook_demo.reports.report_types import extended_metadata
+
+__all__ = [
+    "ROW_LIMIT",
+    "Acc",
+    "assign_keys",
+    "build_fact_map",
+    "grouping_tree",
+    "report_attributes",
+    "run_plan",
+]
+
+ROW_LIMIT = 2000
+
+Prefix = tuple[Any, ...]
+
+# --- SQL pieces ---------------------------------------------------------------------------------
+
+
+def _from_sql(texts: Iterable[str]) -> str:
+    joined = " ".join(texts)
+    sql = "Opportunity o"
+    if re.search(r"\ba\.", joined):
+        sql += " LEFT JOIN Account a ON a.Id = o.AccountId"
+    if re.search(r"\bu\.", joined):
+        sql += ' LEFT JOIN "User" u ON u.Id = o.OwnerId'
+    return sql
+
+
+def _bucket_sql(g: Grouping) -> str:
+    """The SQL value of a grouping: the column value, or the start of its date bucket."""
+    expr = g.column.value_sql
+    if g.column.data_type not in ("date", "datetime"):
+        return expr
+    day = f"substr({expr}, 1, 10)"
+    month = f"CAST(substr({expr}, 6, 2) AS INTEGER)"
+    return {
+        "None": day,
+        "Day": day,
+        "Week": f"date({day}, '-' || strftime('%w', {day}) || ' days')",
+        "Month": f"substr({expr}, 1, 7) || '-01'",
+        "Quarter": f"substr({expr}, 1, 5) || printf('%02d', (({month} - 1) / 3) * 3 + 1) || '-01'",
+        "FiscalQuarter": (
+            f"substr({expr}, 1, 5) || printf('%02d', (({month} - 1) / 3) * 3 + 1) || '-01'"
+        ),
+        "Year": f"substr({expr}, 1, 4) || '-01-01'",
+        "FiscalYear": f"substr({expr}, 1, 4) || '-01-01'",
+    }[g.granularity]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _order_sql(col: Column, expr: str, descending: bool, *, bucketed: bool = False) -> list[str]:
+    """ORDER BY terms sorting ``expr`` (a value of ``col``) the way reports sort it."""
+    way = " DESC" if descending else ""
+    if bucketed:
+        return [expr + way]
+    if col.data_type == "picklist" and col.picklist_values:
+        cases = " ".join(
+            f"WHEN {expr} = {_quote(v)} THEN {i}" for i, v in enumerate(col.picklist_values)
+        )
+        # Blank first (like nulls elsewhere), then picklist order, then unknown values.
+        rank = f"CASE WHEN {expr} IS NULL THEN -1 {cases} ELSE {len(col.picklist_values)} END"
+        return [rank + way, expr + way]
+    if col.label_sql is not None:
+        return [f"{col.label_sql} COLLATE NOCASE{way}", expr + way]
+    if col.is_text:
+        return [f"{expr} COLLATE NOCASE{way}", expr + way]
+    return [expr + way]
+
+
+def _group_orders(groups: Sequence[Grouping]) -> list[str]:
+    terms: list[str] = []
+    for g in groups:
+        bucketed = g.column.data_type in ("date", "datetime")
+        terms += _order_sql(g.column, _bucket_sql(g), g.descending, bucketed=bucketed)
+    return terms
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Acc:
+    """Row count and per-column (count, sum, min, max) of one group or cell."""
+
+    count: int = 0
+    cols: dict[str, list[Any]] = field(default_factory=dict)
+    unique: dict[str, int] = field(default_factory=dict)
+
+    def add(self, count: int, col_stats: dict[str, Sequence[Any]]) -> None:
+        self.count += count
+        for name, (n, total, low, high) in col_stats.items():
+            acc = self.cols.setdefault(name, [0, 0, None, None])
+            acc[0] += n or 0
+            acc[1] += total or 0
+            if low is not None and (acc[2] is None or low < acc[2]):
+                acc[2] = low
+            if high is not None and (acc[3] is None or high > acc[3]):
+                acc[3] = high
+
+    def value(self, agg: Aggregate) -> float | int | None:
+        if agg.column is None:
+            return self.count
+        if agg.kind == "u":
+            return self.unique.get(agg.column.name, 0)
+        n, total, low, high = self.cols.get(agg.column.name, [0, 0, None, None])
+        if agg.kind == "s":
+            return total
+        if agg.kind == "a":
+            return total / n if n else None
+        return low if agg.kind == "m" else high
+
+
+def assign_keys(ordered: Iterable[Prefix]) -> dict[Prefix, str]:
+    """Grouping keys (``"0"``, ``"0_1"``, ...) for every prefix of the ordered value tuples.
+
+    Siblings are numbered from 0 in the order their first member appears.
+    """
+    keys: dict[Prefix, str] = {}
+    children: dict[Prefix, int] = {}
+    for values in ordered:
+        for depth in range(1, len(values) + 1):
+            prefix = values[:depth]
+            if prefix in keys:
+                continue
+            parent = prefix[:-1]
+            index = children.get(parent, 0)
+            children[parent] = index + 1
+            keys[prefix] = f"{keys[parent]}_{index}" if parent else str(index)
+    return keys
+
+
+def grouping_tree(
+    keys: dict[Prefix, str], describe: Callable[[Prefix], dict[str, Any]]
+) -> dict[str, Any]:
+    """``{"groupings": [...]}`` with ``groupings``, ``key``, ``label``, ``value`` per node."""
+    root: dict[str, Any] = {"groupings": []}
+    nodes: dict[Prefix, dict[str, Any]] = {(): root}
+    for prefix, key in keys.items():  # insertion order: parents before children
+        node = {"groupings": [], "key": key, **describe(prefix)}
+        nodes[prefix] = node
+        nodes[prefix[:-1]]["groupings"].append(node)
+    return root
+
+
+def _prefixes(keys: dict[Prefix, str]) -> list[tuple[Prefix, str]]:
+    """Every group's prefix and key plus the grand total ``((), "T")``, depth-first order."""
+    return [*keys.items(), ((), "T")]
+
+
+def build_fact_map(
+    fmt: str,
+    down_keys: dict[Prefix, str],
+    across_keys: dict[Prefix, str],
+    stats: dict[tuple[Prefix, Prefix], Acc],
+    aggregates: Sequence[Aggregate],
+    rows: dict[tuple[Prefix, Prefix], list[dict[str, Any]]] | None,
+    *,
+    down_depth: int,
+    across_depth: int,
+) -> dict[str, Any]:
+    """The factMap: aggregates for every key; rows (when given) only in the deepest cells.
+
+    TABULAR has ``T!T`` only; SUMMARY ``<down>!T`` for every row group plus ``T!T``; MATRIX
+    every ``<down>!<across>`` combination including the ``T`` totals.
+    """
+    empty = Acc()
+    fact: dict[str, Any] = {}
+    across_list = _prefixes(across_keys) if fmt == "MATRIX" else [((), "T")]
+    down_list = _prefixes(down_keys) if fmt != "TABULAR" else [((), "T")]
+    for d_prefix, d_key in down_list:
+        for a_prefix, a_key in across_list:
+            acc = stats.get((d_prefix, a_prefix), empty)
+            entry: dict[str, Any] = {
+                "aggregates": [aggregate_cell(a.kind, a.column, acc.value(a)) for a in aggregates]
+            }
+            if rows is not None:
+                deepest = len(d_prefix) == down_depth and len(a_prefix) == across_depth
+                entry["rows"] = rows.get((d_prefix, a_prefix), []) if deepest else []
+            fact[f"{d_key}!{a_key}"] = entry
+    return fact
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _stats(
+    conn: sqlite3.Connection, plan: Plan, base_where: str
+) -> tuple[list[Prefix], list[Prefix], dict[tuple[Prefix, Prefix], Acc], dict[Prefix, Any]]:
+    """Ordered deepest down/across tuples, rolled-up statistics and lookup group labels."""
+    down_vals = [_bucket_sql(g) for g in plan.down]
+    across_vals = [_bucket_sql(g) for g in plan.across]
+    groups = down_vals + across_vals
+    lookup_labels = [
+        f"MIN({g.column.label_sql})" for g in (*plan.down, *plan.across) if g.column.label_sql
+    ]
+    num_cols = list(dict.fromkeys(a.column for a in plan.aggregates if a.column and a.kind != "u"))
+    measures = ["COUNT(*)"]
+    for col in num_cols:
+        v = col.value_sql
+        measures += [f"COUNT({v})", f"SUM({v})", f"MIN({v})", f"MAX({v})"]
+    select = ", ".join([*groups, *lookup_labels, *measures])
+    order = _group_orders(plan.down) + _group_orders(plan.across)
+    tail = (" GROUP BY " + ", ".join(groups)) if groups else ""
+    tail += (" ORDER BY " + ", ".join(order)) if order else ""
+    texts = [select, plan.where_sql, *order]
+    sql = f"SELECT {select} FROM {_from_sql(texts)} WHERE {base_where}{tail}"  # noqa: S608 - column expressions are constants; values are bound parameters
+    nd, na, nl = len(down_vals), len(across_vals), len(lookup_labels)
+    stats: dict[tuple[Prefix, Prefix], Acc] = {}
+    labels: dict[Prefix, Any] = {}
+    down_order: dict[Prefix, None] = {}
+    across_seen: dict[Prefix, None] = {}
+    lookup_levels = [(i, g) for i, g in enumerate((*plan.down, *plan.across)) if g.column.label_sql]
+    for row in conn.execute(sql, plan.where_params):
+        d, a = tuple(row[:nd]), tuple(row[nd : nd + na])
+        for j, (level, _g) in enumerate(lookup_levels):
+            labels[(level, row[level])] = row[nd + na + j]
+        count = row[nd + na + nl]
+        rest = row[nd + na + nl + 1 :]
+        col_stats = {c.name: rest[4 * i : 4 * i + 4] for i, c in enumerate(num_cols)}
+        down_order.setdefault(d)
+        across_seen.setdefault(a)
+        for i in range(nd + 1):
+            for j in range(na + 1):
+                stats.setdefault((d[:i], a[:j]), Acc()).add(count, col_stats)
+    across_order = _across_order(conn, plan, base_where) if na else list(across_seen)
+    _unique_counts(conn, plan, base_where, stats)
+    return list(down_order), across_order, stats, labels
+
+
+def _across_order(conn: sqlite3.Connection, plan: Plan, base_where: str) -> list[Prefix]:
+    values = [_bucket_sql(g) for g in plan.across]
+    order = _group_orders(plan.across)
+    texts = [*values, plan.where_sql, *order]
+    sql = (
+        f"SELECT {', '.join(values)} FROM {_from_sql(texts)} WHERE {base_where} "  # noqa: S608 - constant expressions, bound values
+        f"GROUP BY {', '.join(values)} ORDER BY {', '.join(order)}"
+    )
+    return [tuple(r) for r in conn.execute(sql, plan.where_params)]
+
+
+def _unique_counts(
+    conn: sqlite3.Connection, plan: Plan, base_where: str, stats: dict[tuple[Prefix, Prefix], Acc]
+) -> None:
+    cols = list(dict.fromkeys(a.column for a in plan.aggregates if a.kind == "u" and a.column))
+    if not cols:
+        return
+    down_vals = [_bucket_sql(g) for g in plan.down]
+    across_vals = [_bucket_sql(g) for g in plan.across]
+    for i in range(len(down_vals) + 1):
+        for j in range(len(across_vals) + 1):
+            keys = down_vals[:i] + across_vals[:j]
+            counts = [f"COUNT(DISTINCT {c.value_sql})" for c in cols]
+            select = ", ".join([*keys, *counts])
+            group = (" GROUP BY " + ", ".join(keys)) if keys else ""
+            sql = f"SELECT {select} FROM {_from_sql([select, plan.where_sql])} WHERE {base_where}{group}"  # noqa: S608 - constant expressions, bound values
+            for row in conn.execute(sql, plan.where_params):
+                d, a = tuple(row[:i]), tuple(row[i : i + j])
+                acc = stats.setdefault((d, a), Acc())
+                for k, col in enumerate(cols):
+                    acc.unique[col.name] = row[i + j + k]
+
+
+def _detail_rows(
+    conn: sqlite3.Connection, plan: Plan, base_where: str, limit: int
+) -> list[tuple[Prefix, Prefix, dict[str, Any]]]:
+    """The first ``limit`` detail rows in report order with their group value tuples."""
+    exprs: list[str] = []
+    for col in plan.detail_columns:
+        exprs.append(col.value_sql)
+        exprs.append(col.label_sql or "NULL")
+    down_vals = [_bucket_sql(g) for g in plan.down]
+    across_vals = [_bucket_sql(g) for g in plan.across]
+    order = _group_orders(plan.down) + _group_orders(plan.across)
+    if plan.sort_column is not None:
+        col = plan.sort_column
+        order += _order_sql(col, col.value_sql, plan.sort_descending)
+    order.append("o.Id")
+    select = ", ".join([*exprs, *down_vals, *across_vals])
+    order_sql = ", ".join(order)
+    inner_from = _from_sql([plan.where_sql, *order])
+    if inner_from == "Opportunity o":
+        # Sort and cut on the Opportunity table alone, then join names for the kept rows only.
+        outer_from = _from_sql([select]).replace(
+            "Opportunity o", "_keep k JOIN Opportunity o ON o.rowid = k.rid", 1
+        )
+        sql = (
+            f"WITH _keep AS (SELECT o.rowid AS rid FROM Opportunity o WHERE {base_where} "  # noqa: S608 - constant expressions, bound values
+            f"ORDER BY {order_sql} LIMIT ?) SELECT {select} FROM {outer_from} ORDER BY {order_sql}"
+        )
+    else:
+        sql = (
+            f"SELECT {select} FROM {_from_sql([select, plan.where_sql, *order])} "  # noqa: S608 - constant expressions, bound values
+            f"WHERE {base_where} ORDER BY {order_sql} LIMIT ?"
+        )
+    out = []
+    n = 2 * len(plan.detail_columns)
+    nd = len(down_vals)
+    formatters = [(2 * i, formatter(c)) for i, c in enumerate(plan.detail_columns)]
+    for row in conn.execute(sql, [*plan.where_params, limit]):
+        cells = [fmt(row[i], row[i + 1]) for i, fmt in formatters]
+        out.append((tuple(row[n : n + nd]), tuple(row[n + nd :]), {"dataCells": cells}))
+    return out
+
+
+def report_attributes(version: str, report: ReportDef) -> dict[str, Any]:
+    """``attributes`` of a sync run (``version`` like ``"68.0"``)."""
+    base = f"/services/data/v{version}/analytics/reports/{report.id}"
+    return {
+        "describeUrl": f"{base}/describe",
+        "instancesUrl": f"{base}/instances",
+        "reportId": report.id,
+        "reportName": report.name,
+        "type": "Report",
+    }
+
+
+def run_plan(
+    conn: sqlite3.Connection,
+    plan: Plan,
+    *,
+    include_details: bool,
+    attributes: dict[str, Any],
+    row_limit: int = ROW_LIMIT,
+) -> dict[str, Any]:
+    """Run ``plan`` and return the complete report payload (top-level keys as Salesforce)."""
+    base_where = f"o.IsDeleted = 0 AND ({plan.where_sql})"
+    down_order, across_order, stats, labels = _stats(conn, plan, base_where)
+    down_keys = assign_keys(down_order) if plan.down else {}
+    across_keys = assign_keys(across_order) if plan.across else {}
+    total = stats.get(((), ()), Acc()).count
+    rows: dict[tuple[Prefix, Prefix], list[dict[str, Any]]] | None = None
+    truncated = False
+    if include_details:
+        rows = {}
+        details = _detail_rows(conn, plan, base_where, row_limit + 1)
+        truncated = len(details) > row_limit or total > row_limit
+        for d, a, row in details[:row_limit]:
+            rows.setdefault((d, a), []).append(row)
+
+    def describer(axis: Sequence[Grouping], offset: int) -> Callable[[Prefix], dict[str, Any]]:
+        def describe(prefix: Prefix) -> dict[str, Any]:
+            g = axis[len(prefix) - 1]
+            value = prefix[-1]
+            label = labels.get((offset + len(prefix) - 1, value))
+            return group_cell(g.column, g.granularity, value, label)
+
+        return describe
+
+    fact_map = build_fact_map(
+        plan.format,
+        down_keys,
+        across_keys,
+        stats,
+        plan.aggregates,
+        rows,
+        down_depth=len(plan.down),
+        across_depth=len(plan.across),
+    )
+    return {
+        "attributes": attributes,
+        "allData": not truncated,
+        "factMap": fact_map,
+        "groupingsAcross": grouping_tree(across_keys, describer(plan.across, len(plan.down))),
+        "groupingsDown": grouping_tree(down_keys, describer(plan.down, 0)),
+        "hasDetailRows": include_details,
+        "hasExceededTabularRowLimit": truncated,
+        "picklistColors": {},
+        "reportExtendedMetadata": extended_metadata(plan),
+        "reportMetadata": plan.metadata(has_detail_rows=include_details),
+    }

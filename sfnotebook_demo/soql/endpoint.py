@@ -1,0 +1,306 @@
+"""``/query``, ``/queryAll`` and query-more for the demo org, with Salesforce's cursors.
+
+* A query's result is snapshot at the first call (the ordered rowids of its root rows), so
+  pages are consistent; each page is fetched by rowid and shaped on demand.
+* Batch size comes from ``Sforce-Query-Options: batchSize=N``, clamped to 200..2000 (default
+  2000) as Salesforce does: the header is a preference, never an error. A query-more call
+  without the header keeps the batch size of the query that opened the cursor. Child records count
+  toward the batch, so pages of parents with many children hold fewer parents.
+* A child subquery result with more than 200 rows comes with ``done: false`` and its own
+  ``nextRecordsUrl`` (a child cursor serving that parent's remaining children). Fetching the
+  next parent page releases the child cursors of the previous page, as the SOAP
+  ``queryMore()`` documentation says.
+* Locators look like ``01gXX0000000001AAA-2000``. They expire after 15 minutes idle, and a
+  user holds at most 10 open query cursors: opening an 11th releases the oldest. A released,
+  expired or unknown locator answers 400 ``INVALID_QUERY_LOCATOR`` ``invalid query locator``,
+  as does every query-more call while the ``expire_locators`` fault is on.
+* Aggregate queries cannot be continued: more than 2,000 result rows answer 400
+  ``EXCEEDED_ID_LIMIT`` "Aggregate query does not support queryMore(), use LIMIT to restrict
+  the results to a single batch" (the message Salesforce sends; the code is the one it uses for
+  the same message on objects that cannot be paged).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sfnotebook_demo.http import Request, Response, Router, error_response
+from sfnotebook_demo.soql.cursors import (
+    DEFAULT_BATCH,
+    IDLE_SECONDS,
+    MAX_CURSORS,
+    Cursor,
+    CursorStore,
+)
+from sfnotebook_demo.soql.engine import compile_soql
+from sfnotebook_demo.soql.parser import SoqlError
+
+__all__ = [
+    "CHILD_BATCH",
+    "DEFAULT_BATCH",
+    "IDLE_SECONDS",
+    "MAX_AGGREGATE_ROWS",
+    "MAX_CURSORS",
+    "Cursor",
+    "CursorStore",
+    "batch_size",
+    "register",
+]
+
+MIN_BATCH = 200
+CHILD_BATCH = 200
+MAX_AGGREGATE_ROWS = 2000
+PREFETCH_PAGES = 2
+
+
+def batch_size(header: str | None) -> int:
+    """The batch size asked for by ``Sforce-Query-Options``, clamped to 200..2000."""
+    if not header:
+        return DEFAULT_BATCH
+    for part in header.split(","):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "batchsize":
+            try:
+                n = int(value.strip())
+            except ValueError:
+                return DEFAULT_BATCH
+            return max(MIN_BATCH, min(DEFAULT_BATCH, n))
+    return DEFAULT_BATCH
+
+
+@dataclass
+class _Built:
+    """A page built from the snapshot: its records, or already encoded as JSON."""
+
+    size: int
+    records: list[dict[str, Any]]
+    pending: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+    encoded: bytes | None
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One small pool per process for building next pages ahead of the client."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sfnotebook-demo-soql")
+        return _EXECUTOR
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(status=status, body=orjson.dumps(payload))
+
+
+def _invalid_locator() -> Response:
+    return error_response(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+
+
+class QueryService:
+    """The handlers, bound to one org."""
+
+    def __init__(self, org: Any) -> None:
+        self.org = org
+        self.cursors: CursorStore = org.feature("query_cursors", CursorStore)
+
+    def _version(self, request: Request) -> str:
+        return request.api_version or "68.0"
+
+    def _url(self, request: Request, resource: str, cursor: Cursor, position: int) -> str:
+        return f"/services/data/v{self._version(request)}/{resource}/{cursor.id}-{position}"
+
+    def query(self, request: Request, include_deleted: bool) -> Response:
+        text = request.query.get("q")
+        if not text:
+            return error_response(400, "MALFORMED_QUERY", "A query string has to be specified")
+        try:
+            compiled = compile_soql(text)
+        except SoqlError as exc:
+            return error_response(400, exc.error_code, exc.message)
+        conn = self.org.database.connect()
+        plan = compiled.plan
+        version = self._version(request)
+        if compiled.is_count:
+            total = plan.count(conn, include_deleted=include_deleted)
+            return _json({"totalSize": total, "done": True, "records": []})
+        if compiled.is_aggregate:
+            rows = list(plan.iter_sql_rows(conn, include_deleted=include_deleted))
+            if len(rows) > MAX_AGGREGATE_ROWS:
+                return error_response(
+                    400,
+                    "EXCEEDED_ID_LIMIT",
+                    "Aggregate query does not support queryMore(), use LIMIT to restrict the "
+                    "results to a single batch",
+                )
+            records = plan.shape(conn, rows, api_version=version)
+            return _json({"totalSize": len(records), "done": True, "records": records})
+        rowids = plan.row_ids(conn, include_deleted=include_deleted)
+        resource = "queryAll" if include_deleted else "query"
+        batch = batch_size(request.header("Sforce-Query-Options"))
+        cur = Cursor("", request.user_id or "", resource, compiled, rowids=rowids,
+                     include_deleted=include_deleted, batch=batch)  # fmt: skip
+        return self._page(request, cur, 0, batch)
+
+    def _build(
+        self, cur: Cursor, start: int, batch: int, version: str
+    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], list[dict[str, Any]]]]]:
+        """The records of one page (children trimmed to 200) and the child results cut short.
+
+        Pure work on the snapshot, no cursor bookkeeping: it may run ahead in a worker thread.
+        """
+        assert cur.query is not None  # noqa: S101 - parent cursors only
+        conn = self.org.database.connect()
+        plan = cur.query.plan
+        ids = cur.rowids[start : start + batch]
+        rows = plan.fetch_rows(conn, ids, include_deleted=cur.include_deleted)
+        # Pages are only encoded (child results trimmed, parents untouched): share parents.
+        records = plan.shape(conn, rows, api_version=version,
+                             include_deleted=cur.include_deleted, share_parents=True)  # fmt: skip
+        child_keys = [c.key for c in plan.children]
+        pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        if child_keys:
+            kept: list[dict[str, Any]] = []
+            used = 0
+            for rec in records:
+                cost = 1 + sum(
+                    min(len(rec[k]["records"]), CHILD_BATCH) for k in child_keys if rec.get(k)
+                )
+                if kept and used + cost > batch:
+                    break
+                kept.append(rec)
+                used += cost
+                for k in child_keys:
+                    result = rec.get(k)
+                    if result and len(result["records"]) > CHILD_BATCH:
+                        rest = result["records"][CHILD_BATCH:]
+                        result["records"] = result["records"][:CHILD_BATCH]
+                        result["done"] = False
+                        pending.append((result, rest))
+            records = kept
+        return records, pending
+
+    def _build_ahead(self, cur: Cursor, start: int, batch: int, version: str) -> _Built:
+        records, pending = self._build(cur, start, batch, version)
+        if pending:  # child locators get their URLs when the page is served
+            return _Built(len(records), records, pending, None)
+        return _Built(len(records), [], [], orjson.dumps(records))
+
+    def _prefetch(self, cur: Cursor, start: int, batch: int, version: str) -> None:
+        """Build (and encode) the next pages while the client is busy with this one.
+
+        Without child subqueries every page but the last holds exactly ``batch`` rows, so
+        the page after next is known too and both are built ahead.
+        """
+        assert cur.query is not None  # noqa: S101 - parent cursors only
+        depth = 1 if cur.query.plan.children else PREFETCH_PAGES
+        for k in range(depth):
+            at = start + k * batch
+            key = (at, batch, version)
+            if at < cur.total and key not in cur.prefetched:
+                cur.prefetched[key] = _executor().submit(self._build_ahead, cur, at, batch, version)
+
+    def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
+        version = self._version(request)
+        ahead = cur.prefetched.pop((start, batch, version), None)
+        for key in [k for k in cur.prefetched if k[0] < start or k[1:] != (batch, version)]:
+            cur.prefetched.pop(key).cancel()  # pages the client skipped or asked differently
+        if ahead is not None:
+            built = ahead.result()
+        else:
+            records, pending = self._build(cur, start, batch, version)
+            built = _Built(len(records), records, pending, None)
+        end = start + built.size
+        total = cur.total
+        done = end >= total
+        if not cur.id and (not done or built.pending):
+            opened = self.cursors.open(
+                cur.user, cur.resource, query=cur.query, rowids=cur.rowids,
+                include_deleted=cur.include_deleted, batch=cur.batch,
+            )  # fmt: skip
+            cur = opened
+        elif cur.id:
+            self.cursors.release_children(cur)
+        for result, rest in built.pending:
+            child = self.cursors.open(cur.user, cur.resource, query=None, records=rest,
+                                      parent=cur.id, position=0, batch=cur.batch)  # fmt: skip
+            cur.children.append(child.id)
+            result["nextRecordsUrl"] = self._url(request, cur.resource, child, CHILD_BATCH)
+            child.position = CHILD_BATCH  # offset as the locator shows it
+        head: dict[str, Any] = {"totalSize": total, "done": done}
+        if not done:
+            head["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
+            cur.position = end
+        elif cur.id and not cur.children:
+            self.cursors.release(cur.id)
+        if built.encoded is not None:
+            body = orjson.dumps(head)[:-1] + b',"records":' + built.encoded + b"}"
+        else:
+            head["records"] = built.records
+            body = orjson.dumps(head)
+        if not done:
+            # Started after encoding this page, so the two do not compete for the GIL.
+            self._prefetch(cur, end, batch, version)
+        return Response(status=200, body=body)
+
+    def more(self, request: Request, locator: str) -> Response:
+        faults = self.org.features.get("faults")
+        if getattr(faults, "expire_locators", False):
+            record = getattr(faults, "record", None)
+            if callable(record):
+                record("expired_locator")
+            return _invalid_locator()
+        cursor_id, _, offset_text = locator.partition("-")
+        cur = self.cursors.get(cursor_id, request.user_id)
+        if cur is None or not offset_text.isdigit():
+            return _invalid_locator()
+        offset = int(offset_text)
+        # Without the header, query-more keeps the batch size the query started with.
+        header = request.header("Sforce-Query-Options")
+        batch = batch_size(header) if header else cur.batch
+        if cur.query is None:
+            return self._child_page(request, cur, offset, batch)
+        if offset > cur.total:
+            return _invalid_locator()
+        return self._page(request, cur, offset, batch)
+
+    def _child_page(self, request: Request, cur: Cursor, offset: int, batch: int) -> Response:
+        # The child locator's offset counts the children already sent (first page included).
+        start = offset - CHILD_BATCH
+        if start < 0 or start > len(cur.records):
+            return _invalid_locator()
+        chunk = cur.records[start : start + batch]
+        end = offset + len(chunk)
+        total = len(cur.records) + CHILD_BATCH
+        payload: dict[str, Any] = {"totalSize": total, "done": end >= total}
+        if end < total:
+            payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
+        payload["records"] = chunk
+        return _json(payload)
+
+
+def register(router: Router, org: Any) -> None:
+    """Add ``/query``, ``/queryAll`` and their query-more routes."""
+    service = QueryService(org)
+
+    def query(request: Request) -> Response:
+        return service.query(request, include_deleted=False)
+
+    def query_all(request: Request) -> Response:
+        return service.query(request, include_deleted=True)
+
+    def more(request: Request, locator: str) -> Response:
+        return service.more(request, locator)
+
+    locator = r"(?P<locator>[^/]+)"
+    router.add("GET", r"/services/data/{v}/query/?", query)
+    router.add("GET", r"/services/data/{v}/queryAll/?", query_all)
+    router.add("GET", r"/services/data/{v}/query/" + locator, more)
+    router.add("GET", r"/services/data/{v}/queryAll/" + locator, more)

@@ -1,0 +1,311 @@
+"""The demo org's query endpoints, called through its router without HTTP.
+
+The dataset has two accounts with about 420 contacts each, so child subqueries page.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+import pytest
+
+from sfnotebook_demo.data import database as data
+from sfnotebook_demo.http import Request, Response, Router
+from sfnotebook_demo.soql import endpoint as query_endpoint
+from sfnotebook_demo.soql.endpoint import CursorStore, batch_size, register
+from sfnotebook_demo.state import OrgState
+
+SIZES: dict[str, Any] = {
+    "opportunities": 300,
+    "accounts": 2,
+    "contacts": 900,
+    "users": 5,
+    "cases": 10,
+    "tasks": 20,
+}
+LOCATOR_URL = re.compile(r"^/services/data/v68\.0/(query|queryAll)/01g[0-9A-Za-z]{15}-\d+$")
+USER = "005000000000001AAA"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Org:
+    """A router with the query routes on an OrgState, and a fake clock for the cursors."""
+
+    def __init__(self, database: Any) -> None:
+        self.state = OrgState(database, "00D000000000001AAA")
+        self.clock = Clock()
+        self.state.features["query_cursors"] = CursorStore(clock=self.clock)
+        self.router = Router()
+        register(self.router, self.state)
+
+    def get(
+        self, path: str, *, batch: int | None = None, user: str = USER, **query: str
+    ) -> Response:
+        headers = {"sforce-query-options": f"batchSize={batch}"} if batch else {}
+        match = self.router.match("GET", unquote(path))
+        assert isinstance(match, tuple)
+        route, groups = match
+        version = groups.pop("_v", None)
+        request = Request("GET", path, dict(query), headers, api_version=version, user_id=user)
+        return route.handler(request, **groups)
+
+
+def body(resp: Response) -> Any:
+    return orjson.loads(b"".join(resp.chunks()))
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.getbasetemp() / "demo-soql-db"
+    db = data.Database(data.ensure_database(directory=folder, **SIZES))
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def org(database: Any) -> Org:
+    return Org(database)
+
+
+@pytest.fixture
+def conn(database: Any) -> sqlite3.Connection:
+    return database.connect()  # type: ignore[no-any-return]
+
+
+def query(org: Org, soql: str, *, batch: int | None = None, all_rows: bool = False) -> Response:
+    return org.get(
+        f"/services/data/v68.0/{'queryAll' if all_rows else 'query'}", batch=batch, q=soql
+    )
+
+
+def follow(org: Org, first: dict[str, Any], *, batch: int | None = None) -> list[dict[str, Any]]:
+    """Every page of a result, asserting the paging contract on the way."""
+    pages = [first]
+    while not pages[-1]["done"]:
+        url = pages[-1]["nextRecordsUrl"]
+        assert LOCATOR_URL.match(url), url
+        resp = org.get(url, batch=batch)
+        assert resp.status == 200, body(resp)
+        page = body(resp)
+        assert page["totalSize"] == first["totalSize"]
+        pages.append(page)
+    assert "nextRecordsUrl" not in pages[-1]
+    return pages
+
+
+@pytest.mark.parametrize(
+    ("header", "size"),
+    [(None, 2000), ("batchSize=500", 500), ("batchSize=50", 200), ("batchSize=5000", 2000),
+     ("foo=1, batchSize=300", 300), ("batchSize=lots", 2000)],
+)  # fmt: skip
+def test_batch_size_header_is_clamped(header: str | None, size: int) -> None:
+    assert batch_size(header) == size
+
+
+def test_pages_of_200_cover_the_result_once(org: Org, conn: sqlite3.Connection) -> None:
+    first = body(query(org, "SELECT Id, Account.Name FROM Contact ORDER BY LastName", batch=200))
+    expected = conn.execute("SELECT COUNT(*) FROM Contact WHERE IsDeleted = 0").fetchone()[0]
+    assert first["totalSize"] == expected
+    assert list(first) == ["totalSize", "done", "nextRecordsUrl", "records"]
+    pages = follow(org, first, batch=200)
+    sizes = [len(p["records"]) for p in pages]
+    assert sizes[:-1] == [200] * (len(pages) - 1)
+    ids = [r["Id"] for p in pages for r in p["records"]]
+    assert len(ids) == len(set(ids)) == expected
+    assert first["nextRecordsUrl"].endswith("-200")
+
+
+def test_default_batch_is_2000_and_small_results_have_no_locator(org: Org) -> None:
+    page = body(query(org, "SELECT Id FROM Contact"))
+    assert page["done"] is True and "nextRecordsUrl" not in page
+    assert len(page["records"]) == page["totalSize"]
+    assert len(org.state.features["query_cursors"]) == 0
+
+
+def test_query_all_includes_deleted_rows(org: Org, conn: sqlite3.Connection) -> None:
+    deleted = conn.execute("SELECT COUNT(*) FROM Contact WHERE IsDeleted = 1").fetchone()[0]
+    assert deleted > 0
+    live = body(query(org, "SELECT Id FROM Contact", batch=200))["totalSize"]
+    everything = body(query(org, "SELECT Id FROM Contact", batch=200, all_rows=True))
+    assert everything["totalSize"] == live + deleted
+    assert everything["nextRecordsUrl"].startswith("/services/data/v68.0/queryAll/")
+    pages = follow(org, everything)
+    assert sum(len(p["records"]) for p in pages) == live + deleted
+
+
+def test_count_query(org: Org, conn: sqlite3.Connection) -> None:
+    page = body(query(org, "SELECT COUNT() FROM Contact"))
+    expected = conn.execute("SELECT COUNT(*) FROM Contact WHERE IsDeleted = 0").fetchone()[0]
+    assert page == {"totalSize": expected, "done": True, "records": []}
+
+
+def test_child_results_past_200_rows_page_with_their_own_locator(
+    org: Org, conn: sqlite3.Connection
+) -> None:
+    counts = dict(
+        conn.execute(
+            "SELECT AccountId, COUNT(*) FROM Contact WHERE IsDeleted = 0 AND AccountId IS NOT NULL "
+            "GROUP BY AccountId"
+        ).fetchall()
+    )
+    assert min(counts.values()) > 200
+    page = body(
+        query(org, "SELECT Id, (SELECT Id, LastName FROM Contacts ORDER BY Id) FROM Account")
+    )
+    assert page["done"] is True  # two parents fit in one batch of 2000 (1 + 200 rows each)
+    for account in page["records"]:
+        child = account["Contacts"]
+        assert child["done"] is False and len(child["records"]) == 200
+        assert child["totalSize"] == counts[account["Id"]]
+        assert LOCATOR_URL.match(child["nextRecordsUrl"]) and child["nextRecordsUrl"].endswith(
+            "-200"
+        )
+        rest = follow(org, child, batch=200)
+        ids = [r["Id"] for p in rest for r in p["records"]]
+        expected = [
+            r[0]
+            for r in conn.execute(
+                "SELECT Id FROM Contact WHERE IsDeleted = 0 AND AccountId = ? ORDER BY Id",
+                (account["Id"],),
+            )
+        ]
+        assert ids == expected
+
+
+def test_children_count_toward_the_batch(org: Org) -> None:
+    page = body(query(org, "SELECT Id, (SELECT Id FROM Contacts) FROM Account", batch=200))
+    assert len(page["records"]) == 1  # 1 parent + 200 children already fill the batch
+    assert page["done"] is False
+    assert len(follow(org, page, batch=200)) == 2
+
+
+def test_next_parent_page_releases_previous_child_cursors(org: Org) -> None:
+    first = body(query(org, "SELECT Id, (SELECT Id FROM Contacts) FROM Account", batch=200))
+    child_url = first["records"][0]["Contacts"]["nextRecordsUrl"]
+    assert org.get(child_url).status == 200
+    second = org.get(first["nextRecordsUrl"], batch=200)
+    assert second.status == 200
+    gone = org.get(child_url)
+    assert gone.status == 400
+    assert body(gone) == [
+        {"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}
+    ]
+
+
+def test_locators_expire_after_15_idle_minutes(org: Org) -> None:
+    first = body(query(org, "SELECT Id FROM Contact", batch=200))
+    org.clock.now += 14 * 60
+    second = org.get(first["nextRecordsUrl"], batch=200)
+    assert second.status == 200  # use resets the idle timer
+    org.clock.now += 15 * 60 + 1
+    third = org.get(body(second)["nextRecordsUrl"])
+    assert third.status == 400
+    assert body(third)[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_an_eleventh_cursor_releases_the_oldest(org: Org) -> None:
+    urls = [
+        body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"] for _ in range(11)
+    ]
+    assert org.get(urls[0]).status == 400
+    assert all(org.get(u).status == 200 for u in urls[1:])
+
+
+def test_cursors_belong_to_their_user(org: Org) -> None:
+    url = body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"]
+    assert org.get(url, user="005000000000002AAA").status == 400
+    assert org.get(url).status == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/services/data/v68.0/query/01gDm0000000999AAA-200", "/services/data/v68.0/query/junk-12"],
+)
+def test_unknown_locators(org: Org, path: str) -> None:
+    resp = org.get(path)
+    assert resp.status == 400
+    assert body(resp) == [
+        {"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}
+    ]
+
+
+def test_expire_locators_fault(org: Org) -> None:
+    url = body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"]
+    recorded: list[str] = []
+    org.state.features["faults"] = SimpleNamespace(expire_locators=True, record=recorded.append)
+    resp = org.get(url)
+    assert resp.status == 400 and body(resp)[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    assert recorded == ["expired_locator"]
+    org.state.features["faults"] = SimpleNamespace(expire_locators=False)
+    assert org.get(url).status == 200
+
+
+def test_soql_errors_are_400_bodies(org: Org) -> None:
+    resp = query(org, "SELECT Id FROM Widget__c")
+    assert resp.status == 400
+    [err] = body(resp)
+    assert err["errorCode"] == "INVALID_TYPE"
+    assert "ERROR at Row:1:Column:16" in err["message"]
+    missing = org.get("/services/data/v68.0/query")
+    assert missing.status == 400 and body(missing)[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_aggregates_over_one_batch_are_refused(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(query_endpoint, "MAX_AGGREGATE_ROWS", 10)
+    resp = query(org, "SELECT LastName, COUNT(Id) FROM Contact GROUP BY LastName")
+    assert resp.status == 400
+    [err] = body(resp)
+    assert err["errorCode"] == "EXCEEDED_ID_LIMIT"
+    assert err["message"].startswith("Aggregate query does not support queryMore()")
+    ok = body(query(org, "SELECT LastName, COUNT(Id) FROM Contact GROUP BY LastName LIMIT 10"))
+    assert ok["done"] is True and ok["totalSize"] == len(ok["records"]) == 10
+    assert ok["records"][0]["attributes"] == {"type": "AggregateResult"}
+
+
+def test_pages_without_order_by_and_a_parent_filter(org: Org, conn: sqlite3.Connection) -> None:
+    first = body(
+        query(org, "SELECT Id, Account.Name FROM Contact WHERE Account.Name != null", batch=200)
+    )
+    ids = [r["Id"] for p in follow(org, first, batch=200) for r in p["records"]]
+    expected = [
+        r[0]
+        for r in conn.execute(
+            "SELECT c.Id FROM Contact c JOIN Account a ON a.Id = c.AccountId "
+            "WHERE c.IsDeleted = 0 AND a.Name IS NOT NULL ORDER BY c.rowid"
+        )
+    ]
+    assert ids == expected
+
+
+def test_batch_size_may_change_between_pages(org: Org, conn: sqlite3.Connection) -> None:
+    first = body(query(org, "SELECT Id FROM Contact ORDER BY LastName DESC, Id", batch=200))
+    second = body(org.get(first["nextRecordsUrl"], batch=300))
+    assert len(second["records"]) == 300 and second["nextRecordsUrl"].endswith("-500")
+    rest = follow(org, second, batch=1000)
+    ids = [r["Id"] for p in [first, *rest] for r in p["records"]]
+    expected = [
+        r[0]
+        for r in conn.execute(
+            "SELECT Id FROM Contact WHERE IsDeleted = 0 ORDER BY LastName COLLATE NOCASE DESC, Id"
+        )
+    ]
+    assert ids == expected
+
+
+def test_query_more_without_the_header_keeps_the_batch_size(org: Org) -> None:
+    first = body(query(org, "SELECT Id FROM Contact", batch=300))
+    second = body(org.get(first["nextRecordsUrl"]))
+    assert len(second["records"]) == 300 and second["nextRecordsUrl"].endswith("-600")

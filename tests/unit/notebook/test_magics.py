@@ -1,0 +1,290 @@
+"""The magics through a real IPython shell: %%soql, %soql, %sfreport, binding and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("IPython")
+
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+import sfnotebook
+from sfnotebook import connection as connection_module
+from sfnotebook.notebook.magics import bind_soql
+
+INJECTION = "x' OR Name LIKE '%"
+
+
+@pytest.fixture(scope="module")
+def shell() -> Iterator[InteractiveShell]:
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database written by the tests
+    ip = InteractiveShell.instance(config=config)
+    ip.run_line_magic("load_ext", "sfnotebook")
+    yield ip
+    # Later tests must not believe they run inside IPython (progress bars, display hooks).
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture(scope="module")
+def magic_org(demo_org: Any) -> Iterator[sfnotebook.Connection]:
+    conn = sfnotebook.connect(
+        **demo_org.connect_kwargs(),
+        env_file=False,
+        backoff=0.01,
+        set_default=False,
+    )
+    yield conn
+    conn.close(revoke=False)
+
+
+@pytest.fixture
+def default_org(magic_org: sfnotebook.Connection) -> Iterator[sfnotebook.Connection]:
+    connection_module.set_default(magic_org)
+    yield magic_org
+    connection_module.set_default(None)
+
+
+# ----------------------------------------------------------------------------- binding (pure)
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("Acme", "'Acme'"),
+        ("O'Brien\\", "'O\\'Brien\\\\'"),
+        (INJECTION, "'x\\' OR Name LIKE \\'%'"),
+        (["a", "b'c"], "('a','b\\'c')"),
+        (("x",), "('x')"),
+        (dt.date(2024, 1, 31), "2024-01-31"),
+        (dt.datetime(2024, 1, 31, 8, 30, tzinfo=dt.timezone.utc), "2024-01-31T08:30:00+00:00"),
+        (42, "42"),
+        (2.5, "2.5"),
+        (True, "true"),
+        (False, "false"),
+        (None, "null"),
+        (float("nan"), "null"),
+    ],
+)
+def test_values_are_quoted_with_simple_salesforce_rules(value: Any, literal: str) -> None:
+    ns = {"v": value}
+    assert bind_soql("SELECT Id FROM Account WHERE F = :v", ns).endswith(f"= {literal}")
+    assert bind_soql("SELECT Id FROM Account WHERE F = {v}", ns).endswith(f"= {literal}")
+
+
+def test_numpy_and_pandas_values_bind() -> None:
+    import numpy as np
+    import pandas as pd
+
+    ns = {"n": np.int64(7), "s": pd.Series(["a", "b"]), "ts": pd.Timestamp("2024-05-01", tz="UTC")}
+    assert bind_soql("WHERE A = :n AND B IN :s AND C > {ts}", ns) == (
+        "WHERE A = 7 AND B IN ('a','b') AND C > 2024-05-01T00:00:00+00:00"
+    )
+
+
+def test_numpy_datetimes_bind_as_datetimes_not_integers() -> None:
+    import numpy as np
+    import pandas as pd
+
+    naive = np.array(["2024-05-01T10:00"], dtype="datetime64[ns]")
+    with pytest.raises(UsageError, match="without a time zone"):
+        bind_soql("WHERE C > :d", {"d": naive[0]})
+    with pytest.raises(UsageError, match="without a time zone"):
+        bind_soql("WHERE C IN :d", {"d": naive})
+    utc = np.array(["2024-05-01T10:00"], dtype="datetime64[s]")
+    assert bind_soql("WHERE C IN :d", {"d": pd.Series(utc).dt.tz_localize("UTC")}) == (
+        "WHERE C IN (2024-05-01T10:00:00+00:00)"
+    )
+
+
+def test_injection_stays_one_literal() -> None:
+    soql = bind_soql("SELECT Id FROM Account WHERE Name = :name", {"name": INJECTION})
+    assert soql == "SELECT Id FROM Account WHERE Name = 'x\\' OR Name LIKE \\'%'"
+    # Outside the one literal, nothing of the value is left: no OR, no LIKE.
+    head, literal = soql.split("= ", 1)
+    assert "OR" not in head and "LIKE" not in head
+    assert literal.startswith("'") and literal.endswith("'")
+    body = literal[1:-1]
+    assert all(body[i - 1] == "\\" for i, ch in enumerate(body) if ch == "'")
+
+
+def test_inside_string_literals_braces_escape_and_colons_stay() -> None:
+    ns = {"p": "50%_off'", "t": "unused"}
+    soql = bind_soql(
+        "WHERE Name LIKE '{p:like}%' AND Subject = 'at 10:30 :t {{x}}' AND D = LAST_N_DAYS:30", ns
+    )
+    assert soql == (
+        "WHERE Name LIKE '50\\%\\_off\\'%' AND Subject = 'at 10:30 :t {x}' AND D = LAST_N_DAYS:30"
+    )
+    assert bind_soql("WHERE Name = '{p}'", ns) == "WHERE Name = '50%_off\\''"
+
+
+@pytest.mark.parametrize(
+    ("soql", "message"),
+    [
+        ("WHERE Name = :missing", "'missing' is not defined"),
+        ("WHERE Name = {missing}", "'missing' is not defined"),
+        ("WHERE Name = {v.nope}", "no attribute 'nope'"),
+        ("WHERE Name = {v:upper}", "unknown format"),
+        ("WHERE Id IN :empty", "empty list"),
+        ("WHERE Name = :obj", "cannot be written as a SOQL value"),
+        ("WHERE D > :naive", "without a time zone"),
+        ("WHERE Name = 'open", "closing quote"),
+    ],
+)
+def test_binding_errors_are_usage_errors(soql: str, message: str) -> None:
+    ns = {"v": "x", "empty": [], "obj": object(), "naive": dt.datetime(2024, 1, 1)}
+    with pytest.raises(UsageError, match=message):
+        bind_soql(soql, ns)
+
+
+# ----------------------------------------------------------------------------- through IPython
+
+
+def test_no_connection_is_a_usage_error(shell: InteractiveShell) -> None:
+    connection_module.set_default(None)
+    with pytest.raises(UsageError, match="No Salesforce connection yet"):
+        shell.run_cell_magic("soql", "", "SELECT Id FROM Account LIMIT 1")
+
+
+def test_cell_magic_displays_and_stores(shell: InteractiveShell, default_org: Any) -> None:
+    shell.user_ns.pop("accounts", None)
+    result = shell.run_cell("%%soql accounts\nSELECT Id, Name FROM Account ORDER BY Name LIMIT 5")
+    result.raise_error()
+    frame = shell.user_ns["accounts"]
+    assert list(frame.columns) == ["Id", "Name"]
+    assert len(frame) == 5
+    assert result.result is frame  # the cell's value: Jupyter displays it
+
+    quiet = shell.run_cell("%%soql -o first -q\nSELECT Id FROM Account ORDER BY Name LIMIT 1")
+    quiet.raise_error()
+    assert quiet.result is None
+    assert shell.user_ns["first"]["Id"].iloc[0] == frame["Id"].iloc[0]
+
+
+def test_line_magic_returns_the_frame(shell: InteractiveShell, default_org: Any) -> None:
+    shell.user_ns["n"] = 3
+    result = shell.run_cell("top = %soql SELECT Id, Name FROM Account ORDER BY Name LIMIT :n")
+    result.raise_error()
+    assert len(shell.user_ns["top"]) == 3
+
+
+def test_bound_values_select_the_right_rows(shell: InteractiveShell, default_org: Any) -> None:
+    names = default_org.query("SELECT Name FROM Account ORDER BY Name LIMIT 2")["Name"].tolist()
+    shell.user_ns["names"] = names
+    shell.user_ns["one"] = names[0]
+    by_list = shell.run_line_magic("soql", "SELECT Id, Name FROM Account WHERE Name IN :names")
+    assert set(by_list["Name"]) == set(names)
+    # IPython's own {var} expansion is off: {one} is bound by sfnotebook, quoted.
+    by_brace = shell.run_line_magic("soql", "SELECT Name FROM Account WHERE Name = {one}")
+    assert set(by_brace["Name"]) == {names[0]}
+
+
+def test_injection_attempt_matches_nothing(shell: InteractiveShell, default_org: Any) -> None:
+    shell.user_ns["name"] = INJECTION
+    # Pasted in unquoted, the value would match every account:
+    unsafe = f"SELECT Id FROM Account WHERE Name = '{INJECTION}' LIMIT 5"  # noqa: S608 - on purpose
+    pasted = default_org.query(unsafe)
+    assert len(pasted) == 5
+    bound = shell.run_cell_magic("soql", "", "SELECT Id FROM Account WHERE Name = :name LIMIT 5")
+    assert len(bound) == 0
+
+
+def test_bad_soql_is_a_short_usage_error(
+    shell: InteractiveShell, default_org: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(UsageError, match="MALFORMED_QUERY"):
+        shell.run_cell_magic("soql", "", "SELECT Id FROM Account WHERE")
+    with pytest.raises(UsageError, match="INVALID_FIELD"):
+        shell.run_cell_magic("soql", "", "SELECT NoSuchField__c FROM Account")
+    # Run as a cell, Jupyter shows one line, not a traceback.
+    result = shell.run_cell("%%soql\nSELECT Id FROM NoSuchObject__c")
+    assert isinstance(result.error_in_exec, UsageError)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "INVALID_TYPE" in text
+    assert "Traceback" not in text
+
+
+def test_include_deleted_reads_the_recycle_bin(shell: InteractiveShell, default_org: Any) -> None:
+    soql = "SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true LIMIT 3"
+    assert len(shell.run_cell_magic("soql", "", soql)) == 0
+    deleted = shell.run_cell_magic("soql", "--include-deleted", soql)
+    assert len(deleted) > 0
+    assert deleted["IsDeleted"].all()
+
+
+def test_unknown_variable_in_a_cell(shell: InteractiveShell, default_org: Any) -> None:
+    shell.user_ns.pop("nowhere", None)
+    with pytest.raises(UsageError, match="'nowhere' is not defined"):
+        shell.run_cell_magic("soql", "", "SELECT Id FROM Account WHERE Name = :nowhere")
+
+
+def test_connection_option(shell: InteractiveShell, magic_org: Any) -> None:
+    connection_module.set_default(None)
+    shell.user_ns["other"] = magic_org
+    frame = shell.run_cell_magic("soql", "--connection other", "SELECT Id FROM Account LIMIT 2")
+    assert len(frame) == 2
+    shell.user_ns["notconn"] = 5
+    with pytest.raises(UsageError, match="not an sfnotebook connection"):
+        shell.run_cell_magic("soql", "--connection notconn", "SELECT Id FROM Account")
+    with pytest.raises(UsageError, match="no such variable"):
+        shell.run_cell_magic("soql", "--connection missing_var", "SELECT Id FROM Account")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-o", "needs a Python variable name"),
+        ("-o 1x", "needs a Python variable name"),
+        ("--bogus", "Unknown option"),
+        ("a b", "Unexpected"),
+    ],
+)
+def test_bad_options(shell: InteractiveShell, default_org: Any, line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        shell.run_cell_magic("soql", line, "SELECT Id FROM Account LIMIT 1")
+
+
+def test_empty_cell(shell: InteractiveShell, default_org: Any) -> None:
+    with pytest.raises(UsageError, match="No SOQL"):
+        shell.run_cell_magic("soql", "", "  \n")
+
+
+def small_report(org: Any, listing: Any) -> tuple[str, str]:
+    """A report with a unique name and filters (so few rows: one run) among the listed ones."""
+    names = listing["name"].value_counts()
+    for report_id, name in zip(listing["id"], listing["name"], strict=True):
+        meta = org.describe_report(report_id)["reportMetadata"]
+        if names[name] == 1 and meta.get("reportFilters") and meta.get("groupingsDown"):
+            return str(report_id), str(name)
+    pytest.fail("the demo org has no small grouped report")
+
+
+def test_sfreport_by_name_and_id(shell: InteractiveShell, default_org: Any) -> None:
+    listing = shell.run_line_magic("sfreport", "")
+    assert {"id", "name"} <= set(listing.columns)
+    report_id, name = small_report(default_org, listing)
+
+    by_id = shell.run_line_magic("sfreport", f"-o rep {report_id}")
+    assert shell.user_ns["rep"] is by_id
+    assert by_id.name == name
+    by_name = shell.run_line_magic("sfreport", f"{name} -o rep2")
+    assert shell.user_ns["rep2"] is by_name
+    assert by_name.id == by_id.id
+    assert len(by_name) == len(by_id) > 0
+    html = by_name._repr_html_()
+    assert f"Report: {name}".replace("&", "&amp;") in html
+    assert "Groupings" in html
+
+
+def test_sfreport_unknown_report(shell: InteractiveShell, default_org: Any) -> None:
+    with pytest.raises(UsageError):
+        shell.run_line_magic("sfreport", "No Such Report Anywhere 12345")

@@ -1,0 +1,691 @@
+"""Keyset paging past 2,000 rows, name lookup and filter overrides, against a fake connection.
+
+``FakeOrg`` plays the Reports API over an in-memory list of rows: it applies filters and filter
+logic, sorts (groups first, then ``sortBy``, then record Id), caps detail rows at 2,000 with
+``allData: false`` and computes aggregates over every matching row, as the real API does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import pytest
+
+from sfnotebook import reports as reports_mod
+from sfnotebook.errors import (
+    AmbiguousReportError,
+    IncompleteResultError,
+    InvalidTypeError,
+    ReportNotFoundError,
+    ReportPagingError,
+    ServerUnavailableError,
+)
+from sfnotebook.reports._catalog import resolve
+
+REPORT_ID = "00OFAKE00000001EAA"
+STAGES = ["Prospecting", "Negotiation", "Closed Won"]
+MONTHS = ["January", "February", "March", "April", "May", "June"]
+
+INFO = {
+    "OPPORTUNITY_ID": {"label": "Opportunity ID", "dataType": "id"},
+    "OPPORTUNITY_NAME": {"label": "Opportunity Name", "dataType": "string"},
+    "AMOUNT": {"label": "Amount", "dataType": "currency"},
+    "CREATED_DATE": {"label": "Created Date", "dataType": "datetime"},
+    "CLOSE_DATE": {"label": "Close Date", "dataType": "date"},
+    "STAGE_NAME": {"label": "Stage", "dataType": "picklist"},
+    "KEY__c": {"label": "Opportunity Key", "dataType": "string", "isFormula": True},
+}
+
+
+def make_rows(n: int, *, duplicate_every: int = 0) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        j = i - 1 if duplicate_every and i % duplicate_every == 1 else i
+        rows.append(
+            {
+                "OPPORTUNITY_ID": f"006FAKE{j:08d}AAA",
+                "OPPORTUNITY_NAME": f"Deal {j}",
+                "AMOUNT": float(1000 + (j * 7919) % 5000),
+                "CREATED_DATE": f"2024-01-{(j % 28) + 1:02d}",  # many ties per day
+                "CLOSE_DATE": f"2024-{(j % 6) + 1:02d}-{(j % 27) + 1:02d}",
+                "STAGE_NAME": STAGES[(j * 31) % 3],
+                "KEY__c": f"006fake{j:08d}aaa",
+            }
+        )
+    return rows
+
+
+def cell(col: str, row: dict[str, Any]) -> dict[str, Any]:
+    value = row[col]
+    if col == "AMOUNT":
+        return {"label": f"${value:,.2f}", "value": {"amount": value, "currency": None}}
+    if col == "OPPORTUNITY_ID":
+        return {"label": value[:15], "value": value}
+    if col == "OPPORTUNITY_NAME":
+        return {"label": value, "value": row["OPPORTUNITY_ID"]}
+    return {"label": value, "value": value}
+
+
+def passes(flt: dict[str, Any], row: dict[str, Any]) -> bool:
+    col, op, raw = flt["column"], flt["operator"], flt["value"]
+    value = row[col]
+    target: Any = float(raw) if col == "AMOUNT" else raw
+    return {
+        "equals": lambda: value in raw.split(","),
+        "notEqual": lambda: value not in raw.split(","),
+        "greaterThan": lambda: value > target,
+        "greaterOrEqual": lambda: value >= target,
+        "lessThan": lambda: value < target,
+    }[op]()
+
+
+def evaluate(logic: str, truth: list[bool]) -> bool:
+    """Tiny evaluator for filter logic: numbers, AND, OR, NOT, parentheses."""
+    tokens = re.findall(r"\d+|\(|\)|AND|OR|NOT", logic.upper())
+    pos = 0
+
+    def atom() -> bool:
+        nonlocal pos
+        tok = tokens[pos]
+        pos += 1
+        if tok == "(":
+            val = expr()
+            pos += 1
+            return val
+        if tok == "NOT":
+            return not atom()
+        return truth[int(tok) - 1]
+
+    def expr() -> bool:
+        nonlocal pos
+        val = atom()
+        while pos < len(tokens) and tokens[pos] in ("AND", "OR"):
+            op = tokens[pos]
+            pos += 1
+            rhs = atom()
+            val = (val and rhs) if op == "AND" else (val or rhs)
+        return val
+
+    return expr()
+
+
+class Response:
+    def __init__(self, body: Any) -> None:
+        self.content = orjson.dumps(body)
+
+
+class FakeOrg:
+    """A connection whose Reports API serves one report over ``rows``."""
+
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        *,
+        columns: Sequence[str] = ("OPPORTUNITY_ID", "OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE"),
+        fmt: str = "TABULAR",
+        groupings: Sequence[dict[str, Any]] = (),
+        filters: Sequence[dict[str, Any]] = (),
+        logic: str | None = None,
+        sort: Sequence[dict[str, Any]] = (),
+        catalog: Sequence[dict[str, Any]] | None = None,
+        soql: bool = True,
+        lose_rows_after_run: int | None = None,
+        sync_timeout: bool = False,
+        aggregates: Sequence[str] = ("RowCount",),
+    ) -> None:
+        self.rows = rows
+        self.saved = {
+            "id": REPORT_ID,
+            "name": "Fake Report",
+            "reportType": {"type": "Opportunity", "label": "Opportunities"},
+            "reportFormat": fmt,
+            "detailColumns": list(columns),
+            "groupingsDown": list(groupings),
+            "groupingsAcross": [],
+            "reportFilters": list(filters),
+            "reportBooleanFilter": logic,
+            "sortBy": list(sort),
+            "aggregates": list(aggregates),
+        }
+        self.catalog = catalog or [{"Id": REPORT_ID, "Name": "Fake Report"}]
+        self.soql = soql
+        self.bodies: list[dict[str, Any] | None] = []
+        self.lose_rows_after_run = lose_rows_after_run
+        self.sync_timeout = sync_timeout
+        self.instances: dict[str, dict[str, Any]] = {}
+
+    # -- the Connection surface reports.py uses ---------------------------------------------
+    def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any:
+        if url == "query":
+            if not self.soql:
+                raise InvalidTypeError("sObject type 'Report' is not supported.")
+            records = [
+                {"Id": r["Id"], "Name": r["Name"], "DeveloperName": r.get("DeveloperName"),
+                 "FolderName": r.get("FolderName", "Sales"), "Format": "Tabular"}
+                for r in self.catalog
+            ]  # fmt: skip
+            return {"done": True, "totalSize": len(records), "records": records}
+        if url == "analytics/reports":
+            return [{"id": r["Id"], "name": r["Name"]} for r in self.catalog]
+        if "/instances/" in url:
+            instance = self.instances[url.rsplit("/", 1)[1]]
+            instance["polls"] += 1
+            if instance["polls"] < 2:
+                return {"attributes": {"status": "Running"}, "allData": False, "factMap": {}}
+            result = self.run(instance["metadata"])
+            result["attributes"] = {"status": "Success", "type": "ReportInstance"}
+            return result
+        if url.endswith("/describe"):
+            return {
+                "reportMetadata": copy.deepcopy(self.saved),
+                "reportExtendedMetadata": self.extended(self.saved),
+                "reportTypeMetadata": {"categories": [{"label": "All", "columns": INFO}]},
+            }
+        assert params == {"includeDetails": "true"}
+        self.timeout_if_asked()
+        self.bodies.append(None)
+        return self.run(self.saved)
+
+    def timeout_if_asked(self) -> None:
+        if self.sync_timeout:
+            raise ServerUnavailableError(
+                "Salesforce answered 500 REPORT_TIMEOUT: Your report took too long to run.",
+                status=500,
+                error_code="REPORT_TIMEOUT",
+            )
+
+    def request(self, method: str, url: str, **kw: Any) -> Response:
+        assert method == "POST" and kw["params"] == {"includeDetails": "true"}
+        if url.endswith("/instances"):
+            body = kw["json"].get("reportMetadata")
+            self.bodies.append(copy.deepcopy(body))
+            iid = f"0LGFAKE{len(self.instances):08d}AAA"
+            merged = {**self.saved, **(body or {})}
+            if (body or {}).get("reportFormat") == "TABULAR" and "groupingsDown" not in body:
+                merged["groupingsDown"] = []
+            self.instances[iid] = {"metadata": merged, "polls": 0}
+            return Response({"id": iid, "status": "New"})
+        self.timeout_if_asked()
+        body = kw["json"]["reportMetadata"]
+        self.bodies.append(copy.deepcopy(body))
+        merged = {**self.saved, **body}
+        if body.get("reportFormat") == "TABULAR" and "groupingsDown" not in body:
+            merged["groupingsDown"] = []
+        return Response(self.run(merged))
+
+    # -- the fake API -------------------------------------------------------------------------
+    def extended(self, md: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "detailColumnInfo": {c: INFO[c] for c in md["detailColumns"]},
+            "aggregateColumnInfo": {
+                "RowCount": {"label": "Record Count", "dataType": "int"},
+                "s!AMOUNT": {"label": "Sum of Amount", "dataType": "currency"},
+            },
+            "groupingColumnInfo": {
+                g["name"]: {**INFO[g["name"]], "groupingLevel": i}
+                for i, g in enumerate(md["groupingsDown"])
+            },
+        }
+
+    def group_of(self, g: dict[str, Any], row: dict[str, Any]) -> tuple[Any, str]:
+        value = row[g["name"]]
+        if g.get("dateGranularity") == "Month":
+            start = value[:8] + "01"
+            return start, f"{MONTHS[int(value[5:7]) - 1]} 2024"
+        return value, value
+
+    def run(self, md: dict[str, Any]) -> dict[str, Any]:
+        filters, logic = md["reportFilters"], md["reportBooleanFilter"]
+        rows = self.rows
+        if self.lose_rows_after_run is not None and len(self.bodies) > self.lose_rows_after_run:
+            rows = rows[:-1]  # the row the last page would have brought
+        matching = [
+            r
+            for r in rows
+            if (
+                evaluate(logic, [passes(f, r) for f in filters])
+                if logic
+                else all(passes(f, r) for f in filters)
+            )
+        ]
+        matching.sort(key=lambda r: r["OPPORTUNITY_ID"])
+        for s in md["sortBy"]:
+            matching.sort(key=lambda r: r[s["sortColumn"]], reverse=s["sortOrder"] == "Desc")
+        groups = md["groupingsDown"] if md["reportFormat"] != "TABULAR" else []
+        order: dict[tuple[Any, ...], int] = {}
+        for path in sorted({tuple(self.group_of(g, r)[0] for g in groups) for r in matching}):
+            order[path] = len(order)
+        matching.sort(key=lambda r: order[tuple(self.group_of(g, r)[0] for g in groups)])
+        shown = matching[:2000]
+
+        def aggregates(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                {"label": "", "value": len(members)}
+                if a == "RowCount"
+                else {"label": "", "value": sum(r["AMOUNT"] for r in members)}
+                for a in md["aggregates"]
+            ]
+
+        fact: dict[str, Any] = {"T!T": {"aggregates": aggregates(matching)}}
+        tree: list[dict[str, Any]] = []
+        keys: dict[tuple[Any, ...], str] = {}
+        for path in order:
+            level = tree
+            for depth in range(1, len(path) + 1):
+                prefix = path[:depth]
+                if prefix not in keys:
+                    parent = keys.get(prefix[:-1])
+                    index = sum(1 for k in keys if len(k) == depth and k[:-1] == prefix[:-1])
+                    keys[prefix] = f"{parent}_{index}" if parent else str(index)
+                    sample = next(
+                        r
+                        for r in matching
+                        if tuple(self.group_of(g, r)[0] for g in groups)[:depth] == prefix
+                    )
+                    value, label = self.group_of(groups[depth - 1], sample)
+                    level.append(
+                        {"key": keys[prefix], "value": value, "label": label, "groupings": []}
+                    )
+                level = next(n for n in level if n["key"] == keys[prefix])["groupings"]
+        for prefix, key in keys.items():
+            members = [r for r in matching if self.path(groups, r)[: len(prefix)] == prefix]
+            deepest = len(prefix) == len(groups)
+            fact[f"{key}!T"] = {
+                "aggregates": aggregates(members),
+                "rows": [
+                    {"dataCells": [cell(c, r) for c in md["detailColumns"]]}
+                    for r in shown
+                    if deepest and self.path(groups, r) == prefix
+                ],
+            }
+        fact["T!T"]["rows"] = (
+            [{"dataCells": [cell(c, r) for c in md["detailColumns"]]} for r in shown]
+            if not groups
+            else []
+        )
+        return {
+            "attributes": {"reportId": REPORT_ID, "reportName": "Fake Report"},
+            "allData": len(matching) <= 2000,
+            "factMap": fact,
+            "groupingsDown": {"groupings": tree},
+            "groupingsAcross": {"groupings": []},
+            "reportMetadata": copy.deepcopy(md),
+            "reportExtendedMetadata": self.extended(md),
+        }
+
+    def path(self, groups: Sequence[dict[str, Any]], row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(self.group_of(g, row)[0] for g in groups)
+
+
+def saved_filter(column: str, operator: str, value: str) -> dict[str, Any]:
+    return {"column": column, "operator": operator, "value": value}
+
+
+def run(org: FakeOrg, **kw: Any) -> reports_mod.ReportResult:
+    return reports_mod.report(org, REPORT_ID, progress=False, **kw)
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1999, 2000, 2001, 4000, 4500, 6123])
+def test_every_row_once_and_runs_bounded(n: int) -> None:
+    org = FakeOrg(make_rows(n))
+    res = run(org)
+    ids = res.details["Opportunity ID"].tolist()
+    assert len(ids) == n == len(set(ids))
+    assert ids == sorted(ids)  # no sortBy: record Id order, as the fake's report order
+    assert res.runs == org.bodies.__len__()
+    assert res.runs <= math.ceil(n / 2000) + 2
+    if n <= 2000:
+        assert res.runs == 1 and res.paged_on is None
+    else:
+        assert res.runs == 1 + math.ceil(n / 2000)
+        assert res.paged_on == "OPPORTUNITY_ID"
+
+
+def test_paging_filters_use_greater_than_on_the_id_and_keep_the_report_logic() -> None:
+    filters = [
+        saved_filter("AMOUNT", "greaterThan", "1500"),
+        saved_filter("AMOUNT", "lessThan", "0"),
+    ]
+    org = FakeOrg(make_rows(5000), filters=filters, logic="1 OR 2")
+    res = run(org)
+    expected = sum(1 for r in make_rows(5000) if r["AMOUNT"] > 1500)
+    assert len(res) == expected
+    posts = [b for b in org.bodies if b is not None]
+    assert posts[0]["sortBy"] == [{"sortColumn": "OPPORTUNITY_ID", "sortOrder": "Asc"}]
+    for body in posts[1:]:
+        assert body["reportFilters"][:2] == filters
+        assert body["reportFilters"][2]["column"] == "OPPORTUNITY_ID"
+        assert body["reportFilters"][2]["operator"] == "greaterThan"
+        assert body["reportBooleanFilter"] == "(1 OR 2) AND 3"
+
+
+def test_report_already_sorted_on_the_cursor_reuses_the_first_run() -> None:
+    org = FakeOrg(make_rows(4500), sort=[{"sortColumn": "OPPORTUNITY_ID", "sortOrder": "Asc"}])
+    res = run(org)
+    assert len(res) == 4500
+    assert res.runs == 3
+
+
+def test_report_sort_order_is_restored_after_paging() -> None:
+    org = FakeOrg(make_rows(4100), sort=[{"sortColumn": "AMOUNT", "sortOrder": "Desc"}])
+    res = run(org)
+    amounts = res.details["Amount"].tolist()
+    assert amounts == sorted(amounts, reverse=True)
+    # ties keep record Id order, as the report does
+    first_tie = res.details[res.details["Amount"] == amounts[0]]["Opportunity ID"].tolist()
+    assert first_tie == sorted(first_tie)
+
+
+def test_without_id_column_pages_on_created_date_with_greater_or_equal_and_dedup() -> None:
+    rows = make_rows(4300, duplicate_every=50)  # some rows identical in every column
+    org = FakeOrg(rows, columns=("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE"))
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE"
+    assert len(res) == 4300  # identical rows are kept, overlaps dropped
+    assert sorted(res.details["Opportunity Name"].tolist()) == sorted(
+        r["OPPORTUNITY_NAME"] for r in rows
+    )
+    posts = [b for b in org.bodies if b is not None]
+    assert all(b["reportFilters"][-1]["operator"] == "greaterOrEqual" for b in posts[1:])
+    assert res.runs <= math.ceil(4300 / 2000) + 2
+
+
+def test_no_pageable_column_raises_with_advice() -> None:
+    org = FakeOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "STAGE_NAME"))
+    with pytest.raises(ReportPagingError, match="Add the record Id column") as info:
+        run(org)
+    assert "formula" in str(info.value)
+
+
+def test_formula_column_is_never_the_cursor() -> None:
+    org = FakeOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "CREATED_DATE"))
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE"
+    assert len(res) == 2500
+
+
+def test_too_many_filters_raises() -> None:
+    filters = [saved_filter("AMOUNT", "greaterThan", str(-i)) for i in range(20)]
+    org = FakeOrg(make_rows(2100), filters=filters)
+    with pytest.raises(ReportPagingError, match="Remove a filter"):
+        run(org)
+
+
+def test_row_count_mismatch_raises_incomplete() -> None:
+    org = FakeOrg(make_rows(4500), lose_rows_after_run=1)
+    with pytest.raises(IncompleteResultError, match="4,500"):
+        run(org)
+
+
+def test_summary_details_are_paged_as_tabular_and_keep_their_groups() -> None:
+    groupings = [
+        {"name": "STAGE_NAME", "sortOrder": "Asc", "dateGranularity": "None"},
+        {"name": "CLOSE_DATE", "sortOrder": "Asc", "dateGranularity": "Month"},
+    ]
+    rows = make_rows(4700)
+    org = FakeOrg(
+        rows,
+        fmt="SUMMARY",
+        groupings=groupings,
+        columns=("OPPORTUNITY_ID", "OPPORTUNITY_NAME", "AMOUNT"),
+    )
+    res = run(org)
+    df = res.details
+    assert len(df) == 4700
+    assert list(df.columns[:2]) == ["Stage", "Close Date"]
+    by_id = {r["OPPORTUNITY_ID"]: r for r in rows}
+    for _, row in df.sample(200, random_state=1).iterrows():
+        source = by_id[row["Opportunity ID"]]
+        assert row["Stage"] == source["STAGE_NAME"]
+        assert row["Close Date"] == f"{MONTHS[int(source['CLOSE_DATE'][5:7]) - 1]} 2024"
+    # report order: groups in tree order
+    stages = list(dict.fromkeys(df["Stage"]))
+    assert stages == sorted(STAGES)
+    # aggregates come from the first (grouped) run and cover every row
+    assert res.aggregates["Record Count"].iloc[-1] == 4700
+    posts = [b for b in org.bodies if b is not None]
+    assert org.bodies[0] is None and all(b["reportFormat"] == "TABULAR" for b in posts)
+    assert all("CLOSE_DATE" in b["detailColumns"] for b in posts)
+    assert res.runs == 1 + math.ceil(4700 / 2000)
+
+
+# --- filters and names ----------------------------------------------------------------------
+
+
+def test_filter_override_is_anded_onto_the_saved_logic() -> None:
+    org = FakeOrg(
+        make_rows(300),
+        filters=[
+            saved_filter("AMOUNT", "greaterThan", "0"),
+            saved_filter("AMOUNT", "lessThan", "0"),
+        ],
+        logic="1 OR 2",
+    )
+    res = run(org, filters=[("STAGE_NAME", "equals", ["Prospecting", "Negotiation"])])
+    body = org.bodies[0]
+    assert body is not None
+    assert body["reportBooleanFilter"] == "(1 OR 2) AND 3"
+    assert body["reportFilters"][2] == {
+        "column": "STAGE_NAME",
+        "operator": "equals",
+        "value": "Prospecting,Negotiation",
+    }
+    assert len(res) == sum(1 for r in make_rows(300) if r["STAGE_NAME"] != "Closed Won")
+
+
+def test_filter_override_without_saved_logic_and_explicit_logic() -> None:
+    org = FakeOrg(make_rows(50))
+    run(org, filters=[{"column": "AMOUNT", "operator": "greaterThan", "value": 2000}])
+    assert org.bodies[0] is not None and org.bodies[0]["reportBooleanFilter"] is None
+    org = FakeOrg(make_rows(50), filters=[saved_filter("AMOUNT", "greaterThan", "5000")])
+    res = run(org, filters=[("AMOUNT", "lessThan", 1500)], boolean_filter="1 OR 2")
+    assert org.bodies[0] is not None and org.bodies[0]["reportBooleanFilter"] == "1 OR 2"
+    assert len(res) == sum(1 for r in make_rows(50) if not 1500 <= r["AMOUNT"] <= 5000)
+
+
+CATALOG = [
+    {"Id": "00OFAKE00000001EAA", "Name": "Open Pipeline", "FolderName": "Sales"},
+    {"Id": "00OFAKE00000002EAA", "Name": "Open Pipeline", "FolderName": "Marketing"},
+    {"Id": "00OFAKE00000003EAA", "Name": "Pipeline by Stage", "DeveloperName": "Pipe_Stage"},
+]
+
+
+@pytest.mark.parametrize("soql", [True, False])
+def test_ambiguous_name_lists_candidates_with_folder_and_id(soql: bool) -> None:
+    org = FakeOrg(make_rows(5), catalog=CATALOG, soql=soql)
+    with pytest.raises(AmbiguousReportError) as info:
+        reports_mod.report(org, "Open Pipeline", progress=False)
+    text = str(info.value)
+    assert "00OFAKE00000001EAA" in text and "00OFAKE00000002EAA" in text
+    assert len(info.value.candidates) == 2  # type: ignore[attr-defined]
+    if soql:
+        assert "Sales" in text and "Marketing" in text
+
+
+def test_unknown_name_lists_close_candidates() -> None:
+    org = FakeOrg(make_rows(5), catalog=CATALOG)
+    with pytest.raises(ReportNotFoundError, match="Pipeline by Stage") as info:
+        reports_mod.report(org, "Pipeline by Stges", progress=False)
+    assert "org.reports()" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["Pipeline by Stage", "pipeline BY stage", "Pipe_Stage"])
+def test_name_lookup(name: str) -> None:
+    org = FakeOrg(make_rows(5), catalog=CATALOG)
+    assert resolve(org, name) == "00OFAKE00000003EAA"
+
+
+def test_reports_listing_falls_back_to_the_analytics_list() -> None:
+    with_soql = reports_mod.reports(FakeOrg([], catalog=CATALOG))
+    assert list(with_soql.columns) == ["id", "name", "developer_name", "folder", "format"]
+    assert with_soql["folder"].tolist()[:2] == ["Sales", "Marketing"]
+    without = reports_mod.reports(FakeOrg([], catalog=CATALOG, soql=False))
+    assert without["id"].tolist() == [r["Id"] for r in CATALOG]
+    # no Report sObject: folder Id and format come from each report's describe
+    assert without["format"].tolist() == ["TABULAR"] * 3
+
+
+def test_result_behaves_like_its_detail_frame() -> None:
+    res = run(FakeOrg(make_rows(30)))
+    assert len(res) == 30 == res.row_count
+    assert res.df is res.details and res.to_pandas() is res.details
+    assert res["Amount"].equals(res.details["Amount"])
+    assert res.head(3).equals(res.details.head(3))
+    assert res.id == REPORT_ID and res.name == "Fake Report" and res.format == "TABULAR"
+    assert "30 rows" in repr(res)
+    html = res._repr_html_()
+    assert "Fake Report" in html and "Deal 0" in html
+    with pytest.raises(AttributeError):
+        res._private_thing  # noqa: B018
+
+
+def fake_progress(calls: list[Any]) -> Callable[..., Any]:
+    class Bar:
+        def update(self, n: int = 1) -> None:
+            calls.append(n)
+
+        def close(self) -> None:
+            calls.append("closed")
+
+    def progress_bar(total: int | None, *, enabled: Any = "auto", desc: str = "") -> Bar:
+        calls.append(("total", total))
+        return Bar()
+
+    return progress_bar
+
+
+def test_progress_bar_gets_the_total_and_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    monkeypatch.setattr(
+        reports_mod, "_progress_bar", lambda total, **kw: fake_progress(calls)(total, **kw)
+    )
+    run(FakeOrg(make_rows(4100)))
+    assert calls[0] == ("total", 4100)
+    assert sum(c for c in calls if isinstance(c, int)) == 4100
+    assert calls[-1] == "closed"
+
+
+def test_api_column_names_after_paging() -> None:
+    res = run(FakeOrg(make_rows(2100)), column_names="api")
+    assert list(res.details.columns) == [
+        "OPPORTUNITY_ID",
+        "OPPORTUNITY_NAME",
+        "AMOUNT",
+        "CREATED_DATE",
+    ]
+    assert list(res.aggregates.columns) == ["RowCount", "Is Total"]
+    assert len(res) == 2100
+
+
+def test_fifteen_character_id_is_accepted() -> None:
+    org = FakeOrg(make_rows(3), catalog=[])
+    assert resolve(org, "00OFAKE00000001") == "00OFAKE00000001"
+
+
+def test_sync_timeout_falls_back_to_async_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sfnotebook.reports._runner.time.sleep", lambda s: None)
+    org = FakeOrg(make_rows(4100), sync_timeout=True)
+    res = run(org)
+    assert len(res) == 4100 and res.details["Opportunity ID"].is_unique
+    assert len(org.instances) == res.runs == 1 + math.ceil(4100 / 2000)
+    assert all(i["polls"] == 2 for i in org.instances.values())
+
+
+def test_other_server_errors_are_not_retried_async() -> None:
+    class Broken(FakeOrg):
+        def timeout_if_asked(self) -> None:
+            raise ServerUnavailableError("503", status=503, error_code="SERVER_UNAVAILABLE")
+
+    org = Broken(make_rows(10))
+    with pytest.raises(ServerUnavailableError):
+        run(org)
+    assert not org.instances
+
+
+def test_a_crowded_date_gives_way_to_a_number_column() -> None:
+    rows = make_rows(5000)
+    for row in rows[:2300]:  # more rows on one day than a run returns
+        row["CREATED_DATE"] = "2024-01-15"
+    columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
+    res = run(FakeOrg(rows, columns=columns))
+    assert res.paged_on == "AMOUNT"
+    assert len(res) == 5000
+
+
+def test_paging_that_cannot_pass_a_value_raises() -> None:
+    rows = make_rows(4500)
+    for row in rows[:2300]:
+        row["CREATED_DATE"] = "2024-01-15"
+    org = FakeOrg(rows, columns=("OPPORTUNITY_NAME", "CREATED_DATE"))
+    with pytest.raises(ReportPagingError, match="share the value '2024-01-15'"):
+        run(org)
+
+
+@pytest.mark.parametrize("duplicates", [0, 40])
+def test_a_value_shared_by_more_than_a_run_is_split_on_the_next_column(duplicates: int) -> None:
+    rows = make_rows(6000, duplicate_every=duplicates)
+    for row in rows[-2600:]:  # crowded, but not in the first run's sample (Id order)
+        row["CREATED_DATE"] = "2024-01-28"
+    columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
+    org = FakeOrg(rows, columns=columns)
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE"
+    assert len(res) == 6000
+    assert sorted(res.details["Opportunity Name"].tolist()) == sorted(
+        r["OPPORTUNITY_NAME"] for r in rows
+    )
+    posts = [b for b in org.bodies if b is not None]
+    split = [b for b in posts if any(f["operator"] == "equals" for f in b["reportFilters"])]
+    assert split and all(b["sortBy"][0]["sortColumn"] == "AMOUNT" for b in split)
+    assert res.runs <= math.ceil(6000 / 2000) + 4
+
+
+def test_without_a_record_count_the_paging_run_counts() -> None:
+    org = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"])
+    res = run(org)
+    assert len(res) == 4500
+    assert list(res.aggregates.columns) == ["Sum of Amount", "Is Total"]
+    posts = [b for b in org.bodies if b is not None]
+    assert all("RowCount" in b["aggregates"] for b in posts)
+    lossy = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"], lose_rows_after_run=2)
+    with pytest.raises(IncompleteResultError):
+        run(lossy)
+
+
+def test_group_labeler_finds_date_buckets_in_descending_trees() -> None:
+    from sfnotebook.reports._groups import GroupLabeler
+
+    grouped = {
+        "reportMetadata": {
+            "reportFormat": "SUMMARY",
+            "groupingsDown": [
+                {"name": "CLOSE_DATE", "dateGranularity": "Year", "sortOrder": "Desc"}
+            ],
+        },
+        "reportExtendedMetadata": {"groupingColumnInfo": {"CLOSE_DATE": {"dataType": "date"}}},
+        "groupingsDown": {
+            "groupings": [
+                {"key": "0", "value": "2025-01-01", "label": "2025", "groupings": []},
+                {"key": "1", "value": "2024-01-01", "label": "2024", "groupings": []},
+                {"key": "2", "value": None, "label": "-", "groupings": []},
+            ]
+        },
+    }
+    labeler = GroupLabeler(grouped, ["AMOUNT", "CLOSE_DATE"])
+
+    def labels(date: str | None) -> tuple[str | None, ...]:
+        return labeler.labels([{"label": "x", "value": 1}, {"label": "x", "value": date}])
+
+    assert labels("2025-12-31") == ("2025",)
+    assert labels("2024-02-29") == ("2024",)
+    assert labels(None) == (None,)
+    assert labeler.sort_key(("2025",)) < labeler.sort_key(("2024",)) < labeler.sort_key((None,))
+    assert labeler.known(("2024",)) and not labeler.known(("1999",))
