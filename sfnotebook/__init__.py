@@ -3,16 +3,30 @@
 >>> import sfnotebook
 >>> org = sfnotebook.connect()                                   # doctest: +SKIP
 >>> df = org.query("SELECT Id, Name, Account.Name FROM Contact")  # doctest: +SKIP
+
+``import sfnotebook`` is light (no pandas, IPython or simple-salesforce): the verbs and
+converters below are imported from their wing on first use, each with its own full signature
+and docstring (``help(sfnotebook.query)``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 __version__ = "0.1.0"
 
-from sfnotebook.connection import Connection, connect, get_default
+from sfnotebook._api import OrgApi
+from sfnotebook.connection import Connection, _wing, connect, get_default
 from sfnotebook.errors import SfNotebookError
+
+if TYPE_CHECKING:
+    from sfnotebook import bulk, reports, soql
+    from sfnotebook.notebook.magics import load_ipython_extension
+    from sfnotebook.notebook.widgets import login_panel
+    from sfnotebook.reports.frames import pivot_matrix, report_aggregates, report_details
+    from sfnotebook.soql.records import records_frame
 
 __all__ = [
     "Connection",
@@ -23,6 +37,7 @@ __all__ = [
     "get_default",
     "load_ipython_extension",
     "login_panel",
+    "pivot_matrix",
     "query",
     "records_frame",
     "report",
@@ -30,52 +45,57 @@ __all__ = [
     "report_details",
 ]
 
-
-def query(soql: str, **options: Any) -> Any:
-    """Run SOQL on the default connection (the last ``connect()`` or the login panel's)."""
-    return get_default().query(soql, **options)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def report(report: str, **options: Any) -> Any:
-    """Run a report on the default connection."""
-    return get_default().report(report, **options)
+def _on_default(verb: Callable[Concatenate[OrgApi, P], R]) -> Callable[P, R]:
+    """``verb`` on the default connection: same keywords, same docstring, no connection argument."""
+
+    def on_default(*args: P.args, **kwargs: P.kwargs) -> R:
+        return verb(get_default(), *args, **kwargs)
+
+    signature = inspect.signature(verb)
+    on_default.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
+    )
+    on_default.__name__ = on_default.__qualname__ = verb.__name__
+    on_default.__module__ = __name__
+    on_default.__doc__ = (
+        f"``org.{verb.__name__}`` on the default connection (the last ``connect()`` or the "
+        f"login panel's).\n\n    {inspect.cleandoc(verb.__doc__ or '').replace(chr(10), chr(10) + '    ')}"
+    )
+    return on_default
 
 
-def extract(soql: str, **options: Any) -> Any:
-    """Run a Bulk API 2.0 extract on the default connection."""
-    return get_default().extract(soql, **options)
+if TYPE_CHECKING:
+    query = _on_default(soql.query)
+    report = _on_default(reports.report)
+    extract = _on_default(bulk.extract)
+
+_ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk"}
 
 
-def records_frame(records: Any, **options: Any) -> Any:
-    """Records as Salesforce returns them -> DataFrame; see :func:`sfnotebook.soql.records.records_frame`."""
-    from sfnotebook.soql.records import records_frame as convert
+def __getattr__(name: str) -> object:
+    """Import a verb or converter on first use (PEP 562) and keep it as a module attribute."""
+    found: object
+    if name in _ON_DEFAULT:
+        found = _on_default(getattr(_wing(_ON_DEFAULT[name]), name))
+    elif name == "records_frame":
+        from sfnotebook.soql.records import records_frame as found
+    elif name in ("report_details", "report_aggregates", "pivot_matrix"):
+        from sfnotebook.reports import frames
 
-    return convert(records, **options)
-
-
-def report_details(payload: Any, **options: Any) -> Any:
-    """One report-run JSON -> detail rows; see :func:`sfnotebook.reports.frames.report_details`."""
-    from sfnotebook.reports.frames import report_details as convert
-
-    return convert(payload, **options)
-
-
-def report_aggregates(payload: Any, **options: Any) -> Any:
-    """One report-run JSON -> aggregates; see :func:`sfnotebook.reports.frames.report_aggregates`."""
-    from sfnotebook.reports.frames import report_aggregates as convert
-
-    return convert(payload, **options)
-
-
-def login_panel(**options: Any) -> Any:
-    """The ipywidgets login panel; see :class:`sfnotebook.notebook.widgets.LoginPanel`."""
-    from sfnotebook.notebook.widgets import login_panel as make
-
-    return make(**options)
+        found = getattr(frames, name)
+    elif name == "login_panel":
+        from sfnotebook.notebook.widgets import login_panel as found
+    elif name == "load_ipython_extension":
+        from sfnotebook.notebook.magics import load_ipython_extension as found
+    else:
+        raise AttributeError(f"module 'sfnotebook' has no attribute {name!r}")
+    globals()[name] = found
+    return found
 
 
-def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext sfnotebook``: registers ``%%soql``, ``%soql`` and ``%sfreport``."""
-    from sfnotebook.notebook.magics import load_ipython_extension as load
-
-    load(ipython)
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

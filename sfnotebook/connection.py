@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Mapping
+from types import MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -12,6 +14,7 @@ import orjson
 import requests
 
 from sfnotebook import __version__
+from sfnotebook._api import Json, JsonObject, Timeout
 from sfnotebook._session import ApiSession, RetryPolicy
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
@@ -23,8 +26,9 @@ from sfnotebook.errors import (
 from sfnotebook.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    import pandas as pd
     from simple_salesforce import Salesforce
+
+    from sfnotebook import bulk, reports, soql
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
 
@@ -74,7 +78,7 @@ def connect(
         ca_bundle=ca_bundle,
         env_file=env_file,
     )
-    conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
+    conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff)).open()
     if set_default:
         set_default_connection(conn)
     return conn
@@ -99,6 +103,43 @@ def get_default() -> Connection:
     return _default
 
 
+def _wing(name: str) -> ModuleType:
+    """The wing module ``sfnotebook.<name>``, imported now (wings pull in pandas and pyarrow)."""
+    if name == "soql":
+        from sfnotebook import soql
+
+        return soql
+    if name == "reports":
+        from sfnotebook import reports
+
+        return reports
+    from sfnotebook import bulk
+
+    return bulk
+
+
+class _Verb:
+    """A wing's verb as a method of :class:`Connection`, imported on first use.
+
+    On first access the wing's function replaces this placeholder on the class, so
+    ``help(org.query)``, ``inspect.signature(org.query)`` and Jupyter's Shift+Tab show the one
+    definition of the verb (its keywords and numpydoc docstring), and ``import sfnotebook``
+    stays free of pandas.
+    """
+
+    def __init__(self, wing: str) -> None:
+        self.wing = wing
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type | None = None) -> Callable[..., object]:
+        function: Callable[..., object] = getattr(_wing(self.wing), self.name)
+        setattr(owner or type(obj), self.name, function)
+        return function if obj is None else MethodType(function, obj)
+
+
 class Connection:
     """A logged-in org: the token, the ``requests.Session`` and simple-salesforce's client.
 
@@ -107,6 +148,7 @@ class Connection:
     """
 
     def __init__(self, settings: Settings, *, policy: RetryPolicy | None = None) -> None:
+        """A connection that is not logged in yet: no I/O here; :meth:`open` logs in."""
         self.settings = settings
         self.session = ApiSession(policy=policy)
         self.session.verify = settings.verify
@@ -114,27 +156,38 @@ class Connection:
             {"Accept": "application/json", "User-Agent": f"sfnotebook/{__version__}"}
         )
         self._token_lock = threading.Lock()
-        self._describe_cache: dict[str, dict[str, Any]] = {}
+        self._describe_cache: dict[str, JsonObject] = {}
         self._describe_lock = threading.Lock()
         self.timeout = DEFAULT_TIMEOUT
-        self._token = exchange_token(settings, self.session)
+        self._token: Token | None = None
+        self.instance_url = ""
+        self.api_version = ""
+        self.base_path = ""
+        self._sf: Salesforce | None = None
+        self.identity: dict[str, Any] = {}
+
+    def open(self) -> Connection:
+        """Log in: the token exchange, the API version, the identity. Returns ``self``."""
+        self._token = exchange_token(self.settings, self.session)
         self.instance_url = self._token.instance_url
         self.session.instance_host = urlsplit(self.instance_url).netloc
         self.session.headers["Authorization"] = "Bearer " + self._token.access_token
         self.session.reauthenticate = self._reauthenticate
-        self.api_version = self._choose_version(settings.api_version)
+        self.api_version = self._choose_version(self.settings.api_version)
         self.base_path = f"/services/data/v{self.api_version}"
-        self._sf: Salesforce | None = None
-        self.identity: dict[str, Any] = self._fetch_identity()
+        self.identity = self._fetch_identity()
+        return self
 
     # -- identity -----------------------------------------------------------------------------
     @property
     def org_id(self) -> str:
-        return self._token.org_id
+        """The org's Id (from the token answer)."""
+        return self.token.org_id
 
     @property
     def user_id(self) -> str:
-        return self._token.user_id
+        """The Run As user's Id (from the token answer)."""
+        return self.token.user_id
 
     @property
     def username(self) -> str:
@@ -159,7 +212,7 @@ class Connection:
 
             sf = Salesforce(
                 instance_url=self.instance_url,
-                session_id=self._token.access_token,
+                session_id=self.token.access_token,
                 version=self.api_version,
                 session=self.session,
             )
@@ -168,6 +221,8 @@ class Connection:
         return self._sf
 
     def __repr__(self) -> str:
+        if self._token is None:
+            return f"<sfnotebook.Connection {self.settings.domain_url} (not logged in)>"
         return f"<sfnotebook.Connection {self.instance_url} user={self.username} api=v{self.api_version}>"
 
     def _repr_html_(self) -> str:
@@ -179,7 +234,7 @@ class Connection:
     def _reauthenticate(self, used_authorization: str) -> str:
         """Exchange the credentials again unless another thread already did."""
         with self._token_lock:
-            current = "Bearer " + self._token.access_token
+            current = "Bearer " + self.token.access_token
             if used_authorization and used_authorization != current:
                 return current  # someone else renewed it while this call was in flight
             log.info("session expired; exchanging the client credentials again")
@@ -194,7 +249,7 @@ class Connection:
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
         global _default
-        if revoke:
+        if revoke and self._token is not None:
             revoke_token(self.settings, self.session, self._token)
         self.session.reauthenticate = None
         self.session.headers.pop("Authorization", None)
@@ -217,12 +272,12 @@ class Connection:
         method: str,
         url: str,
         *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        json: Json = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
         stream: bool = False,
-        timeout: Any = None,
+        timeout: Timeout | None = None,
         retry: bool | None = None,
     ) -> requests.Response:
         """Send one API call with the connection's policy; raise the typed error on >= 400."""
@@ -268,20 +323,37 @@ class Connection:
         self,
         url: str,
         *,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Json:
         """GET ``url`` and decode the JSON answer."""
         return orjson.loads(self.request("GET", url, params=params, headers=headers).content)
 
-    def describe(self, sobject: str) -> dict[str, Any]:
-        """The object's describe (``/sobjects/{name}/describe``), cached per connection."""
+    def describe(self, sobject: str) -> JsonObject:
+        """The object's describe (``/sobjects/{name}/describe``), cached per connection.
+
+        Parameters
+        ----------
+        sobject : str
+            The object's API name (``"Account"``, ``"Invoice__c"``), in any case.
+
+        Returns
+        -------
+        dict
+            Salesforce's describe: ``fields`` (name, type, label, length, picklistValues, ...),
+            ``childRelationships``, ``createable`` and the rest, as Salesforce sends them.
+
+        Examples
+        --------
+        >>> [f["name"] for f in org.describe("Account")["fields"]][:3]  # doctest: +SKIP
+        ['Id', 'IsDeleted', 'MasterRecordId']
+        """
         key = sobject.lower()
         with self._describe_lock:
             cached = self._describe_cache.get(key)
         if cached is not None:
             return cached
-        result = self.get_json(f"sobjects/{sobject}/describe")
+        result: JsonObject = self.get_json(f"sobjects/{sobject}/describe")
         with self._describe_lock:
             self._describe_cache[key] = result
         return result
@@ -317,7 +389,7 @@ class Connection:
         return pinned
 
     def _fetch_identity(self) -> dict[str, Any]:
-        path = urlsplit(self._token.identity_url).path
+        path = urlsplit(self.token.identity_url).path
         try:
             ident = self.get_json(path)
         except SfNotebookError as exc:
@@ -325,44 +397,27 @@ class Connection:
             return {}
         return ident if isinstance(ident, dict) else {}
 
-    # -- verbs --------------------------------------------------------------------------------
-    def query(self, soql: str, **options: Any) -> Any:
-        """Run SOQL and return a complete, typed DataFrame; see :func:`sfnotebook.soql.query`."""
-        from sfnotebook.soql import query
-
-        return query(self, soql, **options)
-
-    def query_iter(self, soql: str, **options: Any) -> Any:
-        """Run SOQL and yield typed DataFrame chunks; see :func:`sfnotebook.soql.query_iter`."""
-        from sfnotebook.soql import query_iter
-
-        return query_iter(self, soql, **options)
-
-    def report(self, report: str, **options: Any) -> Any:
-        """Run a report whole; see :func:`sfnotebook.reports.report`."""
-        from sfnotebook.reports import report as run_report
-
-        return run_report(self, report, **options)
-
-    def reports(self) -> pd.DataFrame:
-        """The reports this user can see; see :func:`sfnotebook.reports.reports`."""
-        from sfnotebook.reports import reports
-
-        return reports(self)
-
-    def describe_report(self, report: str) -> dict[str, Any]:
-        """A report's metadata; see :func:`sfnotebook.reports.describe_report`."""
-        from sfnotebook.reports import describe_report
-
-        return describe_report(self, report)
-
-    def extract(self, soql: str, **options: Any) -> Any:
-        """A large extract through Bulk API 2.0; see :func:`sfnotebook.bulk.extract`."""
-        from sfnotebook.bulk import extract
-
-        return extract(self, soql, **options)
+    # -- verbs: each is its wing's function, imported on first use -------------------------------
+    if TYPE_CHECKING:
+        query = soql.query
+        query_iter = soql.query_iter
+        describe_report = reports.describe_report
+        report = reports.report
+        extract = bulk.extract
+        job_results = bulk.job_results
+        reports = reports.reports  # last: the name shadows the module in this class body
+    else:
+        query = _Verb("soql")
+        query_iter = _Verb("soql")
+        report = _Verb("reports")
+        reports = _Verb("reports")
+        describe_report = _Verb("reports")
+        extract = _Verb("bulk")
+        job_results = _Verb("bulk")
 
     @property
     def token(self) -> Token:
         """The current token (its ``repr`` hides the secret value)."""
+        if self._token is None:
+            raise SfNotebookError("This connection is not logged in yet: call its open().")
         return self._token

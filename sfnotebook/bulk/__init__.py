@@ -22,19 +22,17 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import requests
 
+from sfnotebook._api import Dtypes, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.bulk._collect import Collector
 from sfnotebook.bulk._pages import csv_headers, run_pages
 from sfnotebook.bulk._parquet import prepare_folder
 from sfnotebook.errors import BulkJobError, SfNotebookError
-
-if TYPE_CHECKING:
-    from sfnotebook.connection import Connection
 
 __all__ = ["extract", "job_results"]
 
@@ -46,14 +44,14 @@ MAX_POLL_INTERVAL = 30.0
 
 
 def extract(
-    conn: Connection,
+    conn: OrgApi,
     soql: str,
     *,
     include_deleted: bool = False,
     to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
-    progress: Enabled = "auto",
-    dtypes: Mapping[str, Any] | None = None,
+    progress: Progress = "auto",
+    dtypes: Dtypes | None = None,
     max_records: int | None = None,
     poll_interval: float = 0.5,
     concurrency: int = 4,
@@ -66,8 +64,6 @@ def extract(
 
     Parameters
     ----------
-    conn : Connection
-        The org (``org.extract(...)`` passes itself).
     soql : str
         A Bulk-compatible SOQL query: no GROUP BY, OFFSET, TYPEOF, aggregates, compound
         fields or child subqueries; dotted parent fields are fine.
@@ -130,13 +126,13 @@ def extract(
 
 
 def job_results(
-    conn: Connection,
+    conn: OrgApi,
     job_id: str,
     *,
     to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
-    progress: Enabled = "auto",
-    dtypes: Mapping[str, Any] | None = None,
+    progress: Progress = "auto",
+    dtypes: Dtypes | None = None,
     max_records: int | None = None,
     poll_interval: float = 0.5,
     concurrency: int = 4,
@@ -145,11 +141,23 @@ def job_results(
     """Wait for an existing Bulk API 2.0 query job and download its results, as ``extract`` does.
 
     For a job created elsewhere (another session, a scheduled integration): results stay on
-    Salesforce for 7 days and can be read again. The options are those of :func:`extract`.
+    Salesforce for 7 days and can be read again.
+
+    Parameters
+    ----------
+    job_id : str
+        The query job's Id (``750...``).
+    to, overwrite, progress, dtypes, max_records, poll_interval, concurrency, compress
+        As for ``org.extract``.
+
+    Returns
+    -------
+    pandas.DataFrame, or pathlib.Path when ``to=`` is given.
 
     Examples
     --------
-    >>> from sfnotebook.bulk import job_results
+    >>> df = org.job_results("750XX0000000001AAA")  # doctest: +SKIP
+    >>> from sfnotebook.bulk import job_results      # the same function, org first
     >>> df = job_results(org, "750XX0000000001AAA")  # doctest: +SKIP
     """
     _check_options(progress, concurrency)
@@ -177,7 +185,7 @@ def _check_options(progress: Any, concurrency: int) -> None:
 
 
 def _results(
-    conn: Connection,
+    conn: OrgApi,
     job_id: str,
     *,
     soql: str,
@@ -222,7 +230,7 @@ def _results(
 # --------------------------------------------------------------------------- the job
 
 
-def _create_job(conn: Connection, soql: str, *, include_deleted: bool) -> dict[str, Any]:
+def _create_job(conn: OrgApi, soql: str, *, include_deleted: bool) -> dict[str, Any]:
     body = {
         "operation": "queryAll" if include_deleted else "query",
         "query": soql,
@@ -236,13 +244,13 @@ def _create_job(conn: Connection, soql: str, *, include_deleted: bool) -> dict[s
     return job
 
 
-def _poll(conn: Connection, job_id: str) -> dict[str, Any]:
+def _poll(conn: OrgApi, job_id: str) -> dict[str, Any]:
     """One status check (``GET jobs/query/{id}``)."""
     info: dict[str, Any] = conn.get_json(f"jobs/query/{job_id}")
     return info
 
 
-def _wait(conn: Connection, job_id: str, *, poll_interval: float, bar: _Progress) -> dict[str, Any]:
+def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) -> dict[str, Any]:
     """Poll until the job completes; raise :class:`BulkJobError` if it fails or is aborted."""
     interval = max(poll_interval, 0.0)
     started = time.monotonic()
@@ -268,7 +276,7 @@ def _wait(conn: Connection, job_id: str, *, poll_interval: float, bar: _Progress
         interval = min(interval, MAX_POLL_INTERVAL)
 
 
-def _abort(conn: Connection, job_id: str) -> None:
+def _abort(conn: OrgApi, job_id: str) -> None:
     """Ask Salesforce to stop the job (best effort: the interrupt must still propagate)."""
     try:
         conn.request("PATCH", f"jobs/query/{job_id}", json={"state": "Aborted"}, timeout=(5, 10))

@@ -11,19 +11,17 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
 from sfnotebook.bulk._pages import Page
 from sfnotebook.bulk._parquet import ParquetFolder
 from sfnotebook.errors import SfNotebookError
-
-if TYPE_CHECKING:
-    from sfnotebook.connection import Connection
 
 __all__ = ["Collector", "PageResult"]
 
@@ -42,7 +40,7 @@ class Collector:
 
     def __init__(
         self,
-        conn: Connection,
+        conn: OrgApi,
         soql: str,
         *,
         root: str | None,

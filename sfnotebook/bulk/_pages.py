@@ -18,12 +18,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
+from sfnotebook._api import OrgApi
 from sfnotebook.errors import (
     IncompleteResultError,
     NotFoundError,
@@ -31,9 +32,6 @@ from sfnotebook.errors import (
     ServerUnavailableError,
     SessionExpiredError,
 )
-
-if TYPE_CHECKING:
-    from sfnotebook.connection import Connection
 
 __all__ = ["Page", "csv_headers", "fetch_page", "result_urls", "run_pages"]
 
@@ -46,7 +44,7 @@ PLAIN_HEADERS = {"Accept": "text/csv", "Accept-Encoding": "identity"}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
-def csv_headers(conn: Connection, compress: bool | None) -> dict[str, str]:
+def csv_headers(conn: OrgApi, compress: bool | None) -> dict[str, str]:
     """Request headers for result pages: gzip, except (by default) from a loopback host.
 
     Compression trades CPU for bandwidth. Over a network Salesforce's gzip shrinks CSV several
@@ -86,7 +84,7 @@ def _read_body(resp: requests.Response) -> bytearray:
 
 
 def fetch_page(
-    conn: Connection,
+    conn: OrgApi,
     url: str,
     *,
     index: int = 0,
@@ -149,7 +147,7 @@ def _field(payload: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def result_urls(conn: Connection, job_id: str, *, max_records: int | None) -> Iterator[str] | None:
+def result_urls(conn: OrgApi, job_id: str, *, max_records: int | None) -> Iterator[str] | None:
     """The job's independent page URLs (``resultPages``, API 58.0+), or None if not offered.
 
     Field spellings vary between Salesforce's own documents; all are accepted: ``resultUrl``
@@ -173,7 +171,7 @@ def result_urls(conn: Connection, job_id: str, *, max_records: int | None) -> It
     return _follow(conn, first)
 
 
-def _follow(conn: Connection, payload: Any) -> Iterator[str]:
+def _follow(conn: OrgApi, payload: Any) -> Iterator[str]:
     while True:
         if not isinstance(payload, dict):
             raise SalesforceError(f"unexpected resultPages answer: {str(payload)[:200]}")
@@ -188,7 +186,7 @@ def _follow(conn: Connection, payload: Any) -> Iterator[str]:
 
 
 def run_pages(
-    conn: Connection,
+    conn: OrgApi,
     job_id: str,
     handle: Callable[[Page], T],
     *,
@@ -210,7 +208,7 @@ def run_pages(
 
 
 def _process(
-    conn: Connection,
+    conn: OrgApi,
     url: str,
     index: int,
     params: dict[str, Any] | None,
@@ -229,7 +227,7 @@ def _process(
 
 
 def _concurrent(
-    conn: Connection,
+    conn: OrgApi,
     urls: Iterator[str],
     handle: Callable[[Page], T],
     *,
@@ -252,7 +250,7 @@ def _concurrent(
 
 
 def _sequential(
-    conn: Connection,
+    conn: OrgApi,
     job_id: str,
     handle: Callable[[Page], T],
     *,
@@ -290,7 +288,7 @@ def _sequential(
 
 
 def _checked(
-    conn: Connection,
+    conn: OrgApi,
     url: str,
     params: dict[str, Any],
     handle: Callable[[Page], T],

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from sfnotebook._api import OrgApi, Progress
 from sfnotebook.errors import (
     IncompleteResultError,
     SfNotebookWarning,
@@ -32,27 +33,27 @@ from sfnotebook.reports.frames import (
 
 __all__ = ["ReportResult", "describe_report", "report", "reports"]
 
-FilterSpec = Mapping[str, Any] | Sequence[Any]
+#: A filter for one run: ``{"column": ..., "operator": ..., "value": ...}`` or a
+#: ``(column, operator, value)`` tuple.
+FilterSpec = Mapping[str, object] | Sequence[object]
 
 
 # --- running --------------------------------------------------------------------------------
 
 
 def report(
-    conn: Any,
+    conn: OrgApi,
     report: str,
     *,
     filters: Iterable[FilterSpec] | None = None,
     boolean_filter: str | None = None,
     column_names: Literal["label", "api"] = "label",
-    progress: bool | Literal["auto"] = "auto",
+    progress: Progress = "auto",
 ) -> ReportResult:
     """Run a report whole, every detail row, and return its rows and aggregates.
 
     Parameters
     ----------
-    conn : Connection
-        The connection (``org.report(...)`` passes itself).
     report : str
         A report Id (``00O...``, 15 or 18 characters) or a report name.
     filters : list, optional

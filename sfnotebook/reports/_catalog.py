@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from sfnotebook._api import JsonObject, OrgApi
 from sfnotebook.errors import AmbiguousReportError, ReportNotFoundError, SfNotebookError
 
 __all__ = ["catalog", "describe_report", "reports", "resolve"]
@@ -17,12 +18,17 @@ _DESCRIBE_AT_MOST = 50
 _REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
 
 
-def reports(conn: Any) -> pd.DataFrame:
+def reports(conn: OrgApi) -> pd.DataFrame:
     """The reports this user can see: id, name, developer_name, folder, format.
 
     Uses SOQL on the ``Report`` object (every report, with folder name and format); where that
     is not available, the Analytics API's list (the ~200 recently viewed reports), with folder
     (its Id) and format read from each report's ``/describe`` when there are at most 50.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per report, every column a string.
 
     Examples
     --------
@@ -35,7 +41,7 @@ def reports(conn: Any) -> pd.DataFrame:
     return frame.astype("string[pyarrow]")
 
 
-def catalog(conn: Any) -> list[dict[str, Any]]:
+def catalog(conn: OrgApi) -> list[dict[str, Any]]:
     try:
         records = _soql_all(conn, _REPORT_SOQL)
     except SfNotebookError:
@@ -58,7 +64,7 @@ def catalog(conn: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _soql_all(conn: Any, soql: str) -> list[dict[str, Any]]:
+def _soql_all(conn: OrgApi, soql: str) -> list[dict[str, Any]]:
     page = conn.get_json("query", params={"q": soql})
     records = list(page.get("records") or [])
     while not page.get("done", True) and page.get("nextRecordsUrl"):
@@ -67,7 +73,7 @@ def _soql_all(conn: Any, soql: str) -> list[dict[str, Any]]:
     return records
 
 
-def resolve(conn: Any, report: str) -> str:
+def resolve(conn: OrgApi, report: str) -> str:
     """The report Id for an Id or a report name (exact, then case-insensitive, then API name)."""
     text = str(report).strip()
     if _ID_RE.match(text):
@@ -103,13 +109,13 @@ def resolve(conn: Any, report: str) -> str:
     )
 
 
-def _describe_missing(conn: Any, found: list[dict[str, Any]]) -> None:
+def _describe_missing(conn: OrgApi, found: list[dict[str, Any]]) -> None:
     """Fill folder/format of candidates from ``/describe`` when the list lacked them."""
     for r in found:
         if r["folder"] and r["format"]:
             continue
         try:
-            md = describe_report(conn, str(r["id"]))["reportMetadata"]
+            md = _describe(conn, str(r["id"]))["reportMetadata"]
         except SfNotebookError:
             continue
         r["folder"] = r["folder"] or md.get("folderId")
@@ -117,11 +123,30 @@ def _describe_missing(conn: Any, found: list[dict[str, Any]]) -> None:
         r["developer_name"] = r["developer_name"] or md.get("developerName")
 
 
-def describe_report(conn: Any, report: str) -> dict[str, Any]:
-    """A report's ``/describe``: reportMetadata, reportExtendedMetadata, reportTypeMetadata.
+def describe_report(conn: OrgApi, report: str) -> JsonObject:
+    """A report's ``/describe``: its metadata, as the Reports API answers it.
 
-    ``report`` is an Id or a name (resolved as in :func:`report`).
+    Parameters
+    ----------
+    report : str
+        A report Id (``00O...``) or a report name (resolved as in ``org.report``).
+
+    Returns
+    -------
+    dict
+        ``reportMetadata`` (columns, groupings, filters, format), ``reportExtendedMetadata``
+        (column labels and types) and ``reportTypeMetadata`` (the filterable columns).
+
+    Examples
+    --------
+    >>> md = org.describe_report("Open Pipeline")["reportMetadata"]  # doctest: +SKIP
+    >>> md["reportFormat"], md["detailColumns"][:2]  # doctest: +SKIP
+    ('TABULAR', ['OPPORTUNITY_NAME', 'AMOUNT'])
     """
-    report_id = resolve(conn, report)
+    result: JsonObject = _describe(conn, resolve(conn, report))
+    return result
+
+
+def _describe(conn: OrgApi, report_id: str) -> dict[str, Any]:
     result: dict[str, Any] = conn.get_json(f"analytics/reports/{report_id}/describe")
     return result

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from sfnotebook._api import OrgApi
 from sfnotebook.errors import ReportError, SfNotebookError
 
 __all__ = ["Runner"]
@@ -34,7 +35,7 @@ class Runner:
     """Runs one report with details and counts the runs (``.runs``)."""
 
     def __init__(
-        self, conn: Any, report_id: str, *, async_timeout: float = 600.0, poll: float = 0.1
+        self, conn: OrgApi, report_id: str, *, async_timeout: float = 600.0, poll: float = 0.1
     ) -> None:
         self.conn = conn
         self.report_id = report_id

@@ -20,12 +20,13 @@ import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
 
 from sfnotebook import _soql_parse as sp
+from sfnotebook._api import Dtypes, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -34,6 +35,9 @@ from sfnotebook.errors import (
 )
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
 
@@ -62,7 +66,13 @@ class _Pages:
     caller converts page n (it reads ``nextRecordsUrl`` itself with a header-only decode)."""
 
     def __init__(
-        self, conn: Any, soql: str, *, include_deleted: bool, batch_size: int | None, prefetch: bool
+        self,
+        conn: OrgApi,
+        soql: str,
+        *,
+        include_deleted: bool,
+        batch_size: int | None,
+        prefetch: bool,
     ) -> None:
         self.conn = conn
         self.headers = (
@@ -183,7 +193,7 @@ def _check_large(total: int, limit: int | None) -> None:
 
 def _caller_level() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside sfnotebook."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # sfnotebook/
     frame = sys._getframe(1)
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
@@ -193,7 +203,7 @@ def _caller_level() -> int:
 
 
 def _run(
-    conn: Any,
+    conn: OrgApi,
     soql: str,
     *,
     include_deleted: bool,
@@ -292,23 +302,21 @@ def _run(
 
 
 def query(
-    conn: Any,
+    conn: OrgApi,
     soql: str,
     *,
     include_deleted: bool = False,
-    progress: Enabled = "auto",
-    dtypes: Mapping[str, Any] | None = None,
+    progress: Progress = "auto",
+    dtypes: Dtypes | None = None,
     batch_size: int | None = None,
     children: Children = "frames",
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
-) -> Any:
+) -> pd.DataFrame | QueryResult | int:
     """Run SOQL and return the whole result as a typed DataFrame.
 
     Parameters
     ----------
-    conn : Connection
-        The connection (``org.query(soql)`` passes itself).
     soql : str
         The query. Parent paths (``Account.Owner.Name``), child subqueries, ``TYPEOF``,
         aggregates and ``GROUP BY`` are all supported.
@@ -366,21 +374,30 @@ def query(
 
 
 def query_iter(
-    conn: Any,
+    conn: OrgApi,
     soql: str,
     *,
     chunk_rows: int = 100_000,
     include_deleted: bool = False,
-    progress: Enabled = "auto",
-    dtypes: Mapping[str, Any] | None = None,
+    progress: Progress = "auto",
+    dtypes: Dtypes | None = None,
     batch_size: int | None = None,
     children: Children = "frames",
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
-) -> Iterator[Any]:
+) -> Iterator[pd.DataFrame | QueryResult]:
     """Run SOQL and yield the result as typed DataFrame chunks of about ``chunk_rows`` rows.
 
-    Same options as :func:`query`. Each chunk has the same columns and dtypes (a column whose
+    Parameters
+    ----------
+    soql : str
+        The query, as for ``org.query``.
+    chunk_rows : int
+        Rows per chunk (about: whole pages are kept together).
+    include_deleted, progress, dtypes, batch_size, children, split_multipicklist, large_result_rows
+        As for ``org.query``.
+
+    Each chunk has the same columns and dtypes (a column whose
     type the describes cannot tell is inferred per chunk). Completeness is checked at the end:
     if fewer rows than announced arrived, :class:`IncompleteResultError` is raised after the
     chunks already yielded. ``SELECT COUNT()`` yields one frame with a ``count`` column.

@@ -13,6 +13,7 @@ from typing import Any
 from sfnotebook import _describe_paths as dp
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
+from sfnotebook._api import OrgApi
 from sfnotebook.errors import (
     RequestLimitExceededError,
     SalesforceError,
@@ -35,7 +36,7 @@ class Plan:
     describe_of: Callable[[str], Any]
 
 
-def _describer(conn: Any) -> Callable[[str], Any]:
+def _describer(conn: OrgApi) -> Callable[[str], Any]:
     """``conn.describe`` that answers None for an object it cannot describe."""
     failed: set[str] = set()
 
@@ -104,7 +105,7 @@ def _layout(select: sp.Select, describe_of: Callable[[str], Any], root: str | No
     return Layout(tuple(columns), types, children, root, frozenset(compound))
 
 
-def plan(conn: Any, select: sp.Select | None) -> Plan:
+def plan(conn: OrgApi, select: sp.Select | None) -> Plan:
     describe_of = _describer(conn)
     if select is None:
         return Plan(None, False, describe_of)

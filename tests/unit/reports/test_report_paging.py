@@ -1,6 +1,6 @@
 """Keyset paging past 2,000 rows, name lookup and filter overrides, against a fake connection.
 
-``FakeOrg`` plays the Reports API over an in-memory list of rows: it applies filters and filter
+``ReportOrg`` (a :class:`tests.fakes.FakeOrg`) plays the Reports API over an in-memory list of rows: it applies filters and filter
 logic, sorts (groups first, then ``sortBy``, then record Id), caps detail rows at 2,000 with
 ``allData: false`` and computes aggregates over every matching row, as the real API does.
 """
@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
 import pytest
 
 from sfnotebook import reports as reports_mod
@@ -26,6 +25,7 @@ from sfnotebook.errors import (
     ServerUnavailableError,
 )
 from sfnotebook.reports._catalog import resolve
+from tests.fakes import FakeOrg
 
 REPORT_ID = "00OFAKE00000001EAA"
 STAGES = ["Prospecting", "Negotiation", "Closed Won"]
@@ -114,12 +114,7 @@ def evaluate(logic: str, truth: list[bool]) -> bool:
     return expr()
 
 
-class Response:
-    def __init__(self, body: Any) -> None:
-        self.content = orjson.dumps(body)
-
-
-class FakeOrg:
+class ReportOrg(FakeOrg):
     """A connection whose Reports API serves one report over ``rows``."""
 
     def __init__(
@@ -138,6 +133,7 @@ class FakeOrg:
         sync_timeout: bool = False,
         aggregates: Sequence[str] = ("RowCount",),
     ) -> None:
+        super().__init__()
         self.rows = rows
         self.saved = {
             "id": REPORT_ID,
@@ -160,7 +156,9 @@ class FakeOrg:
         self.instances: dict[str, dict[str, Any]] = {}
 
     # -- the Connection surface reports.py uses ---------------------------------------------
-    def get_json(self, url: str, *, params: dict[str, Any] | None = None) -> Any:
+    def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
+        if method == "POST":
+            return self.post(url, params=params, json=json)
         if url == "query":
             if not self.soql:
                 raise InvalidTypeError("sObject type 'Report' is not supported.")
@@ -199,24 +197,24 @@ class FakeOrg:
                 error_code="REPORT_TIMEOUT",
             )
 
-    def request(self, method: str, url: str, **kw: Any) -> Response:
-        assert method == "POST" and kw["params"] == {"includeDetails": "true"}
+    def post(self, url: str, *, params: Any, json: Any) -> Any:
+        assert params == {"includeDetails": "true"}
         if url.endswith("/instances"):
-            body = kw["json"].get("reportMetadata")
+            body = json.get("reportMetadata")
             self.bodies.append(copy.deepcopy(body))
             iid = f"0LGFAKE{len(self.instances):08d}AAA"
             merged = {**self.saved, **(body or {})}
             if (body or {}).get("reportFormat") == "TABULAR" and "groupingsDown" not in body:
                 merged["groupingsDown"] = []
             self.instances[iid] = {"metadata": merged, "polls": 0}
-            return Response({"id": iid, "status": "New"})
+            return {"id": iid, "status": "New"}
         self.timeout_if_asked()
-        body = kw["json"]["reportMetadata"]
+        body = json["reportMetadata"]
         self.bodies.append(copy.deepcopy(body))
         merged = {**self.saved, **body}
         if body.get("reportFormat") == "TABULAR" and "groupingsDown" not in body:
             merged["groupingsDown"] = []
-        return Response(self.run(merged))
+        return self.run(merged)
 
     # -- the fake API -------------------------------------------------------------------------
     def extended(self, md: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +324,7 @@ def saved_filter(column: str, operator: str, value: str) -> dict[str, Any]:
     return {"column": column, "operator": operator, "value": value}
 
 
-def run(org: FakeOrg, **kw: Any) -> reports_mod.ReportResult:
+def run(org: ReportOrg, **kw: Any) -> reports_mod.ReportResult:
     return reports_mod.report(org, REPORT_ID, progress=False, **kw)
 
 
@@ -335,7 +333,7 @@ def run(org: FakeOrg, **kw: Any) -> reports_mod.ReportResult:
 
 @pytest.mark.parametrize("n", [1999, 2000, 2001, 4000, 4500, 6123])
 def test_every_row_once_and_runs_bounded(n: int) -> None:
-    org = FakeOrg(make_rows(n))
+    org = ReportOrg(make_rows(n))
     res = run(org)
     ids = res.details["Opportunity ID"].tolist()
     assert len(ids) == n == len(set(ids))
@@ -354,7 +352,7 @@ def test_paging_filters_use_greater_than_on_the_id_and_keep_the_report_logic() -
         saved_filter("AMOUNT", "greaterThan", "1500"),
         saved_filter("AMOUNT", "lessThan", "0"),
     ]
-    org = FakeOrg(make_rows(5000), filters=filters, logic="1 OR 2")
+    org = ReportOrg(make_rows(5000), filters=filters, logic="1 OR 2")
     res = run(org)
     expected = sum(1 for r in make_rows(5000) if r["AMOUNT"] > 1500)
     assert len(res) == expected
@@ -368,14 +366,14 @@ def test_paging_filters_use_greater_than_on_the_id_and_keep_the_report_logic() -
 
 
 def test_report_already_sorted_on_the_cursor_reuses_the_first_run() -> None:
-    org = FakeOrg(make_rows(4500), sort=[{"sortColumn": "OPPORTUNITY_ID", "sortOrder": "Asc"}])
+    org = ReportOrg(make_rows(4500), sort=[{"sortColumn": "OPPORTUNITY_ID", "sortOrder": "Asc"}])
     res = run(org)
     assert len(res) == 4500
     assert res.runs == 3
 
 
 def test_report_sort_order_is_restored_after_paging() -> None:
-    org = FakeOrg(make_rows(4100), sort=[{"sortColumn": "AMOUNT", "sortOrder": "Desc"}])
+    org = ReportOrg(make_rows(4100), sort=[{"sortColumn": "AMOUNT", "sortOrder": "Desc"}])
     res = run(org)
     amounts = res.details["Amount"].tolist()
     assert amounts == sorted(amounts, reverse=True)
@@ -386,7 +384,7 @@ def test_report_sort_order_is_restored_after_paging() -> None:
 
 def test_without_id_column_pages_on_created_date_with_greater_or_equal_and_dedup() -> None:
     rows = make_rows(4300, duplicate_every=50)  # some rows identical in every column
-    org = FakeOrg(rows, columns=("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE"))
+    org = ReportOrg(rows, columns=("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE"))
     res = run(org)
     assert res.paged_on == "CREATED_DATE"
     assert len(res) == 4300  # identical rows are kept, overlaps dropped
@@ -399,14 +397,14 @@ def test_without_id_column_pages_on_created_date_with_greater_or_equal_and_dedup
 
 
 def test_no_pageable_column_raises_with_advice() -> None:
-    org = FakeOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "STAGE_NAME"))
+    org = ReportOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "STAGE_NAME"))
     with pytest.raises(ReportPagingError, match="Add the record Id column") as info:
         run(org)
     assert "formula" in str(info.value)
 
 
 def test_formula_column_is_never_the_cursor() -> None:
-    org = FakeOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "CREATED_DATE"))
+    org = ReportOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "CREATED_DATE"))
     res = run(org)
     assert res.paged_on == "CREATED_DATE"
     assert len(res) == 2500
@@ -414,13 +412,13 @@ def test_formula_column_is_never_the_cursor() -> None:
 
 def test_too_many_filters_raises() -> None:
     filters = [saved_filter("AMOUNT", "greaterThan", str(-i)) for i in range(20)]
-    org = FakeOrg(make_rows(2100), filters=filters)
+    org = ReportOrg(make_rows(2100), filters=filters)
     with pytest.raises(ReportPagingError, match="Remove a filter"):
         run(org)
 
 
 def test_row_count_mismatch_raises_incomplete() -> None:
-    org = FakeOrg(make_rows(4500), lose_rows_after_run=1)
+    org = ReportOrg(make_rows(4500), lose_rows_after_run=1)
     with pytest.raises(IncompleteResultError, match="4,500"):
         run(org)
 
@@ -431,7 +429,7 @@ def test_summary_details_are_paged_as_tabular_and_keep_their_groups() -> None:
         {"name": "CLOSE_DATE", "sortOrder": "Asc", "dateGranularity": "Month"},
     ]
     rows = make_rows(4700)
-    org = FakeOrg(
+    org = ReportOrg(
         rows,
         fmt="SUMMARY",
         groupings=groupings,
@@ -461,7 +459,7 @@ def test_summary_details_are_paged_as_tabular_and_keep_their_groups() -> None:
 
 
 def test_filter_override_is_anded_onto_the_saved_logic() -> None:
-    org = FakeOrg(
+    org = ReportOrg(
         make_rows(300),
         filters=[
             saved_filter("AMOUNT", "greaterThan", "0"),
@@ -482,10 +480,10 @@ def test_filter_override_is_anded_onto_the_saved_logic() -> None:
 
 
 def test_filter_override_without_saved_logic_and_explicit_logic() -> None:
-    org = FakeOrg(make_rows(50))
+    org = ReportOrg(make_rows(50))
     run(org, filters=[{"column": "AMOUNT", "operator": "greaterThan", "value": 2000}])
     assert org.bodies[0] is not None and org.bodies[0]["reportBooleanFilter"] is None
-    org = FakeOrg(make_rows(50), filters=[saved_filter("AMOUNT", "greaterThan", "5000")])
+    org = ReportOrg(make_rows(50), filters=[saved_filter("AMOUNT", "greaterThan", "5000")])
     res = run(org, filters=[("AMOUNT", "lessThan", 1500)], boolean_filter="1 OR 2")
     assert org.bodies[0] is not None and org.bodies[0]["reportBooleanFilter"] == "1 OR 2"
     assert len(res) == sum(1 for r in make_rows(50) if not 1500 <= r["AMOUNT"] <= 5000)
@@ -500,7 +498,7 @@ CATALOG = [
 
 @pytest.mark.parametrize("soql", [True, False])
 def test_ambiguous_name_lists_candidates_with_folder_and_id(soql: bool) -> None:
-    org = FakeOrg(make_rows(5), catalog=CATALOG, soql=soql)
+    org = ReportOrg(make_rows(5), catalog=CATALOG, soql=soql)
     with pytest.raises(AmbiguousReportError) as info:
         reports_mod.report(org, "Open Pipeline", progress=False)
     text = str(info.value)
@@ -511,7 +509,7 @@ def test_ambiguous_name_lists_candidates_with_folder_and_id(soql: bool) -> None:
 
 
 def test_unknown_name_lists_close_candidates() -> None:
-    org = FakeOrg(make_rows(5), catalog=CATALOG)
+    org = ReportOrg(make_rows(5), catalog=CATALOG)
     with pytest.raises(ReportNotFoundError, match="Pipeline by Stage") as info:
         reports_mod.report(org, "Pipeline by Stges", progress=False)
     assert "org.reports()" in str(info.value)
@@ -519,22 +517,22 @@ def test_unknown_name_lists_close_candidates() -> None:
 
 @pytest.mark.parametrize("name", ["Pipeline by Stage", "pipeline BY stage", "Pipe_Stage"])
 def test_name_lookup(name: str) -> None:
-    org = FakeOrg(make_rows(5), catalog=CATALOG)
+    org = ReportOrg(make_rows(5), catalog=CATALOG)
     assert resolve(org, name) == "00OFAKE00000003EAA"
 
 
 def test_reports_listing_falls_back_to_the_analytics_list() -> None:
-    with_soql = reports_mod.reports(FakeOrg([], catalog=CATALOG))
+    with_soql = reports_mod.reports(ReportOrg([], catalog=CATALOG))
     assert list(with_soql.columns) == ["id", "name", "developer_name", "folder", "format"]
     assert with_soql["folder"].tolist()[:2] == ["Sales", "Marketing"]
-    without = reports_mod.reports(FakeOrg([], catalog=CATALOG, soql=False))
+    without = reports_mod.reports(ReportOrg([], catalog=CATALOG, soql=False))
     assert without["id"].tolist() == [r["Id"] for r in CATALOG]
     # no Report sObject: folder Id and format come from each report's describe
     assert without["format"].tolist() == ["TABULAR"] * 3
 
 
 def test_result_behaves_like_its_detail_frame() -> None:
-    res = run(FakeOrg(make_rows(30)))
+    res = run(ReportOrg(make_rows(30)))
     assert len(res) == 30 == res.row_count
     assert res.df is res.details and res.to_pandas() is res.details
     assert res["Amount"].equals(res.details["Amount"])
@@ -567,14 +565,14 @@ def test_progress_bar_gets_the_total_and_every_page(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(
         reports_mod, "_progress_bar", lambda total, **kw: fake_progress(calls)(total, **kw)
     )
-    run(FakeOrg(make_rows(4100)))
+    run(ReportOrg(make_rows(4100)))
     assert calls[0] == ("total", 4100)
     assert sum(c for c in calls if isinstance(c, int)) == 4100
     assert calls[-1] == "closed"
 
 
 def test_api_column_names_after_paging() -> None:
-    res = run(FakeOrg(make_rows(2100)), column_names="api")
+    res = run(ReportOrg(make_rows(2100)), column_names="api")
     assert list(res.details.columns) == [
         "OPPORTUNITY_ID",
         "OPPORTUNITY_NAME",
@@ -586,13 +584,13 @@ def test_api_column_names_after_paging() -> None:
 
 
 def test_fifteen_character_id_is_accepted() -> None:
-    org = FakeOrg(make_rows(3), catalog=[])
+    org = ReportOrg(make_rows(3), catalog=[])
     assert resolve(org, "00OFAKE00000001") == "00OFAKE00000001"
 
 
 def test_sync_timeout_falls_back_to_async_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sfnotebook.reports._runner.time.sleep", lambda s: None)
-    org = FakeOrg(make_rows(4100), sync_timeout=True)
+    org = ReportOrg(make_rows(4100), sync_timeout=True)
     res = run(org)
     assert len(res) == 4100 and res.details["Opportunity ID"].is_unique
     assert len(org.instances) == res.runs == 1 + math.ceil(4100 / 2000)
@@ -600,7 +598,7 @@ def test_sync_timeout_falls_back_to_async_runs(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_other_server_errors_are_not_retried_async() -> None:
-    class Broken(FakeOrg):
+    class Broken(ReportOrg):
         def timeout_if_asked(self) -> None:
             raise ServerUnavailableError("503", status=503, error_code="SERVER_UNAVAILABLE")
 
@@ -615,7 +613,7 @@ def test_a_crowded_date_gives_way_to_a_number_column() -> None:
     for row in rows[:2300]:  # more rows on one day than a run returns
         row["CREATED_DATE"] = "2024-01-15"
     columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
-    res = run(FakeOrg(rows, columns=columns))
+    res = run(ReportOrg(rows, columns=columns))
     assert res.paged_on == "AMOUNT"
     assert len(res) == 5000
 
@@ -624,7 +622,7 @@ def test_paging_that_cannot_pass_a_value_raises() -> None:
     rows = make_rows(4500)
     for row in rows[:2300]:
         row["CREATED_DATE"] = "2024-01-15"
-    org = FakeOrg(rows, columns=("OPPORTUNITY_NAME", "CREATED_DATE"))
+    org = ReportOrg(rows, columns=("OPPORTUNITY_NAME", "CREATED_DATE"))
     with pytest.raises(ReportPagingError, match="share the value '2024-01-15'"):
         run(org)
 
@@ -635,7 +633,7 @@ def test_a_value_shared_by_more_than_a_run_is_split_on_the_next_column(duplicate
     for row in rows[-2600:]:  # crowded, but not in the first run's sample (Id order)
         row["CREATED_DATE"] = "2024-01-28"
     columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
-    org = FakeOrg(rows, columns=columns)
+    org = ReportOrg(rows, columns=columns)
     res = run(org)
     assert res.paged_on == "CREATED_DATE"
     assert len(res) == 6000
@@ -649,13 +647,13 @@ def test_a_value_shared_by_more_than_a_run_is_split_on_the_next_column(duplicate
 
 
 def test_without_a_record_count_the_paging_run_counts() -> None:
-    org = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"])
+    org = ReportOrg(make_rows(4500), aggregates=["s!AMOUNT"])
     res = run(org)
     assert len(res) == 4500
     assert list(res.aggregates.columns) == ["Sum of Amount", "Is Total"]
     posts = [b for b in org.bodies if b is not None]
     assert all("RowCount" in b["aggregates"] for b in posts)
-    lossy = FakeOrg(make_rows(4500), aggregates=["s!AMOUNT"], lose_rows_after_run=2)
+    lossy = ReportOrg(make_rows(4500), aggregates=["s!AMOUNT"], lose_rows_after_run=2)
     with pytest.raises(IncompleteResultError):
         run(lossy)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import json as json_module
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 from sfnotebook import errors, soql
 from sfnotebook._progress import NullBar, progress_bar
 from sfnotebook.soql.records import QueryResult
+from tests.fakes import FakeOrg
 
 Q = "/services/data/v68.0/query"
 
@@ -32,39 +34,23 @@ DESCRIBES: dict[str, Any] = {
 }  # fmt: skip
 
 
-class Response:
-    def __init__(self, body: Any) -> None:
-        self.content = json.dumps(body, indent=2, separators=(",", " : ")).encode()
-
-
-class FakeConnection:
+class FakeConnection(FakeOrg):
     """Answers query calls from a dict of URL -> body; records the calls in order."""
 
     def __init__(self, pages: dict[str, Any]) -> None:
+        super().__init__(DESCRIBES)
         self.pages = pages
-        self.calls: list[tuple[str, dict[str, Any] | None, dict[str, str] | None]] = []
+        self.calls: list[tuple[str, Mapping[str, str | int] | None, Mapping[str, str] | None]] = []
         self.lock = threading.Lock()
 
-    def describe(self, name: str) -> dict[str, Any]:
-        if name.lower() not in DESCRIBES:
-            raise errors.NotFoundError("no such object", status=404, error_code="NOT_FOUND")
-        return DESCRIBES[name.lower()]
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        **_: Any,
-    ) -> Response:
+    def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
         with self.lock:
             self.calls.append((url, params, headers))
         body = self.pages[url]
         if isinstance(body, Exception):
-            raise body
-        return Response(body)
+            return body
+        # pretty-printed on purpose: the decoders must not depend on compact JSON
+        return json_module.dumps(body, indent=2, separators=(",", " : ")).encode()
 
 
 def opp(n: int, account: str | None = "Acme") -> dict[str, Any]:
