@@ -78,8 +78,14 @@ __all__ = [
 class SfNotebookError(Exception):
     """Base of every sfnotebook error.
 
+    Context travels as typed attributes, declared by each class that adds any, with one name
+    per meaning across the package (``expected``/``received`` rows for every completeness error,
+    ``report_id`` for every report error, ...).
+
     Attributes
     ----------
+    message : str
+        What happened and what to do next (also ``str(error)``).
     status : int | None
         HTTP status of the response that caused it, when there was one.
     error_code : str | None
@@ -95,15 +101,12 @@ class SfNotebookError(Exception):
         status: int | None = None,
         error_code: str | None = None,
         url: str | None = None,
-        **context: Any,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.error_code = error_code
         self.url = url
-        for key, value in context.items():
-            setattr(self, key, value)
 
     def __str__(self) -> str:
         return self.message
@@ -114,7 +117,17 @@ class ConfigurationError(SfNotebookError):
 
 
 class MissingSettingError(ConfigurationError):
-    """A required setting (``SF_DOMAIN``, ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``) is absent."""
+    """A required setting (``SF_DOMAIN``, ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``) is absent.
+
+    Attributes
+    ----------
+    setting : str
+        The environment variable's name (``SF_CONSUMER_KEY``, ...).
+    """
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class InsecureDomainError(ConfigurationError):
@@ -150,11 +163,39 @@ class GrantTypeNotEnabledError(AuthenticationError):
 
 
 class NetworkError(SfNotebookError):
-    """The host could not be reached: DNS, refused connection, TLS verification or timeout."""
+    """The host could not be reached: DNS, refused connection, TLS verification or timeout.
+
+    Attributes
+    ----------
+    reason : str | None
+        ``"dns"``, ``"refused"``, ``"tls"``, ``"timeout"`` or ``"connection"``.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.reason = reason
 
 
 class SalesforceError(SfNotebookError):
-    """Salesforce answered a REST call with an error body."""
+    """Salesforce answered a REST call with an error body.
+
+    Attributes
+    ----------
+    sf_message : str | None
+        Salesforce's own message, as it sent it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+        sf_message: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_code=error_code, url=url)
+        self.sf_message = sf_message
 
 
 class SessionExpiredError(SalesforceError):
@@ -174,7 +215,31 @@ class InvalidTypeError(SalesforceError):
 
 
 class QueryLocatorExpiredError(SalesforceError):
-    """A query cursor expired or was released (``INVALID_QUERY_LOCATOR``)."""
+    """A query cursor expired or was released (``INVALID_QUERY_LOCATOR``).
+
+    Attributes
+    ----------
+    expected, received : int | None
+        The query's ``totalSize`` and the rows read before the cursor was lost, when known
+        (as on :class:`IncompleteResultError`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+        sf_message: str | None = None,
+        expected: int | None = None,
+        received: int | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, error_code=error_code, url=url, sf_message=sf_message
+        )
+        self.expected = expected
+        self.received = received
 
 
 class RequestLimitExceededError(SalesforceError):
@@ -190,19 +255,78 @@ class ServerUnavailableError(SalesforceError):
 
 
 class IncompleteResultError(SfNotebookError):
-    """Fewer rows arrived than Salesforce said there are; no partial frame is returned."""
+    """Fewer (or more) rows arrived than Salesforce said there are; no partial frame is returned.
+
+    Attributes
+    ----------
+    expected : int | None
+        The rows Salesforce announced (``totalSize``, a report's Record Count, a page's
+        ``Sforce-NumberOfRecords``, a job's ``numberRecordsProcessed``).
+    received : int | None
+        The rows that arrived.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: int | None,
+        received: int | None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, url=url)
+        self.expected = expected
+        self.received = received
 
 
 class ReportError(SfNotebookError):
-    """A report could not be found, run or read whole."""
+    """A report could not be found, run or read whole.
+
+    Attributes
+    ----------
+    report_id : str | None
+        The report's Id, once it is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        report_id: str | None = None,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_code=error_code, url=url)
+        self.report_id = report_id
 
 
 class ReportNotFoundError(ReportError):
-    """No report with that Id or name is visible to the user."""
+    """No report with that Id or name is visible to the user.
+
+    Attributes
+    ----------
+    close_matches : list[str]
+        Names of visible reports close to the one asked for.
+    """
+
+    def __init__(self, message: str, *, close_matches: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.close_matches = list(close_matches or [])
 
 
 class AmbiguousReportError(ReportError):
-    """Several reports carry that name."""
+    """Several reports carry that name.
+
+    Attributes
+    ----------
+    candidates : list[str]
+        The Ids of the reports with that name.
+    """
+
+    def __init__(self, message: str, *, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = list(candidates)
 
 
 class ReportPagingError(ReportError):
@@ -210,7 +334,30 @@ class ReportPagingError(ReportError):
 
 
 class BulkJobError(SfNotebookError):
-    """A Bulk API 2.0 job failed or was aborted."""
+    """A Bulk API 2.0 job failed or was aborted.
+
+    Attributes
+    ----------
+    job_id : str
+        The job's Id (``750...``).
+    state : str | None
+        Its final state (``Failed``, ``Aborted``).
+    error_message : str | None
+        Salesforce's ``errorMessage`` for the job.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        state: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.state = state
+        self.error_message = error_message
 
 
 class OutputFolderError(SfNotebookError, FileExistsError):

@@ -120,6 +120,8 @@ def fetch_page(
             if page.records is not None and rows >= 0 and rows != page.records:
                 raise IncompleteResultError(
                     f"result page {index} held {rows:,} rows; Salesforce said {page.records:,}",
+                    expected=page.records,
+                    received=rows,
                     url=conn.url(url).split("?")[0],
                 )
             return page, rows

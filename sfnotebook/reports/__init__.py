@@ -121,7 +121,7 @@ def report(
             f"{expected:,} (its Record Count). The data may have changed while paging; run it "
             "again.",
             expected=expected,
-            fetched=len(rows),
+            received=len(rows),
         )
     details = frame_from_detail_rows(first, rows, column_names=column_names)
     return ReportResult(

@@ -96,7 +96,7 @@ def resolve(conn: OrgApi, report: str) -> str:
             raise AmbiguousReportError(
                 f"{len(found)} reports are called {text!r}; pass the Id of the one you mean:\n"
                 f"{listing}",
-                candidates=found,
+                candidates=[str(r["id"]) for r in found],
             )
     names = [str(r["name"]) for r in listed if r["name"]]
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
@@ -105,7 +105,7 @@ def resolve(conn: OrgApi, report: str) -> str:
     raise ReportNotFoundError(
         f"No report called {text!r} is visible to this user. {hint}".strip()
         + "\nList them with org.reports(), or pass the report's Id (00O...).",
-        candidates=close,
+        close_matches=close,
     )
 
 

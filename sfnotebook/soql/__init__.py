@@ -280,8 +280,8 @@ def _run(
                 status=exc.status,
                 error_code=exc.error_code,
                 url=exc.url,
-                rows_read=received,
-                total=head.totalSize,
+                received=received,
+                expected=head.totalSize,
             ) from exc
         if received != head.totalSize:
             raise IncompleteResultError(

@@ -503,7 +503,7 @@ def test_ambiguous_name_lists_candidates_with_folder_and_id(soql: bool) -> None:
         reports_mod.report(org, "Open Pipeline", progress=False)
     text = str(info.value)
     assert "00OFAKE00000001EAA" in text and "00OFAKE00000002EAA" in text
-    assert len(info.value.candidates) == 2  # type: ignore[attr-defined]
+    assert len(info.value.candidates) == 2
     if soql:
         assert "Sales" in text and "Marketing" in text
 

@@ -1,0 +1,40 @@
+"""The exception tree: context is declared per class, one name per meaning."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from sfnotebook import errors
+
+CLASSES = [
+    getattr(errors, name)
+    for name in errors.__all__
+    if isinstance(getattr(errors, name), type)
+    and issubclass(getattr(errors, name), errors.SfNotebookError)
+]
+BASE_CONTEXT = {"message", "status", "error_code", "url"}
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_context_is_declared_and_documented(cls: type[errors.SfNotebookError]) -> None:
+    params = inspect.signature(cls.__init__).parameters
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values()), f"{cls.__name__}: **context"
+    own = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} - BASE_CONTEXT
+    documented = "\n".join(inspect.getdoc(k) or "" for k in cls.__mro__ if k is not Exception)
+    for name in own:
+        assert name in documented, f"{cls.__name__}.{name} is not in its Attributes"
+
+
+def test_unknown_context_is_a_type_error_not_a_silent_attribute() -> None:
+    with pytest.raises(TypeError):
+        errors.SfNotebookError("x", fetched=3)  # type: ignore[call-arg]
+
+
+def test_every_completeness_error_says_expected_and_received() -> None:
+    for error in (
+        errors.IncompleteResultError("x", expected=5, received=4),
+        errors.QueryLocatorExpiredError("x", expected=5, received=4),
+    ):
+        assert (error.expected, error.received) == (5, 4)
