@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from simple_salesforce import Salesforce
 
+    from sfnotebook._output import Output
+
 __all__ = ["Connection", "connect", "get_default", "set_default"]
 
 log = logging.getLogger("sfnotebook")
@@ -45,6 +47,7 @@ def connect(
     retries: int = 4,
     backoff: float = 0.5,
     set_default: bool = True,
+    output: Output = "pandas",
 ) -> Connection:
     """Log in with the client credentials flow and return a :class:`Connection`.
 
@@ -59,6 +62,9 @@ def connect(
         first wait in seconds (doubling, with jitter).
     set_default
         Make this the connection that ``sfnotebook.query`` and the ``%%soql`` magic use.
+    output
+        The library results come out in when a verb's ``output=`` is not given: ``"pandas"``,
+        ``"polars"`` or ``"arrow"`` (``pyarrow.Table``); also ``conn.output``.
 
     Examples
     --------
@@ -75,6 +81,7 @@ def connect(
         env_file=env_file,
     )
     conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
+    conn.output = output
     if set_default:
         set_default_connection(conn)
     return conn
@@ -117,6 +124,7 @@ class Connection:
         self._describe_cache: dict[str, dict[str, Any]] = {}
         self._describe_lock = threading.Lock()
         self.timeout = DEFAULT_TIMEOUT
+        self.output: Output = "pandas"  # what the verbs' output=None means
         self._token = exchange_token(settings, self.session)
         self.instance_url = self._token.instance_url
         self.session.instance_host = urlsplit(self.instance_url).netloc

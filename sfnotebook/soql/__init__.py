@@ -24,8 +24,11 @@ from typing import Any
 
 import msgspec
 import orjson
+import pyarrow as pa
 
+from sfnotebook import _output
 from sfnotebook import _soql_parse as sp
+from sfnotebook import dtypes as _dt
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -302,6 +305,7 @@ def query(
     children: Children = "frames",
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
+    output: _output.Output | None = None,
 ) -> Any:
     """Run SOQL and return the whole result as a typed DataFrame.
 
@@ -329,12 +333,16 @@ def query(
         Multi-select picklists as lists (``["A", "B"]``) instead of ``"A;B"``.
     large_result_rows : int, optional
         Warn above this many rows (default :data:`LARGE_RESULT_ROWS`, 500,000).
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result: a pandas DataFrame, a polars DataFrame or a
+        ``pyarrow.Table``, with the same columns (child frames too). Default: the connection's
+        ``output`` (``"pandas"`` unless ``connect(output=...)`` chose another).
 
     Returns
     -------
     pandas.DataFrame, QueryResult, or int
-        A DataFrame; a ``QueryResult`` when the SOQL has child subqueries; the count (an
-        ``int``) for ``SELECT COUNT() FROM ...``.
+        A DataFrame (or polars frame, Arrow table); a ``QueryResult`` when the SOQL has child
+        subqueries; the count (an ``int``) for ``SELECT COUNT() FROM ...``.
 
     Raises
     ------
@@ -349,6 +357,7 @@ def query(
     >>> org.query("SELECT COUNT() FROM Account")  # doctest: +SKIP
     5000
     """
+    output = _output.resolve(output, conn)
     for builder, count in _run(
         conn,
         soql,
@@ -361,7 +370,7 @@ def query(
     ):
         if builder is None:
             return count
-        return builder.result(dtypes=dtypes, children=children)
+        return builder.result(dtypes=dtypes, children=children, output=output)
     raise AssertionError("unreachable: _run always yields")  # pragma: no cover
 
 
@@ -377,6 +386,7 @@ def query_iter(
     children: Children = "frames",
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
+    output: _output.Output | None = None,
 ) -> Iterator[Any]:
     """Run SOQL and yield the result as typed DataFrame chunks of about ``chunk_rows`` rows.
 
@@ -390,6 +400,7 @@ def query_iter(
     >>> for chunk in org.query_iter("SELECT Id, Amount FROM Opportunity"):  # doctest: +SKIP
     ...     total += chunk["Amount"].sum()
     """
+    output = _output.resolve(output, conn)
     for builder, count in _run(
         conn,
         soql,
@@ -401,10 +412,10 @@ def query_iter(
         chunk_rows=chunk_rows,
     ):
         if builder is None:
-            import pandas as pd
-
-            yield pd.DataFrame({"count": pd.array([count], dtype="Int64")})
+            ints = _dt.field_type("int")
+            counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
+            yield _output.table([counted], rows=1, output=output)
             return
-        result = builder.result(dtypes=dtypes, children=children)
+        result = builder.result(dtypes=dtypes, children=children, output=output)
         if isinstance(result, QueryResult) or len(result) or builder.rows == 0:
             yield result

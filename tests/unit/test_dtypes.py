@@ -37,6 +37,7 @@ ROWS: list[tuple[str, list[Any], Any, list[Any]]] = [
     ("double", [1.5, 2, None], pd.Float64Dtype(), [1.5, 2.0, pd.NA]),
     ("currency", [1200000.5, None], pd.Float64Dtype(), [1200000.5, pd.NA]),
     ("percent", [10, None], pd.Float64Dtype(), [10.0, pd.NA]),  # percent units: 10 = 10%
+    ("number", [3, 2.5, None], pd.Float64Dtype(), [3.0, 2.5, pd.NA]),  # a report dataType
     ("date", ["2024-01-31", "4000-12-31", None], np.dtype("datetime64[s]"),
      [pd.Timestamp("2024-01-31"), pd.Timestamp("4000-12-31"), pd.NaT]),
     ("datetime", ["2024-01-31T18:25:43.000+0000", None], pd.DatetimeTZDtype("ns", "UTC"),
