@@ -22,3 +22,12 @@ def test_import_does_not_pull_in_notebook_or_dataframe_stacks() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_import_does_not_pull_in_arrow_or_polars() -> None:
+    code = (
+        "import sys, sfnotebook; "
+        "print(','.join(m for m in ('pyarrow', 'polars', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
