@@ -15,11 +15,23 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
     import requests
 
     from sfnotebook._session import ApiSession
 
-__all__ = ["Dtype", "Dtypes", "Json", "JsonObject", "JsonValue", "OrgApi", "Progress", "Timeout"]
+__all__ = [
+    "Dtype",
+    "Dtypes",
+    "Frame",
+    "Json",
+    "JsonObject",
+    "JsonValue",
+    "OrgApi",
+    "Progress",
+    "Timeout",
+]
 
 #: A decoded JSON answer: dicts, lists, strings, numbers, booleans and None.
 Json: TypeAlias = Any
@@ -37,6 +49,9 @@ Dtype: TypeAlias = "str | np.dtype[np.generic] | pd.api.extensions.ExtensionDtyp
 
 #: ``{column: dtype}`` overrides of the dtype table; they win.
 Dtypes: TypeAlias = "Mapping[str, Dtype]"
+
+#: A result table in the library ``output=`` chose: pandas (default), polars or Arrow.
+Frame: TypeAlias = "pd.DataFrame | pl.DataFrame | pa.Table"
 
 #: ``(connect, read)`` seconds, or one number for both.
 Timeout: TypeAlias = float | tuple[float, float]

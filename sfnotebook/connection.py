@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
     from sfnotebook import bulk, reports, soql
+    from sfnotebook._output import Output
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
 
@@ -49,6 +50,7 @@ def connect(
     retries: int = 4,
     backoff: float = 0.5,
     set_default: bool = True,
+    output: Output = "pandas",
 ) -> Connection:
     """Log in with the client credentials flow and return a :class:`Connection`.
 
@@ -63,6 +65,9 @@ def connect(
         first wait in seconds (doubling, with jitter).
     set_default
         Make this the connection that ``sfnotebook.query`` and the ``%%soql`` magic use.
+    output
+        The library results come out in when a verb's ``output=`` is not given: ``"pandas"``,
+        ``"polars"`` or ``"arrow"`` (``pyarrow.Table``); also ``conn.output``.
 
     Examples
     --------
@@ -78,7 +83,9 @@ def connect(
         ca_bundle=ca_bundle,
         env_file=env_file,
     )
-    conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff)).open()
+    conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
+    conn.output = output
+    conn.open()
     if set_default:
         set_default_connection(conn)
     return conn
@@ -159,6 +166,7 @@ class Connection:
         self._describe_cache: dict[str, JsonObject] = {}
         self._describe_lock = threading.Lock()
         self.timeout = DEFAULT_TIMEOUT
+        self.output: Output = "pandas"  # what the verbs' output=None means
         self._token: Token | None = None
         self.instance_url = ""
         self.api_version = ""

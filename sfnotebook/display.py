@@ -99,6 +99,12 @@ def error_html(message: str, *, title: str = "Could not connect") -> str:
     )
 
 
+def _column_names(frame: Any) -> list[Any]:
+    """Column names of a pandas or polars frame, or a ``pyarrow.Table``."""
+    names = getattr(frame, "column_names", None)  # Arrow: .columns are the arrays
+    return list(names if names is not None else frame.columns)
+
+
 def report_html(result: Any, *, max_rows: int = 10) -> str:
     """HTML summary of a report result: name, format, row count, groupings, first rows.
 
@@ -138,13 +144,17 @@ def report_html(result: Any, *, max_rows: int = 10) -> str:
     if row_count is not None:
         pairs.append(("Detail rows", f"{int(row_count):,}"))
     if frame is not None:
-        pairs.append(("Columns", f"{len(frame.columns):,}"))
+        pairs.append(("Columns", f"{len(_column_names(frame)):,}"))
     groupings = _groupings(result)
     pairs.append(("Groupings", ", ".join(groupings) if groupings else "none"))
     aggregates = _first_attr(result, "aggregates")
     if aggregates is not None and hasattr(aggregates, "columns"):
-        # "Is Total" is report_frames' marker column, not one of the report's aggregates.
-        names = [str(c) for c in aggregates.columns if str(c) != "Is Total"]
+        # "Is Total" is report_frames' marker column, not one of the report's aggregates;
+        # outside pandas the grouping levels are columns too.
+        levels = set() if hasattr(aggregates, "index") else set(groupings)
+        names = [
+            str(c) for c in _column_names(aggregates) if str(c) != "Is Total" and c not in levels
+        ]
         pairs.append(("Aggregates", ", ".join(names) or "none"))
     runs = _first_attr(result, "runs")
     if isinstance(runs, int):
@@ -152,7 +162,9 @@ def report_html(result: Any, *, max_rows: int = 10) -> str:
     out = _table(f"Report: {name or 'unnamed'}", pairs, css_class="sfnotebook-report")
     if frame is not None:
         shown = min(max_rows, len(frame))
-        head = frame.head(max_rows)
+        head = frame.slice(0, max_rows) if hasattr(frame, "slice") else frame.head(max_rows)
+        if not hasattr(head, "to_html"):  # polars and Arrow show through pandas
+            head = head.to_pandas()
         table = head.to_html(max_cols=30, border=0, na_rep="", escape=True)
         caption = f"first {shown:,} of {len(frame):,} rows" if len(frame) > shown else ""
         out += table + (f'<div style="color:#555">{_e(caption)}</div>' if caption else "")

@@ -1,16 +1,23 @@
-"""Salesforce field type -> pandas dtype: the table, and the two steps that apply it.
+"""Salesforce field types as data: one row per type, and the two steps that apply them.
+
+Each Salesforce field type is one :class:`FieldType` row of :data:`TYPES`: its pandas dtype,
+its Arrow storage type (the ``"arrow"`` and ``"polars"`` outputs, Parquet files), its parsers
+for JSON values (REST), CSV text (Bulk API 2.0) and report cells, and the few flags the
+converters need. SOQL, reports and bulk all read these rows; a new Salesforce type is one row
+here (and one test row in ``tests/unit/test_dtypes.py``).
 
 Values are converted in two steps, as pandas-gbq does:
 
-1. **build** (:func:`build_chunk`): one page's values of one column (a Python list taken from
-   the JSON records) become a compact typed chunk, a ``pyarrow.Array`` (or a list for
-   ``object`` columns). Pages are converted while the next one downloads, and only these chunks
-   are kept, never the raw JSON.
-2. **finalize** (:func:`finalize`): the chunks of a column are joined and turned into the pandas
-   array of the dtype in :data:`DTYPE_TABLE`. The caller's ``dtypes=`` overrides are applied last
-   (:func:`apply_overrides`) and always win.
+1. **build**: one page's values of one column become a compact typed Arrow chunk through the
+   row's parser (:func:`build_chunk` for JSON; ``row.csv`` and ``row.cell`` for the other
+   formats). Pages are converted while the next one downloads, and only these chunks are kept,
+   never the raw payload.
+2. **finalize**: the chunks of each column go to the one output seam
+   (:mod:`sfnotebook._output`), which joins them into the table the caller asked for: pandas
+   (the row's dtype, :func:`finalize`), polars or a ``pyarrow.Table`` (the row's Arrow type).
+   The caller's ``dtypes=`` overrides are applied last and always win.
 
-The table (also in the README):
+The table (also in the README), pandas dtypes:
 
 =====================================================  ========================  ===============
 Salesforce type (describe ``type``)                    pandas dtype              null
@@ -30,6 +37,11 @@ time                                                   ``timedelta64[ns]``      
                                                        (since midnight)
 anyType                                                ``object``                ``None``
 =====================================================  ========================  ===============
+
+``number`` (a report column type) reads like ``double``. Report columns of a type whose row has
+no cell parser (``time``, ``anyType``), or of a type the table does not know, are their labels
+as text. Arrow types: text ``string``, ``bool``, ``int64``, ``double``, ``date32``,
+``timestamp[ms, UTC]``, ``duration[ms]``; ``anyType`` is text there (Arrow has no object type).
 
 Choices, and why:
 
@@ -52,13 +64,16 @@ Choices, and why:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from sfnotebook import _output
+from sfnotebook import _values as v
 
 # Following paths through describes lives in _describe_paths; re-exported here for callers.
 from sfnotebook._describe_paths import (
@@ -72,77 +87,162 @@ from sfnotebook._describe_paths import (
 __all__ = [
     "COMPOUND_PARTS",
     "DTYPE_TABLE",
+    "TYPES",
+    "FieldType",
     "aggregate_type",
     "apply_overrides",
     "build_chunk",
     "compound_parts",
     "empty_chunk",
+    "field_type",
     "finalize",
     "infer_sf_type",
     "order_parts",
     "pandas_dtype",
+    "read_cells",
     "resolve_field",
     "resolve_type",
 ]
 
-#: Salesforce describe ``type`` -> pandas dtype name. Unknown types fall back to ``string``.
-DTYPE_TABLE: dict[str, str] = {
-    "id": "string[pyarrow]",
-    "reference": "string[pyarrow]",
-    "string": "string[pyarrow]",
-    "picklist": "string[pyarrow]",
-    "combobox": "string[pyarrow]",
-    "textarea": "string[pyarrow]",
-    "email": "string[pyarrow]",
-    "phone": "string[pyarrow]",
-    "url": "string[pyarrow]",
-    "encryptedstring": "string[pyarrow]",
-    "base64": "string[pyarrow]",
-    "datacategorygroupreference": "string[pyarrow]",
-    "complexvalue": "string[pyarrow]",
-    "json": "string[pyarrow]",
-    "multipicklist": "string[pyarrow]",
-    "boolean": "boolean",
-    "int": "Int64",
-    "long": "Int64",
-    "double": "Float64",
-    "currency": "Float64",
-    "percent": "Float64",
-    "date": "datetime64[s]",
-    "datetime": "datetime64[ns, UTC]",
-    "time": "timedelta64[ns]",
-    "anyType": "object",
-}
-
-_STRING = pd.StringDtype("pyarrow")
-# Arrow storage type of each table entry; ``None`` means a plain list (object column).
-_ARROW: dict[str, pa.DataType | None] = {
-    "string[pyarrow]": pa.string(),
-    "boolean": pa.bool_(),
-    "Int64": pa.int64(),
-    "Float64": pa.float64(),
-    "datetime64[s]": pa.date32(),
-    "datetime64[ns, UTC]": pa.timestamp("ms", tz="UTC"),
-    "timedelta64[ns]": pa.duration("ms"),
-    "object": None,
-}
-_NS_MAX_MS = np.iinfo(np.int64).max // 1_000_000
-
-Chunk = Any  # pa.Array, or list for object columns
+Chunk = Any  # pa.Array (or pa.ChunkedArray), or a list of Python objects for anyType
 
 
-def _kind(sf_type: str | None) -> str:
-    return DTYPE_TABLE.get(sf_type or "string", "string[pyarrow]")
+@dataclass(frozen=True)
+class FieldType:
+    """One row of the dtype table: how values of one Salesforce field type are read and held.
+
+    Attributes
+    ----------
+    name : str
+        The describe ``type`` (``"currency"``); report ``dataType`` values use the same names.
+    pandas : str
+        The dtype of the ``"pandas"`` output (:attr:`pandas_dtype` resolves it).
+    arrow : pyarrow.DataType
+        The storage type: every chunk, the ``"arrow"`` and ``"polars"`` outputs, Parquet.
+    json, csv, cell : callable
+        Parsers of one page's column: JSON values (a list), CSV text (an Arrow string array),
+        report cells (a list of ``{"label", "value"}``). ``cell`` is None when reports show the
+        type as its label text.
+    leaf : type
+        The msgspec type a JSON value of this type decodes to (typed page decoding).
+    csv_reader : bool
+        pyarrow's CSV reader converts the text itself (bulk's fast path).
+    objects : bool
+        pandas holds Python objects (``anyType``); Arrow holds their text.
+    splits : bool
+        ``"A;B"`` becomes ``["A", "B"]`` with ``split_multipicklist=True``.
+    wider : str, optional
+        The row report values take when this one cannot hold them (fractional ``int`` cells).
+    """
+
+    name: str
+    pandas: str
+    arrow: pa.DataType
+    json: Callable[[list[Any]], Chunk]
+    csv: Callable[[Any], Chunk]
+    cell: Callable[[Sequence[Mapping[str, Any]]], Chunk] | None
+    leaf: Any
+    csv_reader: bool = False
+    objects: bool = False
+    splits: bool = False
+    wider: str | None = None
+
+    @property
+    def pandas_dtype(self) -> Any:
+        """The pandas dtype object (``pd.StringDtype("pyarrow")`` for ``string[pyarrow]``)."""
+        return _output.pandas_dtype(self.pandas)
+
+    def empty(self) -> Chunk:
+        """A zero-length chunk of this type (for an empty result)."""
+        return [] if self.objects else pa.array([], type=self.arrow)
+
+
+def _text(name: str, *, cell: Any = v.cell_label, splits: bool = False) -> FieldType:
+    return FieldType(
+        name, "string[pyarrow]", pa.string(), v.json_text, v.csv_text, cell, str | None,
+        splits=splits,
+    )  # fmt: skip
+
+
+def _int(name: str) -> FieldType:
+    return FieldType(
+        name, "Int64", pa.int64(), v.json_int, v.csv_int, v.cell_int, int | float | None,
+        csv_reader=True, wider="double",
+    )  # fmt: skip
+
+
+def _float(name: str) -> FieldType:
+    return FieldType(
+        name, "Float64", pa.float64(), v.json_float, v.csv_float, v.cell_float, float | None,
+        csv_reader=True,
+    )  # fmt: skip
+
+
+_ROWS = (
+    _text("id", cell=v.cell_id),
+    _text("reference"),
+    _text("string"),
+    _text("picklist"),
+    _text("combobox"),
+    _text("textarea"),
+    _text("email"),
+    _text("phone"),
+    _text("url"),
+    _text("encryptedstring"),
+    _text("base64"),
+    _text("datacategorygroupreference"),
+    _text("complexvalue"),
+    _text("json"),
+    _text("multipicklist", splits=True),
+    FieldType("boolean", "boolean", pa.bool_(), v.json_bool, v.csv_bool, v.cell_bool,
+              bool | None, csv_reader=True),
+    _int("int"),
+    _int("long"),
+    _float("double"),
+    _float("currency"),
+    _float("percent"),  # percent units: 10 means 10%
+    _float("number"),  # reports' dataType for plain numbers
+    FieldType("date", "datetime64[s]", pa.date32(), v.json_date, v.csv_date, v.cell_date,
+              str | None, csv_reader=True),
+    FieldType("datetime", "datetime64[ns, UTC]", pa.timestamp("ms", tz="UTC"), v.json_datetime,
+              v.csv_datetime, v.cell_datetime, str | None, csv_reader=True),
+    FieldType("time", "timedelta64[ns]", pa.duration("ms"), v.json_time, v.csv_time, None,
+              str | None),
+    FieldType("anyType", "object", pa.string(), v.json_objects, v.csv_text, None, Any,
+              objects=True),
+)  # fmt: skip
+
+#: The dtype table: Salesforce type -> its row. Unknown types read as ``string``.
+TYPES: Mapping[str, FieldType] = MappingProxyType({row.name: row for row in _ROWS})
+_BY_LOWER = {name.lower(): row for name, row in TYPES.items()}
+
+#: Salesforce type -> pandas dtype name: a view of :data:`TYPES` for reading and docs.
+DTYPE_TABLE: Mapping[str, str] = MappingProxyType({n: r.pandas for n, r in TYPES.items()})
+
+
+def field_type(sf_type: str | None) -> FieldType:
+    """The row of Salesforce type ``sf_type`` (case-insensitive; unknown or None -> string)."""
+    row = TYPES.get(sf_type or "string")
+    if row is None:
+        row = _BY_LOWER.get(str(sf_type).lower(), TYPES["string"])
+    return row
 
 
 def pandas_dtype(sf_type: str | None) -> Any:
     """The pandas dtype a column of Salesforce type ``sf_type`` gets (unknown -> string)."""
-    kind = _kind(sf_type)
-    if kind == "string[pyarrow]":
-        return _STRING
-    if kind == "object":
-        return np.dtype(object)
-    return pd.api.types.pandas_dtype(kind)
+    return field_type(sf_type).pandas_dtype
+
+
+def read_cells(cells: Sequence[Mapping[str, Any]], data_type: str) -> tuple[FieldType, Chunk]:
+    """One report column's cells -> (its row, an Arrow array), by the column's ``dataType``."""
+    row = field_type(data_type)
+    if row.cell is None:
+        row = TYPES["string"]
+    try:
+        return row, row.cell(cells)  # type: ignore[misc]
+    except v.NotWhole:
+        wider = TYPES[row.wider or "double"]
+        return wider, wider.cell(cells)  # type: ignore[misc]
 
 
 def aggregate_type(function: str, source_type: str | None) -> str | None:
@@ -193,105 +293,29 @@ def infer_sf_type(values: Sequence[Any]) -> str:
     return "anyType"
 
 
-def _to_number(values: list[Any], typ: pa.DataType) -> pa.Array:
-    try:
-        return pa.array(values, type=typ, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Aggregates may arrive as 300.0 for an int source; numbers may arrive as strings.
-        return pc.cast(pa.array([_num(v) for v in values], type=pa.float64()), typ)
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-# from_pandas=True: with None values and an explicit type, pyarrow 26 is ~15x slower without
-# it (measured); JSON has no NaN, so its other effect (NaN -> null) never applies.
 def build_chunk(values: list[Any], sf_type: str | None) -> Chunk:
     """Step 1: one page's JSON values of a column -> a typed chunk (``pa.Array`` or list)."""
-    kind = _kind(sf_type)
-    if kind == "object":
-        return list(values)
-    if kind == "string[pyarrow]":
-        try:
-            return pa.array(values, type=pa.string(), from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    if kind in {"Int64", "Float64"}:
-        return _to_number(values, _ARROW[kind])  # type: ignore[arg-type]
-    if kind == "boolean":
-        return pa.array(values, type=pa.bool_(), from_pandas=True)
-    text = pa.array(values, type=pa.string(), from_pandas=True)
-    if kind == "datetime64[ns, UTC]":
-        # Arrow's ISO-8601 cast reads Salesforce's "2024-01-31T18:25:43.000+0000" in C.
-        return pc.cast(text, pa.timestamp("ms", tz="UTC"))
-    if kind == "datetime64[s]":
-        return pc.cast(text, pa.date32())
-    # time "13:30:00.000Z": parse as a timestamp on 1970-01-01, which is the ms since midnight.
-    clock = pc.replace_substring(text, "Z", "")
-    stamp = pc.cast(pc.binary_join_element_wise("1970-01-01T", clock, ""), pa.timestamp("ms"))
-    return pc.cast(pc.cast(stamp, pa.int64()), pa.duration("ms"))
+    return field_type(sf_type).json(values)
 
 
 def empty_chunk(sf_type: str | None) -> Chunk:
     """A zero-length chunk of the right type (for an empty result)."""
-    typ = _ARROW[_kind(sf_type)]
-    return [] if typ is None else pa.array([], type=typ)
+    return field_type(sf_type).empty()
 
 
 def finalize(
     chunks: Sequence[Chunk], sf_type: str | None, *, split_multipicklist: bool = False
 ) -> Any:
-    """Step 2: join a column's chunks and return the pandas array of the table's dtype."""
-    kind = _kind(sf_type)
-    if kind == "object" or (split_multipicklist and sf_type == "multipicklist"):
-        if kind == "object":
-            flat: list[Any] = [v for chunk in chunks for v in chunk]
-        else:
-            joined = pa.chunked_array(list(chunks), type=pa.string())
-            flat = pc.split_pattern(joined, ";").to_pylist()
-        out = np.empty(len(flat), dtype=object)
-        out[:] = flat
-        return out
-    typ = _ARROW[kind]
-    arr = pa.chunked_array(list(chunks), type=typ).combine_chunks() if chunks else None
-    if arr is None:
-        arr = pa.array([], type=typ)
-    if kind == "string[pyarrow]":
-        return pd.array(arr, dtype=_STRING)
-    if kind in {"Int64", "Float64", "boolean"}:
-        # values + mask straight from Arrow: exact for 64-bit integers (no float round trip)
-        mask = arr.is_null().to_numpy(zero_copy_only=False)
-        zero: Any = False if kind == "boolean" else 0
-        values = arr.fill_null(zero).to_numpy(zero_copy_only=False)
-        if kind == "Int64":
-            return pd.arrays.IntegerArray(values.astype("int64"), mask)
-        if kind == "Float64":
-            return pd.arrays.FloatingArray(values.astype("float64"), mask)
-        return pd.arrays.BooleanArray(values.astype(bool), mask)
-    if kind == "datetime64[ns, UTC]":
-        # Nanoseconds end in 2262; a column reaching past that keeps milliseconds.
-        lo, hi = pc.min_max(pc.cast(arr, pa.int64())).values()
-        fits = all(v.as_py() is None or abs(v.as_py()) <= _NS_MAX_MS for v in (lo, hi))
-        stamps = arr.to_pandas(date_as_object=False).array
-        return stamps.astype("datetime64[ns, UTC]") if fits else stamps
-    if kind == "datetime64[s]":
-        return arr.to_pandas(date_as_object=False).array.astype("datetime64[s]")
-    return arr.to_pandas().array.astype("timedelta64[ns]")
+    """Step 2 for one column: join its chunks into the pandas array of the row's dtype."""
+    return _output.pandas_column(
+        field_type(sf_type), list(chunks), split_multipicklist=split_multipicklist
+    )
 
 
-def apply_overrides(frame: pd.DataFrame, dtypes: Mapping[str, Any] | None) -> pd.DataFrame:
-    """Apply the caller's ``dtypes=`` (column -> dtype); they win over the table.
+def apply_overrides(frame: Any, dtypes: Mapping[str, Any] | None) -> Any:
+    """Apply the caller's ``dtypes=`` (column -> dtype) to a pandas frame; they win.
 
     A column named in ``dtypes`` but absent from the frame raises ``KeyError`` so a typo does not
     pass silently.
     """
-    if not dtypes:
-        return frame
-    missing = [name for name in dtypes if name not in frame.columns]
-    if missing:
-        raise KeyError(
-            f"dtypes= names columns that the result does not have: {missing}; "
-            f"columns are {list(frame.columns)}"
-        )
-    return frame.astype(dict(dtypes))
+    return _output.apply_overrides(frame, dtypes, "pandas")

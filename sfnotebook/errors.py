@@ -33,7 +33,8 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── AmbiguousReportError
     │   └── ReportPagingError          a report past 2,000 rows that cannot be paged
     ├── BulkJobError                  a Bulk API 2.0 job failed or was aborted
-    └── OutputFolderError             extract(to=...) got a file or a folder already in use
+    ├── OutputFolderError             extract(to=...) got a file or a folder already in use
+    └── OutputLibraryMissingError     output="polars" without polars installed
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "OutputFolderError",
+    "OutputLibraryMissingError",
     "QueryLocatorExpiredError",
     "ReportError",
     "ReportNotFoundError",
@@ -365,6 +367,22 @@ class OutputFolderError(SfNotebookError, FileExistsError):
 
     Also a :class:`FileExistsError`, so code written against the built-in keeps working.
     """
+
+
+class OutputLibraryMissingError(SfNotebookError, ImportError):
+    """``output=`` names a library that is not installed (the message says what to install).
+
+    Also an :class:`ImportError`, so code written against the built-in keeps working.
+
+    Attributes
+    ----------
+    library : str
+        The missing library (``"polars"``).
+    """
+
+    def __init__(self, message: str, *, library: str) -> None:
+        super().__init__(message)
+        self.library = library
 
 
 class SfNotebookWarning(UserWarning):

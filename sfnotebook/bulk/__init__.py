@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import requests
 
+from sfnotebook import _output
 from sfnotebook._api import Dtypes, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.bulk._collect import Collector
@@ -56,7 +56,8 @@ def extract(
     poll_interval: float = 0.5,
     concurrency: int = 4,
     compress: bool | None = None,
-) -> pd.DataFrame | Path:
+    output: _output.Output | None = None,
+) -> Any:
     """Run ``soql`` as a Bulk API 2.0 query job; return a typed DataFrame or a Parquet folder.
 
     Prefer it to ``org.query`` past a few hundred thousand rows: Salesforce sends up to
@@ -88,10 +89,13 @@ def extract(
     compress : bool, optional
         Ask for gzip-compressed pages. By default yes, except from a server on this machine
         (``localhost``), where compressing costs time and saves nothing.
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result without ``to=``: a pandas DataFrame, a polars DataFrame or a
+        ``pyarrow.Table`` (the Parquet files' types). Default: the connection's ``output``.
 
     Returns
     -------
-    pandas.DataFrame, or pathlib.Path when ``to=`` is given.
+    pandas.DataFrame (or polars DataFrame, pyarrow.Table), or pathlib.Path when ``to=`` is given.
 
     Raises
     ------
@@ -108,6 +112,7 @@ def extract(
     >>> import duckdb; duckdb.sql("select count(*) from 'opps/*.parquet'")  # doctest: +SKIP
     """
     _check_options(progress, concurrency)
+    output = _output.resolve(output, conn)
     folder = prepare_folder(to, overwrite=overwrite) if to is not None else None
     job = _create_job(conn, soql, include_deleted=include_deleted)
     return _results(
@@ -122,6 +127,7 @@ def extract(
         poll_interval=poll_interval,
         concurrency=concurrency,
         compress=compress,
+        output=output,
     )
 
 
@@ -137,7 +143,8 @@ def job_results(
     poll_interval: float = 0.5,
     concurrency: int = 4,
     compress: bool | None = None,
-) -> pd.DataFrame | Path:
+    output: _output.Output | None = None,
+) -> Any:
     """Wait for an existing Bulk API 2.0 query job and download its results, as ``extract`` does.
 
     For a job created elsewhere (another session, a scheduled integration): results stay on
@@ -174,6 +181,7 @@ def job_results(
         poll_interval=poll_interval,
         concurrency=concurrency,
         compress=compress,
+        output=_output.resolve(output, conn),
     )
 
 
@@ -197,9 +205,10 @@ def _results(
     poll_interval: float,
     concurrency: int,
     compress: bool | None,
-) -> pd.DataFrame | Path:
+    output: _output.Output,
+) -> Any:
     """Wait for the job, download and convert its pages; abort it on KeyboardInterrupt."""
-    collector = Collector(conn, soql, root=root, folder=folder, dtypes=dtypes)
+    collector = Collector(conn, soql, root=root, folder=folder, dtypes=dtypes, output=output)
     bar = _Progress(progress, job_id)
     try:
         info = _wait(conn, job_id, poll_interval=poll_interval, bar=bar)

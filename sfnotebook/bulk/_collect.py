@@ -1,4 +1,4 @@
-"""Turning downloaded result pages into the extract's result: a DataFrame or Parquet files.
+"""Turning downloaded result pages into the extract's result: a table or Parquet files.
 
 Pages are parsed in the download threads (:meth:`Collector.handle`), then handed back in page
 order (:meth:`Collector.keep`). The schema is fixed by the first page to arrive, from the
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
+from sfnotebook import _output
 from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
@@ -46,8 +46,10 @@ class Collector:
         root: str | None,
         folder: Path | None,
         dtypes: Mapping[str, Any] | None,
+        output: _output.Output = "pandas",
     ) -> None:
         self.conn = conn
+        self.output = output
         self.soql = soql
         self.root = root
         self.folder = folder
@@ -107,8 +109,8 @@ class Collector:
         if self.writer is not None:
             self.writer.remove_written()
 
-    def finish(self) -> pd.DataFrame | Path:
-        """The DataFrame, or the folder once every page is written."""
+    def finish(self) -> Any:
+        """The result table (in ``output``'s library), or the folder once every page is written."""
         if self._schema is None:
             self._fallback_schema()
         if self.folder is not None:
@@ -118,7 +120,7 @@ class Collector:
                 self.writer.write(0, self._schema_table())
             return self.folder
         assert self.assembler is not None  # noqa: S101 - set with the schema
-        return self.assembler.frame(dtypes=self.dtypes)
+        return self.assembler.frame(dtypes=self.dtypes, output=self.output)
 
     def _schema_table(self) -> pa.Table:
         assert self._schema is not None  # noqa: S101 - checked by finish

@@ -1,9 +1,9 @@
-"""Bulk API 2.0 CSV result pages -> typed Arrow tables -> a pandas DataFrame. Pure: no I/O.
+"""Bulk API 2.0 CSV result pages -> typed Arrow tables. Pure: no I/O.
 
 A page is parsed straight from the response bytes by ``pyarrow.csv`` (multi-threaded, in C),
 every column read as text first so that nothing is guessed (an Id or a zip code never turns
-numeric), then typed with the dtype table of :mod:`sfnotebook.dtypes` from the object's
-describe, so ``extract`` and ``org.query`` give the same columns and dtypes:
+numeric), then typed by the CSV parsers of the dtype table's rows (:mod:`sfnotebook.dtypes`)
+from the object's describe, so ``extract`` and ``org.query`` give the same columns and types:
 
 * an empty cell, quoted or not, is null (Salesforce writes null and ``""`` alike);
 * dotted relationship headers (``Account.Owner.Name``) stay column names, spelled as the
@@ -11,13 +11,12 @@ describe, so ``extract`` and ``org.query`` give the same columns and dtypes:
 * datetimes ``2019-01-05T03:41:05.000Z`` (or ``+0000``), dates ``YYYY-MM-DD``, times
   ``13:30:00.000Z``, booleans ``true``/``false`` and plain numbers are converted in Arrow.
 
-Typed pages become one DataFrame in :mod:`sfnotebook.bulk._frame`.
+Typed pages become one result (pandas, polars or Arrow) in :mod:`sfnotebook.bulk._frame`.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from sfnotebook import _describe_paths as dp
+from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
 
 __all__ = [
@@ -92,13 +93,11 @@ class PageSchema:
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema of a typed page (the dtype table's storage types)."""
         return pa.schema(
-            [pa.field(n, _storage_type(t)) for n, t in zip(self.names, self.types, strict=True)]
+            [
+                pa.field(n, _dt.field_type(t).arrow)  # unknown (None): text
+                for n, t in zip(self.names, self.types, strict=True)
+            ]
         )
-
-
-def _storage_type(sf_type: str | None) -> pa.DataType:
-    chunk = _dt.empty_chunk(sf_type or "string")
-    return chunk.type if isinstance(chunk, pa.Array) else pa.string()  # anyType: text
 
 
 def page_schema(
@@ -116,7 +115,8 @@ def page_schema(
     names: list[str] = []
     sf_types: list[str | None] = []
     for header in headers:
-        name = _spelled(describe_of, root, header) if describe_of else header
+        # account.owner.name -> Account.Owner.Name: the REST JSON keys' spelling
+        name = dp.spell(describe_of, root, header) if describe_of else header
         sf_type = given.get(header.lower())
         if sf_type is None and describe_of is not None:
             sf_type = _dt.resolve_type(describe_of, root, header)
@@ -125,53 +125,16 @@ def page_schema(
     return PageSchema(tuple(headers), tuple(names), tuple(sf_types))
 
 
-def _spelled(describe_of: DescribeOf, root: str | None, column: str) -> str:
-    """``account.owner.name`` -> ``Account.Owner.Name``: the REST JSON keys' spelling."""
-    path = column.split(".")
-    objects: list[str] = [root] if root else []
-    out: list[str] = []
-    for i, segment in enumerate(path):
-        key = "name" if i == len(path) - 1 else "relationshipName"
-        found: Mapping[str, Any] | None = None
-        targets: list[str] = []
-        for obj in objects:
-            for field in (describe_of(obj) or {}).get("fields", ()):
-                if str(field.get(key) or "").lower() == segment.lower():
-                    found = found or field
-                    targets.extend(t for t in field.get("referenceTo") or () if t not in targets)
-                    break
-        out.append(str(found[key]) if found else segment)
-        objects = targets
-    return ".".join(out)
-
-
-_SELECT = re.compile(r"^\s*select\s+(?P<fields>.*?)\s+from\s+(?P<object>\w+)", re.I | re.S)
-
-
 def select_columns(soql: str) -> tuple[list[str], str | None]:
-    """The SELECT list and object of a Bulk-compatible SOQL (flat fields only).
+    """The columns and object of a Bulk-compatible SOQL, as its result keys (flat fields only).
 
-    Used when a result has no header at all (no rows on some API versions), to still return
-    the selected columns.
+    Read by :func:`sfnotebook._soql_parse.parse_select`. Used when a result has no header at
+    all (no rows on some API versions), to still return the selected columns.
     """
-    match = _SELECT.match(soql)
-    if match is None:
+    select = sp.parse_select(soql)
+    if select is None:
         return [], None
-    fields: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in match["fields"]:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            fields.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    fields.append("".join(current).strip())
-    return [f for f in fields if f], match["object"]
+    return [i.key for i in select.items if isinstance(i, sp.FieldRef)], select.object_name
 
 
 # --------------------------------------------------------------------------- typing
@@ -214,54 +177,28 @@ def _parses(valid: Any, sf_type: str) -> bool:
 
 
 def type_column(column: pa.ChunkedArray | pa.Array, sf_type: str | None) -> Any:
-    """Text values of one column -> the dtype table's Arrow storage type for ``sf_type``.
+    """Text values of one column -> the Arrow type of ``sf_type``'s row, by its CSV parser.
 
     Returns a ``pa.Array`` (or ``pa.ChunkedArray``), or a list for ``anyType`` columns.
     Raises ``pyarrow.ArrowInvalid`` when a value does not parse as the type says.
     """
-    target = _dt.empty_chunk(sf_type or "string")
-    if not isinstance(target, pa.Array):  # anyType: Python objects, as org.query gives
+    row = _dt.field_type(sf_type)
+    if row.objects:  # anyType: Python objects, as org.query gives
         return column.to_pylist()
-    typ = target.type
-    if pa.types.is_string(typ):
-        return column
-    if pa.types.is_boolean(typ):
-        # Arrow accepts true/false/1/0 in any case, as Salesforce's exports may vary.
-        return pc.cast(column, typ)
-    if pa.types.is_integer(typ):
-        try:
-            return pc.cast(column, typ)
-        except pa.ArrowInvalid:  # "250.0" for an int field: go through float
-            return pc.cast(pc.cast(column, pa.float64()), typ)
-    if pa.types.is_floating(typ):
-        return pc.cast(column, typ)
-    if pa.types.is_timestamp(typ):
-        # Arrow's ISO-8601 cast reads "...000Z" and "...000+0000" alike, in C.
-        return pc.cast(column, typ)
-    if pa.types.is_date(typ):
-        return pc.cast(column, typ)
-    if pa.types.is_duration(typ):
-        # time "13:30:00.000Z": a timestamp on 1970-01-01 is the milliseconds since midnight.
-        clock = pc.replace_substring(column, "Z", "")
-        stamp = pc.cast(pc.binary_join_element_wise("1970-01-01T", clock, ""), pa.timestamp("ms"))
-        return pc.cast(pc.cast(stamp, pa.int64()), typ)
-    return pc.cast(column, typ)
+    return row.csv(column)
 
 
 def typed_page(strings: pa.Table, schema: PageSchema) -> pa.Table:
     """A text page -> a table with the dtype table's storage types and the output names.
 
-    Columns of unknown type stay text. ``anyType`` columns become text too (Arrow has no
-    object type); :class:`sfnotebook.bulk._frame.FrameAssembler` turns them into Python objects at the end.
+    Columns of unknown type stay text. ``anyType`` columns stay text too (Arrow has no object
+    type); the pandas output turns them into Python objects at the end.
     """
     _check_header(strings.column_names, schema)
     columns = []
     for i, sf_type in enumerate(schema.types):
         column = strings.column(i)
-        typed = type_column(column, sf_type) if sf_type is not None else column
-        if isinstance(typed, list):
-            typed = column
-        columns.append(typed)
+        columns.append(_dt.field_type(sf_type).csv(column) if sf_type is not None else column)
     return pa.Table.from_arrays(columns, schema=schema.arrow_schema())
 
 
@@ -277,8 +214,8 @@ def read_page(data: Data, schema: PageSchema) -> pa.Table:
     _check_header(headers, schema)
     target = schema.arrow_schema()
     direct = {
-        h: f.type if _direct(f.type) else pa.string()
-        for h, f in zip(schema.headers, target, strict=True)
+        h: f.type if t is not None and _dt.field_type(t).csv_reader else pa.string()
+        for h, f, t in zip(schema.headers, target, schema.types, strict=True)
     }
     try:
         table = _read(data, direct, true_values=["true"], false_values=["false"])
@@ -288,19 +225,9 @@ def read_page(data: Data, schema: PageSchema) -> pa.Table:
     for i, (field, sf_type) in enumerate(zip(target, schema.types, strict=True)):
         column = table.column(i)
         if column.type != field.type:  # times (and any type the reader left as text)
-            column = type_column(column, sf_type)
+            column = _dt.field_type(sf_type).csv(column)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=target)
-
-
-def _direct(typ: pa.DataType) -> bool:
-    return (
-        pa.types.is_boolean(typ)
-        or pa.types.is_integer(typ)
-        or pa.types.is_floating(typ)
-        or pa.types.is_date(typ)
-        or pa.types.is_timestamp(typ)
-    )
 
 
 def _read(data: Data, column_types: dict[str, pa.DataType], **options: Any) -> pa.Table:

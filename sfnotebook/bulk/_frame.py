@@ -1,18 +1,18 @@
-"""Typed Bulk API 2.0 pages -> one pandas DataFrame, and ``csv_frame`` for CSV bytes. Pure.
+"""Typed Bulk API 2.0 pages -> one result table, and ``csv_frame`` for CSV bytes. Pure.
 
-Between pages only compact typed Arrow arrays are kept (:class:`FrameAssembler`); the pandas
-frame is built once, column by column, at the end, with the dtype table of
-:mod:`sfnotebook.dtypes`, so ``extract`` gives the dtypes ``org.query`` gives.
+Between pages only compact typed Arrow arrays are kept (:class:`FrameAssembler`); the result
+is built once, column by column, at the end, by the output seam (:mod:`sfnotebook._output`)
+with the rows of :mod:`sfnotebook.dtypes`, so ``extract`` gives the types ``org.query`` gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
+from sfnotebook import _output
 from sfnotebook import dtypes as _dt
 from sfnotebook.bulk._csv import (
     Data,
@@ -23,7 +23,6 @@ from sfnotebook.bulk._csv import (
     read_header,
     read_page,
     strip_nul,
-    type_column,
 )
 
 __all__ = ["FrameAssembler", "csv_frame"]
@@ -49,34 +48,23 @@ class FrameAssembler:
         self.rows += table.num_rows
         return table.num_rows
 
-    def frame(self, *, dtypes: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """The DataFrame, with the caller's ``dtypes=`` overrides applied last."""
-        data: dict[str, Any] = {}
+    def _columns(self) -> Iterator[_output.Column]:
+        """The columns, each one's chunks handed over (and released here) one at a time."""
         for i, (name, sf_type) in enumerate(zip(self.schema.names, self.schema.types, strict=True)):
             chunks, self._chunks[i] = self._chunks[i], []
-            if sf_type is None:
+            if sf_type is None:  # no describe told the type: inferred from the text
                 text = pa.chunked_array(chunks, type=pa.string())
                 sf_type = infer_text_type(text)
-                chunks = _as_chunks(type_column(text, sf_type)) if len(text) else []
-            elif isinstance(_dt.empty_chunk(sf_type), list):  # anyType: Python objects
-                chunks = [[v for c in chunks for v in c.to_pylist()]]
-            if not chunks:
-                chunks = [_dt.empty_chunk(sf_type)]
-            if _is_text(sf_type):
-                # Text stays in its per-page Arrow chunks: joining them would copy the largest
-                # columns of the result once more at the very moment memory peaks.
-                text = pa.chunked_array(chunks, type=pa.string())
-                data[name] = pd.array(text, dtype=_dt.pandas_dtype(sf_type))
-            else:
-                data[name] = _dt.finalize(chunks, sf_type)
+                chunks = _as_chunks(_dt.field_type(sf_type).csv(text)) if len(text) else []
+            row = _dt.field_type(sf_type)
+            yield _output.Column(name, row, chunks or [row.empty()])
             del chunks
-        frame = pd.DataFrame(data, index=pd.RangeIndex(self.rows), copy=False)
-        return _dt.apply_overrides(frame, dtypes)
 
-
-def _is_text(sf_type: str) -> bool:
-    chunk = _dt.empty_chunk(sf_type)
-    return isinstance(chunk, pa.Array) and pa.types.is_string(chunk.type)
+    def frame(
+        self, *, dtypes: Mapping[str, Any] | None = None, output: _output.Output = "pandas"
+    ) -> Any:
+        """The result table, with the caller's ``dtypes=`` overrides applied last."""
+        return _output.table(self._columns(), rows=self.rows, output=output, dtypes=dtypes)
 
 
 def _as_chunks(value: Any) -> list[Any]:
@@ -90,7 +78,8 @@ def csv_frame(
     root: str | None = None,
     types: Mapping[str, str | None] | None = None,
     dtypes: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
+    output: _output.Output | None = None,
+) -> Any:
     """Convert Bulk API 2.0 CSV result pages (bytes) into one typed DataFrame.
 
     Parameters
@@ -107,10 +96,12 @@ def csv_frame(
         inferred from their values.
     dtypes : dict, optional
         ``{column: dtype}`` overrides applied last.
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result (no connection here: None means ``"pandas"``).
 
     Examples
     --------
-    >>> from sfnotebook.bulk._csv import csv_frame
+    >>> from sfnotebook.bulk._frame import csv_frame
     >>> csv_frame(b'"Id","IsWon"\\n"006000000000001AAA","true"\\n', types={"IsWon": "boolean"})
     ...     # doctest: +SKIP
     """
@@ -134,4 +125,4 @@ def csv_frame(
             assembler.add(read_page(clean, assembler.schema))
     if assembler is None:
         assembler = FrameAssembler(PageSchema((), (), ()))
-    return assembler.frame(dtypes=dtypes)
+    return assembler.frame(dtypes=dtypes, output=_output.resolve(output))

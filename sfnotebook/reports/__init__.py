@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from sfnotebook import _output
 from sfnotebook._api import OrgApi, Progress
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -49,6 +50,7 @@ def report(
     boolean_filter: str | None = None,
     column_names: Literal["label", "api"] = "label",
     progress: Progress = "auto",
+    output: _output.Output | None = None,
 ) -> ReportResult:
     """Run a report whole, every detail row, and return its rows and aggregates.
 
@@ -67,6 +69,8 @@ def report(
         Name columns by label (default) or API name.
     progress : bool or "auto"
         Progress bar while paging (auto: only in a notebook).
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of ``.details`` and ``.aggregates``. Default: the connection's ``output``.
 
     Returns
     -------
@@ -89,6 +93,7 @@ def report(
     """
     if column_names not in ("label", "api"):
         raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
+    output = _output.resolve(output, conn)
     report_id = resolve(conn, report)
     runner = Runner(conn, report_id)
     describe: dict[str, Any] | None = None
@@ -97,10 +102,18 @@ def report(
         describe = conn.get_json(f"analytics/reports/{report_id}/describe")
         metadata = _override_filters(describe["reportMetadata"], filters, boolean_filter)
     first = runner(metadata)
-    aggregates = report_aggregates(first, column_names=column_names)
+    aggregates = report_aggregates(first, column_names=column_names, output=output)
     if not paging.truncated(first):
-        details = frame_from_detail_rows(first, detail_rows(first), column_names=column_names)
-        return ReportResult(details=details, aggregates=aggregates, payload=first, runs=runner.runs)
+        details = frame_from_detail_rows(
+            first, detail_rows(first), column_names=column_names, output=output
+        )
+        return ReportResult(
+            details=details,
+            aggregates=aggregates,
+            payload=first,
+            runs=runner.runs,
+            column_names=column_names,
+        )
     if describe is None:
         describe = conn.get_json(f"analytics/reports/{report_id}/describe")
     base = copy.deepcopy(first.get("reportMetadata") or {})
@@ -123,13 +136,14 @@ def report(
             expected=expected,
             received=len(rows),
         )
-    details = frame_from_detail_rows(first, rows, column_names=column_names)
+    details = frame_from_detail_rows(first, rows, column_names=column_names, output=output)
     return ReportResult(
         details=details,
         aggregates=aggregates,
         payload=first,
         runs=runner.runs,
         paged_on=cursors[0].column,
+        column_names=column_names,
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+from sfnotebook.reports.frames import grouping_names, pivot_matrix, report_aggregates
 
-from sfnotebook.reports.frames import pivot_matrix
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ReportResult"]
 
@@ -21,9 +22,11 @@ class ReportResult:
     Attributes
     ----------
     details : pandas.DataFrame
-        One row per detail row (see :func:`sfnotebook.reports.frames.report_details`).
+        One row per detail row (see :func:`sfnotebook.reports.frames.report_details`); a polars
+        DataFrame or a ``pyarrow.Table`` when the report ran with ``output="polars"``/``"arrow"``.
     aggregates : pandas.DataFrame
-        Groups, subtotals and grand total (see :func:`sfnotebook.reports.frames.report_aggregates`).
+        Groups, subtotals and grand total (see :func:`sfnotebook.reports.frames.report_aggregates`),
+        in the same library as ``details`` (grouping levels as leading columns outside pandas).
     name, id, format : str
         The report's name, 18-character Id and format (TABULAR, SUMMARY, MATRIX).
     groupings : list of str
@@ -39,11 +42,12 @@ class ReportResult:
     def __init__(
         self,
         *,
-        details: pd.DataFrame,
-        aggregates: pd.DataFrame,
+        details: Any,
+        aggregates: Any,
         payload: Mapping[str, Any],
         runs: int,
         paged_on: str | None = None,
+        column_names: Literal["label", "api"] = "label",
     ) -> None:
         metadata = dict(payload.get("reportMetadata") or {})
         attributes = payload.get("attributes") or {}
@@ -54,12 +58,14 @@ class ReportResult:
         self.id = str(metadata.get("id") or attributes.get("reportId") or "")
         self.name = str(metadata.get("name") or attributes.get("reportName") or "")
         self.format = str(metadata.get("reportFormat") or "TABULAR").upper()
-        self.groupings = list(aggregates.index.names) if self.format != "TABULAR" else []
+        self.groupings = grouping_names(payload, column_names) if self.format != "TABULAR" else []
         self.runs = runs
         self.paged_on = paged_on
+        self._payload = payload
+        self._column_names = column_names
 
     @property
-    def df(self) -> pd.DataFrame:
+    def df(self) -> Any:
         """The detail rows as a DataFrame."""
         return self.details
 
@@ -69,12 +75,21 @@ class ReportResult:
         return len(self.details)
 
     def to_pandas(self) -> pd.DataFrame:
-        """The detail rows as a DataFrame."""
-        return self.details
+        """The detail rows as a pandas DataFrame (whatever ``output`` the report ran with)."""
+        details = self.details
+        if type(details).__module__.startswith("pandas"):
+            return details
+        return details.to_pandas()
 
     def pivot(self, aggregate: str | None = None, *, totals: bool = True) -> pd.DataFrame:
-        """MATRIX reports: one aggregate laid out as Salesforce's grid (see ``pivot_matrix``)."""
-        return pivot_matrix(self.aggregates, aggregate, totals=totals)
+        """MATRIX reports: one aggregate laid out as Salesforce's grid (see ``pivot_matrix``).
+
+        The grid is a pandas frame (its rows and columns are indexes), whatever ``output``.
+        """
+        aggregates = self.aggregates
+        if not isinstance(getattr(aggregates, "attrs", None), dict):
+            aggregates = report_aggregates(self._payload, column_names=self._column_names)
+        return pivot_matrix(aggregates, aggregate, totals=totals)
 
     def __len__(self) -> int:
         return len(self.details)

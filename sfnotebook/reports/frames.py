@@ -1,41 +1,45 @@
-"""Report-run JSON -> pandas DataFrames: detail rows, aggregates and the matrix grid.
+"""Report-run JSON -> DataFrames: detail rows, aggregates and the matrix grid.
 
 Pure functions: one decoded Reports API run payload (``GET/POST /analytics/reports/{id}``) in,
-a DataFrame out; no I/O. Shapes follow ``salesforce-api.md`` section 5 and the real payloads
+a DataFrame (pandas by default; polars or a ``pyarrow.Table`` with ``output=``) out; no I/O. Shapes follow ``salesforce-api.md`` section 5 and the real payloads
 recorded from orgs (factMap keys in any order, cells without ``rows``, currency objects, ``-``
 for empty cells, ``<br>`` in address labels, float noise in aggregate values).
 
-Conventions (documented in docs/reports.md):
+Conventions (documented in the README's "Reports" section):
 
 * Detail frame: grouping columns first (down levels, then across levels), holding the grouping
   label users see ("May 2013", an account's name), then ``reportMetadata.detailColumns`` in
   order. Columns are named by label; a label seen twice becomes ``"Owner (2)"``.
-* Aggregates frame: indexed by the grouping labels; subtotal rows carry ``"(Subtotal)"`` in the
-  levels below their group, the grand total ``"(Grand Total)"`` in every level, and the boolean
-  column ``"Is Total"`` is True on both.
+* Aggregates frame: indexed by the grouping labels (for polars and Arrow, which have no index,
+  the grouping levels are its leading columns, named alike); subtotal rows carry
+  ``"(Subtotal)"`` in the levels below their group, the grand total ``"(Grand Total)"`` in every
+  level, and the boolean column ``"Is Total"`` is True on both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from sfnotebook._output import Column, Output, resolve, table
+from sfnotebook.dtypes import field_type
 from sfnotebook.reports._cells import (
-    INT_TYPES,
-    STRING,
     cell_text,
     convert_cells,
     currency_code,
     number,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "GRAND_TOTAL",
     "SUBTOTAL",
     "TOTAL_COLUMN",
+    "grouping_names",
     "pivot_matrix",
     "report_aggregates",
     "report_details",
@@ -52,8 +56,11 @@ DetailRow = tuple[tuple[str | None, ...], Sequence[Mapping[str, Any]]]
 
 
 def report_details(
-    payload: Mapping[str, Any], *, column_names: ColumnNames = "label"
-) -> pd.DataFrame:
+    payload: Mapping[str, Any],
+    *,
+    column_names: ColumnNames = "label",
+    output: Output | None = None,
+) -> Any:
     """Turn one report run into a DataFrame of its detail rows.
 
     Parameters
@@ -62,10 +69,13 @@ def report_details(
         A decoded report run (sync run, or a finished async instance) with details.
     column_names : {"label", "api"}
         Name columns by the labels shown in Salesforce (default) or by API column names.
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result (a converter has no connection: None means ``"pandas"``).
 
     Returns
     -------
     pandas.DataFrame
+        (or a polars DataFrame, a ``pyarrow.Table``: the same columns, the rows' Arrow types)
         One row per detail row in report order (TABULAR, SUMMARY and MATRIX); grouping columns
         first, typed from ``detailColumnInfo`` (currency/percent/double/number -> Float64,
         int -> Int64, date -> datetime64[s], datetime -> datetime64[ns, UTC], boolean ->
@@ -78,7 +88,9 @@ def report_details(
     >>> import json, sfnotebook
     >>> df = sfnotebook.report_details(json.load(open("run.json")))  # doctest: +SKIP
     """
-    return frame_from_detail_rows(payload, detail_rows(payload), column_names=column_names)
+    return frame_from_detail_rows(
+        payload, detail_rows(payload), column_names=column_names, output=output
+    )
 
 
 def detail_rows(payload: Mapping[str, Any]) -> list[DetailRow]:
@@ -114,7 +126,8 @@ def frame_from_detail_rows(
     rows: Sequence[DetailRow],
     *,
     column_names: ColumnNames = "label",
-) -> pd.DataFrame:
+    output: Output | None = None,
+) -> Any:
     """Build the typed detail frame from rows collected (possibly over several runs)."""
     _check_column_names(column_names)
     metadata = payload.get("reportMetadata") or {}
@@ -126,27 +139,36 @@ def frame_from_detail_rows(
         _label(detail_info.get(col), col) if column_names == "label" else col
         for col in detail_columns
     ]
-    data: dict[str, Any] = {}
+    columns: list[Column] = []
     names = _unique([*group_names, *detail_names])
     for i, name in enumerate(names[: len(group_names)]):
-        data[name] = pd.array([r[0][i] for r in rows], dtype=STRING)
+        columns.append(_text_column(name, [r[0][i] for r in rows]))
     taken = set(names)
     for j, (col, name) in enumerate(zip(detail_columns, names[len(group_names) :], strict=True)):
         cells = [r[1][j] if j < len(r[1]) else {} for r in rows]
         data_type = str((detail_info.get(col) or {}).get("dataType") or "string").lower()
-        data[name] = convert_cells(cells, data_type)
+        row, values = convert_cells(cells, data_type)
+        columns.append(Column(name, row, [values]))
         if data_type == "currency":
             codes = [currency_code(c) for c in cells]
             if any(code is not None for code in codes):
                 code_name = _unique_against(f"{name} Currency", taken)
                 taken.add(code_name)
-                data[code_name] = pd.array(codes, dtype=STRING)
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+                columns.append(_text_column(code_name, codes))
+    return table(columns, rows=len(rows), output=resolve(output))
+
+
+def _text_column(name: str, values: Sequence[str | None]) -> Column:
+    row = field_type("string")
+    return Column(name, row, [pa.array(values, type=row.arrow)])
 
 
 def report_aggregates(
-    payload: Mapping[str, Any], *, column_names: ColumnNames = "label"
-) -> pd.DataFrame:
+    payload: Mapping[str, Any],
+    *,
+    column_names: ColumnNames = "label",
+    output: Output | None = None,
+) -> Any:
     """Turn one report run into a DataFrame of its aggregates (summaries).
 
     Parameters
@@ -156,6 +178,9 @@ def report_aggregates(
     column_names : {"label", "api"}
         Label columns and index levels as in the report ("Sum of Amount") or by API name
         ("s!AMOUNT").
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result (a converter has no connection: None means ``"pandas"``).
+        polars and Arrow have no index: the grouping levels are the leading columns there.
 
     Returns
     -------
@@ -198,20 +223,31 @@ def report_aggregates(
             values.append([number(a) for a in aggregates[: len(keys)]])
             values[-1] += [None] * (len(keys) - len(values[-1]))
             totals.append(down_total or across_total)
-    data: dict[str, Any] = {}
+    columns: list[Column] = []
     for i, (key, name) in enumerate(zip(keys, agg_names, strict=True)):
         data_type = str((info.get(key) or {}).get("dataType") or "").lower()
         column = [row[i] for row in values]
-        data[name] = _aggregate_array(column, integer=data_type in INT_TYPES or _is_count(key))
-    data[total_name] = pd.array(totals, dtype="boolean")
-    frame = pd.DataFrame(data, index=_make_index(index, level_names))
-    frame.attrs.update(
-        report_format=_format(metadata),
-        down_levels=down_n,
-        across_levels=across_n,
-        aggregate_keys=dict(zip(keys, agg_names, strict=True)),
-        total_column=total_name,
+        whole = pa.types.is_integer(field_type(data_type).arrow) or _is_count(key)
+        columns.append(_aggregate_column(name, column, integer=whole))
+    flags = field_type("boolean")
+    columns.append(Column(total_name, flags, [pa.array(totals, type=flags.arrow)]))
+    levels = [_text_column(n, [path[i] for path in index]) for i, n in enumerate(level_names)]
+    frame = table(
+        columns,
+        rows=len(index),
+        output=resolve(output),
+        index=levels,
+        index_fill=GRAND_TOTAL,
     )
+    attrs = getattr(frame, "attrs", None)  # pandas only: pivot_matrix reads them
+    if isinstance(attrs, dict):
+        attrs.update(
+            report_format=_format(metadata),
+            down_levels=down_n,
+            across_levels=across_n,
+            aggregate_keys=dict(zip(keys, agg_names, strict=True)),
+            total_column=total_name,
+        )
     return frame
 
 
@@ -241,8 +277,11 @@ def pivot_matrix(
     --------
     >>> sfnotebook.pivot_matrix(payload, "Record Count", totals=False)  # doctest: +SKIP
     """
+    import numpy as np
+    import pandas as pd
+
     frame = report_aggregates(data) if isinstance(data, Mapping) else data
-    attrs = frame.attrs
+    attrs = getattr(frame, "attrs", {})
     if attrs.get("report_format") != "MATRIX":
         raise ValueError(
             "pivot_matrix needs a MATRIX report's payload or its report_aggregates() frame "
@@ -328,6 +367,13 @@ def _total_nodes(
     yield "T", (GRAND_TOTAL,) * levels, levels > 0 or axis == "groupingsDown"
 
 
+def grouping_names(payload: Mapping[str, Any], column_names: ColumnNames = "label") -> list[str]:
+    """The grouping level names of a run: down levels, then across levels (made unique)."""
+    metadata = payload.get("reportMetadata") or {}
+    extended = payload.get("reportExtendedMetadata") or {}
+    return _unique(_grouping_names(metadata, extended, column_names))
+
+
 def _grouping_names(
     metadata: Mapping[str, Any], extended: Mapping[str, Any], column_names: ColumnNames
 ) -> list[str]:
@@ -346,10 +392,14 @@ def _grouping_names(
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _aggregate_array(column: Sequence[float | None], *, integer: bool) -> Any:
+def _aggregate_column(name: str, column: Sequence[float | None], *, integer: bool) -> Column:
     if integer and all(v is None or float(v).is_integer() for v in column):
-        return pd.array([None if v is None else int(v) for v in column], dtype="Int64")
-    return pd.array([None if v is None else _denoise(float(v)) for v in column], dtype="Float64")
+        row = field_type("int")
+        values: list[Any] = [None if v is None else int(v) for v in column]
+    else:
+        row = field_type("double")
+        values = [None if v is None else _denoise(float(v)) for v in column]
+    return Column(name, row, [pa.array(values, type=row.arrow)])
 
 
 def _denoise(value: float) -> float:
@@ -378,6 +428,8 @@ def _as_tuple(key: Any) -> tuple[Any, ...]:
 
 
 def _make_index(tuples: list[tuple[Any, ...]], names: Sequence[str]) -> pd.Index:
+    import pandas as pd
+
     if len(names) > 1:
         return pd.MultiIndex.from_tuples(tuples, names=list(names))
     if len(names) == 1:

@@ -20,13 +20,16 @@ import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import orjson
+import pyarrow as pa
 
+from sfnotebook import _output
 from sfnotebook import _soql_parse as sp
-from sfnotebook._api import Dtypes, OrgApi, Progress
+from sfnotebook import dtypes as _dt
+from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -35,9 +38,6 @@ from sfnotebook.errors import (
 )
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
 
@@ -312,7 +312,8 @@ def query(
     children: Children = "frames",
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
-) -> pd.DataFrame | QueryResult | int:
+    output: _output.Output | None = None,
+) -> Frame | QueryResult | int:
     """Run SOQL and return the whole result as a typed DataFrame.
 
     Parameters
@@ -337,12 +338,16 @@ def query(
         Multi-select picklists as lists (``["A", "B"]``) instead of ``"A;B"``.
     large_result_rows : int, optional
         Warn above this many rows (default :data:`LARGE_RESULT_ROWS`, 500,000).
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result: a pandas DataFrame, a polars DataFrame or a
+        ``pyarrow.Table``, with the same columns (child frames too). Default: the connection's
+        ``output`` (``"pandas"`` unless ``connect(output=...)`` chose another).
 
     Returns
     -------
     pandas.DataFrame, QueryResult, or int
-        A DataFrame; a ``QueryResult`` when the SOQL has child subqueries; the count (an
-        ``int``) for ``SELECT COUNT() FROM ...``.
+        A DataFrame (or polars frame, Arrow table); a ``QueryResult`` when the SOQL has child
+        subqueries; the count (an ``int``) for ``SELECT COUNT() FROM ...``.
 
     Raises
     ------
@@ -357,6 +362,7 @@ def query(
     >>> org.query("SELECT COUNT() FROM Account")  # doctest: +SKIP
     5000
     """
+    output = _output.resolve(output, conn)
     for builder, count in _run(
         conn,
         soql,
@@ -369,7 +375,7 @@ def query(
     ):
         if builder is None:
             return count
-        return builder.result(dtypes=dtypes, children=children)
+        return builder.result(dtypes=dtypes, children=children, output=output)
     raise AssertionError("unreachable: _run always yields")  # pragma: no cover
 
 
@@ -385,7 +391,8 @@ def query_iter(
     children: Children = "frames",
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
-) -> Iterator[pd.DataFrame | QueryResult]:
+    output: _output.Output | None = None,
+) -> Iterator[Frame | QueryResult]:
     """Run SOQL and yield the result as typed DataFrame chunks of about ``chunk_rows`` rows.
 
     Parameters
@@ -407,6 +414,7 @@ def query_iter(
     >>> for chunk in org.query_iter("SELECT Id, Amount FROM Opportunity"):  # doctest: +SKIP
     ...     total += chunk["Amount"].sum()
     """
+    output = _output.resolve(output, conn)
     for builder, count in _run(
         conn,
         soql,
@@ -418,10 +426,10 @@ def query_iter(
         chunk_rows=chunk_rows,
     ):
         if builder is None:
-            import pandas as pd
-
-            yield pd.DataFrame({"count": pd.array([count], dtype="Int64")})
+            ints = _dt.field_type("int")
+            counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
+            yield _output.table([counted], rows=1, output=output)
             return
-        result = builder.result(dtypes=dtypes, children=children)
+        result = builder.result(dtypes=dtypes, children=children, output=output)
         if isinstance(result, QueryResult) or len(result) or builder.rows == 0:
             yield result

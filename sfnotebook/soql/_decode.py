@@ -24,17 +24,6 @@ __all__ = ["RecordCodec", "decode_error_types"]
 #: What a failed typed decode raises (the caller then falls back to dicts).
 decode_error_types = (msgspec.ValidationError, msgspec.DecodeError)
 
-_LEAF: dict[str, Any] = {
-    "string[pyarrow]": str | None,
-    "boolean": bool | None,
-    "Int64": int | float | None,
-    "Float64": float | None,
-    "datetime64[s]": str | None,
-    "datetime64[ns, UTC]": str | None,
-    "timedelta64[ns]": str | None,
-    "object": Any,
-}
-
 
 class _Attributes(msgspec.Struct):
     type: str | None = None
@@ -44,7 +33,7 @@ class _Attributes(msgspec.Struct):
 def _leaf(sf_type: str | None) -> Any:
     if sf_type is None:
         return Any
-    return _LEAF[_dt.DTYPE_TABLE.get(sf_type, "string[pyarrow]")]
+    return _dt.field_type(sf_type).leaf
 
 
 class RecordCodec:

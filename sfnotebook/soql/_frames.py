@@ -1,8 +1,9 @@
 """Building typed frames page by page: the layout of a query and the column builder. Pure.
 
 :class:`FrameBuilder` takes pages of records (dicts, or the typed structs of
-:mod:`sfnotebook.soql._decode`), walks them once per column, keeps compact Arrow chunks, and builds
-the frame(s) at the end with the dtype table of :mod:`sfnotebook.dtypes`.
+:mod:`sfnotebook.soql._decode`), walks them once per column, keeps compact Arrow chunks typed by
+the rows of :mod:`sfnotebook.dtypes`, and hands them at the end to the output seam
+(:mod:`sfnotebook._output`) for the frame(s) in the library asked for.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
-import pandas as pd
+import pyarrow as pa
 
+from sfnotebook import _output
 from sfnotebook import dtypes as _dt
 from sfnotebook.soql import _decode
 
@@ -62,10 +64,10 @@ class QueryResult:
         accounts.merge(res["Contacts"], left_on="Id", right_on="AccountId")
     """
 
-    frame: pd.DataFrame
-    children: dict[str, pd.DataFrame]
+    frame: Any  # a DataFrame (pandas or polars) or a pyarrow.Table, as ``output=`` asked
+    children: dict[str, Any]
 
-    def __getitem__(self, relationship: str) -> pd.DataFrame:
+    def __getitem__(self, relationship: str) -> Any:
         for name, frame in self.children.items():
             if name.lower() == relationship.lower():
                 return frame
@@ -83,11 +85,15 @@ class QueryResult:
         return f"QueryResult({len(self.frame)} rows; children {{{kids}}})\n{self.frame!r}"
 
     def _repr_html_(self) -> str:
+        import html
+
         kids = "".join(
             f"<li><code>{k}</code>: {len(v)} rows × {len(v.columns)} columns</li>"
             for k, v in self.children.items()
         )
-        return f"{self.frame._repr_html_()}<p>children:</p><ul>{kids}</ul>"
+        show = getattr(self.frame, "_repr_html_", None)
+        head = show() if show is not None else f"<pre>{html.escape(repr(self.frame))}</pre>"
+        return f"{head}<p>children:</p><ul>{kids}</ul>"
 
 
 # --------------------------------------------------------------------------- walking records
@@ -285,47 +291,70 @@ class FrameBuilder:
         self.rows += len(records)
         return len(records)
 
-    def _column(self, column: str) -> Any:
-        chunks = self._chunks[column]
-        sf_type = self._types[column]
-        if sf_type is None:
-            flat = [v for chunk in chunks for v in chunk]
-            sf_type = _dt.infer_sf_type(flat)
-            chunks = [_dt.build_chunk(flat, sf_type)] if flat else []
-        if not chunks:
-            chunks = [_dt.empty_chunk(sf_type)]
-        return _dt.finalize(chunks, sf_type, split_multipicklist=self.split_multipicklist)
+    def _columns(self) -> list[_output.Column]:
+        """The parent columns: their output names, rows of the dtype table and chunks."""
+        out = []
+        for column in self.layout.columns:
+            chunks = self._chunks[column]
+            sf_type = self._types[column]
+            if sf_type is None:  # no describe told the type: inferred from the values
+                flat = [v for chunk in chunks for v in chunk]
+                sf_type = _dt.infer_sf_type(flat)
+                chunks = [_dt.build_chunk(flat, sf_type)] if flat else []
+            row = _dt.field_type(sf_type)
+            out.append(
+                _output.Column(self._names.get(column, column), row, chunks or [row.empty()])
+            )
+        return out
 
-    def frame(self, *, dtypes: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def frame(
+        self, *, dtypes: Mapping[str, Any] | None = None, output: _output.Output = "pandas"
+    ) -> Any:
         """The parent frame (children excluded)."""
-        data = {self._names.get(c, c): self._column(c) for c in self.layout.columns}
-        frame = pd.DataFrame(data, index=pd.RangeIndex(self.rows), copy=False)
-        return _dt.apply_overrides(frame, _only(dtypes, frame.columns))
+        columns = self._columns()
+        return _output.table(
+            columns,
+            rows=self.rows,
+            output=output,
+            dtypes=_only(dtypes, [c.name for c in columns]),
+            split_multipicklist=self.split_multipicklist,
+        )
 
-    def child_frames(self, *, dtypes: Mapping[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+    def child_frames(
+        self, *, dtypes: Mapping[str, Any] | None = None, output: _output.Output = "pandas"
+    ) -> dict[str, Any]:
         """One frame per child relationship, its first column the parent's Id."""
         parent = self.layout.object_name or "Parent"
-        out: dict[str, pd.DataFrame] = {}
+        out: dict[str, Any] = {}
         for rel, (builder, keys) in self._kids.items():
-            frame = builder.frame()
+            columns = builder._columns()
             key = f"{parent}Id"
-            if key in frame.columns:
+            if key in [c.name for c in columns]:
                 key = f"parent.{key}"
-            frame.insert(0, key, pd.array(keys, dtype=_dt.pandas_dtype("id")))
-            out[self._kid_names.get(rel, rel)] = _dt.apply_overrides(
-                frame, _only(dtypes, frame.columns)
+            ids = _dt.field_type("id")
+            columns.insert(0, _output.Column(key, ids, [pa.array(keys, type=ids.arrow)]))
+            out[self._kid_names.get(rel, rel)] = _output.table(
+                columns,
+                rows=builder.rows,
+                output=output,
+                dtypes=_only(dtypes, [c.name for c in columns]),
+                split_multipicklist=builder.split_multipicklist,
             )
         return out
 
     def result(
-        self, *, dtypes: Mapping[str, Any] | None = None, children: Children = "frames"
-    ) -> pd.DataFrame | QueryResult:
+        self,
+        *,
+        dtypes: Mapping[str, Any] | None = None,
+        children: Children = "frames",
+        output: _output.Output = "pandas",
+    ) -> Any:
         """The parent frame, or a :class:`QueryResult` when the query has child subqueries."""
         _check_overrides(dtypes, self)
-        frame = self.frame(dtypes=dtypes)
+        frame = self.frame(dtypes=dtypes, output=output)
         if not self._kids or children == "drop":
             return frame
-        return QueryResult(frame, self.child_frames(dtypes=dtypes))
+        return QueryResult(frame, self.child_frames(dtypes=dtypes, output=output))
 
 
 def _only(dtypes: Mapping[str, Any] | None, columns: Any) -> dict[str, Any]:

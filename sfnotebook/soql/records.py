@@ -1,4 +1,4 @@
-"""SOQL records (as Salesforce's REST API returns them) -> typed pandas DataFrames. Pure: no I/O.
+"""SOQL records (as Salesforce's REST API returns them) -> typed DataFrames. Pure: no I/O.
 
 The rules, shared by :func:`records_frame` and ``org.query``:
 
@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 from sfnotebook import _describe_paths as dp
+from sfnotebook import _output
 from sfnotebook import dtypes as _dt
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult, _key
 
@@ -134,7 +133,8 @@ def records_frame(
     dtypes: Mapping[str, Any] | None = None,
     children: Children = "frames",
     split_multipicklist: bool = False,
-) -> pd.DataFrame | QueryResult:
+    output: _output.Output | None = None,
+) -> Any:
     """Convert SOQL records, as the REST API returns them, into a typed DataFrame.
 
     Parameters
@@ -157,10 +157,13 @@ def records_frame(
         one frame per relationship); ``"drop"`` returns the parent frame only.
     split_multipicklist : bool
         Return multi-select picklists as lists (``["A", "B"]``) instead of ``"A;B"``.
+    output : {"pandas", "polars", "arrow"}, optional
+        The library of the result (a converter has no connection: None means ``"pandas"``).
 
     Returns
     -------
     pandas.DataFrame or QueryResult
+        (a polars DataFrame or ``pyarrow.Table`` with ``output="polars"`` / ``"arrow"``)
 
     Examples
     --------
@@ -186,4 +189,4 @@ def records_frame(
     layout = Layout(layout.columns, types, layout.children, root)
     builder = FrameBuilder(layout, split_multipicklist=split_multipicklist)
     builder.add(records)
-    return builder.result(dtypes=dtypes, children=children)
+    return builder.result(dtypes=dtypes, children=children, output=_output.resolve(output))

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from sfnotebook import dtypes
@@ -37,6 +38,7 @@ ROWS: list[tuple[str, list[Any], Any, list[Any]]] = [
     ("double", [1.5, 2, None], pd.Float64Dtype(), [1.5, 2.0, pd.NA]),
     ("currency", [1200000.5, None], pd.Float64Dtype(), [1200000.5, pd.NA]),
     ("percent", [10, None], pd.Float64Dtype(), [10.0, pd.NA]),  # percent units: 10 = 10%
+    ("number", [3, 2.5, None], pd.Float64Dtype(), [3.0, 2.5, pd.NA]),  # a report dataType
     ("date", ["2024-01-31", "4000-12-31", None], np.dtype("datetime64[s]"),
      [pd.Timestamp("2024-01-31"), pd.Timestamp("4000-12-31"), pd.NaT]),
     ("datetime", ["2024-01-31T18:25:43.000+0000", None], pd.DatetimeTZDtype("ns", "UTC"),
@@ -200,3 +202,69 @@ def test_compound_parts_from_describe() -> None:
 def test_dates_are_naive_midnight() -> None:
     value = pd.Series(dtypes.finalize([dtypes.build_chunk(["2024-02-29"], "date")], "date"))[0]
     assert value.to_pydatetime() == dt.datetime(2024, 2, 29)
+
+
+# --- every row reads every wire format alike -------------------------------------------------
+
+
+def _csv_text(value: Any) -> str | None:
+    """A JSON value as Bulk API 2.0 writes it in CSV (empty cells are null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@pytest.mark.parametrize(("sf_type", "values"), [r[:2] for r in ROWS], ids=[r[0] for r in ROWS])
+def test_row_reads_csv_as_it_reads_json(sf_type: str, values: list[Any]) -> None:
+    row = dtypes.field_type(sf_type)
+    from_csv = row.csv(pa.array([_csv_text(v) for v in values], type=pa.string()))
+    assert from_csv.type == row.arrow
+    if row.objects:  # anyType: CSV has only its text
+        assert from_csv.to_pylist() == [_csv_text(v) for v in values]
+    else:
+        assert from_csv.equals(dtypes.build_chunk(values, sf_type))
+
+
+@pytest.mark.parametrize(("sf_type", "values"), [r[:2] for r in ROWS], ids=[r[0] for r in ROWS])
+def test_row_reads_report_cells_as_it_reads_json(sf_type: str, values: list[Any]) -> None:
+    cells = [{"label": "-" if v is None else _csv_text(v), "value": v} for v in values]
+    row, read = dtypes.read_cells(cells, sf_type)
+    if dtypes.field_type(sf_type).cell is None:  # time, anyType: reports show their labels
+        assert row is dtypes.TYPES["string"]
+        assert read.to_pylist() == [_csv_text(v) for v in values]
+        return
+    assert row is dtypes.field_type(sf_type)
+    assert read.type == row.arrow
+    assert read.equals(dtypes.build_chunk(values, sf_type))
+
+
+@pytest.mark.parametrize("sf_type", sorted(dtypes.TYPES))
+def test_row_is_consistent(sf_type: str) -> None:
+    row = dtypes.TYPES[sf_type]
+    assert row.name == sf_type
+    assert dtypes.field_type(sf_type.upper()) is row  # report dataTypes may be capitalised
+    if row.objects:
+        assert row.empty() == []
+    else:
+        assert row.empty().type == row.arrow
+    assert row.wider is None or dtypes.TYPES[row.wider].cell is not None
+
+
+def test_fractional_int_report_cells_widen_to_double() -> None:
+    row, read = dtypes.read_cells(
+        [{"label": "1.5", "value": 1.5}, {"label": "2", "value": 2}], "int"
+    )
+    assert row is dtypes.TYPES["double"]
+    assert read.to_pylist() == [1.5, 2.0]
+
+
+def test_report_datetime_cells_take_date_only_and_zoneless_values_as_utc() -> None:
+    cells = [{"value": "2016-01-16"}, {"value": "2015-08-12T16:05:43"}, {"value": None}]
+    _, read = dtypes.read_cells(cells, "datetime")
+    assert read.to_pylist() == [
+        dt.datetime(2016, 1, 16, tzinfo=dt.timezone.utc),
+        dt.datetime(2015, 8, 12, 16, 5, 43, tzinfo=dt.timezone.utc),
+        None,
+    ]

@@ -107,3 +107,12 @@ def test_the_connection_constructor_does_no_io() -> None:
     assert "s" * 20 not in repr(conn)
     with pytest.raises(sfnotebook.SfNotebookError, match="not logged in"):
         conn.token  # noqa: B018
+
+
+def test_import_does_not_pull_in_arrow_or_polars() -> None:
+    code = (
+        "import sys, sfnotebook; "
+        "print(','.join(m for m in ('pyarrow', 'polars', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -295,9 +295,10 @@ def test_arrow_schema_uses_the_tables_storage_types() -> None:
 
 
 def test_select_columns() -> None:
+    # The result keys, as a page header (and org.query) name them: toLabel keeps the field's.
     soql = "SELECT Id, Account.Name, toLabel(StageName) , Amount\nFROM Opportunity WHERE x = 1"
     assert select_columns(soql) == (
-        ["Id", "Account.Name", "toLabel(StageName)", "Amount"],
+        ["Id", "Account.Name", "StageName", "Amount"],
         "Opportunity",
     )
     assert select_columns("not soql") == ([], None)
