@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from sfnotebook import _output
-from sfnotebook._api import Dtypes, OrgApi, Progress
+from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.bulk._collect import Collector
 from sfnotebook.bulk._pages import csv_headers, run_pages
@@ -57,7 +57,7 @@ def extract(
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
-) -> Any:
+) -> Frame | Path:
     """Run ``soql`` as a Bulk API 2.0 query job; return a typed DataFrame or a Parquet folder.
 
     Prefer it to ``org.query`` past a few hundred thousand rows: Salesforce sends up to
@@ -144,7 +144,7 @@ def job_results(
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
-) -> Any:
+) -> Frame | Path:
     """Wait for an existing Bulk API 2.0 query job and download its results, as ``extract`` does.
 
     For a job created elsewhere (another session, a scheduled integration): results stay on
