@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from sfnotebook._api import Frame
 from sfnotebook._output import Column, Output, resolve, table
 from sfnotebook.dtypes import field_type
 from sfnotebook.reports._cells import (
@@ -56,11 +57,11 @@ DetailRow = tuple[tuple[str | None, ...], Sequence[Mapping[str, Any]]]
 
 
 def report_details(
-    payload: Mapping[str, Any],
+    payload: Mapping[str, object],
     *,
     column_names: ColumnNames = "label",
     output: Output | None = None,
-) -> Any:
+) -> Frame:
     """Turn one report run into a DataFrame of its detail rows.
 
     Parameters
@@ -164,11 +165,11 @@ def _text_column(name: str, values: Sequence[str | None]) -> Column:
 
 
 def report_aggregates(
-    payload: Mapping[str, Any],
+    payload: Mapping[str, object],
     *,
     column_names: ColumnNames = "label",
     output: Output | None = None,
-) -> Any:
+) -> Frame:
     """Turn one report run into a DataFrame of its aggregates (summaries).
 
     Parameters
@@ -198,8 +199,9 @@ def report_aggregates(
     >>> agg[~agg["Is Total"]]  # the deepest groups only  # doctest: +SKIP
     """
     _check_column_names(column_names)
-    metadata = payload.get("reportMetadata") or {}
-    extended = payload.get("reportExtendedMetadata") or {}
+    run: Mapping[str, Any] = payload  # decoded JSON: read as such below
+    metadata = run.get("reportMetadata") or {}
+    extended = run.get("reportExtendedMetadata") or {}
     info: Mapping[str, Any] = extended.get("aggregateColumnInfo") or {}
     keys: list[str] = list(metadata.get("aggregates") or [])
     down_n, across_n = _levels(metadata)
@@ -207,7 +209,7 @@ def report_aggregates(
     raw = [_label(info.get(k), k) if column_names == "label" else k for k in keys]
     agg_names = _unique([*raw, TOTAL_COLUMN])
     total_name = agg_names.pop()
-    fact_map: Mapping[str, Any] = payload.get("factMap") or {}
+    fact_map: Mapping[str, Any] = run.get("factMap") or {}
     index: list[tuple[str | None, ...]] = []
     values: list[list[float | None]] = []
     totals: list[bool] = []
@@ -252,7 +254,7 @@ def report_aggregates(
 
 
 def pivot_matrix(
-    data: Mapping[str, Any] | pd.DataFrame,
+    data: Mapping[str, object] | pd.DataFrame,
     aggregate: str | None = None,
     *,
     totals: bool = True,
@@ -280,8 +282,10 @@ def pivot_matrix(
     import numpy as np
     import pandas as pd
 
-    frame = report_aggregates(data) if isinstance(data, Mapping) else data
-    attrs = getattr(frame, "attrs", {})
+    frame = report_aggregates(data, output="pandas") if isinstance(data, Mapping) else data
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError("pivot_matrix takes a report run's payload or its pandas aggregates.")
+    attrs = frame.attrs
     if attrs.get("report_format") != "MATRIX":
         raise ValueError(
             "pivot_matrix needs a MATRIX report's payload or its report_aggregates() frame "

@@ -25,6 +25,7 @@ from typing import Any
 from sfnotebook import _describe_paths as dp
 from sfnotebook import _output
 from sfnotebook import dtypes as _dt
+from sfnotebook._api import Dtypes, Frame
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult, _key
 
 __all__ = ["QueryResult", "infer_layout", "records_frame"]
@@ -126,15 +127,15 @@ def _describe_lookup(
 
 
 def records_frame(
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Mapping[str, object]],
     *,
-    describe: Any = None,
+    describe: Mapping[str, object] | None = None,
     columns: Sequence[str] | None = None,
-    dtypes: Mapping[str, Any] | None = None,
+    dtypes: Dtypes | None = None,
     children: Children = "frames",
     split_multipicklist: bool = False,
     output: _output.Output | None = None,
-) -> Any:
+) -> Frame | QueryResult:
     """Convert SOQL records, as the REST API returns them, into a typed DataFrame.
 
     Parameters

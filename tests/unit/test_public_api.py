@@ -54,15 +54,6 @@ def _verbs() -> list[tuple[str, Any]]:
     ]
 
 
-# Converters take decoded JSON; their payload annotations still say Any (being retyped).
-CONVERTERS = {
-    "sfnotebook.records_frame",
-    "sfnotebook.report_details",
-    "sfnotebook.report_aggregates",
-    "sfnotebook.pivot_matrix",
-}
-
-
 KEYWORDS = {
     "org.query": {"soql", "include_deleted", "progress", "dtypes", "batch_size", "children"},
     "org.query_iter": {"soql", "chunk_rows", "dtypes"},
@@ -87,7 +78,7 @@ def test_verbs_show_their_keywords_and_docs_where_they_are_called(name: str) -> 
     assert "Examples" in text and ">>> " in text, name
 
 
-@pytest.mark.parametrize("name", [n for n, _ in _verbs() if n not in CONVERTERS])
+@pytest.mark.parametrize("name", [n for n, _ in _verbs()])
 def test_no_any_in_public_signatures(name: str) -> None:
     verb = dict(_verbs())[name]
     signature = inspect.signature(verb)
