@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from sfnotebook import bulk, reports, soql
     from sfnotebook.notebook.magics import load_ipython_extension
     from sfnotebook.notebook.widgets import login_panel
-    from sfnotebook.reports.frames import pivot_matrix, report_aggregates, report_details
+    from sfnotebook.reports.frames import report_aggregates, report_details
+    from sfnotebook.reports.pivot import pivot_matrix
     from sfnotebook.soql.records import records_frame
 
 __all__ = [
@@ -83,7 +84,9 @@ def __getattr__(name: str) -> object:
         found = _on_default(getattr(_wing(_ON_DEFAULT[name]), name))
     elif name == "records_frame":
         from sfnotebook.soql.records import records_frame as found
-    elif name in ("report_details", "report_aggregates", "pivot_matrix"):
+    elif name == "pivot_matrix":
+        from sfnotebook.reports.pivot import pivot_matrix as found
+    elif name in ("report_details", "report_aggregates"):
         from sfnotebook.reports import frames
 
         found = getattr(frames, name)

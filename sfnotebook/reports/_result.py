@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from sfnotebook.reports.frames import grouping_names, pivot_matrix, report_aggregates
+from sfnotebook.reports.frames import grouping_names, report_aggregates
+from sfnotebook.reports.pivot import pivot_matrix
 
 if TYPE_CHECKING:
     import pandas as pd

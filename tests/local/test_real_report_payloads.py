@@ -16,10 +16,10 @@ import pytest
 from sfnotebook.reports.frames import (
     GRAND_TOTAL,
     TOTAL_COLUMN,
-    pivot_matrix,
     report_aggregates,
     report_details,
 )
+from sfnotebook.reports.pivot import pivot_matrix
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-payloads" / "reports"
 PAYLOADS = sorted(p.name for p in REAL.glob("*.json")) if REAL.is_dir() else []

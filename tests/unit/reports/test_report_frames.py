@@ -20,10 +20,10 @@ from sfnotebook.reports.frames import (
     GRAND_TOTAL,
     SUBTOTAL,
     TOTAL_COLUMN,
-    pivot_matrix,
     report_aggregates,
     report_details,
 )
+from sfnotebook.reports.pivot import pivot_matrix
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reports"
 ALL = sorted(p.name for p in FIXTURES.glob("*.json"))
@@ -393,9 +393,11 @@ def test_converters_do_no_io() -> None:
     import sfnotebook.dtypes
     import sfnotebook.reports._cells
     import sfnotebook.reports.frames
+    import sfnotebook.reports.pivot
 
     for module in (
         sfnotebook.reports.frames,
+        sfnotebook.reports.pivot,
         sfnotebook.reports._cells,
         sfnotebook.dtypes,
         sfnotebook._values,
@@ -410,7 +412,11 @@ def test_converters_do_no_io() -> None:
                 imported.add("." * node.level + (node.module or ""))
         roots = {name.split(".")[0] for name in imported}
         assert not roots & {"requests", "simple_salesforce", "urllib", "http", "socket"}, module
-        if module in (sfnotebook.reports.frames, sfnotebook.reports._cells):
+        if module in (
+            sfnotebook.reports.frames,
+            sfnotebook.reports._cells,
+            sfnotebook.reports.pivot,
+        ):
             # inside the package, only the other pure modules: the dtype table, its value
             # parsers and the output seam
             inside = {n for n in imported if n.startswith(("sfnotebook", "."))}
@@ -419,6 +425,7 @@ def test_converters_do_no_io() -> None:
                 "sfnotebook.dtypes",
                 "sfnotebook._output",
                 "sfnotebook._api",
+                "sfnotebook.reports.frames",
             }
             assert inside <= pure | {"sfnotebook._values"}, module
 
