@@ -1,5 +1,8 @@
 """The demo org: a local, Salesforce-compatible HTTPS server for tests, notebooks and benchmarks.
 
+Import :class:`DemoOrg` from here; this is its one documented place (the modules below are
+the implementation):
+
 >>> from sfnotebook_demo import DemoOrg
 >>> with DemoOrg(opportunities=5_000) as demo:          # doctest: +SKIP
 ...     print(demo.url, demo.ca_bundle)
@@ -17,11 +20,27 @@ What it serves (HTTPS on 127.0.0.1 only, a throwaway CA per start; plain HTTP is
   connections, session expiry, ``REQUEST_LIMIT_EXCEEDED``, expired query locators, report
   time-outs, failed Bulk jobs; :meth:`DemoOrg.set_faults`, :meth:`DemoOrg.stats`.
 
-From a terminal: ``sfnotebook demo-org`` (or ``python -m sfnotebook_demo``) runs one in the
-foreground and writes ``.env.demo``.
+From a terminal: ``sfnotebook demo-org`` (or ``python -m sfnotebook_demo``, see
+:mod:`sfnotebook_demo.__main__`) runs one in the foreground and writes ``.env.demo``.
 
-The demo org imports nothing from the client side of sfnotebook (and vice versa): both follow
-the Salesforce wire format on their own, so a bug cannot hide in shared code.
+Where things are:
+
+* top level: :mod:`~sfnotebook_demo.server` (``DemoServer``: the CA, the listener, the table
+  of feature routes), :mod:`~sfnotebook_demo.dispatch` (per request: faults, API version,
+  routing, auth, limits), :mod:`~sfnotebook_demo.transport` (TLS, bodies, chunking, gzip),
+  :mod:`~sfnotebook_demo.http` (``Request``, ``Response``, ``Router``),
+  :mod:`~sfnotebook_demo.faults` (``FaultConfig``), :mod:`~sfnotebook_demo.state` (the
+  ``OrgState`` every feature registers against), :mod:`~sfnotebook_demo.ids` (record ids);
+* ``data/``: the schema (objects, fields, picklists), the seeded rows and the cached SQLite
+  database they are served from;
+* ``rest/``: OAuth and connected apps, versions and limits, sObjects and describe;
+* ``soql/``: the SOQL parser, resolver and SQLite engine, the ``/query`` endpoints, cursors;
+* ``reports/``: the Analytics reports API: definitions, filters, runs and their factMaps;
+* ``bulk/``: Bulk API 2.0 query jobs, their life cycle and their CSV result pages.
+
+The demo org imports nothing from the client, :mod:`sfnotebook` (and the client nothing from
+it; ``tests/test_architecture.py`` checks both): both follow the Salesforce wire format on
+their own, so a bug cannot hide in shared code.
 """
 
 from __future__ import annotations
@@ -86,7 +105,7 @@ class DemoOrg:
         Where the CA bundle (and, in subprocess mode, the server's state file) is written;
         a temporary directory removed on exit when None.
     seed
-        Seed of the generated data (passed to the data module).
+        Seed of the generated data (see :mod:`sfnotebook_demo.data.database`).
     features
         Feature modules to load (``"sobjects"``, ``"soql"``, ``"reports"``, ``"bulk"``);
         all by default.

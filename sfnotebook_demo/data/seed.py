@@ -60,7 +60,8 @@ def _slug(text: str, keep: str = "") -> str:
 class Seeder:
     """Generates the rows of each object for one seed, sizes and build day.
 
-    Call :meth:`rows` in :data:`schema.SCHEMA` order (parents before children).
+    Call :meth:`rows` in :data:`sfnotebook_demo.data.schema.SCHEMA` order (parents before
+    children).
     """
 
     def __init__(self, *, seed: int, sizes: dict[str, int], today: dt.date) -> None:
