@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from sfnotebook_demo import ids
-from sfnotebook_demo.data import dating, schema, vocabulary
+from sfnotebook_demo.data import dating, model, schema, vocabulary
 from sfnotebook_demo.data import opportunities as _opportunities
 from sfnotebook_demo.data import seed as _seed
 from sfnotebook_demo.data.schema import SCHEMA, SCHEMA_VERSION, SObject
@@ -211,7 +211,7 @@ def build_database(
 def _code_digest() -> str:
     """A digest of the code that shapes the data, so any change to it invalidates the cache."""
     digest = hashlib.sha256()
-    for module in (schema, ids, dating, vocabulary, _seed, _opportunities):
+    for module in (model, schema, ids, dating, vocabulary, _seed, _opportunities):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:10]
 
