@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sfnotebook_demo import CONFIG_ENV, SERVER_FILE
+from sfnotebook_demo.org import CONFIG_ENV, SERVER_FILE
 
 __all__ = ["add_run_arguments", "main", "run", "serve"]
 

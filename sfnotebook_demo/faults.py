@@ -81,11 +81,13 @@ class FaultConfig:
         After N API requests (the ``api-usage`` counter), answer 403
         ``REQUEST_LIMIT_EXCEEDED``; the reported daily maximum becomes N.
     expire_locators
-        Query-more calls answer 400 ``INVALID_QUERY_LOCATOR`` (read by the SOQL module).
+        Query-more calls answer 400 ``INVALID_QUERY_LOCATOR`` (read by
+        :mod:`sfnotebook_demo.soql.endpoint`).
     report_timeout
-        Report runs fail as Salesforce does on timeout (read by the reports module).
+        Report runs fail as Salesforce does on timeout (read by
+        :mod:`sfnotebook_demo.reports.endpoints`).
     fail_bulk_jobs
-        Bulk query jobs end in state ``Failed`` (read by the bulk module).
+        Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`).
     seed
         Seed of the random generator that draws the rate-based faults.
     apply_to

@@ -1,9 +1,11 @@
 """Request, response and routing types shared by the demo org's feature modules.
 
 The demo org is a separate world: nothing here imports from the client side of sfnotebook.
-Feature modules (``sobjects``, ``soql``, ``reports``, ``bulk``) each expose
-``register(router: Router, org: OrgState) -> None`` and add their routes with
-:meth:`Router.add`. Handlers take ``(request, **path_groups)`` and return a :class:`Response`.
+Feature modules (:mod:`sfnotebook_demo.rest.sobjects`, :mod:`sfnotebook_demo.soql.endpoint`,
+:mod:`sfnotebook_demo.reports.endpoints`, :mod:`sfnotebook_demo.bulk.endpoints`, listed in
+:mod:`sfnotebook_demo.server`) each expose ``register(router: Router, org: OrgState) -> None``
+and add their routes with :meth:`Router.add`. Handlers take ``(request, **path_groups)`` and
+return a :class:`Response`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Standard library only (``http.server`` + ``ssl``) plus ``trustme`` for the CA. HTTP/1.1 with
 keep-alive; bytes bodies go out with ``Content-Length``, iterable bodies chunked; gzip when
-the client accepts it (:mod:`.transport`). Each request goes through the
+the client accepts it (:mod:`sfnotebook_demo.transport`). Each request goes through the
 :class:`~sfnotebook_demo.dispatch.Dispatcher` (faults, versions, routing, auth, limits).
 Verification is never disabled anywhere: clients get :attr:`DemoServer.ca_bundle`.
 """
@@ -40,7 +40,7 @@ __all__ = ["FEATURE_MODULES", "ORG_ID", "DemoServer"]
 
 logger = logging.getLogger("sfnotebook_demo")
 
-# Feature modules written alongside the server; each is optional until it exists.
+# The features a server loads by default (``features=``); _feature_routes names their modules.
 FEATURE_MODULES = ("sobjects", "soql", "reports", "bulk")
 
 ORG_ID = sf_id("00DDE0000000001")
@@ -80,7 +80,7 @@ def _run_as_user(database: Any) -> RunAsUser:
             )
             .fetchone()
         )
-    except Exception:  # the data module is written in parallel; never fail start-up on it
+    except Exception:  # the Run As user is best effort: never fail start-up on it
         logger.warning("could not read the Run As user from the demo data", exc_info=True)
         return RunAsUser(FALLBACK_USER_ID)
     if not row:

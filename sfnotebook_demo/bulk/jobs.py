@@ -153,7 +153,8 @@ class BulkState:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
         # Result files can be large: remove them when the state goes or the process exits.
         weakref.finalize(self, shutil.rmtree, str(self.folder), True)
-        # Large results are written by worker processes when that is safe (bulk_parallel).
+        # Large results are written by worker processes when that is safe
+        # (sfnotebook_demo.bulk.parallel).
         workers = default_workers()
         self.parts = PartPool(workers) if workers else None
         if self.parts is not None:

@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from sfnotebook_demo import ids
+from sfnotebook_demo.data import dating, model, schema, vocabulary
 from sfnotebook_demo.data import opportunities as _opportunities
-from sfnotebook_demo.data import schema
 from sfnotebook_demo.data import seed as _seed
 from sfnotebook_demo.data.schema import SCHEMA, SCHEMA_VERSION, SObject
 
@@ -63,10 +63,10 @@ __all__ = [
     "is_recent",
 ]
 
-ANCHOR_DATE = _seed.ANCHOR_DATE
+ANCHOR_DATE = dating.ANCHOR_DATE
 DEFAULT_SEED = 20240601
 STALE_AFTER = 2 * 86400  # seconds before a superseded cached file is deleted
-is_recent = _seed.is_recent
+is_recent = dating.is_recent
 
 
 class Database:
@@ -211,7 +211,7 @@ def build_database(
 def _code_digest() -> str:
     """A digest of the code that shapes the data, so any change to it invalidates the cache."""
     digest = hashlib.sha256()
-    for module in (schema, ids, _seed, _opportunities):
+    for module in (model, schema, ids, dating, vocabulary, _seed, _opportunities):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:10]
 

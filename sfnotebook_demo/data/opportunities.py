@@ -11,17 +11,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from sfnotebook_demo.data import schema as s
+from sfnotebook_demo.data.dating import LAST_RECENT
+from sfnotebook_demo.data.vocabulary import NEXT_STEPS, PRODUCTS, QUIRKY_TEXT
 from sfnotebook_demo.ids import make_id
 
-if TYPE_CHECKING:
-    from sfnotebook_demo.data.seed import Seeder
+__all__ = ["OpportunitySource", "opportunity_rows"]
 
-__all__ = ["opportunity_rows"]
+
+class OpportunitySource(Protocol):
+    """What the columns are drawn from: a :class:`~sfnotebook_demo.data.seed.Seeder`.
+
+    Its seed, the anchor and build days (ordinals), the time-of-day strings, and the users and
+    accounts it generated before the opportunities.
+    """
+
+    seed: int
+    anchor: int
+    today: int
+    times: list[str]
+    user_ids: list[str]
+    account_ids: list[str]
+    account_names: list[str]
+
 
 _DISCOUNTS = (0.0, 5.0, 10.0, 12.5, 15.0, 20.0, 25.0)
 _FOLLOW_UPS = tuple(f"{h:02d}:{m:02d}:00.000Z" for h in range(8, 18) for m in (0, 15, 30, 45))
@@ -47,16 +63,16 @@ def _nullable(values: list[Any], null: np.ndarray) -> list[Any]:
 CHUNK = 100_000  # rows generated at once: bounds memory at 1,000,000 rows
 
 
-def opportunity_rows(seeder: Seeder, total: int) -> Iterator[tuple[Any, ...]]:
+def opportunity_rows(seeder: OpportunitySource, total: int) -> Iterator[tuple[Any, ...]]:
     """The ``total`` Opportunity rows as tuples in table column order."""
     g = np.random.default_rng([seeder.seed, 6])
     for start in range(0, total, CHUNK):
         yield from _chunk(seeder, g, start, min(CHUNK, total - start))
 
 
-def _chunk(seeder: Seeder, g: np.random.Generator, start: int, n: int) -> Iterator[tuple[Any, ...]]:
-    from sfnotebook_demo.data.seed import LAST_RECENT, NEXT_STEPS, PRODUCTS, QUIRKY_TEXT
-
+def _chunk(
+    seeder: OpportunitySource, g: np.random.Generator, start: int, n: int
+) -> Iterator[tuple[Any, ...]]:
     def u() -> np.ndarray:
         return g.random(n)
 

@@ -17,13 +17,26 @@ from operator import itemgetter
 from typing import Any
 
 from sfnotebook_demo.data import schema as s
+from sfnotebook_demo.data.dating import ANCHOR_DATE, TIMES, is_recent
 from sfnotebook_demo.data.opportunities import opportunity_rows
+from sfnotebook_demo.data.vocabulary import (
+    CASE_SUBJECTS,
+    COMPANY_NOUNS,
+    COMPANY_SUFFIXES,
+    COMPANY_WORDS,
+    FIRST_NAMES,
+    LANGUAGES,
+    LAST_NAMES,
+    PLACES,
+    QUIRKY_TEXT,
+    SPECIAL_COMPANIES,
+    STREETS,
+    TASK_SUBJECTS,
+    TITLES,
+)
 from sfnotebook_demo.ids import make_id
 
-__all__ = ["ANCHOR_DATE", "DEFAULT_SIZES", "Seeder", "is_recent"]
-
-# Fixed day most dates are computed from, so they are the same in every build.
-ANCHOR_DATE = dt.date(2026, 6, 30)
+__all__ = ["DEFAULT_SIZES", "Seeder"]
 
 DEFAULT_SIZES: dict[str, int] = {
     "User": 50,
@@ -37,106 +50,6 @@ DEFAULT_SIZES: dict[str, int] = {
 DELETED_RATE = 0.02
 
 
-LAST_RECENT = 7  # position % 20 of the rows dated from the build day
-
-
-def is_recent(position: int) -> bool:
-    """True when the row at 0-based ``position`` of its table is dated from the build day."""
-    return position % 20 == LAST_RECENT
-
-
-FIRST_NAMES = (
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-    "Charles", "Karen", "Daniel", "Nancy", "Matthew", "Lisa", "Anthony", "Betty", "Mark",
-    "Margaret", "Priya", "Wei", "Aisha", "Mohammed", "Yuki", "Olga", "Carlos", "Fatima", "José",
-    "Zoë", "Søren", "François", "Łukasz", "Björn", "Chloé", "Ngozi", "Siobhán", "Renée", "Jürgen",
-    "Ana María", "D'Andre", "Nguyễn",
-)  # fmt: skip
-LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Clark", "Lewis",
-    "Young", "Walker", "Hall", "O'Brien", "O'Connor", "Müller", "Schäfer", "Dubois", "Lefèvre",
-    "Nowak", "Kowalczyk", "Østergaard", "Andersson", "Tanaka", "Yamamoto", "Kim", "Park",
-    "Chen", "Wang", "Singh", "Patel", "García Márquez", "van der Berg", "Smith-Jones", "李",
-)  # fmt: skip
-COMPANY_WORDS = (
-    "Acme", "Apex", "Blue", "Bright", "Cedar", "Summit", "Delta", "Eagle", "Evergreen", "Falcon",
-    "Global", "Granite", "Harbor", "Horizon", "Iron", "Keystone", "Liberty", "Maple", "Meridian",
-    "Nova", "Oak", "Orion", "Pacific", "Pioneer", "Quantum", "Redwood", "River", "Silver",
-    "Sterling", "Stone", "Sun", "Titan", "Union", "United", "Vertex", "Vista", "West", "Zenith",
-    "Nordic", "Alpine", "Coastal", "Prairie", "Crescent", "Beacon", "Atlas", "Lumen",
-)  # fmt: skip
-COMPANY_NOUNS = (
-    "Systems", "Logistics", "Foods", "Energy", "Health", "Labs", "Networks", "Partners",
-    "Manufacturing", "Media", "Capital", "Consulting", "Dynamics", "Industries", "Solutions",
-    "Telecom", "Motors", "Pharma", "Retail", "Analytics", "Robotics", "Textiles", "Airlines",
-)  # fmt: skip
-COMPANY_SUFFIXES = ("Inc.", "LLC", "Ltd", "Corp.", "GmbH", "S.A.", "AG", "plc", "Co.", "Group")
-SPECIAL_COMPANIES = (
-    "Smith, Jones & Partners", "O'Reilly Freight", 'The "Best" Bakery', "Müller & Söhne GmbH",
-    "Société Générale de Café", "Ærø Shipping ApS", "株式会社サンプル", "Zürich Rück AG",
-    "São Paulo Têxteis Ltda.", "Kraków Steel S.A.", "Dvořák Instruments", "Ünal Tekstil A.Ş.",
-)  # fmt: skip
-# (city, state, country, postal code prefix, latitude, longitude)
-PLACES = (
-    ("San Francisco", "CA", "United States", "941", 37.7749, -122.4194),
-    ("New York", "NY", "United States", "100", 40.7128, -74.0060),
-    ("Austin", "TX", "United States", "787", 30.2672, -97.7431),
-    ("Chicago", "IL", "United States", "606", 41.8781, -87.6298),
-    ("Seattle", "WA", "United States", "981", 47.6062, -122.3321),
-    ("Boston", "MA", "United States", "021", 42.3601, -71.0589),
-    ("Atlanta", "GA", "United States", "303", 33.7490, -84.3880),
-    ("Denver", "CO", "United States", "802", 39.7392, -104.9903),
-    ("Toronto", "ON", "Canada", "M5V", 43.6532, -79.3832),
-    ("Montréal", "QC", "Canada", "H2X", 45.5017, -73.5673),
-    ("London", None, "United Kingdom", "EC1", 51.5074, -0.1278),
-    ("Paris", None, "France", "750", 48.8566, 2.3522),
-    ("München", "BY", "Germany", "803", 48.1351, 11.5820),
-    ("Zürich", "ZH", "Switzerland", "80", 47.3769, 8.5417),
-    ("Tokyo", None, "Japan", "100", 35.6762, 139.6503),
-    ("Sydney", "NSW", "Australia", "20", -33.8688, 151.2093),
-    ("São Paulo", "SP", "Brazil", "010", -23.5505, -46.6333),
-    ("Bengaluru", "KA", "India", "560", 12.9716, 77.5946),
-)  # fmt: skip
-STREETS = ("Main St", "Market Street", "Oak Avenue", "Rue de Rivoli", "Hauptstraße",
-           "King's Road", "Elm St, Suite 200", "Broadway", "Pine Street", "Calle Mayor")  # fmt: skip
-TITLES = ("CEO", "CFO", "CTO", "VP Sales", "VP Marketing", "Director, Operations",
-          "Sales Manager", "Account Executive", "Engineer", "Analyst", "Buyer", "SVP, Finance",
-          "Head of IT", "Procurement Manager", "Office Manager")  # fmt: skip
-PRODUCTS = ("Platform License", "Implementation", "Support Renewal", "Upgrade", "Add-on Seats",
-            "Training", "Consulting Block", "Hardware Refresh", "Pilot", "Expansion")  # fmt: skip
-NEXT_STEPS = ("Send proposal", "Schedule demo", "Legal review", "Call CFO", "Negotiate terms",
-              "Security questionnaire", "Follow up, next week")  # fmt: skip
-LANGUAGES = ("English", "English, Spanish", "French", "German", "Japanese", "Portuguese",
-             "English, Mandarin")  # fmt: skip
-CASE_SUBJECTS = ("Cannot log in", "Invoice question", "Device not powering on", "Slow response",
-                 "Feature request", "Shipment damaged", 'Error: "unexpected token"',
-                 "Password reset, urgent")  # fmt: skip
-TASK_SUBJECTS = ("Call", "Send Letter", "Send Quote", "Follow up", "Email: pricing",
-                 "Meeting: QBR", "Other")  # fmt: skip
-# Text with every CSV hazard: quotes, commas, LF and CRLF newlines, tabs, non-ASCII, look-alikes
-# of null. Salesforce stores no empty strings, so none here.
-QUIRKY_TEXT = (
-    'Customer said "ship it, now" and hung up.',
-    "Line one\nLine two\nLine three",
-    "Windows line\r\nendings here",
-    "Commas, commas, everywhere, here",
-    "Ünïcödé: naïve café, 日本語, emoji 🚀",
-    '""',
-    "Tab\tseparated\tvalues",
-    "NULL",
-    "   leading and trailing spaces   ",
-    "Back\\slash and 'single' quotes",
-    "Renewal discussed; budget approved.",
-    "Key account. Handle with care.",
-)  # fmt: skip
-
-_TIMES = [f"T{h:02d}:{m:02d}:{sec:02d}.000+0000" for h in range(24) for m in range(60)
-          for sec in range(60)]  # fmt: skip
-
-
 @functools.lru_cache(maxsize=4096)
 def _slug(text: str, keep: str = "") -> str:
     """Lower-case ASCII letters and digits of ``text`` (accents dropped), plus ``keep``."""
@@ -147,7 +60,8 @@ def _slug(text: str, keep: str = "") -> str:
 class Seeder:
     """Generates the rows of each object for one seed, sizes and build day.
 
-    Call :meth:`rows` in :data:`schema.SCHEMA` order (parents before children).
+    Call :meth:`rows` in :data:`sfnotebook_demo.data.schema.SCHEMA` order (parents before
+    children).
     """
 
     def __init__(self, *, seed: int, sizes: dict[str, int], today: dt.date) -> None:
@@ -156,7 +70,7 @@ class Seeder:
         self.anchor = ANCHOR_DATE.toordinal()
         self.today = today.toordinal()
         self._day_cache: dict[int, str] = {}
-        self.times = _TIMES
+        self.times = TIMES
         self.user_ids = [make_id("005", i) for i in range(sizes["User"])]
         self.account_ids = [make_id("001", i) for i in range(sizes["Account"])]
         self.contact_ids = [make_id("003", i) for i in range(sizes["Contact"])]
@@ -182,7 +96,7 @@ class Seeder:
 
     def stamp(self, day: int, rng: random.Random) -> str:
         """A datetime on ``day`` at a random second, in Salesforce's storage format."""
-        return self.day(day) + _TIMES[int(rng.random() * 86400)]
+        return self.day(day) + TIMES[int(rng.random() * 86400)]
 
     def audit(self, rng: random.Random, base: int, days_back: int, position: int) -> dict[str, Any]:
         """IsDeleted, CreatedDate/ById, LastModifiedDate/ById, SystemModstamp."""

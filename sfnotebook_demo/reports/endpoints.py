@@ -20,18 +20,18 @@ Served under ``/services/data/vXX.X/analytics``:
 ``includeDetails`` defaults to false. Report names are found through ``GET /reports`` (every
 seeded report is listed, with the ``name``) and ``describe`` (``reportMetadata.folderId``,
 ``reportFormat``, ``developerName``); there is no ``Report`` sObject in the demo org, so SOQL
-on ``Report`` is not available. Folders: see :data:`report_defs.FOLDERS`. Two reports are
-both named "Open Pipeline" (Sales Reports and Marketing Reports folders), for ambiguous-name
-tests; "Open Pipeline" in Marketing Reports has filter logic ``1 AND (2 OR 3)``.
+on ``Report`` is not available. Folders: see :data:`sfnotebook_demo.reports.defs.FOLDERS`.
+Two reports are both named "Open Pipeline" (Sales Reports and Marketing Reports folders), for
+ambiguous-name tests; "Open Pipeline" in Marketing Reports has filter logic ``1 AND (2 OR 3)``.
 
-Seeded reports (ids in :data:`report_defs.REPORTS`): "All Opportunities" (TABULAR, every
-opportunity, ~49,000 rows at the default size, with an ``OPPORTUNITY_ID`` column for keyset
-paging and the formula text column ``Opportunity.Opportunity_Key__c`` marked
-``"isFormula": true``), "Opportunities Closing in 2025" (TABULAR, ~9,000 rows, CLOSE_DATE
-filters), "Opportunities by Formula Key" (TABULAR, no usable paging column), "Pipeline by
-Stage" (SUMMARY, 1 level), "Closed Bookings by Industry, Year and Stage" (SUMMARY, 3 levels,
-every aggregate kind), "Owner Bookings by Year" (MATRIX 2 x 1), "Source Quarterly Matrix"
-(MATRIX 2 x 2), and the two "Open Pipeline" reports.
+Seeded reports (ids in :data:`sfnotebook_demo.reports.defs.REPORTS`): "All Opportunities"
+(TABULAR, every opportunity, ~49,000 rows at the default size, with an ``OPPORTUNITY_ID``
+column for keyset paging and the formula text column ``Opportunity.Opportunity_Key__c``
+marked ``"isFormula": true``), "Opportunities Closing in 2025" (TABULAR, ~9,000 rows,
+CLOSE_DATE filters), "Opportunities by Formula Key" (TABULAR, no usable paging column),
+"Pipeline by Stage" (SUMMARY, 1 level), "Closed Bookings by Industry, Year and Stage"
+(SUMMARY, 3 levels, every aggregate kind), "Owner Bookings by Year" (MATRIX 2 x 1), "Source
+Quarterly Matrix" (MATRIX 2 x 2), and the two "Open Pipeline" reports.
 
 Errors, as ``[{"errorCode", "message"}]``: unknown report or instance -> 404 ``NOT_FOUND``
 "The requested resource does not exist"; invalid filters (column, operator, value, more than

@@ -37,8 +37,7 @@ from typing import Any
 
 from sfnotebook_demo.data.schema import COMPOUND_TYPES, SObject, get_sobject
 from sfnotebook_demo.soql.aggregate import compile_aggregate
-from sfnotebook_demo.soql.execute import Plan
-from sfnotebook_demo.soql.nodes import ChildNode
+from sfnotebook_demo.soql.execute import ChildNode, Plan
 from sfnotebook_demo.soql.parser import (
     FieldPath,
     FuncCall,

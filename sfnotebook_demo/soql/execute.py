@@ -4,7 +4,8 @@
 one SQLite statement (LEFT JOINs for parent paths) plus a tree of output nodes
 (:mod:`sfnotebook_demo.soql.nodes`) that turn each SQL row into a record shaped as Salesforce's
 REST API returns it (``attributes``, nested parent objects or ``null``, compound fields as
-objects, child subqueries as query results).
+objects, child subqueries as query results). A child subquery is a :class:`ChildNode` here,
+beside the :class:`Plan` it holds, so the node module needs nothing of this one.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sfnotebook_demo.soql.nodes import ChildNode, Node, Row, compile_builder, null_getter
+from sfnotebook_demo.soql.nodes import Node, Row, compile_builder, null_getter
 from sfnotebook_demo.soql.parents import ParentSplit, split_parents
 
-__all__ = ["Plan"]
+__all__ = ["ChildNode", "Plan"]
 
 # A list bound as one JSON parameter: no limit on the number of SQL variables.
 _JSON_LIST = "(SELECT value FROM json_each(?))"
@@ -48,6 +49,21 @@ def _parents_of(joins: tuple[str, ...]) -> dict[str, str]:
         if m:
             out[m.group(1)] = m.group(2)
     return out
+
+
+@dataclass
+class ChildNode(Node):
+    """A child subquery; its records come from ``ctx["children"][key][parent id]``."""
+
+    key: str
+    plan: Plan
+    fk: str
+
+    def value(self, row: Row, ctx: dict[str, Any]) -> Any:
+        rows = ctx["children"][self.key].get(row[0])
+        if not rows:
+            return None  # Salesforce sends null, not an empty result, for no children
+        return {"totalSize": len(rows), "done": True, "records": rows}
 
 
 @dataclass

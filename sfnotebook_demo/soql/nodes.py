@@ -1,26 +1,24 @@
 """Output nodes of the demo SOQL engine: how one SQL row becomes a REST JSON record.
 
 A resolved query (:class:`sfnotebook_demo.soql.execute.Plan`) holds a tree of nodes, one per key
-of the output record (scalars, compound fields, parent records, TYPEOF branches, aggregates and
-child subqueries). :func:`compile_builder` compiles that tree into one Python function per plan
-so paging a million records costs one dict display per row.
+of the output record (scalars, compound fields, parent records, TYPEOF branches, aggregates;
+child subqueries are :class:`sfnotebook_demo.soql.execute.ChildNode`, as they hold a plan).
+:func:`compile_builder` compiles that tree into one Python function per plan so paging a
+million records costs one dict display per row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from sfnotebook_demo.soql.execute import Plan
+from typing import Any, Protocol
 
 __all__ = [
     "AggNode",
-    "ChildNode",
     "CompoundNode",
     "Node",
     "ParentNode",
+    "RecordShape",
     "Row",
     "ScalarNode",
     "TypeOfNode",
@@ -166,21 +164,6 @@ class AggNode(Node):
         return v
 
 
-@dataclass
-class ChildNode(Node):
-    """A child subquery; its records come from ``ctx["children"][key][parent id]``."""
-
-    key: str
-    plan: Plan
-    fk: str
-
-    def value(self, row: Row, ctx: dict[str, Any]) -> Any:
-        rows = ctx["children"][self.key].get(row[0])
-        if not rows:
-            return None  # Salesforce sends null, not an empty result, for no children
-        return {"totalSize": len(rows), "done": True, "records": rows}
-
-
 # --- record builders --------------------------------------------------------------------
 # Shaping rows node by node costs several Python calls per field; paging a million records
 # needs better, so each plan compiles its node tree once into one function made of a single
@@ -217,8 +200,16 @@ def _node_source(node: Node, ns: dict[str, Any], base: str, *, share: bool = Fal
     return f"_N[{len(nodes) - 1}].value(r, ctx)"
 
 
+class RecordShape(Protocol):
+    """What a record builder needs of a plan (:class:`sfnotebook_demo.soql.execute.Plan`)."""
+
+    object_name: str
+    is_aggregate: bool
+    nodes: list[Node]
+
+
 def compile_builder(
-    plan: Plan, base: str, *, share_parents: bool = False
+    plan: RecordShape, base: str, *, share_parents: bool = False
 ) -> Callable[[Row, dict[str, Any]], dict[str, Any]]:
     """One function turning a SQL row of ``plan`` into its REST record.
 
