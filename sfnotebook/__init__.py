@@ -15,9 +15,8 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-__version__ = "0.1.0"
-
 from sfnotebook._api import OrgApi
+from sfnotebook._version import __version__
 from sfnotebook.connection import Connection, _wing, connect, get_default
 from sfnotebook.errors import SfNotebookError
 

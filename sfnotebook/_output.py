@@ -21,15 +21,14 @@ import importlib.util
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sfnotebook.dtypes import FieldType
+from sfnotebook.dtypes import pandas_dtype_named as pandas_dtype
 from sfnotebook.errors import OutputLibraryMissingError
-
-if TYPE_CHECKING:
-    from sfnotebook.dtypes import FieldType
 
 __all__ = [
     "OUTPUTS",
@@ -114,18 +113,6 @@ def table(
 
 
 # --------------------------------------------------------------------------- pandas
-
-
-def pandas_dtype(name: str) -> Any:
-    """A pandas dtype by name; ``string[pyarrow]`` is ``pd.StringDtype("pyarrow")``."""
-    import numpy as np
-    import pandas as pd
-
-    if name == "string[pyarrow]":
-        return pd.StringDtype("pyarrow")
-    if name == "object":
-        return np.dtype(object)
-    return pd.api.types.pandas_dtype(name)
 
 
 def _pandas(

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
-from sfnotebook import __version__
 from sfnotebook._api import Json, JsonObject, Timeout
 from sfnotebook._session import ApiSession, RetryPolicy
+from sfnotebook._version import __version__
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
     InvalidSettingError,

@@ -14,7 +14,7 @@ Values are converted in two steps, as pandas-gbq does:
    never the raw payload.
 2. **finalize**: the chunks of each column go to the one output seam
    (:mod:`sfnotebook._output`), which joins them into the table the caller asked for: pandas
-   (the row's dtype, :func:`finalize`), polars or a ``pyarrow.Table`` (the row's Arrow type).
+   (the row's dtype, :func:`sfnotebook._output.pandas_column`), polars or a ``pyarrow.Table`` (the row's Arrow type).
    The caller's ``dtypes=`` overrides are applied last and always win.
 
 The table (also in the README), pandas dtypes:
@@ -72,7 +72,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sfnotebook import _output
 from sfnotebook import _values as v
 
 # Following paths through describes lives in _describe_paths; re-exported here for callers.
@@ -90,12 +89,10 @@ __all__ = [
     "TYPES",
     "FieldType",
     "aggregate_type",
-    "apply_overrides",
     "build_chunk",
     "compound_parts",
     "empty_chunk",
     "field_type",
-    "finalize",
     "infer_sf_type",
     "order_parts",
     "pandas_dtype",
@@ -150,11 +147,23 @@ class FieldType:
     @property
     def pandas_dtype(self) -> Any:
         """The pandas dtype object (``pd.StringDtype("pyarrow")`` for ``string[pyarrow]``)."""
-        return _output.pandas_dtype(self.pandas)
+        return pandas_dtype_named(self.pandas)
 
     def empty(self) -> Chunk:
         """A zero-length chunk of this type (for an empty result)."""
         return [] if self.objects else pa.array([], type=self.arrow)
+
+
+def pandas_dtype_named(name: str) -> Any:
+    """A pandas dtype by name; ``string[pyarrow]`` is ``pd.StringDtype("pyarrow")``."""
+    import numpy as np
+    import pandas as pd
+
+    if name == "string[pyarrow]":
+        return pd.StringDtype("pyarrow")
+    if name == "object":
+        return np.dtype(object)
+    return pd.api.types.pandas_dtype(name)
 
 
 def _text(name: str, *, cell: Any = v.cell_label, splits: bool = False) -> FieldType:
@@ -301,21 +310,3 @@ def build_chunk(values: list[Any], sf_type: str | None) -> Chunk:
 def empty_chunk(sf_type: str | None) -> Chunk:
     """A zero-length chunk of the right type (for an empty result)."""
     return field_type(sf_type).empty()
-
-
-def finalize(
-    chunks: Sequence[Chunk], sf_type: str | None, *, split_multipicklist: bool = False
-) -> Any:
-    """Step 2 for one column: join its chunks into the pandas array of the row's dtype."""
-    return _output.pandas_column(
-        field_type(sf_type), list(chunks), split_multipicklist=split_multipicklist
-    )
-
-
-def apply_overrides(frame: Any, dtypes: Mapping[str, Any] | None) -> Any:
-    """Apply the caller's ``dtypes=`` (column -> dtype) to a pandas frame; they win.
-
-    A column named in ``dtypes`` but absent from the frame raises ``KeyError`` so a typo does not
-    pass silently.
-    """
-    return _output.apply_overrides(frame, dtypes, "pandas")

@@ -266,18 +266,7 @@ def graph() -> ImportGraph:
 @pytest.mark.parametrize(
     "package",
     [
-        # Two client cycles remain: connection <-> bulk (bulk/__init__, _collect and _pages
-        # import Connection under TYPE_CHECKING; connection.bulk_extract imports bulk), and
-        # sfnotebook <-> connection (connection.py: ``from sfnotebook import __version__``).
-        # Strict: once both are gone this case fails, and the marker goes.
-        pytest.param(
-            CLIENT,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="connection <-> bulk: removed by the typed-seam change; "
-                "sfnotebook <-> connection: connection.py imports __version__ from the package",
-            ),
-        ),
+        CLIENT,
         DEMO,
         "tools",
     ],

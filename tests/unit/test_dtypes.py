@@ -10,7 +10,20 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from sfnotebook import dtypes
+from sfnotebook import _output, dtypes
+from sfnotebook._output import pandas_column
+
+
+def finalize(chunks: Any, sf_type: str | None, *, split_multipicklist: bool = False) -> Any:
+    """Step 2 as the output seam does it for pandas."""
+    return pandas_column(
+        dtypes.field_type(sf_type), list(chunks), split_multipicklist=split_multipicklist
+    )
+
+
+def apply_overrides(frame: Any, overrides: Any) -> Any:
+    return _output.apply_overrides(frame, overrides, "pandas")
+
 
 STRING = pd.StringDtype("pyarrow")
 
@@ -56,7 +69,9 @@ def _values(series: pd.Series) -> list[Any]:
 @pytest.mark.parametrize(("sf_type", "values", "dtype", "expected"), ROWS, ids=[r[0] for r in ROWS])
 def test_table_row(sf_type: str, values: list[Any], dtype: Any, expected: list[Any]) -> None:
     assert dtypes.pandas_dtype(sf_type) == dtype
-    series = pd.Series(dtypes.finalize([dtypes.build_chunk(values, sf_type)], sf_type))
+    series = pd.Series(
+        pandas_column(dtypes.field_type(sf_type), [dtypes.build_chunk(values, sf_type)])
+    )
     assert series.dtype == dtype
     got = series.tolist()
     for g, e in zip(got, expected, strict=True):
@@ -72,7 +87,7 @@ def test_every_table_row_is_tested() -> None:
 
 @pytest.mark.parametrize("sf_type", sorted(dtypes.DTYPE_TABLE))
 def test_empty_column_keeps_its_dtype(sf_type: str) -> None:
-    empty = pd.Series(dtypes.finalize([dtypes.empty_chunk(sf_type)], sf_type))
+    empty = pd.Series(pandas_column(dtypes.field_type(sf_type), [dtypes.empty_chunk(sf_type)]))
     assert len(empty) == 0
     assert empty.dtype == dtypes.pandas_dtype(sf_type)
 
@@ -83,25 +98,25 @@ def test_unknown_type_is_text() -> None:
 
 def test_chunks_from_several_pages_join() -> None:
     chunks = [dtypes.build_chunk([1, None], "int"), dtypes.build_chunk([3], "int")]
-    assert pd.Series(dtypes.finalize(chunks, "int")).tolist() == [1, pd.NA, 3]
+    assert pd.Series(finalize(chunks, "int")).tolist() == [1, pd.NA, 3]
 
 
 def test_datetime_past_2262_keeps_milliseconds() -> None:
     chunk = dtypes.build_chunk(["4000-12-31T00:00:00.000+0000", None], "datetime")
-    series = pd.Series(dtypes.finalize([chunk], "datetime"))
+    series = pd.Series(finalize([chunk], "datetime"))
     assert series.dtype == pd.DatetimeTZDtype("ms", "UTC")
     assert series[0].year == 4000
 
 
 def test_integral_floats_fit_an_int_column() -> None:
     # Aggregates may send 300.0 for SUM of an int field.
-    series = pd.Series(dtypes.finalize([dtypes.build_chunk([300.0, None, 2], "int")], "int"))
+    series = pd.Series(finalize([dtypes.build_chunk([300.0, None, 2], "int")], "int"))
     assert series.tolist() == [300, pd.NA, 2]
 
 
 def test_multipicklist_split_into_lists() -> None:
     chunk = dtypes.build_chunk(["A;B", None, "C"], "multipicklist")
-    out = dtypes.finalize([chunk], "multipicklist", split_multipicklist=True)
+    out = finalize([chunk], "multipicklist", split_multipicklist=True)
     assert list(out) == [["A", "B"], None, ["C"]]
 
 
@@ -142,10 +157,10 @@ def test_infer_sf_type(values: list[Any], expected: str) -> None:
 
 def test_overrides_win_and_typos_are_reported() -> None:
     frame = pd.DataFrame({"Amount": pd.array([1.0, None], dtype="Float64")})
-    out = dtypes.apply_overrides(frame, {"Amount": "float64"})
+    out = apply_overrides(frame, {"Amount": "float64"})
     assert out["Amount"].dtype == np.dtype("float64")
     with pytest.raises(KeyError, match="Amont"):
-        dtypes.apply_overrides(frame, {"Amont": "float64"})
+        apply_overrides(frame, {"Amont": "float64"})
 
 
 DESCRIBES = {
@@ -200,7 +215,7 @@ def test_compound_parts_from_describe() -> None:
 
 
 def test_dates_are_naive_midnight() -> None:
-    value = pd.Series(dtypes.finalize([dtypes.build_chunk(["2024-02-29"], "date")], "date"))[0]
+    value = pd.Series(finalize([dtypes.build_chunk(["2024-02-29"], "date")], "date"))[0]
     assert value.to_pydatetime() == dt.datetime(2024, 2, 29)
 
 
