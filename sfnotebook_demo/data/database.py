@@ -50,7 +50,8 @@ from sfnotebook_demo import ids
 from sfnotebook_demo.data import dating, model, schema, vocabulary
 from sfnotebook_demo.data import opportunities as _opportunities
 from sfnotebook_demo.data import seed as _seed
-from sfnotebook_demo.data.schema import SCHEMA, SCHEMA_VERSION, SObject
+from sfnotebook_demo.data.model import SObject
+from sfnotebook_demo.data.schema import SCHEMA, SCHEMA_VERSION
 
 __all__ = [
     "ANCHOR_DATE",

@@ -3,24 +3,19 @@
 This is the single source of truth for the SQLite tables (:mod:`sfnotebook_demo.data.database`),
 the describe endpoints (:mod:`sfnotebook_demo.rest.sobjects`) and the SOQL engine. Lookups by
 name are case-insensitive, as in SOQL. The types (:class:`Field`, :class:`SObject`, ...) and
-the storage of each field type are :mod:`sfnotebook_demo.data.model`, re-exported here.
+the storage of each field type are :mod:`sfnotebook_demo.data.model`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sfnotebook_demo.data.model import COMPOUND_TYPES, ChildRelationship, Field, SObject, sql_type
+from sfnotebook_demo.data.model import ChildRelationship, Field, SObject
 
 __all__ = [
-    "COMPOUND_TYPES",
     "SCHEMA",
     "SCHEMA_VERSION",
-    "ChildRelationship",
-    "Field",
-    "SObject",
     "get_sobject",
-    "sql_type",
 ]
 
 # Bump whenever a table's shape or the seeding changes: it keys the cached database files.

@@ -34,10 +34,6 @@ from sfnotebook_demo.reports.report_types import extended_metadata
 
 __all__ = [
     "ROW_LIMIT",
-    "Acc",
-    "assign_keys",
-    "build_fact_map",
-    "grouping_tree",
     "report_attributes",
     "run_plan",
 ]

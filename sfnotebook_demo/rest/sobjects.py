@@ -17,7 +17,8 @@ import functools
 import re
 from typing import Any
 
-from sfnotebook_demo.data.schema import SCHEMA, Field, SObject, get_sobject
+from sfnotebook_demo.data.model import Field, SObject
+from sfnotebook_demo.data.schema import SCHEMA, get_sobject
 from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 from sfnotebook_demo.ids import restore_case, to_18
 from sfnotebook_demo.state import OrgState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfnotebook_demo.data.schema import SObject
+from sfnotebook_demo.data.model import SObject
 from sfnotebook_demo.soql.execute import Plan
 from sfnotebook_demo.soql.nodes import AggNode, Node
 from sfnotebook_demo.soql.parser import FieldPath, FuncCall, Query, SelectField, SubQuery, TypeOf

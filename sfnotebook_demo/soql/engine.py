@@ -35,7 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sfnotebook_demo.data.schema import COMPOUND_TYPES, SObject, get_sobject
+from sfnotebook_demo.data.model import COMPOUND_TYPES, SObject
+from sfnotebook_demo.data.schema import get_sobject
 from sfnotebook_demo.soql.aggregate import compile_aggregate
 from sfnotebook_demo.soql.execute import ChildNode, Plan
 from sfnotebook_demo.soql.parser import (

@@ -114,7 +114,8 @@ def resolve(
     base: tuple[Any, str, tuple[str, ...]] | None = None,
 ) -> Resolved:
     """Resolve a field path, adding the LEFT JOINs it needs to ``scope``."""
-    from sfnotebook_demo.data.schema import COMPOUND_TYPES, Field, get_sobject
+    from sfnotebook_demo.data.model import COMPOUND_TYPES, Field
+    from sfnotebook_demo.data.schema import get_sobject
 
     parts = list(path.parts)
     key: tuple[str, ...]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfnotebook_demo.data.schema import COMPOUND_TYPES, SCHEMA, Field, SObject, get_sobject
+from sfnotebook_demo.data.model import COMPOUND_TYPES, Field, SObject
+from sfnotebook_demo.data.schema import SCHEMA, get_sobject
 from sfnotebook_demo.soql.nodes import CompoundNode, Node, ParentNode, ScalarNode, TypeOfNode
 from sfnotebook_demo.soql.parser import FieldPath, Query, SoqlError, TypeOf
 from sfnotebook_demo.soql.resolve import Resolved, error_at, invalid_type, resolve

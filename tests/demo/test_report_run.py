@@ -18,6 +18,7 @@ import pytest
 from sfnotebook_demo.data.schema import SCHEMA
 from sfnotebook_demo.reports.cells import aggregate_cell, cell, group_cell
 from sfnotebook_demo.reports.defs import COLUMNS, REPORTS, ReportDef, case_safe_id, report_records
+from sfnotebook_demo.reports.factmap import assign_keys, build_fact_map, grouping_tree
 from sfnotebook_demo.reports.filters import (
     ReportError,
     compile_filters,
@@ -27,13 +28,7 @@ from sfnotebook_demo.reports.filters import (
 )
 from sfnotebook_demo.reports.plan import make_plan
 from sfnotebook_demo.reports.report_types import column_info
-from sfnotebook_demo.reports.run import (
-    assign_keys,
-    build_fact_map,
-    grouping_tree,
-    report_attributes,
-    run_plan,
-)
+from sfnotebook_demo.reports.run import report_attributes, run_plan
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-payloads" / "reports"
 
