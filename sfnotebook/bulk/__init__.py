@@ -266,7 +266,9 @@ def _create_job(conn: OrgApi, soql: str, *, include_deleted: bool) -> dict[str, 
         "columnDelimiter": "COMMA",
         "lineEnding": "LF",
     }
-    resp = conn.request("POST", "jobs/query", json=body)
+    # Never retried (retry=False): a 5xx may come after the job was created, and a blind retry
+    # would start a second job (one of the 10,000 a day) running the same query.
+    resp = conn.request("POST", "jobs/query", json=body, retry=False)
     job: dict[str, Any] = resp.json()
     log.info("bulk query job %s created (%s)", job.get("id"), job.get("state"))
     return job
