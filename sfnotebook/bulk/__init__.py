@@ -12,7 +12,13 @@ The life of one extract:
 4. the typed pages become one DataFrame (the same columns and dtypes as ``org.query`` gives),
    or one Parquet file each in a folder.
 
-A KeyboardInterrupt (a cancelled notebook cell) aborts the job on the server, then re-raises.
+Nothing is returned that is not complete: the rows received must equal the job's
+``numberRecordsProcessed`` (and each page its ``Sforce-NumberOfRecords``, where given), else
+:class:`~sfnotebook.errors.IncompleteResultError`. With ``to=`` the folder is replaced only
+once the new files are complete (see :mod:`sfnotebook.bulk._parquet`).
+
+A KeyboardInterrupt (a cancelled notebook cell), at any point, stops and joins the download
+workers, aborts the job on the server, removes the half-written new folder, then re-raises.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.bulk._collect import Collector
 from sfnotebook.bulk._pages import csv_headers, run_pages
-from sfnotebook.bulk._parquet import prepare_folder
+from sfnotebook.bulk._parquet import OutputTarget, prepare_folder
 from sfnotebook.errors import BulkJobError, SfNotebookError
 
 __all__ = ["extract", "job_results"]
@@ -74,7 +80,10 @@ def extract(
         A folder: stream every result page to ``part-NNNNN.parquet`` there (one schema for all
         files) and return the folder's path, holding only the pages in flight in memory.
     overwrite : bool
-        With ``to=``, replace the Parquet files of a non-empty folder instead of refusing.
+        With ``to=``, replace a folder of Parquet files instead of refusing. The old folder is
+        swapped for the new one only once every new file is written and checked; a failed or
+        cancelled extract leaves it as it was. A folder holding anything else is refused
+        before any job is created.
     progress : bool or "auto"
         Show the job state, then the rows downloaded (``"auto"``: only in a notebook).
     dtypes : dict, optional
@@ -113,14 +122,14 @@ def extract(
     """
     _check_options(progress, concurrency)
     output = _output.resolve(output, conn)
-    folder = prepare_folder(to, overwrite=overwrite) if to is not None else None
+    target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     job = _create_job(conn, soql, include_deleted=include_deleted)
     return _results(
         conn,
         str(job["id"]),
         soql=soql,
         root=job.get("object"),
-        folder=folder,
+        target=target,
         progress=progress,
         dtypes=dtypes,
         max_records=max_records,
@@ -168,13 +177,13 @@ def job_results(
     >>> df = job_results(org, "750XX0000000001AAA")  # doctest: +SKIP
     """
     _check_options(progress, concurrency)
-    folder = prepare_folder(to, overwrite=overwrite) if to is not None else None
+    target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     return _results(
         conn,
         job_id,
         soql="",
         root=None,
-        folder=folder,
+        target=target,
         progress=progress,
         dtypes=dtypes,
         max_records=max_records,
@@ -198,7 +207,7 @@ def _results(
     *,
     soql: str,
     root: str | None,
-    folder: Path | None,
+    target: OutputTarget | None,
     progress: Enabled,
     dtypes: Mapping[str, Any] | None,
     max_records: int | None,
@@ -207,30 +216,40 @@ def _results(
     compress: bool | None,
     output: _output.Output,
 ) -> Any:
-    """Wait for the job, download and convert its pages; abort it on KeyboardInterrupt."""
-    collector = Collector(conn, soql, root=root, folder=folder, dtypes=dtypes, output=output)
+    """Wait for the job, download, convert and check its pages; abort it on KeyboardInterrupt."""
+    collector: Collector | None = None
     bar = _Progress(progress, job_id)
     try:
+        collector = Collector(conn, soql, root=root, target=target, dtypes=dtypes, output=output)
         info = _wait(conn, job_id, poll_interval=poll_interval, bar=bar)
         collector.root = info.get("object") or collector.root
-        bar.downloading(_int(info.get("numberRecordsProcessed")))
-        for result in run_pages(
+        expected = _int(info.get("numberRecordsProcessed"))
+        bar.downloading(expected)
+        pages = run_pages(
             conn,
             job_id,
             collector.handle,
             max_records=max_records,
             concurrency=concurrency,
             headers=csv_headers(conn, compress),
-        ):
-            collector.keep(result)
-            bar.update(result.rows)
-        return collector.finish()
+        )
+        try:
+            for result in pages:
+                collector.keep(result)
+                bar.update(result.rows)
+        finally:
+            pages.close()  # stops and joins the workers: nothing is written after this
+        return collector.finish(expected, job_id=job_id)
     except KeyboardInterrupt:
-        _abort(conn, job_id)
-        collector.discard()
+        try:
+            _abort(conn, job_id)
+        finally:
+            if collector is not None:
+                collector.discard()
         raise
     except BaseException:
-        collector.discard()
+        if collector is not None:
+            collector.discard()
         raise
     finally:
         bar.close()
@@ -247,7 +266,9 @@ def _create_job(conn: OrgApi, soql: str, *, include_deleted: bool) -> dict[str, 
         "columnDelimiter": "COMMA",
         "lineEnding": "LF",
     }
-    resp = conn.request("POST", "jobs/query", json=body)
+    # Never retried (retry=False): a 5xx may come after the job was created, and a blind retry
+    # would start a second job (one of the 10,000 a day) running the same query.
+    resp = conn.request("POST", "jobs/query", json=body, retry=False)
     job: dict[str, Any] = resp.json()
     log.info("bulk query job %s created (%s)", job.get("id"), job.get("state"))
     return job

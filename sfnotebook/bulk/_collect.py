@@ -3,6 +3,11 @@
 Pages are parsed in the download threads (:meth:`Collector.handle`), then handed back in page
 order (:meth:`Collector.keep`). The schema is fixed by the first page to arrive, from the
 describes, before anything is kept or written.
+
+:meth:`Collector.finish` is where the result is checked before it is returned: the rows
+received must equal the job's ``numberRecordsProcessed``, and with ``to=`` the rows in the
+files (read back from their footers) must equal the rows received, before the new folder is
+swapped in for the caller's (see :class:`~sfnotebook.bulk._parquet.OutputTarget`).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
 from sfnotebook.bulk._pages import Page
-from sfnotebook.bulk._parquet import ParquetFolder
-from sfnotebook.errors import SfNotebookError
+from sfnotebook.bulk._parquet import OutputTarget, ParquetFolder
+from sfnotebook.errors import IncompleteResultError, SfNotebookError
 
 __all__ = ["Collector", "PageResult"]
 
@@ -44,7 +49,7 @@ class Collector:
         soql: str,
         *,
         root: str | None,
-        folder: Path | None,
+        target: OutputTarget | None,
         dtypes: Mapping[str, Any] | None,
         output: _output.Output = "pandas",
     ) -> None:
@@ -52,8 +57,10 @@ class Collector:
         self.output = output
         self.soql = soql
         self.root = root
-        self.folder = folder
+        self.target = target
+        self.folder: Path | None = target.stage() if target is not None else None
         self.dtypes = dtypes
+        self.received = 0
         self.writer: ParquetFolder | None = None
         self.assembler: FrameAssembler | None = None
         self._schema: _csv.PageSchema | None = None
@@ -93,6 +100,7 @@ class Collector:
 
     def keep(self, result: PageResult) -> None:
         """Keep a parsed page's table (called in page order, in the main thread)."""
+        self.received += result.rows
         if result.table is not None and self.assembler is not None:
             self.assembler.add(result.table)
             result.table = None
@@ -104,21 +112,43 @@ class Collector:
         self.schema(columns)
 
     def discard(self) -> None:
-        """After a failure: drop the pages kept, remove the Parquet files written."""
+        """After a failure (workers already joined): drop the pages, remove the new folder."""
         self.assembler = None
         if self.writer is not None:
             self.writer.remove_written()
+        if self.target is not None:
+            self.target.discard()
 
-    def finish(self) -> Any:
-        """The result table (in ``output``'s library), or the folder once every page is written."""
+    def finish(self, expected: int | None, *, job_id: str) -> Any:
+        """The checked result table (in ``output``'s library), or the swapped-in folder.
+
+        ``expected`` is the job's ``numberRecordsProcessed`` (None when the job did not say).
+        """
+        if expected is not None and self.received != expected:
+            raise IncompleteResultError(
+                f"Bulk job {job_id} processed {expected:,} rows but its result pages held "
+                f"{self.received:,}; no partial result is returned. Run it again (or read the "
+                f"job again with org.job_results({job_id!r}) while Salesforce keeps it, 7 days).",
+                expected=expected,
+                received=self.received,
+            )
         if self._schema is None:
             self._fallback_schema()
         if self.folder is not None:
-            assert self.writer is not None  # noqa: S101 - set with the schema
+            assert self.writer is not None and self.target is not None  # noqa: S101 - schema
             if not self.writer.written:
                 # No rows: one empty file keeps the columns and types for the readers.
                 self.writer.write(0, self._schema_table())
-            return self.folder
+            on_disk = self.writer.rows_written()
+            if on_disk != self.received:
+                raise IncompleteResultError(
+                    f"The Parquet files of bulk job {job_id} hold {on_disk:,} rows but "
+                    f"{self.received:,} were received; the folder was left as it was. Run "
+                    "the extract again.",
+                    expected=self.received,
+                    received=on_disk,
+                )
+            return self.target.commit()
         assert self.assembler is not None  # noqa: S101 - set with the schema
         return self.assembler.frame(dtypes=self.dtypes, output=self.output)
 

@@ -8,14 +8,24 @@
 Every request goes through ``Connection.request``, so an expired session is re-exchanged and
 a 5xx is retried there. A connection dropped while a page's body is being read is retried
 here, for that page only: a locator can be read again (the pages are idempotent).
+
+Nothing here decides that the result is complete: the caller compares the rows received with
+the job's ``numberRecordsProcessed``. What is decided here is that no answer of an unknown
+shape ever ends the chain quietly: a ``resultPages`` answer without ``done``, or with ``done:
+false`` and no next link under a spelling we know, raises :class:`IncompleteResultError`.
+
+The worker threads never outlive :func:`run_pages`: when it stops (the last page, an error, a
+KeyboardInterrupt in the consumer) it tells them to stop (they check between 1 MiB pieces of a
+body and before parsing) and joins them, so nothing is parsed or written after the call ends.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,7 +43,7 @@ from sfnotebook.errors import (
     SessionExpiredError,
 )
 
-__all__ = ["Page", "csv_headers", "fetch_page", "result_urls", "run_pages"]
+__all__ = ["Page", "Stopped", "csv_headers", "fetch_page", "result_urls", "run_pages"]
 
 log = logging.getLogger("sfnotebook.bulk")
 
@@ -75,10 +85,20 @@ class Page:
     records: int | None
 
 
-def _read_body(resp: requests.Response) -> bytearray:
+class Stopped(Exception):
+    """Raised in a worker thread when :func:`run_pages` has been told to stop."""
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped
+
+
+def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> bytearray:
     """The (decompressed) body, read in 1 MiB pieces into one growing buffer."""
     body = bytearray()
     for piece in resp.iter_content(chunk_size=_READ_SIZE):
+        _check(stop)
         body += piece
     return body
 
@@ -91,6 +111,7 @@ def fetch_page(
     params: dict[str, Any] | None = None,
     check: Callable[[Page], int] | None = None,
     headers: dict[str, str] = CSV_HEADERS,
+    stop: threading.Event | None = None,
 ) -> tuple[Page, int]:
     """GET one result page; retry it when its body breaks off or holds too few rows.
 
@@ -101,6 +122,7 @@ def fetch_page(
     attempt = 0
     renewed = False
     while True:
+        _check(stop)
         try:
             resp = conn.request("GET", url, params=params, headers=headers, stream=True)
         except SessionExpiredError:
@@ -111,11 +133,12 @@ def fetch_page(
             renewed = True
             continue
         try:
-            body = _read_body(resp)
+            body = _read_body(resp, stop)
             locator = resp.headers.get("Sforce-Locator")
             count = resp.headers.get("Sforce-NumberOfRecords")
             page = Page(index, body, locator, int(count) if count and count.isdigit() else None)
             del body  # the page owns the bytes now; ``check`` may drop them once parsed
+            _check(stop)
             rows = check(page) if check is not None else -1
             if page.records is not None and rows >= 0 and rows != page.records:
                 raise IncompleteResultError(
@@ -176,15 +199,41 @@ def result_urls(conn: OrgApi, job_id: str, *, max_records: int | None) -> Iterat
 def _follow(conn: OrgApi, payload: Any) -> Iterator[str]:
     while True:
         if not isinstance(payload, dict):
-            raise SalesforceError(f"unexpected resultPages answer: {str(payload)[:200]}")
-        for entry in _field(payload, "resultPages", "resultLinks") or ():
-            url = entry if isinstance(entry, str) else _field(entry, "resultUrl", "resultLink")
-            if url:
-                yield str(url)
+            raise IncompleteResultError(
+                f"unexpected resultPages answer: {str(payload)[:200]}; run the extract again.",
+                expected=None,
+                received=None,
+            )
+        entries = _field(payload, "resultPages", "resultLinks")
+        if not isinstance(entries, list):
+            raise _unknown_shape(payload, "lists no result pages")
+        for entry in entries:
+            url = entry if isinstance(entry, str) else None
+            if isinstance(entry, dict):
+                url = _field(entry, "resultUrl", "resultLink")
+            if not url:
+                raise _unknown_shape(payload, f"has a result page without a URL ({entry!r})")
+            yield str(url)
+        done = payload.get("done")
         following = _field(payload, "nextRecordsUrl", "nextRecordUrl", "nextRecordsLink")
-        if payload.get("done", True) or not following:
+        if done is True:
             return
+        if done is not False:
+            raise _unknown_shape(payload, "has no done: true or false")
+        if not following:
+            raise _unknown_shape(payload, "says done: false but names no next link we know")
         payload = conn.get_json(str(following))
+
+
+def _unknown_shape(payload: dict[str, Any], what: str) -> IncompleteResultError:
+    """An answer we cannot read as complete is an error, never the end of the result."""
+    return IncompleteResultError(
+        f"Salesforce's resultPages answer {what} (keys: {', '.join(sorted(payload))}); "
+        "pages would be lost, so nothing is returned. Run the extract again with "
+        "concurrency=1 (pages by Sforce-Locator).",
+        expected=None,
+        received=None,
+    )
 
 
 def run_pages(
@@ -195,18 +244,23 @@ def run_pages(
     max_records: int | None,
     concurrency: int,
     headers: dict[str, str] = CSV_HEADERS,
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Download every result page and yield ``handle(page)`` for each, in page order.
 
     ``handle`` runs in worker threads (it parses, and may write a file); at most
-    ``concurrency`` pages are in flight. Pending work is cancelled if the consumer stops
-    (an error, or a KeyboardInterrupt in the main thread).
+    ``concurrency`` pages are in flight. When the consumer stops (the end, an error, a
+    KeyboardInterrupt in the main thread, ``close()``), pending work is cancelled, running
+    work told to stop, and every worker joined before this generator finishes.
     """
+    stop = threading.Event()
     urls = result_urls(conn, job_id, max_records=max_records) if concurrency > 1 else None
     if urls is None:
-        yield from _sequential(conn, job_id, handle, max_records=max_records, headers=headers)
+        pages = _sequential(
+            conn, job_id, handle, max_records=max_records, headers=headers, stop=stop
+        )
     else:
-        yield from _concurrent(conn, urls, handle, concurrency=concurrency, headers=headers)
+        pages = _concurrent(conn, urls, handle, concurrency=concurrency, headers=headers, stop=stop)
+    yield from pages
 
 
 def _process(
@@ -216,6 +270,7 @@ def _process(
     params: dict[str, Any] | None,
     handle: Callable[..., T],
     headers: dict[str, str],
+    stop: threading.Event,
 ) -> T:
     results: list[T] = []
 
@@ -224,8 +279,14 @@ def _process(
         results.append(result)
         return int(getattr(result, "rows", -1))
 
-    fetch_page(conn, url, index=index, params=params, check=check, headers=headers)
+    fetch_page(conn, url, index=index, params=params, check=check, headers=headers, stop=stop)
     return results[-1]
+
+
+def _stop_workers(pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+    """Cancel what has not started, tell running workers to stop, and wait for them."""
+    stop.set()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _concurrent(
@@ -235,20 +296,19 @@ def _concurrent(
     *,
     concurrency: int,
     headers: dict[str, str],
+    stop: threading.Event,
 ) -> Iterator[T]:
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sfnotebook-bulk")
     pending: deque[Future[T]] = deque()
     try:
         for index, url in enumerate(urls):
-            pending.append(pool.submit(_process, conn, url, index, None, handle, headers))
+            pending.append(pool.submit(_process, conn, url, index, None, handle, headers, stop))
             while len(pending) >= concurrency:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
     finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers(pool, stop)
 
 
 def _sequential(
@@ -258,6 +318,7 @@ def _sequential(
     *,
     max_records: int | None,
     headers: dict[str, str],
+    stop: threading.Event,
 ) -> Iterator[T]:
     """Follow the locator chain; parse page k in a worker while page k+1 downloads."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-bulk")
@@ -275,18 +336,18 @@ def _sequential(
             page, _ = fetch_page(conn, url, index=index, params=params, headers=headers)
             if pending is not None:
                 yield pending.result()
-            pending = pool.submit(_checked, conn, url, dict(params), handle, page, headers)
+            pending = pool.submit(_checked, conn, url, dict(params), handle, page, headers, stop)
             locator = page.locator
             index += 1
+            # ``null`` ends the chain; a page that ended it early is found by the caller's
+            # count against the job's numberRecordsProcessed.
             if not locator or locator == "null":
                 break
         if pending is not None:
             result, pending = pending.result(), None
             yield result
     finally:
-        if pending is not None:
-            pending.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers(pool, stop)
 
 
 def _checked(
@@ -296,8 +357,10 @@ def _checked(
     handle: Callable[[Page], T],
     page: Page,
     headers: dict[str, str],
+    stop: threading.Event,
 ) -> T:
     """``handle(page)``; a page with fewer rows than announced is downloaded again."""
+    _check(stop)
     result = handle(page)
     rows = int(getattr(result, "rows", -1))
     if page.records is not None and rows >= 0 and rows != page.records:
@@ -307,5 +370,5 @@ def _checked(
             rows,
             page.records,
         )
-        return _process(conn, url, page.index, params, handle, headers)
+        return _process(conn, url, page.index, params, handle, headers, stop)
     return result

@@ -104,9 +104,9 @@ def report(
     first = runner(metadata)
     aggregates = report_aggregates(first, column_names=column_names, output=output)
     if not paging.truncated(first):
-        details = frame_from_detail_rows(
-            first, detail_rows(first), column_names=column_names, output=output
-        )
+        rows = detail_rows(first)
+        _check_count(first, paging.record_count(first), len(rows))
+        details = frame_from_detail_rows(first, rows, column_names=column_names, output=output)
         return ReportResult(
             details=details,
             aggregates=aggregates,
@@ -127,15 +127,7 @@ def report(
         rows, counted = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
     finally:
         bar.close()
-    expected = expected if expected is not None else counted
-    if expected is not None and len(rows) != expected:
-        raise IncompleteResultError(
-            f"Fetched {len(rows):,} detail rows of report {first_name(first)!r} but it has "
-            f"{expected:,} (its Record Count). The data may have changed while paging; run it "
-            "again.",
-            expected=expected,
-            received=len(rows),
-        )
+    _check_count(first, expected if expected is not None else counted, len(rows))
     details = frame_from_detail_rows(first, rows, column_names=column_names, output=output)
     return ReportResult(
         details=details,
@@ -145,6 +137,18 @@ def report(
         paged_on=cursors[0].column,
         column_names=column_names,
     )
+
+
+def _check_count(first: Mapping[str, Any], expected: int | None, received: int) -> None:
+    """The detail rows must add up to the report's grand-total Record Count (when it has one)."""
+    if expected is not None and received != expected:
+        raise IncompleteResultError(
+            f"Fetched {received:,} detail rows of report {first_name(first)!r} but it has "
+            f"{expected:,} (its Record Count). The data may have changed while paging; run it "
+            "again.",
+            expected=expected,
+            received=received,
+        )
 
 
 def _progress_bar(total: int | None, *, enabled: bool | str, desc: str) -> Any:

@@ -9,7 +9,12 @@ from typing import Any
 import pandas as pd
 
 from sfnotebook._api import JsonObject, OrgApi
-from sfnotebook.errors import AmbiguousReportError, ReportNotFoundError, SfNotebookError
+from sfnotebook.errors import (
+    AmbiguousReportError,
+    IncompleteResultError,
+    ReportNotFoundError,
+    SfNotebookError,
+)
 
 __all__ = ["catalog", "describe_report", "reports", "resolve"]
 
@@ -44,6 +49,8 @@ def reports(conn: OrgApi) -> pd.DataFrame:
 def catalog(conn: OrgApi) -> list[dict[str, Any]]:
     try:
         records = _soql_all(conn, _REPORT_SOQL)
+    except IncompleteResultError:
+        raise  # the listing was there but came back short: never fall back to a smaller one
     except SfNotebookError:
         # No Report object here (INVALID_TYPE) or no SOQL access: the Analytics list will do.
         listed = conn.get_json("analytics/reports")
@@ -65,12 +72,41 @@ def catalog(conn: OrgApi) -> list[dict[str, Any]]:
 
 
 def _soql_all(conn: OrgApi, soql: str) -> list[dict[str, Any]]:
+    """Every record of a small SOQL query, checked against its ``totalSize``.
+
+    A page whose shape is not the documented one (no ``done``; ``done: false`` without a
+    ``nextRecordsUrl``) is an error, never the end of the listing.
+    """
     page = conn.get_json("query", params={"q": soql})
-    records = list(page.get("records") or [])
-    while not page.get("done", True) and page.get("nextRecordsUrl"):
+    expected = page.get("totalSize") if isinstance(page, dict) else None
+    records: list[dict[str, Any]] = []
+    while True:
+        if not isinstance(page, dict) or not isinstance(page.get("records"), list):
+            raise _short("an answer without records", expected, len(records))
+        records.extend(page["records"])
+        done = page.get("done")
+        if done is True:
+            break
+        if done is not False or not page.get("nextRecordsUrl"):
+            raise _short(
+                f"a page with done: {done!r} and no nextRecordsUrl "
+                f"(keys: {', '.join(sorted(page))})",
+                expected,
+                len(records),
+            )
         page = conn.get_json(page["nextRecordsUrl"])
-        records.extend(page.get("records") or [])
+    if not isinstance(expected, int) or len(records) != expected:
+        raise _short(f"totalSize {expected!r}", expected, len(records))
     return records
+
+
+def _short(what: str, expected: Any, received: int) -> IncompleteResultError:
+    return IncompleteResultError(
+        f"The list of reports (SOQL on Report) came back incomplete: {what}, {received:,} "
+        "reports received. No partial list is returned; try again.",
+        expected=expected if isinstance(expected, int) else None,
+        received=received,
+    )
 
 
 def resolve(conn: OrgApi, report: str) -> str:

@@ -1,9 +1,18 @@
-"""One report run: synchronous, falling back to an async instance when Salesforce times out.
+"""One report run: synchronous, moved to an async instance when the sync run fails with a 5xx.
 
 Sync runs are bound by the 2-minute API timeout; Salesforce's advice for slow reports is an
 asynchronous run (``POST .../instances``, then poll the instance until ``Success``), which has
-the same payload and the same 2,000-row cap. After one timeout every later run of the same
-report goes async straight away.
+the same payload and the same 2,000-row cap.
+
+A sync run is never retried as it is: each retry would be another run of up to minutes, and
+counts against the 500 sync runs per hour per org. Salesforce documents no timeout code for
+report runs: its Report Error Codes are generic 500s ("We ran into an error when running this
+report. Try to re-submit your query.", developer.salesforce.com/docs/analytics/
+salesforce-analytics-rest-api/guide/sforce-analytics-rest-api-report-error-codes.html; see
+fidelity-audit.md D1 and 1g). So any 5xx, a timeout code (``REPORT_TIMEOUT``,
+``REQUEST_RUNNING_TOO_LONG``, ``QUERY_TIMEOUT``), or the read timeout of the connection moves
+the run to an async instance, once; after that every later run of the same report goes async
+straight away. Polling an instance is a cheap GET and is retried by the session as usual.
 """
 
 from __future__ import annotations
@@ -16,19 +25,28 @@ from typing import Any
 import orjson
 
 from sfnotebook._api import OrgApi
-from sfnotebook.errors import ReportError, SfNotebookError
+from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
 
 __all__ = ["Runner"]
 
 log = logging.getLogger(__name__)
 
-_TIMEOUT_CODES = frozenset({"REPORT_TIMEOUT", "REQUEST_RUNNING_TOO_LONG"})
+_TIMEOUT_CODES = frozenset({"REPORT_TIMEOUT", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"})
+_UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail the same way
 
 
 def is_timeout(exc: SfNotebookError) -> bool:
     """Whether a failed sync run timed out (the advice is to run it asynchronously)."""
     message = str(getattr(exc, "sf_message", None) or exc).lower()
     return exc.error_code in _TIMEOUT_CODES or "took too long" in message
+
+
+def moves_async(exc: SfNotebookError) -> bool:
+    """Whether a failed sync run should become an async run: a 5xx, a timeout code, a read
+    timeout (a sync run may take longer than the connection waits) or a dropped connection."""
+    if isinstance(exc, NetworkError):
+        return getattr(exc, "reason", None) not in _UNREACHABLE
+    return is_timeout(exc) or (exc.status or 0) >= 500
 
 
 class Runner:
@@ -43,6 +61,7 @@ class Runner:
         self.async_runs = 0
         self.async_timeout = async_timeout
         self.poll = poll
+        self.sync_failures = 0
         self._async = False
 
     def __call__(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -51,28 +70,37 @@ class Runner:
             try:
                 return self._sync(metadata)
             except SfNotebookError as exc:
-                if not is_timeout(exc):
+                if not moves_async(exc):
                     raise
-                log.info("report %s timed out synchronously; running it async", self.report_id)
+                log.info(
+                    "report %s failed synchronously (%s); running it async",
+                    self.report_id,
+                    exc.status or exc.__class__.__name__,
+                )
+                self.sync_failures += 1
                 self._async = True
         return self._run_async(metadata)
 
     def _sync(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         url = f"analytics/reports/{self.report_id}"
         params = {"includeDetails": "true"}
+        # Never retried as is (retry=False): a failed run becomes an async run instead.
         if metadata is None:
-            return dict(self.conn.get_json(url, params=params))
-        # A run changes nothing server-side, so retrying it on a 5xx is safe.
-        resp = self.conn.request(
-            "POST", url, params=params, json={"reportMetadata": dict(metadata)}, retry=True
-        )
+            resp = self.conn.request("GET", url, params=params, retry=False)
+        else:
+            body = {"reportMetadata": dict(metadata)}
+            resp = self.conn.request("POST", url, params=params, json=body, retry=False)
         return dict(orjson.loads(resp.content))
 
     def _run_async(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         self.async_runs += 1
         base = f"analytics/reports/{self.report_id}/instances"
         body = {"reportMetadata": dict(metadata)} if metadata is not None else {}
-        resp = self.conn.request("POST", base, params={"includeDetails": "true"}, json=body)
+        # Creating an instance answers at once and changes no data: a retry after a 5xx costs
+        # at most a second queued instance, so it is retried like a read.
+        resp = self.conn.request(
+            "POST", base, params={"includeDetails": "true"}, json=body, retry=True
+        )
         instance_id = orjson.loads(resp.content)["id"]
         deadline = time.monotonic() + self.async_timeout
         delay = self.poll

@@ -118,7 +118,7 @@ class _Pages:
                 head = _HEAD.decode(raw)
                 if not self._put(raw):
                     return
-                url = None if head.done else head.nextRecordsUrl
+                url = _next_url(head.done, head.nextRecordsUrl, received=None)
             self._put(None)
         except BaseException as exc:  # handed to the caller's thread, raised there
             self._put(exc)
@@ -155,10 +155,12 @@ class _Pages:
 def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any]) -> None:
     """Fetch every remaining page of every child result of these records, in place."""
     for rel, result in builder.pending_children(records):
-        url = builder.child_next_url(result)
+        url = _next_url(False, builder.child_next_url(result), received=None)
         while url:
             builder.extend_child(rel, result, pages.get(url))
-            url = builder.child_next_url(result)
+            url = _next_url(
+                bool(_field(result, "done")), builder.child_next_url(result), received=None
+            )
     for rel, result in builder.child_results(records):
         size = _field(result, "totalSize")
         got = len(_field(result, "records") or ())
@@ -169,6 +171,21 @@ def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any])
                 expected=size,
                 received=got,
             )
+
+
+def _next_url(done: bool, url: str | None, *, received: int | None) -> str | None:
+    """The next page's URL, None after the last page; ``done: false`` without one is an error."""
+    if done:
+        return None
+    if not url:
+        raise IncompleteResultError(
+            "Salesforce answered a query page with done: false but no nextRecordsUrl, so "
+            "the rest of the result cannot be fetched; no partial result is returned. Rerun "
+            "the query.",
+            expected=None,
+            received=received,
+        )
+    return url
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -260,7 +277,7 @@ def _run(
                 del raw  # no raw JSON is kept: only the typed chunks below
                 if builder.has_children:
                     _complete_children(pages, builder, records)  # before the next parent page
-                pages.start_next(None if done else next_url)
+                pages.start_next(_next_url(done, next_url, received=received + len(records)))
                 builder.add(records)  # converts while the next page downloads
                 received += len(records)
                 if bar is not None:

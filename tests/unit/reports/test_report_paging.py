@@ -22,6 +22,7 @@ from sfnotebook.errors import (
     InvalidTypeError,
     ReportNotFoundError,
     ReportPagingError,
+    SalesforceError,
     ServerUnavailableError,
 )
 from sfnotebook.reports._catalog import resolve
@@ -597,13 +598,35 @@ def test_sync_timeout_falls_back_to_async_runs(monkeypatch: pytest.MonkeyPatch) 
     assert all(i["polls"] == 2 for i in org.instances.values())
 
 
-def test_other_server_errors_are_not_retried_async() -> None:
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(500, None), (503, "SERVER_UNAVAILABLE"), (500, "REPORT_TIMEOUT"), (502, None)],
+)
+def test_a_5xx_on_a_sync_run_moves_it_async_once(
+    monkeypatch: pytest.MonkeyPatch, status: int, code: str | None
+) -> None:
+    """Salesforce documents report timeouts as generic 500s: any 5xx goes async, once."""
+    monkeypatch.setattr("sfnotebook.reports._runner.time.sleep", lambda s: None)
+    tries = {"n": 0}
+
     class Broken(ReportOrg):
         def timeout_if_asked(self) -> None:
-            raise ServerUnavailableError("503", status=503, error_code="SERVER_UNAVAILABLE")
+            tries["n"] += 1
+            raise ServerUnavailableError(str(status), status=status, error_code=code)
 
     org = Broken(make_rows(10))
-    with pytest.raises(ServerUnavailableError):
+    res = run(org)
+    assert len(res) == 10
+    assert tries["n"] == 1 and len(org.instances) == 1
+
+
+def test_a_client_error_on_a_sync_run_is_raised_not_moved_async() -> None:
+    class Refused(ReportOrg):
+        def timeout_if_asked(self) -> None:
+            raise SalesforceError("400", status=400, error_code="BAD_REQUEST")
+
+    org = Refused(make_rows(10))
+    with pytest.raises(SalesforceError):
         run(org)
     assert not org.instances
 
