@@ -32,7 +32,8 @@ from typing import Any
 
 import requests
 
-from sfnotebook import _output
+from sfnotebook import _options, _output
+from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.bulk._collect import Collector
@@ -120,7 +121,13 @@ def extract(
     PosixPath('opps')
     >>> import duckdb; duckdb.sql("select count(*) from 'opps/*.parquet'")  # doctest: +SKIP
     """
-    _check_options(progress, concurrency)
+    _check_options(
+        progress=progress,
+        concurrency=concurrency,
+        max_records=max_records,
+        poll_interval=poll_interval,
+    )
+    _check_extract_dtypes(soql, dtypes)
     output = _output.resolve(output, conn)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     job = _create_job(conn, soql, include_deleted=include_deleted)
@@ -176,7 +183,12 @@ def job_results(
     >>> from sfnotebook.bulk import job_results      # the same function, org first
     >>> df = job_results(org, "750XX0000000001AAA")  # doctest: +SKIP
     """
-    _check_options(progress, concurrency)
+    _check_options(
+        progress=progress,
+        concurrency=concurrency,
+        max_records=max_records,
+        poll_interval=poll_interval,
+    )
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     return _results(
         conn,
@@ -194,11 +206,24 @@ def job_results(
     )
 
 
-def _check_options(progress: Any, concurrency: int) -> None:
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
-    if progress not in (True, False, "auto"):
-        raise ValueError(f'progress must be True, False or "auto", not {progress!r}')
+def _check_options(
+    *, progress: object, concurrency: object, max_records: object, poll_interval: object
+) -> None:
+    """Every option is checked before the job exists: a bad one never fails after it ran."""
+    _options.check_progress(progress)
+    _options.check_count("concurrency", concurrency)
+    _options.check_count("max_records", max_records, optional=True)
+    _options.check_seconds("poll_interval", poll_interval)
+
+
+def _check_extract_dtypes(soql: str, dtypes: Mapping[str, Any] | None) -> None:
+    """``dtypes=`` keys must be columns of the SELECT list (when it can be read here)."""
+    if not dtypes:
+        return
+    select = sp.parse_select(soql)
+    if select is None or not all(isinstance(i, sp.FieldRef) for i in select.items):
+        return  # checked against the result's columns instead
+    _options.check_dtypes(dtypes, [i.key for i in select.items if isinstance(i, sp.FieldRef)])
 
 
 def _results(

@@ -80,6 +80,7 @@ class Collector:
                     headers, describe_of=self._describe_of, root=self.root
                 )
                 self.assembler = FrameAssembler(self._schema)
+                self.dtypes = _spelled_as(self.dtypes, self._schema.names)
                 if self.folder is not None:
                     self.writer = ParquetFolder(self.folder, self._schema, dtypes=self.dtypes)
             return self._schema
@@ -155,3 +156,12 @@ class Collector:
     def _schema_table(self) -> pa.Table:
         assert self._schema is not None  # noqa: S101 - checked by finish
         return self._schema.arrow_schema().empty_table()
+
+
+def _spelled_as(dtypes: Mapping[str, Any] | None, names: Any) -> Mapping[str, Any] | None:
+    """``dtypes=`` keys spelled as the result's columns (they match case-insensitively, as
+    they do for ``org.query`` and for the check made before the job)."""
+    if not dtypes:
+        return dtypes
+    by_lower = {str(n).lower(): str(n) for n in names}
+    return {by_lower.get(k.lower(), k): v for k, v in dtypes.items()}

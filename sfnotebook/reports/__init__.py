@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from sfnotebook import _output
+from sfnotebook import _options, _output
 from sfnotebook._api import OrgApi, Progress
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -93,14 +93,21 @@ def report(
     """
     if column_names not in ("label", "api"):
         raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
+    _options.check_progress(progress)
+    if boolean_filter is not None and not isinstance(boolean_filter, str):
+        raise TypeError(
+            f"boolean_filter must be a string such as '1 AND 2', not {boolean_filter!r}"
+        )
+    # Filters are read before any request: a malformed one never costs a run.
+    added = [_filter_dict(f) for f in filters] if filters is not None else None
     output = _output.resolve(output, conn)
     report_id = resolve(conn, report)
     runner = Runner(conn, report_id)
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
-    if filters is not None or boolean_filter is not None:
+    if added is not None or boolean_filter is not None:
         describe = conn.get_json(f"analytics/reports/{report_id}/describe")
-        metadata = _override_filters(describe["reportMetadata"], filters, boolean_filter)
+        metadata = _override_filters(describe["reportMetadata"], added, boolean_filter)
     first = runner(metadata)
     aggregates = report_aggregates(first, column_names=column_names, output=output)
     if not paging.truncated(first):
@@ -240,24 +247,33 @@ def _sort_value(cell: Mapping[str, Any], data_type: str) -> Any:
 
 def _override_filters(
     saved: Mapping[str, Any],
-    filters: Iterable[FilterSpec] | None,
+    added: list[dict[str, str]] | None,
     boolean_filter: str | None,
 ) -> dict[str, Any]:
-    """The saved definition with ``filters`` ANDed on (filter logic renumbered)."""
+    """The saved definition with the ``added`` filters ANDed on (filter logic renumbered)."""
     metadata = copy.deepcopy(dict(saved))
-    added = [_filter_dict(f) for f in filters or []]
-    for flt in added:
+    for flt in added or []:
         metadata = paging.with_added_filter(metadata, flt)
     if boolean_filter is not None:
         metadata["reportBooleanFilter"] = boolean_filter.strip() or None
     return metadata
 
 
-def _filter_dict(spec: FilterSpec) -> dict[str, Any]:
+def _filter_dict(spec: FilterSpec) -> dict[str, str]:
     if isinstance(spec, Mapping):
+        missing = [k for k in ("column", "value") if k not in spec]
+        if missing:
+            raise ValueError(
+                f"a filter dict needs 'column' and 'value' (missing {missing}): {spec!r}"
+            )
         column, operator, value = spec["column"], spec.get("operator", "equals"), spec["value"]
-    else:
+    elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 3:
         column, operator, value = spec
+    else:
+        raise ValueError(
+            "a filter is a dict {'column', 'operator', 'value'} or a tuple "
+            f"(column, operator, value), not {spec!r}"
+        )
     return {"column": str(column), "operator": str(operator), "value": _filter_value(value)}
 
 

@@ -102,6 +102,20 @@ class Runner:
             "POST", base, params={"includeDetails": "true"}, json=body, retry=True
         )
         instance_id = orjson.loads(resp.content)["id"]
+        try:
+            return self._wait(base, instance_id)
+        except KeyboardInterrupt:
+            self._delete(base, instance_id)
+            raise
+
+    def _delete(self, base: str, instance_id: str) -> None:
+        """Remove an instance left behind by an interrupt (best effort: the interrupt wins)."""
+        try:
+            self.conn.request("DELETE", f"{base}/{instance_id}", timeout=(5, 10))
+        except (SfNotebookError, OSError) as exc:
+            log.warning("could not delete report instance %s: %s", instance_id, exc)
+
+    def _wait(self, base: str, instance_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.async_timeout
         delay = self.poll
         while True:

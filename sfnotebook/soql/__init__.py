@@ -26,7 +26,7 @@ import msgspec
 import orjson
 import pyarrow as pa
 
-from sfnotebook import _output
+from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
 from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
@@ -219,6 +219,17 @@ def _caller_level() -> int:
     return level
 
 
+def _check_options(
+    progress: object, batch_size: object, children: object, large_result_rows: object
+) -> None:
+    """Checked before any request (``batchSize`` is 200 to 2,000: salesforce-api.md 3.3)."""
+    _options.check_progress(progress)
+    _options.check_count("batch_size", batch_size, minimum=200, maximum=2000, optional=True)
+    _options.check_count("large_result_rows", large_result_rows, minimum=0, optional=True)
+    if children not in ("frames", "drop"):
+        raise ValueError(f'children must be "frames" or "drop", not {children!r}')
+
+
 def _run(
     conn: OrgApi,
     soql: str,
@@ -379,6 +390,7 @@ def query(
     >>> org.query("SELECT COUNT() FROM Account")  # doctest: +SKIP
     5000
     """
+    _check_options(progress, batch_size, children, large_result_rows)
     output = _output.resolve(output, conn)
     for builder, count in _run(
         conn,
@@ -431,6 +443,8 @@ def query_iter(
     >>> for chunk in org.query_iter("SELECT Id, Amount FROM Opportunity"):  # doctest: +SKIP
     ...     total += chunk["Amount"].sum()
     """
+    _check_options(progress, batch_size, children, large_result_rows)
+    _options.check_count("chunk_rows", chunk_rows)
     output = _output.resolve(output, conn)
     for builder, count in _run(
         conn,
