@@ -14,15 +14,12 @@
 from __future__ import annotations
 
 import os
-import queue
 import sys
-import threading
 import warnings
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import msgspec
 import orjson
 import pyarrow as pa
 
@@ -38,6 +35,9 @@ from sfnotebook.errors import (
 )
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
+from sfnotebook.soql._pages import HEAD as _HEAD
+from sfnotebook.soql._pages import Pages as _Pages
+from sfnotebook.soql._pages import next_url as _next_url
 
 __all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
 
@@ -45,111 +45,6 @@ __all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
 #: (Bulk API 2.0) would serve better. Set ``sfnotebook.soql.LARGE_RESULT_ROWS`` to change it,
 #: or pass ``large_result_rows=`` to one call (``None`` or 0 there: the module value).
 LARGE_RESULT_ROWS = 500_000
-
-_QUEUE_PAGES = 2  # pages downloaded ahead of the converter: bounds the memory held as bytes
-
-
-class _Head(msgspec.Struct):
-    totalSize: int = 0
-    done: bool = True
-    nextRecordsUrl: str | None = None
-
-
-_HEAD = msgspec.json.Decoder(_Head)
-
-
-# --------------------------------------------------------------------------- paging
-
-
-class _Pages:
-    """Downloads the pages of one query. With ``prefetch``, a thread fetches page n+1 while the
-    caller converts page n (it reads ``nextRecordsUrl`` itself with a header-only decode)."""
-
-    def __init__(
-        self,
-        conn: OrgApi,
-        soql: str,
-        *,
-        include_deleted: bool,
-        batch_size: int | None,
-        prefetch: bool,
-    ) -> None:
-        self.conn = conn
-        self.headers = (
-            {"Sforce-Query-Options": f"batchSize={int(batch_size)}"} if batch_size else None
-        )
-        self.first = ("queryAll" if include_deleted else "query", {"q": soql})
-        self.prefetch = prefetch
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_PAGES)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future[bytes] | None = None
-
-    def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
-        return bytes(self.conn.request("GET", url, params=params, headers=self.headers).content)
-
-    def first_page(self) -> bytes:
-        raw = self.get(*self.first)
-        head = _HEAD.decode(raw)
-        if self.prefetch and not head.done and head.nextRecordsUrl:
-            self._thread = threading.Thread(
-                target=self._chain,
-                args=(head.nextRecordsUrl,),
-                name="sfnotebook-query",
-                daemon=True,
-            )
-            self._thread.start()
-        return raw
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _chain(self, url: str | None) -> None:
-        try:
-            while url and not self._stop.is_set():
-                raw = self.get(url)
-                head = _HEAD.decode(raw)
-                if not self._put(raw):
-                    return
-                url = _next_url(head.done, head.nextRecordsUrl, received=None)
-            self._put(None)
-        except BaseException as exc:  # handed to the caller's thread, raised there
-            self._put(exc)
-
-    def start_next(self, url: str | None) -> None:
-        """Start downloading the page at ``url`` (the current page's nextRecordsUrl)."""
-        if self._thread is not None:  # the chain thread follows the pages by itself
-            return
-        self._future = self._executor().submit(self.get, url) if url else None
-
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-query")
-        return self._pool
-
-    def next_page(self) -> bytes | None:
-        """The next page's bytes (waits for the download), or None after the last page."""
-        if self._thread is None:
-            future, self._future = self._future, None
-            return future.result() if future is not None else None
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any]) -> None:
@@ -171,21 +66,6 @@ def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any])
                 expected=size,
                 received=got,
             )
-
-
-def _next_url(done: bool, url: str | None, *, received: int | None) -> str | None:
-    """The next page's URL, None after the last page; ``done: false`` without one is an error."""
-    if done:
-        return None
-    if not url:
-        raise IncompleteResultError(
-            "Salesforce answered a query page with done: false but no nextRecordsUrl, so "
-            "the rest of the result cannot be fetched; no partial result is returned. Rerun "
-            "the query.",
-            expected=None,
-            received=received,
-        )
-    return url
 
 
 def _field(obj: Any, name: str) -> Any:
