@@ -342,3 +342,22 @@ def test_connect_names_the_endpoint_for_an_html_versions_page(
             set_default=False,
         )
     assert re.search(r"API versions .*\(200, text/html\)", str(info.value))
+
+
+def test_a_redirect_to_another_host_carries_no_token() -> None:
+    conn, fake = _conn()
+    conn.open()
+    fake.override["/services/data/v68.0/moved"] = (302, "text/html", b"")
+    original = fake.send
+
+    def send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        resp = original(request, **kwargs)
+        if resp.status_code == 302:
+            resp.headers["Location"] = "https://evil.example.com/services/data/v68.0/sobjects"
+        return resp
+
+    fake.send = send  # type: ignore[method-assign]
+    fake.sent.clear()
+    conn.session.get(DOMAIN + "/services/data/v68.0/moved")
+    assert [r.url for r in fake.sent][-1].startswith("https://evil.example.com/")
+    assert [r.headers.get("Authorization") for r in fake.sent] == ["Bearer " + TOKEN, None]
