@@ -79,7 +79,7 @@ def _recipe_client(org: Any) -> Any:
     session.verify = os.environ["SF_CA_BUNDLE"]
     return Salesforce(
         instance_url=org.instance_url,
-        session_id=org.token.access_token,
+        session_id=org.token.access_token.reveal(),
         version=org.api_version,
         session=session,
     )

@@ -3,8 +3,12 @@
 simple-salesforce sends everything through the session it is given, so putting the policy
 here covers its calls (``org.sf.query_all``, ``org.sf.Account.describe()``) as well as ours:
 
+* The token: :class:`BearerAuth`, the session's ``auth``, adds ``Authorization: Bearer ...``
+  while each request is prepared, only to the instance URL's scheme, host and port; to any
+  other origin it strips ``Authorization`` (so ``session.headers`` never holds the token, and
+  no frame of ours holds it in a local). ``requests`` strips it on a redirect to another host.
 * 401 ``INVALID_SESSION_ID``: exchange the client credentials again (no refresh token exists in
-  this flow), swap the ``Authorization`` header and resend once.
+  this flow), swap the session's token and resend once.
 * 5xx and dropped connections on idempotent calls (GET/HEAD, or ``idempotent=True`` for
   read-only POSTs such as report runs): retry a bounded number of times with exponential
   backoff and jitter. A non-idempotent write is never retried.
@@ -24,8 +28,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 
-__all__ = ["ApiSession", "RetryPolicy"]
+from sfnotebook._secret import Secret
+
+__all__ = ["ApiSession", "BearerAuth", "RetryPolicy"]
 
 log = logging.getLogger("sfnotebook.http")
 
@@ -54,17 +61,51 @@ class RetryPolicy:
         return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ("", "", None)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").lower(), port or default)
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>`` for the instance URL's origin only.
+
+    The clear token is produced inside :meth:`__call__`, while ``requests`` prepares the
+    request; for any other origin (another host, port or scheme) ``Authorization`` is removed.
+    """
+
+    def __init__(self, token: Secret, instance_url: str) -> None:
+        self.token = token
+        self.origin = _origin(instance_url)
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if _origin(r.url or "") == self.origin:
+            r.headers["Authorization"] = "Bearer " + self.token.reveal()
+        else:
+            r.headers.pop("Authorization", None)
+        return r
+
+    def __repr__(self) -> str:
+        scheme, host, port = self.origin
+        return f"<BearerAuth {scheme}://{host}:{port} token='***'>"
+
+
 class ApiSession(requests.Session):
     """A session that re-authenticates on ``INVALID_SESSION_ID`` and retries idempotent reads.
 
-    ``reauthenticate(old_authorization) -> new_authorization`` is called with the
-    ``Authorization`` header that failed; it returns the header to use from now on.
+    ``reauthenticate(used)`` is called with the token (a :class:`Secret`) the failed call
+    carried; it installs a fresh :class:`BearerAuth` unless another thread already did.
     """
 
     def __init__(self, *, policy: RetryPolicy | None = None) -> None:
         super().__init__()
         self.policy = policy or RetryPolicy()
-        self.reauthenticate: Callable[[str], str] | None = None
+        self.reauthenticate: Callable[[Secret | None], None] | None = None
         self.instance_host: str | None = None
         self.stats = {"requests": 0, "retries": 0, "reexchanges": 0, "faults": 0}
         self.api_usage: tuple[int, int] | None = None
@@ -89,14 +130,27 @@ class ApiSession(requests.Session):
             # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify; the
             # CA bundle this session was given (the org's, or the demo org's) must win.
             kwargs["verify"] = self.verify
+        own_auth = kwargs.get("auth") is not None  # the token exchange brings its own
+        if not own_auth and isinstance(self.auth, BearerAuth):
+            # BearerAuth sets the header; a caller's copy (simple-salesforce's SFType sends
+            # one) would only keep the token in this frame's locals.
+            kwargs["headers"] = _without_authorization(kwargs.get("headers"))
         reauthed = False
         attempt = 0
         while True:
             self._count("requests")
+            used = self._token()
             try:
                 resp = super().request(method, url, *args, **kwargs)
-            except _TRANSIENT as exc:
-                if not retryable or attempt >= self.policy.retries:
+            except requests.RequestException as exc:
+                if (
+                    not isinstance(exc, _TRANSIENT)
+                    or not retryable
+                    or attempt >= self.policy.retries
+                ):
+                    # urllib3's frames (chained below requests' exception) hold the request
+                    # headers, the token among them, as locals: the chain goes.
+                    exc.__context__ = exc.__cause__ = None
                     raise
                 self._count("faults")
                 self._sleep(attempt, None, f"{exc.__class__.__name__}", method, url)
@@ -106,18 +160,13 @@ class ApiSession(requests.Session):
             if (
                 resp.status_code == 401
                 and on_instance
+                and not own_auth
                 and not reauthed
                 and self.reauthenticate is not None
                 and _is_invalid_session(resp)
             ):
-                used = self._authorization(kwargs)
-                fresh = self.reauthenticate(used)
+                self.reauthenticate(used)
                 self._count("reexchanges")
-                headers = dict(kwargs.get("headers") or {})
-                if any(k.lower() == "authorization" for k in headers):
-                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-                    headers["Authorization"] = fresh
-                    kwargs["headers"] = headers
                 reauthed = True
                 resp.close()
                 continue
@@ -130,11 +179,9 @@ class ApiSession(requests.Session):
                 continue
             return resp
 
-    def _authorization(self, kwargs: dict[str, Any]) -> str:
-        for key, value in (kwargs.get("headers") or {}).items():
-            if key.lower() == "authorization":
-                return str(value)
-        return str(self.headers.get("Authorization", ""))
+    def _token(self) -> Secret | None:
+        """The token the next request will carry (``None`` before login)."""
+        return self.auth.token if isinstance(self.auth, BearerAuth) else None
 
     def _sleep(
         self, attempt: int, retry_after: str | None, why: str, method: str, url: str
@@ -158,6 +205,13 @@ class ApiSession(requests.Session):
             m = _LIMIT_INFO.search(info)
             if m:
                 self.api_usage = (int(m.group(1)), int(m.group(2)))
+
+
+def _without_authorization(headers: Any) -> Any:
+    """``headers`` without ``Authorization`` (``None`` stays ``None``)."""
+    if not headers:
+        return headers
+    return {k: v for k, v in headers.items() if str(k).lower() != "authorization"}
 
 
 def _is_invalid_session(resp: requests.Response) -> bool:

@@ -4,18 +4,31 @@
 ``grant_type=client_credentials&client_id=...&client_secret=...``. Salesforce issues no
 refresh token in this flow: to renew a session, exchange the credentials again.
 Knows nothing of pandas or widgets.
+
+The consumer secret and the access token are :class:`~sfnotebook._secret.Secret` objects. The
+form body is built by a ``requests`` auth hook while the request is prepared (the clear value
+exists only inside that call and in the prepared body, which a response hook empties), the
+token answer is decoded with the token wrapped at once, and network failures are raised
+outside the ``except`` block, so no traceback of ours (with or without locals, chained or not)
+holds either in clear. Redirects are never followed here: the secret goes to the My Domain
+over verified HTTPS only, and the token only to the ``instance_url`` it was issued for.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
+import requests.auth
 
+from sfnotebook._answers import body_start, decode_json, unexpected
+from sfnotebook._secret import Secret, reveal
 from sfnotebook.errors import (
     AuthenticationError,
     GrantTypeNotEnabledError,
@@ -32,13 +45,28 @@ __all__ = ["Token", "exchange_token", "network_error", "revoke_token"]
 log = logging.getLogger("sfnotebook.auth")
 
 TIMEOUT = (10.0, 60.0)
+TOKEN_ENDPOINT = "token exchange (/services/oauth2/token)"  # noqa: S105 - a name, not a secret
+
+# Hosts Salesforce issues instance URLs under; a token answer naming any other host than the
+# My Domain itself is refused (the token would be sent there).
+_SALESFORCE_SUFFIXES = (
+    ".salesforce.com",
+    ".force.com",
+    ".salesforce.mil",
+    ".cloudforce.com",
+    ".sfcrmproducts.cn",
+)
 
 
 @dataclass(frozen=True, repr=False)
 class Token:
-    """An access token and what came with it. The token itself never shows in ``repr``."""
+    """An access token and what came with it.
 
-    access_token: str
+    ``access_token`` is a :class:`~sfnotebook._secret.Secret` (``.reveal()`` gives the value):
+    it never shows in a ``repr`` or a traceback, and pickling refuses.
+    """
+
+    access_token: Secret
     instance_url: str
     identity_url: str
     issued_at: datetime
@@ -48,7 +76,8 @@ class Token:
     @property
     def org_id(self) -> str:
         """The org's Id, from the identity URL's second-to-last path segment."""
-        return urlsplit(self.identity_url).path.rstrip("/").split("/")[-2]
+        parts = urlsplit(self.identity_url).path.rstrip("/").split("/")
+        return parts[-2] if len(parts) >= 2 else ""
 
     @property
     def user_id(self) -> str:
@@ -62,26 +91,49 @@ class Token:
         )
 
     @classmethod
-    def from_response(cls, body: Any) -> Token:
-        """Parse the token endpoint's JSON answer (``../shared/salesforce-api.md`` §1.2)."""
-        if not isinstance(body, dict) or not body.get("access_token"):
-            raise AuthenticationError(
-                "The token endpoint answered 200 without an access token; "
-                "check that SF_DOMAIN is your org's My Domain."
+    def from_response(cls, resp: requests.Response, settings: Settings) -> Token:
+        """Decode and check the token endpoint's 200 answer (``salesforce-api.md`` §1.2).
+
+        Raises :class:`~sfnotebook.errors.UnexpectedAnswerError` for anything that is not a
+        token answer, and the typed :class:`AuthenticationError` for an OAuth error body.
+        """
+        secrets = (settings.consumer_secret,)
+        body = decode_json(
+            resp,
+            endpoint=TOKEN_ENDPOINT,
+            expect=dict,
+            secrets=secrets,
+            wrap=("access_token", "signature"),
+        )
+        if body.get("error") and not body.get("access_token"):
+            raise _token_error(resp, body, settings)
+        token = body.get("access_token")
+        if not isinstance(token, Secret) or not token:
+            raise unexpected(
+                resp, TOKEN_ENDPOINT, "an answer without an access token", _HINT_ADVICE, secrets
             )
-        missing = [k for k in ("instance_url", "id") if not body.get(k)]
+        missing = [
+            k for k in ("instance_url", "id") if not isinstance(body.get(k), str) or not body[k]
+        ]
         if missing:
-            raise AuthenticationError(
-                f"The token endpoint's answer lacks {', '.join(missing)}; "
-                "it does not look like Salesforce."
+            raise unexpected(
+                resp,
+                TOKEN_ENDPOINT,
+                f"an answer without {', '.join(missing)}",
+                _HINT_ADVICE,
+                secrets,
             )
+        instance_url = str(body["instance_url"]).rstrip("/")
+        refusal = _instance_refusal(instance_url, settings)
+        if refusal:
+            raise unexpected(resp, TOKEN_ENDPOINT, refusal, _HINT_ADVICE, secrets)
         try:
             issued = datetime.fromtimestamp(int(body.get("issued_at", 0)) / 1000, tz=timezone.utc)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, OSError):
             issued = datetime.now(tz=timezone.utc)
         return cls(
-            access_token=str(body["access_token"]),
-            instance_url=str(body["instance_url"]).rstrip("/"),
+            access_token=token,
+            instance_url=instance_url,
             identity_url=str(body["id"]),
             issued_at=issued,
             token_type=str(body.get("token_type", "Bearer")),
@@ -89,54 +141,83 @@ class Token:
         )
 
 
+_HINT_ADVICE = (
+    "This is not a Salesforce token answer: check SF_DOMAIN is the org's My Domain "
+    "(e.g. acme.my.salesforce.com), not a proxy, portal or login page."
+)
+
+
+def _instance_refusal(instance_url: str, settings: Settings) -> str | None:
+    """Why the token must not be sent to ``instance_url``, or ``None`` when it may."""
+    try:
+        parts = urlsplit(instance_url)
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return f"an instance_url that is not a URL ({instance_url[:80]!r})"
+    domain = urlsplit(settings.domain_url)
+    same_host = (host, port or 443) == ((domain.hostname or "").lower(), domain.port or 443)
+    if parts.scheme != "https" and not (parts.scheme == domain.scheme == "http" and same_host):
+        return f"an instance_url that is not https ({instance_url[:80]!r}): refused"
+    if parts.path not in ("", "/") or parts.query or parts.username:
+        return f"an instance_url with a path or credentials ({instance_url[:80]!r}): refused"
+    if same_host:
+        return None
+    my_domain_is_salesforce = (domain.hostname or "").endswith(_SALESFORCE_SUFFIXES)
+    if my_domain_is_salesforce and host.endswith(_SALESFORCE_SUFFIXES) and port in (None, 443):
+        return None
+    return f"an instance_url on another host ({host}): the token is not sent there"
+
+
+class _FormBody(requests.auth.AuthBase):
+    """Builds a form body holding secrets while the request is prepared, and empties the
+    prepared body once the answer is in: the clear values live only inside this call."""
+
+    def __init__(self, fields: Mapping[str, str | Secret]) -> None:
+        self.fields = dict(fields)
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.prepare_body(data={k: reveal(v) for k, v in self.fields.items()}, files=None)
+        r.register_hook("response", _forget_request_body)
+        return r
+
+    def __repr__(self) -> str:
+        return f"<form body {sorted(self.fields)} (secrets masked)>"
+
+
+def _forget_request_body(resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    resp.request.body = None
+    return resp
+
+
 def exchange_token(settings: Settings, session: requests.Session) -> Token:
     """Exchange the consumer key and secret for an access token.
 
     Raises the typed :mod:`sfnotebook.errors` for every refusal the token endpoint can give,
-    and :class:`~sfnotebook.errors.NetworkError` when the host cannot be reached.
+    :class:`~sfnotebook.errors.UnexpectedAnswerError` for an answer that is not one, and
+    :class:`~sfnotebook.errors.NetworkError` when the host cannot be reached.
     """
     url = settings.domain_url + "/services/oauth2/token"
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": settings.consumer_key,
-        "client_secret": settings.consumer_secret,
-    }
-    try:
-        resp = session.post(
-            url,
-            data=form,
-            headers={"Accept": "application/json"},
-            timeout=TIMEOUT,
-            verify=settings.verify,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        raise network_error(exc, settings.host, settings.ca_bundle) from None
+    form = _FormBody(
+        {
+            "grant_type": "client_credentials",
+            "client_id": settings.consumer_key,
+            "client_secret": settings.consumer_secret,
+        }
+    )
+    resp = _post(session, url, form, settings)
     log.debug("token exchange: POST %s -> %s", url, resp.status_code)
-    body: Any
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
     if resp.status_code == 200:
-        return Token.from_response(body)
-    raise _token_error(resp.status_code, body, settings)
+        return Token.from_response(resp, settings)
+    raise _token_error(resp, _oauth_body(resp), settings)
 
 
 def revoke_token(settings: Settings, session: requests.Session, token: Token) -> None:
     """Revoke an access token (``POST /services/oauth2/revoke``); errors are reported."""
     url = settings.domain_url + "/services/oauth2/revoke"
-    try:
-        resp = session.post(
-            url, data={"token": token.access_token}, timeout=TIMEOUT, verify=settings.verify
-        )
-    except requests.RequestException as exc:
-        raise network_error(exc, settings.host, settings.ca_bundle) from None
+    resp = _post(session, url, _FormBody({"token": token.access_token}), settings)
     if resp.status_code != 200:
-        try:
-            error = resp.json().get("error", "")
-        except (ValueError, AttributeError):
-            error = ""
+        body = _oauth_body(resp)
+        error = str(body.get("error") or "") if isinstance(body, dict) else ""
         raise AuthenticationError(
             f"Revoking the session failed ({resp.status_code} {error}).",
             status=resp.status_code,
@@ -144,7 +225,36 @@ def revoke_token(settings: Settings, session: requests.Session, token: Token) ->
         )
 
 
-def _token_error(status: int, body: Any, settings: Settings) -> AuthenticationError:
+def _post(
+    session: requests.Session, url: str, form: _FormBody, settings: Settings
+) -> requests.Response:
+    """POST a form holding secrets: verified TLS, no redirects, failures raised unchained."""
+    try:
+        return session.post(
+            url,
+            auth=form,
+            headers={"Accept": "application/json"},
+            timeout=TIMEOUT,
+            verify=settings.verify,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        failure = network_error(exc, settings.host, settings.ca_bundle)
+    # Raised here, not in the except block: the requests/urllib3 exception (whose frames hold
+    # the prepared body) is neither chained nor kept alive.
+    raise failure
+
+
+def _oauth_body(resp: requests.Response) -> Any:
+    """An OAuth error body (``{"error": ..., "error_description": ...}``), or ``None``."""
+    try:
+        return orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _token_error(resp: requests.Response, body: Any, settings: Settings) -> AuthenticationError:
+    status = resp.status_code
     error = description = ""
     if isinstance(body, dict):
         error = str(body.get("error") or "")
@@ -186,9 +296,11 @@ def _token_error(status: int, body: Any, settings: Settings) -> AuthenticationEr
             **ctx,
         )
     if not error:
+        start = body_start(resp, (settings.consumer_secret,))
         return AuthenticationError(
-            f"{host} answered {status} without an OAuth error body: it does not look like a "
-            "Salesforce token endpoint. Check SF_DOMAIN is your org's My Domain.",
+            f"The {TOKEN_ENDPOINT} at {host} answered {status} without an OAuth error body: "
+            "it does not look like a Salesforce token endpoint (or Salesforce failed). Check "
+            f"SF_DOMAIN is your org's My Domain, then retry.\nBody starts: {start!r}",
             **ctx,
         )
     return AuthenticationError(f"{said}.\nThe token exchange with {host} was refused.", **ctx)

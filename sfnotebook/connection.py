@@ -13,13 +13,23 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from sfnotebook._answers import (
+    decode_describe,
+    decode_identity,
+    decode_json,
+    decode_limits,
+    decode_versions,
+)
 from sfnotebook._api import Json, JsonObject, Timeout
-from sfnotebook._session import ApiSession, RetryPolicy
+from sfnotebook._secret import Secret
+from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy
 from sfnotebook._version import __version__
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
     InvalidSettingError,
+    NetworkError,
     RequestLimitExceededError,
+    SalesforceError,
     SfNotebookError,
     error_from_body,
 )
@@ -43,7 +53,7 @@ def connect(
     *,
     domain: str | None = None,
     consumer_key: str | None = None,
-    consumer_secret: str | None = None,
+    consumer_secret: str | Secret | None = None,
     api_version: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     env_file: str | os.PathLike[str] | bool | None = None,
@@ -60,6 +70,9 @@ def connect(
 
     Parameters
     ----------
+    consumer_secret
+        A ``str`` or a :class:`~sfnotebook._secret.Secret`; wrapped at once, so no traceback
+        (not even one with locals, as ``%xmode Verbose`` prints) shows it.
     retries, backoff
         How many times idempotent reads are retried on 5xx or dropped connections, and the
         first wait in seconds (doubling, with jitter).
@@ -75,6 +88,10 @@ def connect(
     >>> org = sfnotebook.connect()                      # doctest: +SKIP
     >>> org.query("SELECT Id, Name FROM Account LIMIT 5")  # doctest: +SKIP
     """
+    # Rebind the argument first: a traceback through this frame then shows Secret('***').
+    consumer_secret = (
+        Secret(consumer_secret) if isinstance(consumer_secret, str) else consumer_secret
+    )
     settings = load_settings(
         domain=domain,
         consumer_key=consumer_key,
@@ -179,7 +196,7 @@ class Connection:
         self._token = exchange_token(self.settings, self.session)
         self.instance_url = self._token.instance_url
         self.session.instance_host = urlsplit(self.instance_url).netloc
-        self.session.headers["Authorization"] = "Bearer " + self._token.access_token
+        self.session.auth = BearerAuth(self._token.access_token, self.instance_url)
         self.session.reauthenticate = self._reauthenticate
         self.api_version = self._choose_version(self.settings.api_version)
         self.base_path = f"/services/data/v{self.api_version}"
@@ -220,18 +237,33 @@ class Connection:
 
             sf = Salesforce(
                 instance_url=self.instance_url,
-                session_id=self.token.access_token,
+                session_id=self.token.access_token.reveal(),
                 version=self.api_version,
                 session=self.session,
             )
             sf.headers.pop("X-PrettyPrint", None)
+            # The session's BearerAuth adds the header to each request, to the instance only.
+            sf.headers.pop("Authorization", None)
             self._sf = sf
         return self._sf
 
     def __repr__(self) -> str:
-        if self._token is None:
-            return f"<sfnotebook.Connection {self.settings.domain_url} (not logged in)>"
-        return f"<sfnotebook.Connection {self.instance_url} user={self.username} api=v{self.api_version}>"
+        # Never raises, at any stage of construction (tracebacks with locals call it).
+        token = getattr(self, "_token", None)
+        if token is None:
+            settings = getattr(self, "settings", None)
+            where = getattr(settings, "domain_url", "?")
+            return f"<sfnotebook.Connection {where} (not logged in)>"
+        identity = getattr(self, "identity", None) or {}
+        user = identity.get("username") or token.user_id
+        version = getattr(self, "api_version", "") or "?"
+        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}>"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            "A Connection cannot be pickled: it holds the consumer secret and a live token. "
+            "Pickle the data; in another process, call sfnotebook.connect() again."
+        )
 
     def _repr_html_(self) -> str:
         from sfnotebook.display import connection_html
@@ -239,20 +271,16 @@ class Connection:
         return connection_html(self)
 
     # -- token --------------------------------------------------------------------------------
-    def _reauthenticate(self, used_authorization: str) -> str:
+    def _reauthenticate(self, used: Secret | None) -> None:
         """Exchange the credentials again unless another thread already did."""
         with self._token_lock:
-            current = "Bearer " + self.token.access_token
-            if used_authorization and used_authorization != current:
-                return current  # someone else renewed it while this call was in flight
+            if used is not None and used is not self.token.access_token:
+                return  # someone else renewed it while this call was in flight
             log.info("session expired; exchanging the client credentials again")
             self._token = exchange_token(self.settings, self.session)
-            fresh = "Bearer " + self._token.access_token
-            self.session.headers["Authorization"] = fresh
+            self.session.auth = BearerAuth(self._token.access_token, self.instance_url)
             if self._sf is not None:
-                self._sf.session_id = self._token.access_token
-                self._sf.headers["Authorization"] = fresh
-            return fresh
+                self._sf.session_id = self._token.access_token.reveal()
 
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
@@ -260,7 +288,7 @@ class Connection:
         if revoke and self._token is not None:
             revoke_token(self.settings, self.session, self._token)
         self.session.reauthenticate = None
-        self.session.headers.pop("Authorization", None)
+        self.session.auth = None
         if _default is self:
             _default = None
 
@@ -268,8 +296,13 @@ class Connection:
     def url(self, url: str) -> str:
         """Absolute URL for ``url``: relative to the API base, an absolute path, or a full URL."""
         if url.startswith(("https://", "http://")):
-            if urlsplit(url).netloc != self.session.instance_host:
-                raise SfNotebookError(f"Refusing to send the session to another host: {url}")
+            parts = urlsplit(url)
+            if (
+                parts.netloc != self.session.instance_host
+                or parts.scheme != urlsplit(self.instance_url).scheme
+            ):
+                where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+                raise SfNotebookError(f"Refusing to send the session to another host: {where}")
             return url
         if url.startswith("/"):
             return self.instance_url + url
@@ -291,6 +324,7 @@ class Connection:
         """Send one API call with the connection's policy; raise the typed error on >= 400."""
         full = self.url(url)
         path = urlsplit(full).path
+        failure: SfNotebookError | None = None
         try:
             resp = self.session.request(
                 method,
@@ -304,9 +338,9 @@ class Connection:
                 idempotent=retry,
             )
         except requests.RequestException as exc:
-            raise network_error(
-                exc, self.session.instance_host or "", self.settings.ca_bundle
-            ) from None
+            failure = network_error(exc, self.session.instance_host or "", self.settings.ca_bundle)
+        if failure is not None:  # raised outside the except block: requests' frames not chained
+            raise failure
         log.debug("%s %s -> %s", method, path, resp.status_code)
         if resp.status_code >= 400:
             raise self._error(resp, path)
@@ -334,8 +368,13 @@ class Connection:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Json:
-        """GET ``url`` and decode the JSON answer."""
-        return orjson.loads(self.request("GET", url, params=params, headers=headers).content)
+        """GET ``url`` and decode the JSON answer.
+
+        An answer that is not JSON (an HTML page, empty, truncated), ``null``, or an error array
+        carried by a 2xx raises :class:`~sfnotebook.errors.UnexpectedAnswerError`.
+        """
+        resp = self.request("GET", url, params=params, headers=headers)
+        return decode_json(resp, endpoint=f"GET {urlsplit(resp.url or url).path}")
 
     def describe(self, sobject: str) -> JsonObject:
         """The object's describe (``/sobjects/{name}/describe``), cached per connection.
@@ -361,32 +400,20 @@ class Connection:
             cached = self._describe_cache.get(key)
         if cached is not None:
             return cached
-        result: JsonObject = self.get_json(f"sobjects/{sobject}/describe")
+        result: JsonObject = decode_describe(
+            self.request("GET", f"sobjects/{sobject}/describe"), sobject
+        )
         with self._describe_lock:
             self._describe_cache[key] = result
         return result
 
     def limits(self) -> dict[str, dict[str, int]]:
         """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""
-        raw = self.get_json("limits")
-        return {
-            k: {"Max": int(v.get("Max", 0)), "Remaining": int(v.get("Remaining", 0))}
-            for k, v in raw.items()
-            if isinstance(v, dict)
-        }
+        return decode_limits(self.request("GET", "limits"))
 
     def _choose_version(self, pinned: str | None) -> str:
         """The pinned version if the org offers it, else the newest the org lists."""
-        listing = self.get_json("/services/data/")
-        try:
-            offered = sorted((str(v["version"]) for v in listing), key=float)
-        except (TypeError, KeyError, ValueError) as exc:
-            raise SfNotebookError(
-                f"{self.instance_url}/services/data/ did not list API versions; "
-                "check SF_DOMAIN is your org's My Domain."
-            ) from exc
-        if not offered:
-            raise SfNotebookError(f"{self.instance_url} lists no API versions.")
+        offered = decode_versions(self.request("GET", "/services/data/"))
         if pinned is None:
             return offered[-1]
         if pinned not in offered:
@@ -399,11 +426,14 @@ class Connection:
     def _fetch_identity(self) -> dict[str, Any]:
         path = urlsplit(self.token.identity_url).path
         try:
-            ident = self.get_json(path)
-        except SfNotebookError as exc:
+            resp = self.request("GET", path)
+        except (SalesforceError, NetworkError) as exc:
+            # Salesforce refused (no identity scope, say): the user Id is enough to go on. An
+            # answer that is not Salesforce's (decode_identity) is raised: it means something
+            # else answers on the instance host.
             log.info("identity URL unreadable (%s); showing the user Id only", exc.error_code)
             return {}
-        return ident if isinstance(ident, dict) else {}
+        return decode_identity(resp)
 
     # -- verbs: each is its wing's function, imported on first use -------------------------------
     if TYPE_CHECKING:

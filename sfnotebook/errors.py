@@ -26,7 +26,9 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── QueryLocatorExpiredError   INVALID_QUERY_LOCATOR
     │   ├── RequestLimitExceededError  REQUEST_LIMIT_EXCEEDED
     │   ├── NotFoundError              NOT_FOUND / 404
-    │   └── ServerUnavailableError     5xx after the retries ran out
+    │   ├── ServerUnavailableError     5xx after the retries ran out
+    │   └── UnexpectedAnswerError      a 2xx answer that is not what the endpoint sends:
+    │                                  HTML login page, empty, truncated, null, wrong shape
     ├── IncompleteResultError         fewer rows than Salesforce said there are
     ├── ReportError
     │   ├── ReportNotFoundError
@@ -73,6 +75,7 @@ __all__ = [
     "SessionExpiredError",
     "SfNotebookError",
     "SfNotebookWarning",
+    "UnexpectedAnswerError",
     "error_from_body",
 ]
 
@@ -254,6 +257,46 @@ class NotFoundError(SalesforceError):
 
 class ServerUnavailableError(SalesforceError):
     """Salesforce kept answering 5xx (or dropping the connection) after every retry."""
+
+
+class UnexpectedAnswerError(SalesforceError):
+    """An answer that is not what the endpoint sends: an HTML (login or proxy) page, an empty,
+    truncated or ``null`` body, an error array carried by a 2xx, or the wrong JSON shape.
+
+    Raised at the edge, where the answer is decoded, for the token exchange, the versions list,
+    the identity URL, limits, describe and every :meth:`Connection.get_json
+    <sfnotebook.connection.Connection.get_json>`; the message names the endpoint and the status
+    and shows the start of the body with secrets and tokens masked.
+
+    Attributes
+    ----------
+    endpoint : str
+        Which answer it was (``"token exchange"``, ``"API versions"``, ``"identity"``,
+        ``"limits"``, ``"describe Account"``, or ``"GET <path>"``).
+    content_type : str | None
+        The answer's ``Content-Type`` header.
+    body_start : str
+        The first ~200 characters of the body, secrets and tokens masked.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+        sf_message: str | None = None,
+        content_type: str | None = None,
+        body_start: str = "",
+    ) -> None:
+        super().__init__(
+            message, status=status, error_code=error_code, url=url, sf_message=sf_message
+        )
+        self.endpoint = endpoint
+        self.content_type = content_type
+        self.body_start = body_start
 
 
 class IncompleteResultError(SfNotebookError):

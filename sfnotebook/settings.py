@@ -2,7 +2,8 @@
 
 No network here. Everything a user can get wrong is checked before a request is sent, and
 every error names the variable to fix and the ``.env`` file that was read (or that none was
-found). The consumer secret never appears in a ``repr``.
+found). The consumer secret is a :class:`~sfnotebook._secret.Secret` from the moment it is
+read (argument, environment or ``.env``): no ``repr``, and no local of a frame here, shows it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sfnotebook._secret import Secret
 from sfnotebook.errors import (
     InsecureDomainError,
     InvalidSettingError,
@@ -45,12 +47,13 @@ class Settings:
 
     ``domain_url`` is the My Domain base URL (``https://acme.my.salesforce.com``);
     ``sources`` tells where each value came from (``argument``, ``environment`` or the path
-    of the ``.env`` file).
+    of the ``.env`` file). ``consumer_secret`` is a :class:`~sfnotebook._secret.Secret`
+    (``settings.consumer_secret.reveal()`` gives the value); pickling refuses.
     """
 
     domain_url: str
     consumer_key: str
-    consumer_secret: str
+    consumer_secret: Secret
     api_version: str | None = None
     ca_bundle: str | None = None
     env_file: Path | None = None
@@ -105,7 +108,7 @@ def load_settings(
     *,
     domain: str | None = None,
     consumer_key: str | None = None,
-    consumer_secret: str | None = None,
+    consumer_secret: str | Secret | None = None,
     api_version: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     env_file: str | os.PathLike[str] | bool | None = None,
@@ -115,6 +118,9 @@ def load_settings(
 
     Parameters
     ----------
+    consumer_secret
+        A ``str`` or a :class:`~sfnotebook._secret.Secret`; wrapped at once, so no traceback
+        (not even one with locals) shows it.
     env_file
         ``None`` (default) searches for ``.env`` upward from the working directory; a path
         reads that file (it must exist); ``False`` reads no file.
@@ -127,7 +133,9 @@ def load_settings(
     ...               consumer_secret="s" * 20, env_file=False).domain_url
     'https://acme.my.salesforce.com'
     """
-    env = os.environ if environ is None else environ
+    # Rebind the argument: from here on this frame (and any traceback through it) holds the
+    # Secret, never the clear value.
+    consumer_secret = _as_secret(consumer_secret)
     path: Path | None
     if env_file is False:
         path = None
@@ -140,44 +148,80 @@ def load_settings(
                 f"The .env file {path} does not exist. Create it from .env.example, "
                 "or pass env_file=None to search upward from the working directory."
             )
-    from_file = read_env_file(path) if path else {}
-
-    args = {
-        "domain": domain,
-        "consumer_key": consumer_key,
-        "consumer_secret": consumer_secret,
-        "api_version": api_version,
-        "ca_bundle": os.fspath(ca_bundle) if ca_bundle is not None else None,
-    }
-    values: dict[str, str | None] = {}
-    sources: dict[str, str] = {}
-    for name, env_name in ENV_NAMES.items():
-        value = args[name]
-        source = "argument"
-        if value is None or not str(value).strip():
-            value, source = env.get(env_name), "environment"
-        if value is None or not str(value).strip():
-            value, source = from_file.get(env_name), str(path)
-        value = value.strip() if isinstance(value, str) else None
-        values[name] = value or None
-        if value:
-            sources[name] = source
-
+    values, sources = _resolve(
+        {
+            "domain": domain,
+            "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret,
+            "api_version": api_version,
+            "ca_bundle": os.fspath(ca_bundle) if ca_bundle is not None else None,
+        },
+        environ,
+        path,
+    )
     for name in ("domain", "consumer_key", "consumer_secret"):
         if not values[name]:
             raise MissingSettingError(
                 _missing_message(ENV_NAMES[name], path), setting=ENV_NAMES[name]
             )
-
+    secret = values["consumer_secret"]
+    key = str(values["consumer_key"])
+    assert isinstance(secret, Secret)  # noqa: S101 - _resolve wraps it
+    _check_credential(key, "SF_CONSUMER_KEY")
+    _check_credential(secret, "SF_CONSUMER_SECRET")
     return Settings(
-        domain_url=normalize_domain(values["domain"] or ""),
-        consumer_key=_check_credential(values["consumer_key"] or "", "SF_CONSUMER_KEY"),
-        consumer_secret=_check_credential(values["consumer_secret"] or "", "SF_CONSUMER_SECRET"),
-        api_version=normalize_api_version(values["api_version"]),
-        ca_bundle=_check_ca_bundle(values["ca_bundle"]),
+        domain_url=normalize_domain(str(values["domain"])),
+        consumer_key=key,
+        consumer_secret=secret,
+        api_version=normalize_api_version(_plain(values["api_version"])),
+        ca_bundle=_check_ca_bundle(_plain(values["ca_bundle"])),
         env_file=path,
         sources=sources,
     )
+
+
+def _as_secret(value: str | Secret | None) -> Secret | None:
+    """``value`` as a stripped :class:`Secret` (``None`` or blank -> ``None``); never raises,
+    so no traceback can catch the clear value in this frame or the caller's."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    stripped = Secret(value.reveal().strip() if isinstance(value, Secret) else str(value).strip())
+    return stripped or None
+
+
+def _plain(value: str | Secret | None) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _resolve(
+    args: dict[str, str | Secret | None], environ: Mapping[str, str] | None, path: Path | None
+) -> tuple[dict[str, str | Secret | None], dict[str, str]]:
+    """Each setting from the argument, the environment or the ``.env`` file, and its source.
+
+    The secret is wrapped as it is read. Nothing here raises after the environment and the
+    file's values are in locals (``read_env_file`` runs first), so no traceback shows them.
+    """
+    from_file = read_env_file(path) if path else {}
+    env = os.environ if environ is None else environ
+    values: dict[str, str | Secret | None] = {}
+    sources: dict[str, str] = {}
+    for name, env_name in ENV_NAMES.items():
+        source = "argument"
+        value: str | Secret | None = args[name]
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is None:
+            value, source = (env.get(env_name) or "").strip() or None, "environment"
+        if value is None:
+            value, source = (from_file.get(env_name) or "").strip() or None, str(path)
+        if name == "consumer_secret" and isinstance(value, str):
+            value = Secret(value)
+        values[name] = value
+        if value:
+            sources[name] = source
+    return values, sources
 
 
 def _missing_message(env_name: str, path: Path | None) -> str:
@@ -197,13 +241,12 @@ def _missing_message(env_name: str, path: Path | None) -> str:
     )
 
 
-def _check_credential(value: str, env_name: str) -> str:
-    if any(ch.isspace() for ch in value):
+def _check_credential(value: str | Secret, env_name: str) -> None:
+    if any(ch.isspace() for ch in (value.reveal() if isinstance(value, Secret) else value)):
         raise InvalidSettingError(
             f"{env_name} contains whitespace. Copy the value again from the connected app "
             "(in .env, write KEY=value without spaces around the value, quotes optional)."
         )
-    return value
 
 
 def normalize_api_version(value: str | None) -> str | None:

@@ -136,7 +136,7 @@ def _print_identity(settings: Mapping[str, str]) -> list[str]:
     for name in sorted(limits):
         value = limits[name]
         print(f"    {name:<36} {value['Remaining']:>12,} / {value['Max']:>12,}")
-    token = org.token.access_token
+    token = org.token.access_token.reveal()
     org.close(revoke=True)
     return [token]
 

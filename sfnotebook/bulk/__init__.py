@@ -34,6 +34,7 @@ import requests
 
 from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
+from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook.bulk._collect import Collector
@@ -294,7 +295,14 @@ def _create_job(conn: OrgApi, soql: str, *, include_deleted: bool) -> dict[str, 
     # Never retried (retry=False): a 5xx may come after the job was created, and a blind retry
     # would start a second job (one of the 10,000 a day) running the same query.
     resp = conn.request("POST", "jobs/query", json=body, retry=False)
-    job: dict[str, Any] = resp.json()
+    job: dict[str, Any] = decode_json(resp, endpoint="bulk job creation", expect=dict)
+    if not isinstance(job.get("id"), str):
+        raise unexpected(
+            resp,
+            "bulk job creation",
+            "an answer without the job's id",
+            "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
+        )
     log.info("bulk query job %s created (%s)", job.get("id"), job.get("state"))
     return job
 

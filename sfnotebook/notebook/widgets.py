@@ -20,6 +20,7 @@ from typing import Any
 import ipywidgets as w
 
 from sfnotebook import connection as _connection
+from sfnotebook._secret import Secret
 from sfnotebook.display import connection_html, error_html, progress_html
 from sfnotebook.errors import SfNotebookError
 from sfnotebook.settings import ENV_NAMES, find_env_file, read_env_file
@@ -54,10 +55,13 @@ def _prefill(
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     for name, env_name in ENV_NAMES.items():
+        # The secret's value is not kept (only where it comes from): connect() reads it again.
         if (environ.get(env_name) or "").strip():
             values[name], sources[name] = environ[env_name].strip(), "environment"
         elif from_file.get(env_name):
             values[name], sources[name] = from_file[env_name], ".env"
+        if name == "consumer_secret":
+            values.pop(name, None)
     return values, sources, path
 
 
@@ -118,7 +122,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             style=style,
             layout=_FIELD_LAYOUT,
         )
-        self._typed_secret: str | None = None
+        self._typed_secret: Secret | None = None
         self.consumer_secret = w.Password(
             value="",
             description="Consumer Secret",
@@ -240,7 +244,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         """Move a typed secret out of the widget (whose state is saved with the notebook)."""
         if not change["new"]:
             return
-        self._typed_secret = str(change["new"])
+        self._typed_secret = Secret(str(change["new"]))
         self.consumer_secret.value = ""
         self.secret_note.value = (
             '<span style="color:#555">Consumer Secret received; it is kept out of the widget '

@@ -12,8 +12,11 @@ from sfnotebook._api import JsonObject, OrgApi
 from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
+    InvalidTypeError,
     ReportNotFoundError,
+    SalesforceError,
     SfNotebookError,
+    UnexpectedAnswerError,
 )
 
 __all__ = ["catalog", "describe_report", "reports", "resolve"]
@@ -51,8 +54,13 @@ def catalog(conn: OrgApi) -> list[dict[str, Any]]:
         records = _soql_all(conn, _REPORT_SOQL)
     except IncompleteResultError:
         raise  # the listing was there but came back short: never fall back to a smaller one
-    except SfNotebookError:
-        # No Report object here (INVALID_TYPE) or no SOQL access: the Analytics list will do.
+    except SalesforceError as exc:
+        # Only Salesforce's refusal of the query itself (no Report object here, INVALID_TYPE,
+        # or no access to it) earns the smaller Analytics list; a transient fault, a foreign or
+        # malformed answer must not quietly turn into fewer reports.
+        refused = isinstance(exc, InvalidTypeError) or exc.status in (400, 403, 404)
+        if isinstance(exc, UnexpectedAnswerError) or not refused:
+            raise
         listed = conn.get_json("analytics/reports")
         return [
             {"id": r.get("id"), "name": r.get("name"), "developer_name": None, "folder": None,

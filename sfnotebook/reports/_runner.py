@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from sfnotebook._answers import decode_json
 from sfnotebook._api import OrgApi
 from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
 
@@ -90,7 +91,8 @@ class Runner:
         else:
             body = {"reportMetadata": dict(metadata)}
             resp = self.conn.request("POST", url, params=params, json=body, retry=False)
-        return dict(orjson.loads(resp.content))
+        run: dict[str, Any] = decode_json(resp, endpoint="report run", expect=dict)
+        return run
 
     def _run_async(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         self.async_runs += 1

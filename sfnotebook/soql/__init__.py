@@ -35,7 +35,6 @@ from sfnotebook.errors import (
 )
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
-from sfnotebook.soql._pages import HEAD as _HEAD
 from sfnotebook.soql._pages import Pages as _Pages
 from sfnotebook.soql._pages import next_url as _next_url
 
@@ -137,8 +136,8 @@ def _run(
     try:
         # The describes (one per object on the parent paths) load while page 1 downloads.
         planned = planner.submit(_soql_plan.plan, conn, select)
-        raw: bytes | None = pages.first_page()
-        head = _HEAD.decode(raw)  # type: ignore[arg-type]
+        first, head = pages.first_page()
+        raw: bytes | None = first
         plan = planned.result()
         if plan.count_only:
             yield None, head.totalSize

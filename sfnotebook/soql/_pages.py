@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.errors import IncompleteResultError
 
@@ -23,8 +24,10 @@ _QUEUE_PAGES = 2  # pages downloaded ahead of the converter: bounds the memory h
 
 
 class Head(msgspec.Struct):
-    totalSize: int = 0
-    done: bool = True
+    """What every query page carries (Salesforce always sends ``totalSize`` and ``done``)."""
+
+    totalSize: int
+    done: bool
     nextRecordsUrl: str | None = None
 
 
@@ -60,11 +63,27 @@ class Pages:
         self._future: Future[bytes] | None = None
 
     def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
-        return bytes(self.conn.request("GET", url, params=params, headers=self.headers).content)
+        return self.fetch(url, params)[0]
 
-    def first_page(self) -> bytes:
-        raw = self.get(*self.first)
-        head = HEAD.decode(raw)
+    def fetch(self, url: str, params: dict[str, str] | None = None) -> tuple[bytes, Head]:
+        """One page's bytes and head; a page that is not a query page is an error here."""
+        resp = self.conn.request("GET", url, params=params, headers=self.headers)
+        raw = bytes(resp.content)
+        try:
+            return raw, HEAD.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            endpoint = "query" if params else "query-more"
+            decode_json(resp, endpoint=endpoint, expect=dict)  # names what it was, if it can
+            raise unexpected(
+                resp,
+                endpoint,
+                f"not a query page ({exc})",
+                "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
+            ) from None
+
+    def first_page(self) -> tuple[bytes, Head]:
+        """Page 1 and its head; with ``prefetch``, the thread that follows the rest starts."""
+        raw, head = self.fetch(*self.first)
         if self.prefetch and not head.done and head.nextRecordsUrl:
             self._thread = threading.Thread(
                 target=self._chain,
@@ -73,7 +92,7 @@ class Pages:
                 daemon=True,
             )
             self._thread.start()
-        return raw
+        return raw, head
 
     def _put(self, item: Any) -> bool:
         while not self._stop.is_set():
@@ -87,8 +106,7 @@ class Pages:
     def _chain(self, url: str | None) -> None:
         try:
             while url and not self._stop.is_set():
-                raw = self.get(url)
-                head = HEAD.decode(raw)
+                raw, head = self.fetch(url)
                 if not self._put(raw):
                     return
                 url = next_url(head.done, head.nextRecordsUrl, received=None)

@@ -304,7 +304,9 @@ def test_bad_org_input(
 ) -> None:
     with pytest.raises(error) as info:
         call(victim, tmp_path)
-    _assert_useful(info.value, words, [demo_org.consumer_secret, victim.token.access_token])
+    _assert_useful(
+        info.value, words, [demo_org.consumer_secret, victim.token.access_token.reveal()]
+    )
     # the connection is not corrupted: the next call works
     assert victim.query("SELECT COUNT() FROM User", progress=False) > 0
 

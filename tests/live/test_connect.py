@@ -29,7 +29,7 @@ def test_connect_works_and_knows_who_it_is(org: sfnotebook.Connection, demo_org:
     text = repr(org)
     assert "\n" not in text
     assert demo_org.url in text and org.username in text and "v68.0" in text
-    assert org.token.access_token not in text + repr(org.token)
+    assert org.token.access_token.reveal() not in text + repr(org.token)
 
 
 def test_simple_salesforce_is_one_attribute_away(org: sfnotebook.Connection) -> None:
@@ -54,10 +54,10 @@ def test_pinned_api_version(demo_org: Any) -> None:
 
 def test_expired_token_is_replaced_without_the_caller_noticing(demo_org: Any) -> None:
     conn = connect_to(demo_org)
-    before = conn.token.access_token
+    before = conn.token.access_token.reveal()
     demo_org.expire_sessions()
     assert conn.limits()["DailyApiRequests"]["Max"] > 0  # our own call path
-    assert conn.token.access_token != before
+    assert conn.token.access_token.reveal() != before
     demo_org.expire_sessions()
     assert conn.sf.limits()  # simple-salesforce's call path, same session
     assert conn.stats["reexchanges"] == 2
@@ -165,7 +165,7 @@ def test_debug_logging_never_shows_secret_or_token(
         logging.getLogger("urllib3").debug("probe")
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert demo_org.consumer_secret not in text
-    assert conn.token.access_token not in text
+    assert conn.token.access_token.reveal() not in text
 
 
 def test_session_only_sends_the_token_to_the_instance(org: sfnotebook.Connection) -> None:

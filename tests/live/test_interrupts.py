@@ -20,8 +20,8 @@ from sfnotebook import bulk
 from sfnotebook.bulk import _collect, _csv, _parquet
 from sfnotebook.bulk import _pages as bulk_pages
 from sfnotebook.reports import _runner
-from sfnotebook.soql import _Pages
 from sfnotebook.soql._frames import FrameBuilder
+from sfnotebook.soql._pages import Pages as _Pages
 from tests.conftest import connect_to
 
 SOQL = "SELECT Id, Name, Amount, CloseDate FROM Opportunity"
@@ -168,8 +168,8 @@ def test_extract_interrupted(
 # --------------------------------------------------------------------------- query
 
 QUERY_PHASES = {
-    "first page download": (_Pages, "get", 1),
-    "later page download": (_Pages, "get", 3),
+    "first page download": (_Pages, "fetch", 1),
+    "later page download": (_Pages, "fetch", 3),
     "conversion": (FrameBuilder, "add", 2),
 }
 

@@ -52,7 +52,7 @@ class Sink:
             raise AssertionError(f"{where}: expected an error")
 
     def note_token(self, conn: sfnotebook.Connection) -> None:
-        self.tokens.add(conn.token.access_token)
+        self.tokens.add(conn.token.access_token.reveal())
 
 
 @pytest.fixture
@@ -236,5 +236,5 @@ def _walk(widget: Any) -> Iterator[Any]:
 def test_the_check_can_fail(demo_org: Any) -> None:
     """The token-shape pattern recognises a real token from the demo org."""
     conn = connect_to(demo_org)
-    assert TOKEN_SHAPE.search(conn.token.access_token)
+    assert TOKEN_SHAPE.search(conn.token.access_token.reveal())
     assert isinstance(errors.SfNotebookError("x"), Exception)

@@ -114,7 +114,7 @@ def test_env_file_found_upward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
     s = load_settings()
-    assert (s.domain_url, s.consumer_key, s.consumer_secret) == (
+    assert (s.domain_url, s.consumer_key, s.consumer_secret.reveal()) == (
         "https://acme.my.salesforce.com",
         KEY,
         SECRET,
@@ -170,7 +170,7 @@ def test_unicode_values_survive(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     s = load_settings()
-    assert s.consumer_secret == "ß" + SECRET
+    assert s.consumer_secret.reveal() == "ß" + SECRET
 
 
 def test_repr_hides_secret_and_most_of_key() -> None:

@@ -108,7 +108,7 @@ def test_connect_with_typed_secret(demo_org: Any) -> None:
     assert panel.consumer_secret.value == ""
     state = saved_state(panel)
     assert demo_org.consumer_secret not in state
-    assert conn.token.access_token not in state
+    assert conn.token.access_token.reveal() not in state
     conn.close(revoke=False)
 
 
@@ -119,7 +119,7 @@ def test_connect_with_secret_from_env_file(env_file: Path, demo_org: Any) -> Non
     assert panel.connection.username in panel.status.value
     state = saved_state(panel)
     assert demo_org.consumer_secret not in state
-    assert panel.connection.token.access_token not in state
+    assert panel.connection.token.access_token.reveal() not in state
     panel.disconnect_button.click()
 
 
@@ -153,7 +153,7 @@ def test_disconnect_revokes_the_token(demo_org: Any) -> None:
     panel.connect_button.click()
     conn = panel.connection
     assert conn is not None
-    token = conn.token.access_token
+    token = conn.token.access_token.reveal()
     limits = f"{conn.instance_url}{conn.base_path}/limits"
 
     def call() -> int:

@@ -1,0 +1,255 @@
+"""The edge: every answer of a core endpoint is decoded and its shape checked here, once.
+
+A 2xx answer that is not what the endpoint sends (an HTML login or proxy page, an empty,
+truncated or ``null`` body, an error array, a list where an object belongs) becomes an
+:class:`~sfnotebook.errors.UnexpectedAnswerError` naming the endpoint and the status, showing
+the start of the body with secrets and tokens masked, and saying what to do. Nothing of
+``orjson``, ``msgspec``, ``requests`` or a ``KeyError`` escapes from the core endpoints.
+
+Token answers are decoded with their ``access_token`` (and ``signature``) wrapped in a
+:class:`~sfnotebook._secret.Secret` before any check runs, so no frame holds them in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+from sfnotebook._secret import Secret, redact
+from sfnotebook.errors import UnexpectedAnswerError
+
+__all__ = [
+    "BODY_START",
+    "decode_describe",
+    "decode_identity",
+    "decode_json",
+    "decode_limits",
+    "decode_versions",
+    "unexpected",
+]
+
+BODY_START = 200  # characters of the body an error message shows
+
+_HINT_PAGE = (
+    "A proxy or login page answered instead of Salesforce: check SF_DOMAIN is the org's My "
+    "Domain (e.g. acme.my.salesforce.com), and that no proxy or captive portal intercepts HTTPS."
+)
+_HINT_CUT = (
+    "The answer was cut short (a proxy, a dropped connection, or Salesforce under load): "
+    "retry; if it keeps happening, check what sits between you and Salesforce."
+)
+_HINT_SHAPE = (
+    "This does not look like Salesforce's answer: check SF_DOMAIN is the org's My Domain "
+    "(and SF_API_VERSION, if set)."
+)
+_WRAP_NOTHING: tuple[str, ...] = ()
+
+
+def decode_json(
+    resp: requests.Response,
+    *,
+    endpoint: str,
+    expect: type | tuple[type, ...] | None = None,
+    secrets: Iterable[Secret | None] = (),
+    wrap: tuple[str, ...] = _WRAP_NOTHING,
+) -> Any:
+    """The decoded JSON of a 2xx answer, or an :class:`UnexpectedAnswerError`.
+
+    ``expect`` is the type the top level must have (``dict``, ``list``); ``secrets`` are
+    masked in the message; top-level keys in ``wrap`` become :class:`Secret` as decoded.
+    """
+    masked = tuple(secrets)
+    data = _loads(resp, endpoint, masked, wrap)
+    if data is None:
+        raise unexpected(resp, endpoint, "a JSON null", _HINT_SHAPE, masked)
+    if _is_error_array(data):
+        first = data[0]
+        code, message = str(first.get("errorCode")), str(first.get("message") or "")
+        raise unexpected(
+            resp,
+            endpoint,
+            f"an error array ({code}: {message[:200]})",
+            "Salesforce, or something in front of it, reported an error in a success "
+            "answer: act on the error above, or retry if it names no cause.",
+            masked,
+            error_code=code,
+            sf_message=message,
+        )
+    if expect is not None and not isinstance(data, expect):
+        raise unexpected(
+            resp,
+            endpoint,
+            f"a JSON {_kind(data)} where {_names(expect)} belongs",
+            _HINT_SHAPE,
+            masked,
+        )
+    return data
+
+
+def _loads(
+    resp: requests.Response,
+    endpoint: str,
+    secrets: tuple[Secret | None, ...],
+    wrap: tuple[str, ...],
+) -> Any:
+    """Decode without keeping the body in a local; wrap the secret keys at once."""
+    if not resp.content.strip():
+        raise unexpected(resp, endpoint, "an empty body", _HINT_CUT, secrets)
+    if _looks_like_html(resp):
+        raise unexpected(resp, endpoint, "an HTML page", _HINT_PAGE, secrets)
+    try:
+        data = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        data = _UNDECODABLE
+    if data is _UNDECODABLE:  # raised outside the except block: no decoder frames chained
+        raise unexpected(resp, endpoint, "a body that is not JSON (truncated?)", _HINT_CUT, secrets)
+    if wrap and isinstance(data, dict):
+        for key in wrap:
+            if isinstance(data.get(key), str):
+                data[key] = Secret(data[key])
+    return data
+
+
+_UNDECODABLE = object()
+
+
+def unexpected(
+    resp: requests.Response,
+    endpoint: str,
+    what: str,
+    hint: str,
+    secrets: Iterable[Secret | None] = (),
+    *,
+    error_code: str | None = None,
+    sf_message: str | None = None,
+) -> UnexpectedAnswerError:
+    """The error for an answer that is not what ``endpoint`` sends."""
+    start = body_start(resp, secrets)
+    content_type = resp.headers.get("Content-Type")
+    path = urlsplit(resp.url or "").path or None
+    message = (
+        f"The {endpoint} answer ({resp.status_code}"
+        f"{', ' + content_type if content_type else ''}) was {what}.\n{hint}"
+        f"\nBody starts: {start!r}"
+    )
+    return UnexpectedAnswerError(
+        message,
+        endpoint=endpoint,
+        status=resp.status_code,
+        error_code=error_code,
+        url=path,
+        sf_message=sf_message,
+        content_type=content_type,
+        body_start=start,
+    )
+
+
+def body_start(resp: requests.Response, secrets: Iterable[Secret | None] = ()) -> str:
+    """The first :data:`BODY_START` characters of the body, whitespace folded, secrets masked."""
+    text = resp.content[: BODY_START * 4].decode("utf-8", "replace")
+    return redact(" ".join(text.split()), secrets)[:BODY_START]
+
+
+def _looks_like_html(resp: requests.Response) -> bool:
+    content_type = resp.headers.get("Content-Type", "").lower()
+    if "html" in content_type or "xml" in content_type:
+        return True
+    return resp.content.lstrip()[:1] == b"<"
+
+
+def _is_error_array(data: Any) -> bool:
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(isinstance(item, dict) and "errorCode" in item for item in data)
+    )
+
+
+def _kind(data: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(type(data), "number")
+
+
+def _names(expect: type | tuple[type, ...]) -> str:
+    types = expect if isinstance(expect, tuple) else (expect,)
+    return " or ".join("an object" if t is dict else "an array" for t in types)
+
+
+# -- per-endpoint shapes -----------------------------------------------------------------------
+
+
+def decode_versions(resp: requests.Response) -> list[str]:
+    """``GET /services/data/``: the versions the org offers, oldest first (``["31.0", ...]``)."""
+    endpoint = "API versions (/services/data/)"
+    listing = decode_json(resp, endpoint=endpoint, expect=list)
+    offered: list[str] = []
+    for item in listing:
+        version = item.get("version") if isinstance(item, dict) else None
+        if not isinstance(version, str) or not _is_number(version):
+            raise unexpected(resp, endpoint, "a list without API versions in it", _HINT_SHAPE)
+        offered.append(version)
+    if not offered:
+        raise unexpected(resp, endpoint, "an empty list of API versions", _HINT_SHAPE)
+    return sorted(offered, key=float)
+
+
+def decode_identity(resp: requests.Response) -> dict[str, Any]:
+    """The identity URL's answer: an object about the Run As user."""
+    ident: dict[str, Any] = decode_json(resp, endpoint="identity", expect=dict)
+    return ident
+
+
+def decode_limits(resp: requests.Response) -> dict[str, dict[str, int]]:
+    """``/limits``: ``{"DailyApiRequests": {"Max": .., "Remaining": ..}, ...}`` with ints.
+
+    Entries that are not objects are skipped; ``Max``/``Remaining`` may be strings (very old
+    versions sent them so) but must be whole numbers.
+    """
+    raw = decode_json(resp, endpoint="limits", expect=dict)
+    limits: dict[str, dict[str, int]] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            continue
+        most, remaining = _count(entry.get("Max", 0)), _count(entry.get("Remaining", 0))
+        if most is None or remaining is None:
+            raise unexpected(
+                resp, "limits", f"an entry {name!r} without whole Max and Remaining", _HINT_SHAPE
+            )
+        limits[name] = {"Max": most, "Remaining": remaining}
+    return limits
+
+
+def decode_describe(resp: requests.Response, sobject: str) -> dict[str, Any]:
+    """``/sobjects/{name}/describe``: an object with a ``fields`` list of named fields."""
+    endpoint = f"describe {sobject}"
+    describe: dict[str, Any] = decode_json(resp, endpoint=endpoint, expect=dict)
+    fields = describe.get("fields")
+    if not isinstance(fields, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields
+    ):
+        raise unexpected(resp, endpoint, "an object without a list of fields", _HINT_SHAPE)
+    return describe
+
+
+def _count(value: Any) -> int | None:
+    """A whole number, from an int or its string (old API versions), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
