@@ -105,6 +105,14 @@ class RewritingProxy:
             self.rules.append(made)
         return made
 
+    def answer(
+        self, method: str, path: str, status: int, body: bytes, content_type: str = "text/html"
+    ) -> Rule:
+        """Answer every ``method`` on paths matching ``path`` with this, from now on."""
+        return self.rule(
+            method, path, nth=0, status=status, body=body, headers={"Content-Type": content_type}
+        )
+
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()

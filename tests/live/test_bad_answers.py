@@ -11,7 +11,7 @@ import pytest
 
 import sfnotebook
 from sfnotebook import errors
-from tests.live.rewriter import RewritingProxy
+from tests.adversarial.proxy import RewritingProxy
 
 LOGIN_PAGE = b"<!DOCTYPE html><html><title>Login | Salesforce</title><form>Username</form></html>"
 

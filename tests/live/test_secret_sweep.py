@@ -29,8 +29,8 @@ from sfnotebook import errors
 from sfnotebook.connection import Connection
 from sfnotebook.settings import load_settings
 from sfnotebook_demo.faults import FaultConfig
+from tests.adversarial.proxy import RewritingProxy
 from tests.conftest import connect_to
-from tests.live.rewriter import RewritingProxy
 
 TOKEN_SHAPE = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
 LOGIN_PAGE = (
