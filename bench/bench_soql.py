@@ -120,7 +120,7 @@ def _child(method: str, rows: int, env: dict[str, str]) -> dict[str, Any]:
 
 def _raw_pages(org: Any, rows: int) -> list[bytes]:
     """The page bytes of the query, downloaded once for the conversion-only comparison."""
-    from sfnotebook.soql import _HEAD  # header-only decode: no time spent on the records
+    from sfnotebook.soql._pages import HEAD as _HEAD  # header-only decode: not the records
 
     pages = []
     resp = org.request("GET", "query", params={"q": SOQL.format(n=rows)})
