@@ -39,7 +39,17 @@ from typing import Any, Literal
 
 from sfnotebook.errors import SoqlBindError
 
-__all__ = ["bind", "escape_text", "literal"]
+__all__ = [
+    "bind",
+    "datetime_text",
+    "escape_text",
+    "is_finite",
+    "is_missing",
+    "literal",
+    "number_text",
+    "plain",
+    "with_params",
+]
 
 Source = Literal["params", "notebook"]
 
@@ -90,7 +100,7 @@ def escape_text(text: str, *, like: bool = False) -> str:
 
 def literal(name: str, value: Any) -> str:
     """The SOQL literal for ``value`` (bound as ``name``), or :class:`SoqlBindError`."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, list):
         return _list_literal(name, value)
     return _scalar_literal(name, value)
@@ -99,7 +109,7 @@ def literal(name: str, value: Any) -> str:
 def _scalar_literal(name: str, value: Any) -> str:
     if value is None:
         return "null"
-    if _is_missing(value):  # before the datetime test: pandas' NaT is a datetime
+    if is_missing(value):  # before the datetime test: pandas' NaT is a datetime
         raise _missing(name, value)
     if isinstance(value, str):
         return "'" + escape_text(value) + "'"
@@ -154,16 +164,34 @@ def _kind(value: Any) -> str:
 
 
 def _number(name: str, value: int | float | Decimal) -> str:
+    if is_missing(value):
+        raise _missing(name, value)
+    if not is_finite(value):
+        raise _infinite(name, value)
+    return number_text(value)
+
+
+def is_finite(value: int | float | Decimal) -> bool:
+    """Whether a number has digits (not NaN, not an infinity)."""
+    return isinstance(value, int) or Decimal(value).is_finite()
+
+
+def number_text(value: int | float | Decimal) -> str:
+    """A finite number in plain digits: never exponent notation, ``-0`` as ``0``."""
     if isinstance(value, int):
         return str(int(value))  # int(): an IntEnum's str() may be its name
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _missing(name, value) if math.isnan(value) else _infinite(name, value)
         value = Decimal(repr(value))  # the shortest digits that round-trip
-    if not value.is_finite():
-        raise _missing(name, value) if value.is_nan() else _infinite(name, value)
-    text = format(value, "f")
-    return "0" if text in ("-0", "-0.0") else text
+    return "0" if value == 0 else format(value, "f")
+
+
+def datetime_text(value: dt.datetime) -> str:
+    """A time-zone-aware datetime in UTC, whole seconds: ``YYYY-MM-DDThh:mm:ssZ``."""
+    utc = value.astimezone(dt.timezone.utc)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def _datetime(name: str, value: dt.datetime) -> str:
@@ -180,11 +208,7 @@ def _datetime(name: str, value: dt.datetime) -> str:
             "have whole seconds. Round it first, e.g. value.replace(microsecond=0).",
             name=name,
         )
-    utc = value.astimezone(dt.timezone.utc)
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
-        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
-    )
+    return datetime_text(value)
 
 
 def _missing(name: str, value: Any) -> SoqlBindError:
@@ -208,15 +232,15 @@ def _unquotable(name: str, value: Any) -> SoqlBindError:
     )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """numpy / pandas values -> the Python values they hold (arrays and Series -> lists)."""
     if value is None or isinstance(value, str | bool | int | float | Decimal | dt.date):
         return value
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, set | frozenset):
         # A set has no order: sort its literals so the same set always gives the same SOQL.
-        items = [_plain(v) for v in value]
+        items = [plain(v) for v in value]
         return sorted(items, key=lambda v: (_kind(v), repr(v))) if items else []
     module = type(value).__module__.split(".")[0]
     if module in ("numpy", "pandas"):
@@ -225,39 +249,42 @@ def _plain(value: Any) -> Any:
 
 
 def _plain_array(value: Any) -> Any:
-    if _is_missing(value):
+    if is_missing(value):
         return value
     if getattr(getattr(value, "dtype", None), "kind", None) == "M":
         import pandas as pd
 
         # numpy's tolist() turns datetime64[ns] into integers: go through pandas.
         if getattr(value, "ndim", 0):
-            return [_plain(v) for v in pd.Series(value).tolist()]
+            return [plain(v) for v in pd.Series(value).tolist()]
         return pd.Timestamp(value).to_pydatetime(warn=False)
     tolist = getattr(value, "tolist", None)
     if callable(tolist):  # arrays, Series, Index and numpy scalars
         converted = tolist()
-        return [_plain(v) for v in converted] if isinstance(converted, list) else converted
+        return [plain(v) for v in converted] if isinstance(converted, list) else converted
     return value
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """NaN (float or Decimal), pandas' NA and NaT: a missing value, not a value."""
     if isinstance(value, float):
         return math.isnan(value)
+    if isinstance(value, Decimal):
+        return value.is_nan()
     # pandas' NA and NaT, recognised without importing pandas
     return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _inline(name: str, value: Any, spec: str) -> str:
     """A value inside a quoted SOQL string: its escaped text, no quotes."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, bool) or value is None or isinstance(value, list | dict):
         raise SoqlBindError(
             f"{name} is {value!r}; inside a quoted string only text, a number or a date fits. "
             f"Bind it outside the quotes (:{name}).",
             name=name,
         )
-    if _is_missing(value):
+    if is_missing(value):
         raise _missing(name, value)
     if isinstance(value, int | float | Decimal):
         text = _number(name, value)
@@ -428,3 +455,14 @@ def bind(soql: str, values: Mapping[str, Any], *, source: Source = "params") -> 
                 name=unused[0],
             )
     return bound
+
+
+def with_params(soql: str, params: Mapping[str, Any] | None) -> str:
+    """A verb's SOQL with its ``params=`` bound; without ``params`` the SOQL as written."""
+    if params is None:
+        if not isinstance(soql, str):
+            raise SoqlBindError(
+                f"The SOQL must be a str, not {type(soql).__name__}.", argument="soql"
+            )
+        return soql
+    return bind(soql, params)
