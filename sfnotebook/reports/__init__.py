@@ -58,10 +58,10 @@ def report(
     filters : list, optional
         Extra filters for this run only, ANDed onto the report's own filters and filter logic:
         dicts ``{"column", "operator", "value"}`` or tuples ``(column, operator, value)``.
-        A ``str`` value is sent as written (``"Closed Won,Closed Lost"`` is two values: the
-        API's own syntax); a list is joined with commas, and an item holding a comma is
-        refused (the API has no way to keep it one value); ``None`` means blank; dates are
-        ``YYYY-MM-DD``, time-zone-aware datetimes go in UTC. Columns and operators are checked
+        Several values are a list (``["Closed Won", "Closed Lost"]``, joined with commas); a
+        value holding a comma is refused, since the API would split it and has no way to keep
+        it one value; ``None`` means blank; dates are ``YYYY-MM-DD``, time-zone-aware
+        datetimes go in UTC. Columns and operators are checked
         against the report type before the run (see :mod:`sfnotebook.reports._filters`).
     boolean_filter : str, optional
         Filter logic over all filters (the saved ones first, then ``filters``), replacing the

@@ -8,14 +8,14 @@ is documented. The report UI takes ``"John, Jane"`` in double quotes as one valu
 salesforce.stackexchange.com answer, questions/165231, says filters follow CSV rules), but
 that is neither documented for the API nor observed on it. So:
 
-* a ``str`` value is sent as written: it is the API's own syntax (``"Closed Won,Closed Lost"``
-  is two values, on purpose);
-* a list, tuple or set is joined with commas, and an item that holds a comma or a double
-  quote (which would change how the list splits) is refused with
-  :class:`~sfnotebook.errors.ReportFilterError`, as are empty lists and items that are
-  ``None`` or empty;
+* several values are a list, tuple or set, joined with commas; ``"Manufacturing,Recreation"``
+  written as one string is refused, and so is any value (a string, or an item of a list) that
+  holds a comma or begins with a double quote: a comma would split it and a leading quote may
+  be read as quoting, so it would not match as the one value it is. The error says what to do
+  (a list; ``contains`` on a part without the comma; ``org.query`` with ``params=``);
 * ``None`` is ``""``, which the API reads as blank (``notEqual ""`` is "is not blank": the
-  salesforcer package's report vignette, rdrr.io/cran/salesforcer);
+  salesforcer package's report vignette, rdrr.io/cran/salesforcer); empty lists, and items
+  that are ``None`` or empty, are refused;
 * numbers are plain digits; NaN, NaT and infinities are refused; dates ``YYYY-MM-DD``;
   datetimes must carry a time zone and whole seconds and go as UTC ``YYYY-MM-DDThh:mm:ssZ``
   (values are "interpreted in GMT": salesforce-api.md 5.7).
@@ -123,13 +123,11 @@ def _operator(n: int, operator: object) -> str:
 
 def _value(where: str, value: Any) -> str:
     value = plain(value)
-    if isinstance(value, str):
-        return value  # the API's own syntax, commas and all
-    if value is None:
-        return ""
+    if value is None or value == "":
+        return ""  # blank
     if isinstance(value, list):
         return _list_value(where, value)
-    return _scalar(where, value)
+    return _one_value(where, value, value if isinstance(value, str) else _scalar(where, value))
 
 
 def _list_value(where: str, items: list[Any]) -> str:
@@ -140,23 +138,32 @@ def _list_value(where: str, items: list[Any]) -> str:
         )
     out = []
     for item in items:
-        if isinstance(item, list) or item is None:
+        if isinstance(item, list) or item is None or item == "":
             raise ReportFilterError(
                 f"{where}: the list holds {item!r}; a filter list holds values only (filter "
                 "on blank with its own filter, value None, and boolean_filter '1 OR 2')."
             )
-        text = item if isinstance(item, str) else _scalar(where, item)
-        if not text or "," in text or '"' in text:
-            raise ReportFilterError(
-                f"{where}: the list item {item!r} "
-                + ("is empty" if not text else "holds a comma or a double quote")
-                + ". The Reports API joins a filter's values with commas and documents no "
-                "way to keep a comma inside one value, so it would not match as one. Match "
-                "it with 'contains' on a part without the comma (own filter, combined by "
-                "boolean_filter), or select the rows with org.query and params=."
-            )
-        out.append(text)
+        out.append(_one_value(where, item, item if isinstance(item, str) else _scalar(where, item)))
     return ",".join(out)
+
+
+def _one_value(where: str, given: Any, text: str) -> str:
+    """``text`` if the Reports API will read it as one value, else ReportFilterError."""
+    if "," in text or text.startswith('"'):
+        what = "a comma" if "," in text else "a leading double quote"
+        several = (
+            " Several values are a list: ['Closed Won', 'Closed Lost']."
+            if (isinstance(given, str) and "," in text)
+            else ""
+        )
+        raise ReportFilterError(
+            f"{where}: the value {given!r} holds {what}. The Reports API splits a filter "
+            "value at commas and documents no way to keep one inside a value, so it would "
+            f"not match as one value.{several} To match it, filter with 'contains' on a part "
+            "without the comma (combined with boolean_filter), or select the rows with "
+            "org.query(..., params=...)."
+        )
+    return text
 
 
 def _scalar(where: str, value: Any) -> str:
