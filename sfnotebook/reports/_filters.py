@@ -52,7 +52,8 @@ OPERATORS = (
     "contains", "notContain", "startsWith", "includes", "excludes", "within",
 )  # fmt: skip
 _KEYS = ("column", "operator", "value")
-_LOGIC_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)\b|([()]))", re.IGNORECASE)
+# Spaces are optional: Salesforce's own example is "(1OR4)AND2AND3".
+_LOGIC_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)|([()]))", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- reading
@@ -123,7 +124,7 @@ def _operator(n: int, operator: object) -> str:
 
 def _value(where: str, value: Any) -> str:
     value = plain(value)
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value):
         return ""  # blank
     if isinstance(value, list):
         return _list_value(where, value)
@@ -138,7 +139,7 @@ def _list_value(where: str, items: list[Any]) -> str:
         )
     out = []
     for item in items:
-        if isinstance(item, list) or item is None or item == "":
+        if isinstance(item, list) or item is None or (isinstance(item, str) and not item):
             raise ReportFilterError(
                 f"{where}: the list holds {item!r}; a filter list holds values only (filter "
                 "on blank with its own filter, value None, and boolean_filter '1 OR 2')."
