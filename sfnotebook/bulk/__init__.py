@@ -141,6 +141,7 @@ def extract(
     )
     _check_extract_dtypes(soql, dtypes)
     output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     job = _create_job(conn, soql, include_deleted=include_deleted)
     return _results(
@@ -202,6 +203,8 @@ def job_results(
         max_records=max_records,
         poll_interval=poll_interval,
     )
+    output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     return _results(
         conn,
@@ -215,7 +218,7 @@ def job_results(
         poll_interval=poll_interval,
         concurrency=concurrency,
         compress=compress,
-        output=_output.resolve(output, conn),
+        output=output,
     )
 
 

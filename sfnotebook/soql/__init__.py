@@ -325,6 +325,7 @@ def query(
         dtypes=dtypes,
     )
     output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     for builder, count in _run(
         conn,
         soql,
@@ -390,6 +391,7 @@ def query_iter(
     )
     _options.check_count("chunk_rows", chunk_rows)
     output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     for builder, count in _run(
         conn,
         soql,
