@@ -42,7 +42,7 @@ from sfnotebook._soql_bind import with_params
 from sfnotebook.bulk._collect import Collector
 from sfnotebook.bulk._pages import csv_headers, run_pages
 from sfnotebook.bulk._parquet import OutputTarget, prepare_folder
-from sfnotebook.errors import BulkJobError, SfNotebookError
+from sfnotebook.errors import BulkJobError, OutputFolderError, SfNotebookError
 
 __all__ = ["extract", "job_results"]
 
@@ -134,6 +134,7 @@ def extract(
     """
     soql = with_params(soql, params)
     _check_options(
+        to=to,
         progress=progress,
         concurrency=concurrency,
         max_records=max_records,
@@ -198,6 +199,7 @@ def job_results(
     """
     record_id(job_id, argument="job_id", what="a Bulk API query job Id", prefix="750")
     _check_options(
+        to=to,
         progress=progress,
         concurrency=concurrency,
         max_records=max_records,
@@ -223,9 +225,22 @@ def job_results(
 
 
 def _check_options(
-    *, progress: object, concurrency: object, max_records: object, poll_interval: object
+    *,
+    to: object,
+    progress: object,
+    concurrency: object,
+    max_records: object,
+    poll_interval: object,
 ) -> None:
     """Every option is checked before the job exists: a bad one never fails after it ran."""
+    if to is not None:
+        if not isinstance(to, str | os.PathLike):
+            raise TypeError(f"to must be a folder path (str or pathlib.Path), not {to!r}")
+        if "\x00" in str(os.fspath(to)):
+            # The OS refuses it only when the folder is made, after the job was created.
+            raise OutputFolderError(
+                f"to={to!r} holds a NUL byte, which no path can; nothing was sent."
+            )
     _options.check_progress(progress)
     _options.check_count("concurrency", concurrency)
     _options.check_count("max_records", max_records, optional=True)
