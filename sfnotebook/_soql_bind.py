@@ -303,7 +303,7 @@ def _inline(name: str, value: Any, spec: str) -> str:
 class _Binder:
     """One pass over the SOQL text: literals copied, binds replaced, names recorded."""
 
-    def __init__(self, soql: str, values: Mapping[str, Any], source: Source) -> None:
+    def __init__(self, soql: str, values: Mapping[str, object], source: Source) -> None:
         self.soql = soql
         self.values = values
         self.source = source
@@ -409,7 +409,7 @@ def _check_spec(name: str, spec: str) -> None:
         )
 
 
-def bind(soql: str, values: Mapping[str, Any], *, source: Source = "params") -> str:
+def bind(soql: str, values: Mapping[str, object], *, source: Source = "params") -> str:
     """``soql`` with every ``:name`` / ``{name}`` replaced by the literal of its value.
 
     Parameters
@@ -457,7 +457,7 @@ def bind(soql: str, values: Mapping[str, Any], *, source: Source = "params") -> 
     return bound
 
 
-def with_params(soql: str, params: Mapping[str, Any] | None) -> str:
+def with_params(soql: str, params: Mapping[str, object] | None) -> str:
     """A verb's SOQL with its ``params=`` bound; without ``params`` the SOQL as written."""
     if params is None:
         if not isinstance(soql, str):

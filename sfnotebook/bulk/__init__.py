@@ -35,7 +35,7 @@ import requests
 from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook._answers import decode_json, unexpected
-from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
+from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._paths import is_record_id, record_id
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook._soql_bind import with_params
@@ -57,7 +57,7 @@ def extract(
     conn: OrgApi,
     soql: str,
     *,
-    params: Mapping[str, Any] | None = None,
+    params: Params | None = None,
     include_deleted: bool = False,
     to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,

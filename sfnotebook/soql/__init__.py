@@ -26,7 +26,7 @@ import pyarrow as pa
 from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
-from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
+from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook._soql_bind import with_params
@@ -245,7 +245,7 @@ def query(
     conn: OrgApi,
     soql: str,
     *,
-    params: Mapping[str, Any] | None = None,
+    params: Params | None = None,
     include_deleted: bool = False,
     progress: Progress = "auto",
     dtypes: Dtypes | None = None,
@@ -346,7 +346,7 @@ def query_iter(
     conn: OrgApi,
     soql: str,
     *,
-    params: Mapping[str, Any] | None = None,
+    params: Params | None = None,
     chunk_rows: int = 100_000,
     include_deleted: bool = False,
     progress: Progress = "auto",
