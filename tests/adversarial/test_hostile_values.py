@@ -96,6 +96,14 @@ def test_an_injection_matches_nothing(org: sfnotebook.Connection) -> None:
     assert len(bound) == 0
 
 
+@pytest.mark.parametrize("tail", ["\x00", "\x07", "\x08", "\t", "\n", "\\", "\u2028"])
+def test_control_characters_are_escaped_not_sent_raw(org: sfnotebook.Connection, tail: str) -> None:
+    got = org.query(
+        "SELECT Id FROM Account WHERE Name = :n", params={"n": "O'Reilly Freight" + tail}
+    )
+    assert len(got) == 0  # a valid literal for a name no account has
+
+
 def test_like_wildcards_in_a_value_are_literal(org: sfnotebook.Connection) -> None:
     soql = "SELECT Id FROM Account WHERE Name LIKE '{p:like}%'"
     assert len(org.query(soql, params={"p": "%"})) == 0  # no name starts with a percent sign
