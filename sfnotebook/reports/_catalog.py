@@ -9,9 +9,11 @@ from typing import Any
 import pandas as pd
 
 from sfnotebook._api import JsonObject, OrgApi
+from sfnotebook._paths import record_id
 from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
+    InvalidArgumentError,
     InvalidTypeError,
     ReportNotFoundError,
     SalesforceError,
@@ -19,7 +21,14 @@ from sfnotebook.errors import (
     UnexpectedAnswerError,
 )
 
-__all__ = ["catalog", "describe_report", "reports", "resolve"]
+__all__ = [
+    "catalog",
+    "describe_by_id",
+    "describe_report",
+    "report_path_id",
+    "reports",
+    "resolve",
+]
 
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 _DESCRIBE_AT_MOST = 50
@@ -118,8 +127,17 @@ def _short(what: str, expected: Any, received: int) -> IncompleteResultError:
 
 
 def resolve(conn: OrgApi, report: str) -> str:
-    """The report Id for an Id or a report name (exact, then case-insensitive, then API name)."""
-    text = str(report).strip()
+    """The report Id for an Id or a report name (exact, then case-insensitive, then API name).
+
+    A name is only ever compared with the listing (never put into a query or a URL), so quotes,
+    ``%``, ``/``, ``?``, ``#`` or any other character in it find exactly that report or none.
+    """
+    if not isinstance(report, str) or not report.strip():
+        raise InvalidArgumentError(
+            f"report must be a report Id (00O...) or a report's name, not {report!r}.",
+            argument="report",
+        )
+    text = report.strip()
     if _ID_RE.match(text):
         return text
     listed = catalog(conn)
@@ -130,7 +148,7 @@ def resolve(conn: OrgApi, report: str) -> str:
     ):
         found = [r for r in listed if match(r)]
         if len(found) == 1:
-            return str(found[0]["id"])
+            return report_path_id(found[0]["id"])
         if len(found) > 1:
             _describe_missing(conn, found)
             listing = "\n".join(
@@ -159,7 +177,7 @@ def _describe_missing(conn: OrgApi, found: list[dict[str, Any]]) -> None:
         if r["folder"] and r["format"]:
             continue
         try:
-            md = _describe(conn, str(r["id"]))["reportMetadata"]
+            md = describe_by_id(conn, str(r["id"]))["reportMetadata"]
         except SfNotebookError:
             continue
         r["folder"] = r["folder"] or md.get("folderId")
@@ -187,10 +205,18 @@ def describe_report(conn: OrgApi, report: str) -> JsonObject:
     >>> md["reportFormat"], md["detailColumns"][:2]  # doctest: +SKIP
     ('TABULAR', ['OPPORTUNITY_NAME', 'AMOUNT'])
     """
-    result: JsonObject = _describe(conn, resolve(conn, report))
+    result: JsonObject = describe_by_id(conn, resolve(conn, report))
     return result
 
 
-def _describe(conn: OrgApi, report_id: str) -> dict[str, Any]:
-    result: dict[str, Any] = conn.get_json(f"analytics/reports/{report_id}/describe")
+def describe_by_id(conn: OrgApi, report_id: str) -> dict[str, Any]:
+    """A report's ``/describe`` by its Id (checked before it goes into the URL)."""
+    result: dict[str, Any] = conn.get_json(
+        f"analytics/reports/{report_path_id(report_id)}/describe"
+    )
     return result
+
+
+def report_path_id(report_id: object) -> str:
+    """A report Id checked before it goes into a URL path (``00O``, 15 or 18 characters)."""
+    return record_id(report_id, argument="report", what="a report Id", prefix="00O")

@@ -22,11 +22,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from sfnotebook._answers import decode_json
+from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
+from sfnotebook._paths import is_record_id
 from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
+from sfnotebook.reports._catalog import report_path_id
 
 __all__ = ["Runner"]
 
@@ -57,7 +57,7 @@ class Runner:
         self, conn: OrgApi, report_id: str, *, async_timeout: float = 600.0, poll: float = 0.1
     ) -> None:
         self.conn = conn
-        self.report_id = report_id
+        self.report_id = report_path_id(report_id)
         self.runs = 0
         self.async_runs = 0
         self.async_timeout = async_timeout
@@ -103,7 +103,15 @@ class Runner:
         resp = self.conn.request(
             "POST", base, params={"includeDetails": "true"}, json=body, retry=True
         )
-        instance_id = orjson.loads(resp.content)["id"]
+        instance = decode_json(resp, endpoint="report instance", expect=dict)
+        instance_id = instance.get("id")
+        if not is_record_id(instance_id):  # it goes into the URL paths that follow
+            raise unexpected(
+                resp,
+                "report instance",
+                "an answer without an instance Id",
+                "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
+            )
         try:
             return self._wait(base, instance_id)
         except KeyboardInterrupt:
