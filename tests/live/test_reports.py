@@ -219,7 +219,9 @@ def test_ten_thousand_row_report_is_fetched_whole(org: Any, catalog: pd.DataFram
     assert len(res) == n
     assert res.details["Opportunity ID"].is_unique
     assert math.ceil(n / 2000) <= res.runs <= math.ceil(n / 2000) + 2
-    assert res.paged_on == "OPPORTUNITY_ID"
+    # The record Id pages only where the org allows range filters on Ids (the documented map
+    # does not): then Created Date does, its boundary rows dropped again by record Id.
+    assert res.paged_on == "CREATED_DATE"
 
 
 def test_formula_key_is_never_the_paging_cursor(org: Any, catalog: pd.DataFrame) -> None:

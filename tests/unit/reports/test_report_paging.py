@@ -8,6 +8,7 @@ logic, sorts (groups first, then ``sortBy``, then record Id), caps detail rows a
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from sfnotebook.errors import (
     SalesforceError,
     ServerUnavailableError,
 )
+from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import resolve
 from tests.fakes import FakeOrg
 
@@ -41,6 +43,18 @@ INFO = {
     "STAGE_NAME": {"label": "Stage", "dataType": "picklist"},
     "KEY__c": {"label": "Opportunity Key", "dataType": "string", "isFormula": True},
 }
+
+
+_COMPARE = ["equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual"]
+# dataTypeFilterOperatorMap as documented (Filter Operator List), and with Id comparisons
+DOCUMENTED_MAP: dict[str, list[str]] = {
+    "id": ["equals", "notEqual", "startsWith"],
+    "reference": ["equals", "notEqual"],
+    "string": [*_COMPARE, "contains", "notContain", "startsWith"],
+    "picklist": [*_COMPARE, "contains", "notContain", "startsWith"],
+    **{t: list(_COMPARE) for t in ("currency", "date", "datetime", "int", "double", "percent")},
+}
+COMPARISONS_MAP = {**DOCUMENTED_MAP, "id": [*_COMPARE, "startsWith"]}
 
 
 def make_rows(n: int, *, duplicate_every: int = 0) -> list[dict[str, Any]]:
@@ -72,10 +86,17 @@ def cell(col: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"label": value, "value": value}
 
 
+def _moment(text: str) -> dt.datetime:
+    """A datetime cell or filter value as UTC (a date alone is its midnight)."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+
+
 def passes(flt: dict[str, Any], row: dict[str, Any]) -> bool:
     col, op, raw = flt["column"], flt["operator"], flt["value"]
     value = row[col]
     target: Any = float(raw) if col == "AMOUNT" else raw
+    if col == "CREATED_DATE" and "T" in value:  # compared as instants, as Salesforce does
+        value, target = _moment(value), _moment(raw if "T" in raw else raw + "T00:00:00Z")
     return {
         "equals": lambda: value in raw.split(","),
         "notEqual": lambda: value not in raw.split(","),
@@ -133,8 +154,10 @@ class ReportOrg(FakeOrg):
         lose_rows_after_run: int | None = None,
         sync_timeout: bool = False,
         aggregates: Sequence[str] = ("RowCount",),
+        operator_map: dict[str, list[str]] | None = COMPARISONS_MAP,
     ) -> None:
         super().__init__()
+        self.operator_map = operator_map
         self.rows = rows
         self.saved = {
             "id": REPORT_ID,
@@ -183,7 +206,7 @@ class ReportOrg(FakeOrg):
             return {
                 "reportMetadata": copy.deepcopy(self.saved),
                 "reportExtendedMetadata": self.extended(self.saved),
-                "reportTypeMetadata": {"categories": [{"label": "All", "columns": INFO}]},
+                "reportTypeMetadata": self.type_metadata(),
             }
         assert params == {"includeDetails": "true"}
         self.timeout_if_asked()
@@ -218,6 +241,25 @@ class ReportOrg(FakeOrg):
         return self.run(merged)
 
     # -- the fake API -------------------------------------------------------------------------
+    def type_metadata(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"categories": [{"label": "All", "columns": INFO}]}
+        if self.operator_map is not None:
+            out["dataTypeFilterOperatorMap"] = {
+                t: [{"label": o, "name": o} for o in ops] for t, ops in self.operator_map.items()
+            }
+        return out
+
+    def check_operators(self, filters: Sequence[dict[str, Any]]) -> None:
+        """Refuse what the advertised map (or the documented one) does not list, as Salesforce."""
+        allowed = self.operator_map if self.operator_map is not None else DOCUMENTED_MAP
+        for flt in filters:
+            if flt["operator"] not in allowed[INFO[flt["column"]]["dataType"]]:
+                raise SalesforceError(
+                    f"Specify a valid condition because {flt['operator']} is invalid.",
+                    status=400,
+                    error_code="BAD_REQUEST",
+                )
+
     def extended(self, md: dict[str, Any]) -> dict[str, Any]:
         return {
             "detailColumnInfo": {c: INFO[c] for c in md["detailColumns"]},
@@ -240,6 +282,7 @@ class ReportOrg(FakeOrg):
 
     def run(self, md: dict[str, Any]) -> dict[str, Any]:
         filters, logic = md["reportFilters"], md["reportBooleanFilter"]
+        self.check_operators(filters)
         rows = self.rows
         if self.lose_rows_after_run is not None and len(self.bodies) > self.lose_rows_after_run:
             rows = rows[:-1]  # the row the last page would have brought
@@ -399,7 +442,7 @@ def test_without_id_column_pages_on_created_date_with_greater_or_equal_and_dedup
 
 def test_no_pageable_column_raises_with_advice() -> None:
     org = ReportOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "STAGE_NAME"))
-    with pytest.raises(ReportPagingError, match="Add the record Id column") as info:
+    with pytest.raises(ReportPagingError, match="Add Created Date") as info:
         run(org)
     assert "formula" in str(info.value)
 
@@ -710,3 +753,141 @@ def test_group_labeler_finds_date_buckets_in_descending_trees() -> None:
     assert labels(None) == (None,)
     assert labeler.sort_key(("2025",)) < labeler.sort_key(("2024",)) < labeler.sort_key((None,))
     assert labeler.known(("2024",)) and not labeler.known(("1999",))
+
+
+# --- the org's operator map (fidelity-audit D2) -----------------------------------------------
+
+
+@pytest.mark.parametrize("advertised", ["documented", "no map"])
+@pytest.mark.parametrize("n", [2001, 6123])
+def test_on_the_documented_map_the_id_is_never_a_range_cursor(advertised: str, n: int) -> None:
+    """Salesforce documents only equals/notEqual/startsWith on ids: Created Date pages."""
+    org = ReportOrg(
+        make_rows(n), operator_map=DOCUMENTED_MAP if advertised == "documented" else None
+    )
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE"
+    ids = res.details["Opportunity ID"].tolist()
+    assert len(ids) == n == len(set(ids))
+    posts = [b for b in org.bodies if b is not None]
+    assert all(f["column"] != "OPPORTUNITY_ID" for b in posts for f in b["reportFilters"])
+    assert {b["reportFilters"][-1]["operator"] for b in posts[1:]} == {"greaterOrEqual"}
+
+
+def test_a_map_without_the_id_type_gives_no_id_operators() -> None:
+    org = ReportOrg(
+        make_rows(2500), operator_map={k: v for k, v in COMPARISONS_MAP.items() if k != "id"}
+    )
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE" and len(res) == 2500
+
+
+def test_a_map_without_any_range_type_cannot_page() -> None:
+    org = ReportOrg(make_rows(2500), operator_map={"string": ["equals"]})
+    with pytest.raises(ReportPagingError, match="none of its columns can page"):
+        run(org)
+
+
+# --- the record Id column (fidelity-audit D10) ---------------------------------------------------
+
+
+def _describe(columns: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"reportTypeMetadata": {"categories": [{"columns": columns}]}}
+
+
+def _sample(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> list[list[dict[str, Any]]]:
+    return [[{"label": r[c], "value": r[c]} for c in columns] for r in rows]
+
+
+ID = {"dataType": "id"}
+
+
+@pytest.mark.parametrize(
+    ("report_type", "info", "expected"),
+    [
+        # standard types: the report type's own entity
+        ("Opportunity", {"OPPORTUNITY_ID": {**ID, "entityColumnName": "Opportunity.Id"}}, "OPPORTUNITY_ID"),
+        ("AccountList", {"ACCOUNT_ID": {**ID, "entityColumnName": "Account.Id"}}, "ACCOUNT_ID"),
+        # a custom report type: its child Id is the only one that never repeats
+        (
+            "Opportunities_with_Products__c",
+            {
+                "Opportunity.Id": {**ID, "entityColumnName": "Opportunity.Id"},
+                "OpportunityLineItem.Id": {**ID, "entityColumnName": "OpportunityLineItem.Id"},
+            },
+            "OpportunityLineItem.Id",
+        ),
+        # two Ids, both distinct in the run, neither the report type's: none is trusted
+        (
+            "Custom_Type__c",
+            {"A__c.Id": {**ID, "entityColumnName": "A__c.Id"}, "B__c.Id": {**ID, "entityColumnName": "B__c.Id"}},
+            None,
+        ),
+        # a formula text "Id" and a lookup are never the record Id
+        ("Opportunity", {"KEY__c": {"dataType": "string", "isFormula": True}, "ACCOUNT_ID": {"dataType": "reference"}}, None),
+        ("Opportunity", {"OPPORTUNITY_ID": {**ID, "isFormula": True}}, None),
+    ],
+)  # fmt: skip
+def test_the_record_id_column_is_found_by_type_entity_and_distinct_values(
+    report_type: str, info: dict[str, dict[str, Any]], expected: str | None
+) -> None:
+    columns = list(info)
+    rows = []
+    for i in range(6):
+        row = {c: f"{c[:3]}{i:012d}" for c in columns}
+        if "Opportunity.Id" in info and "OpportunityLineItem.Id" in info:
+            row["Opportunity.Id"] = f"006{i // 3:012d}"  # three products per opportunity
+        rows.append(row)
+    metadata = {"reportType": {"type": report_type}, "detailColumns": columns}
+    found = paging.record_id_column(metadata, _describe(info), _sample(columns, rows))
+    assert found == expected
+
+
+def test_an_id_column_that_repeats_in_a_run_stops_paging() -> None:
+    rows = make_rows(4500)
+    for i, row in enumerate(rows):
+        if i >= 2000:  # distinct in the first run, repeated later: a parent's Id after all
+            row["OPPORTUNITY_ID"] = rows[2000]["OPPORTUNITY_ID"]
+    org = ReportOrg(rows, operator_map=DOCUMENTED_MAP)
+    with pytest.raises(ReportPagingError, match="repeats its values"):
+        run(org)
+
+
+# --- filter values in the documented formats (fidelity-audit D7) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "data_type", "expected"),
+    [
+        ("2015-08-12T16:05:43Z", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T16:05:43.000Z", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T16:05:43.999+0000", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T18:05:43+02:00", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T16:05:43", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12", "datetime", "2015-08-12"),
+        ("2015-08-12", "date", "2015-08-12"),
+        ("2015-08-12T00:00:00Z", "date", "2015-08-12"),
+        ("8/12/2015", "date", "8/12/2015"),
+    ],
+)
+def test_cursor_dates_are_sent_in_a_documented_format(
+    value: str, data_type: str, expected: str
+) -> None:
+    assert paging.filter_date(value, data_type) == expected
+    if expected != value or "T" in expected or data_type == "date":
+        assert (
+            re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?", expected) or expected == value
+        )
+
+
+def test_paging_on_millisecond_datetimes_sends_whole_seconds_and_loses_nothing() -> None:
+    rows = make_rows(4300)
+    for i, row in enumerate(rows):
+        row["CREATED_DATE"] = (
+            f"2024-01-{(i % 28) + 1:02d}T10:{i % 60:02d}:{i % 7:02d}.{i % 1000:03d}+0000"
+        )
+    org = ReportOrg(rows, columns=("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE"))
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE" and len(res) == 4300
+    sent = [b["reportFilters"][-1]["value"] for b in org.bodies[2:] if b is not None]
+    assert sent and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", v) for v in sent)
