@@ -42,13 +42,23 @@ because <operator> is invalid." for an operator the report type's
 that is not JSON, not an object, or whose ``reportMetadata`` is not an object -> 500
 ``JSON_PARSER_ERROR`` "The request body is either invalid or incomplete." (the Report Error
 Codes page lists that message under 500; a real body with that code and message is quoted in
-a public troubleshooting note; fidelity-audit D12). With the ``report_timeout`` fault on, sync runs fail; async runs are not
-affected. How they fail is the ``report_timeout_answer`` dialect: ``"documented"`` (default) is
+a public troubleshooting note; fidelity-audit D12). With the ``report_delay`` fault, every sync
+run takes that many seconds before it answers. With the ``report_timeout`` fault on, sync runs
+fail; async runs are not affected. How they fail is the ``report_timeout_answer`` dialect: ``"documented"`` (default) is
 a 500 with the generic message of Salesforce's Report Error Codes page ("We ran into an error
 when running this report. Try to re-submit your query.") and no ``errorCode`` (none is
 documented); ``"timeout-code"`` is the demo's older convention, 500 ``REPORT_TIMEOUT`` "Your
 report took too long to run...". Salesforce documents only that sync runs are subject to the
 2-minute API timeout and recommends async runs for slow reports (fidelity-audit.md D1, 1g).
+
+Hourly limits: a sync run (GET or POST, with or without details) takes one of the org's
+``HourlySyncReportRuns`` (500 an hour), a new async instance one of its
+``HourlyAsyncReportRuns`` (1,200), both shown in ``/limits``, once the request is valid and
+before it runs. When none is left the run is refused with 403 "You can't run more than 500
+reports synchronously every 60 minutes. Try again later." (Report Error Codes page; the same
+text in a real Apex exception, salesforce.stackexchange.com/questions/237790). Its
+``errorCode`` is UNVERIFIED (the demo sends ``FORBIDDEN``), and the async refusal's whole body
+is a guess modelled on it: the docs list no message for it.
 
 Semantics of filters, sorting, the 2,000-row cap and aggregates are documented in
 :mod:`sfnotebook_demo.reports.filters` and :mod:`sfnotebook_demo.reports.run`.
@@ -72,6 +82,7 @@ from sfnotebook_demo.reports.filters import ReportError, type_operators
 from sfnotebook_demo.reports.plan import Plan, make_plan
 from sfnotebook_demo.reports.report_types import extended_metadata, report_type_metadata
 from sfnotebook_demo.reports.run import report_attributes, run_plan
+from sfnotebook_demo.rest.platform import LIMIT_MAX, ApiUsage
 from sfnotebook_demo.state import OrgState
 
 __all__ = ["NEW_SECONDS", "RUNNING_SECONDS", "register"]
@@ -135,6 +146,19 @@ def _bad_body() -> ReportError:
 
 
 REPORT_ERROR_500 = "We ran into an error when running this report. Try to re-submit your query."
+SYNC_RUNS = "HourlySyncReportRuns"
+ASYNC_RUNS = "HourlyAsyncReportRuns"
+
+
+def _hourly_limit(limit: str) -> Response:
+    """The 403 of a spent hourly report-run limit (errorCode UNVERIFIED; see the module)."""
+    how = "synchronously" if limit == SYNC_RUNS else "asynchronously"  # async text: a guess
+    return error_response(
+        403,
+        "FORBIDDEN",
+        f"You can't run more than {LIMIT_MAX[limit]} reports {how} every 60 minutes. "
+        "Try again later.",
+    )
 
 
 def _timeout_answer(dialect: str) -> Response:
@@ -152,6 +176,7 @@ def _timeout_answer(dialect: str) -> Response:
 def register(router: Router, org: OrgState) -> None:
     """Add the analytics report routes to ``router``."""
     state: _State = org.feature("reports", _State)
+    usage: ApiUsage = org.feature("api_usage", ApiUsage)
 
     def find(report_id: str) -> ReportDef:
         report = report_by_id(report_id)
@@ -217,7 +242,12 @@ def register(router: Router, org: OrgState) -> None:
             plan = plan_of(report, meta)
         except ReportError as exc:
             return _error(exc)
+        if not usage.take(SYNC_RUNS):
+            return _hourly_limit(SYNC_RUNS)
         faults = org.features.get("faults")
+        delay = float(getattr(faults, "report_delay", 0.0) or 0.0)
+        if delay:
+            time.sleep(delay)  # a slow run: this thread holds the connection that long
         if getattr(faults, "report_timeout", False):
             record = getattr(faults, "record", None)
             if record is not None:
@@ -270,6 +300,8 @@ def register(router: Router, org: OrgState) -> None:
             plan = plan_of(report, body_metadata(request))
         except ReportError as exc:
             return _error(exc)
+        if not usage.take(ASYNC_RUNS):
+            return _hourly_limit(ASYNC_RUNS)
         with state.lock:
             number = next(state.counter)
             inst_id = case_safe_id(f"0LGDm{number:010d}")

@@ -21,13 +21,16 @@ from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
     InvalidTypeError,
+    NetworkError,
     ReportNotFoundError,
     ReportPagingError,
+    ReportRunLimitError,
     SalesforceError,
     ServerUnavailableError,
 )
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import resolve
+from sfnotebook.reports._runner import SYNC_RUN_TIMEOUT, Runner
 from tests.fakes import FakeOrg
 
 REPORT_ID = "00OFAKE00000001EAA"
@@ -155,9 +158,17 @@ class ReportOrg(FakeOrg):
         sync_timeout: bool = False,
         aggregates: Sequence[str] = ("RowCount",),
         operator_map: dict[str, list[str]] | None = COMPARISONS_MAP,
+        limits: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         self.operator_map = operator_map
+        # Report runs left this hour; each sync run / new instance uses one; None: /limits 403.
+        self.limits = (
+            {"HourlySyncReportRuns": 500, "HourlyAsyncReportRuns": 1200}
+            if limits is None
+            else dict(limits)
+        )
+        self.limits_reads = 0
         self.rows = rows
         self.saved = {
             "id": REPORT_ID,
@@ -181,6 +192,16 @@ class ReportOrg(FakeOrg):
 
     # -- the Connection surface reports.py uses ---------------------------------------------
     def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
+        if url == "limits":
+            self.limits_reads += 1
+            if not self.limits:
+                return SalesforceError(
+                    "no View Setup", status=403, error_code="INSUFFICIENT_ACCESS"
+                )
+            return {
+                k: {"Max": 500 if "Sync" in k else 1200, "Remaining": v}
+                for k, v in self.limits.items()
+            }
         if method == "POST":
             return self.post(url, params=params, json=json)
         if url == "query":
@@ -213,7 +234,20 @@ class ReportOrg(FakeOrg):
         self.bodies.append(None)
         return self.run(self.saved)
 
+    def take(self, limit: str) -> None:
+        """Use one report run of ``limit``; the documented 403 when none is left."""
+        if not self.limits:
+            return
+        if self.limits[limit] <= 0:
+            how = "synchronously" if "Sync" in limit else "asynchronously"
+            message = (
+                f"You can't run more than 500 reports {how} every 60 minutes. Try again later."
+            )
+            raise SalesforceError(message, status=403, error_code="FORBIDDEN", sf_message=message)
+        self.limits[limit] -= 1
+
     def timeout_if_asked(self) -> None:
+        self.take("HourlySyncReportRuns")
         if self.sync_timeout:
             raise ServerUnavailableError(
                 "Salesforce answered 500 REPORT_TIMEOUT: Your report took too long to run.",
@@ -224,6 +258,7 @@ class ReportOrg(FakeOrg):
     def post(self, url: str, *, params: Any, json: Any) -> Any:
         assert params == {"includeDetails": "true"}
         if url.endswith("/instances"):
+            self.take("HourlyAsyncReportRuns")
             body = json.get("reportMetadata")
             self.bodies.append(copy.deepcopy(body))
             iid = f"0LGFAKE{len(self.instances):08d}AAA"
@@ -891,3 +926,170 @@ def test_paging_on_millisecond_datetimes_sends_whole_seconds_and_loses_nothing()
     assert res.paged_on == "CREATED_DATE" and len(res) == 4300
     sent = [b["reportFilters"][-1]["value"] for b in org.bodies[2:] if b is not None]
     assert sent and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", v) for v in sent)
+
+
+# --- the org's hourly report runs (fidelity-audit D3) ------------------------------------------
+
+
+def test_a_report_within_one_run_never_reads_the_limits() -> None:
+    org = ReportOrg(make_rows(1500))
+    assert len(run(org)) == 1500
+    assert org.limits_reads == 0
+
+
+def test_enough_sync_runs_left_pages_synchronously() -> None:
+    org = ReportOrg(make_rows(9000), limits={"HourlySyncReportRuns": 7, "HourlyAsyncReportRuns": 0})
+    res = run(org)  # the first run, then ceil(9000 / 2000) + 1 = 6 planned: 7 - 1 left suffice
+    assert len(res) == 9000 and not org.instances
+    assert org.limits_reads == 1
+
+
+def test_too_few_sync_runs_left_pages_asynchronously() -> None:
+    org = ReportOrg(
+        make_rows(9000), limits={"HourlySyncReportRuns": 5, "HourlyAsyncReportRuns": 50}
+    )
+    res = run(org)
+    assert len(res) == 9000 and res.details["Opportunity ID"].is_unique
+    assert len(org.instances) == res.runs - 1  # every run after the first went async
+    assert org.limits["HourlySyncReportRuns"] == 4
+
+
+def test_neither_budget_raises_before_the_second_run_with_the_numbers() -> None:
+    org = ReportOrg(make_rows(9000), limits={"HourlySyncReportRuns": 6, "HourlyAsyncReportRuns": 5})
+    with pytest.raises(ReportRunLimitError) as info:
+        run(org)
+    # N is only known from a run: the first one is spent to learn it, no other is made
+    assert len(org.bodies) == 1 and not org.instances
+    error = info.value
+    assert (error.runs_needed, error.sync_remaining, error.async_remaining) == (6, 5, 5)
+    assert "9,000 rows" in str(error) and "6 more runs" in str(error)
+    assert "5 synchronous and 5 asynchronous" in str(error)
+
+
+def test_without_limits_access_paging_is_not_planned() -> None:
+    org = ReportOrg(make_rows(4500), limits={})
+    assert len(run(org)) == 4500
+    assert org.limits_reads == 1
+
+
+class Overstated(ReportOrg):
+    """/limits says plenty, the org refuses sooner (another user spent the hour meanwhile)."""
+
+    def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
+        if url == "limits":
+            return {"HourlySyncReportRuns": {"Max": 500, "Remaining": 500},
+                    "HourlyAsyncReportRuns": {"Max": 1200, "Remaining": 1200}}  # fmt: skip
+        return super().answer(method, url, params=params, json=json, headers=headers)
+
+
+def test_a_sync_run_refused_for_the_hourly_limit_moves_async() -> None:
+    org = Overstated(
+        make_rows(9000), limits={"HourlySyncReportRuns": 3, "HourlyAsyncReportRuns": 50}
+    )
+    res = run(org)
+    assert len(res) == 9000 and res.details["Opportunity ID"].is_unique
+    assert len(org.instances) == res.runs - 3  # three sync runs, then async
+
+
+def test_an_async_run_refused_for_the_hourly_limit_raises_typed() -> None:
+    org = Overstated(
+        make_rows(9000), limits={"HourlySyncReportRuns": 2, "HourlyAsyncReportRuns": 1}
+    )
+    with pytest.raises(ReportRunLimitError, match="no report runs left this hour") as info:
+        run(org)
+    assert info.value.status == 403
+
+
+def test_the_budget_is_read_once_and_spent_across_reports() -> None:
+    org = ReportOrg(make_rows(4500), limits={"HourlySyncReportRuns": 8, "HourlyAsyncReportRuns": 0})
+    run(org)  # 1 + 3 runs: 4 left, and the cache knows it
+    with pytest.raises(ReportRunLimitError) as info:
+        run(org)  # needs 4 after its first run; 3 left
+    assert org.limits_reads == 1
+    assert info.value.sync_remaining == 3
+
+
+def test_the_limit_403_is_recognised_by_its_documented_text() -> None:
+    from sfnotebook.reports._budget import run_limit
+
+    def error(status: int, message: str) -> SalesforceError:
+        return SalesforceError(message, status=status, error_code=None, sf_message=message)
+
+    sync = (
+        "You can\u2019t run more than 500 reports synchronously every 60 minutes. Try again later."
+    )
+    assert run_limit(error(403, sync)) == "sync"
+    assert run_limit(error(403, sync.replace("synchronously", "asynchronously"))) == "async"
+    assert run_limit(error(403, "You don't have permission to run reports.")) is None
+    assert run_limit(error(400, sync)) is None
+
+
+# --- slow sync runs (fidelity-audit D1) -----------------------------------------------------------
+
+
+class Slow(ReportOrg):
+    """The sync run takes longer than the client waits: the read times out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeouts: list[Any] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().request(method, url, **kwargs)
+
+    def timeout_if_asked(self) -> None:
+        super().timeout_if_asked()
+        raise NetworkError("127.0.0.1 did not answer in time.", reason="timeout")
+
+
+def test_a_sync_run_past_the_threshold_moves_async_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sfnotebook.reports._runner.time.sleep", lambda s: None)
+    org = Slow(make_rows(4100))
+    res = run(org)
+    assert len(res) == 4100
+    assert len(org.instances) == res.runs  # the slow sync run was not made again
+    sync_timeouts = [t for t in org.timeouts if t is not None]
+    assert sync_timeouts == [(10.0, SYNC_RUN_TIMEOUT)]
+
+
+def test_the_threshold_never_lengthens_the_connections_read_timeout() -> None:
+    class Conn(ReportOrg):
+        timeout = (3.0, 30.0)
+
+    assert Runner(Conn([]), REPORT_ID)._read_timeout() == (3.0, 30.0)
+    assert Runner(Conn([]), REPORT_ID, sync_timeout=5.0)._read_timeout() == (3.0, 5.0)
+
+
+def test_a_refused_body_does_not_move_async() -> None:
+    class Refused(ReportOrg):
+        def timeout_if_asked(self) -> None:
+            raise ServerUnavailableError(
+                "The request body is either invalid or incomplete.",
+                status=500,
+                error_code="JSON_PARSER_ERROR",
+            )
+
+    org = Refused(make_rows(10))
+    with pytest.raises(ServerUnavailableError, match="invalid or incomplete"):
+        run(org)
+    assert not org.instances
+
+
+# --- the column cap (fidelity-audit D11) ------------------------------------------------------------
+
+
+def test_grouping_columns_past_the_column_cap_are_refused_before_paging() -> None:
+    from sfnotebook.reports._groups import grouped_as_tabular
+
+    metadata = {
+        "name": "Wide",
+        "reportFormat": "SUMMARY",
+        "detailColumns": [f"C{i}" for i in range(98)],
+        "groupingsDown": [{"name": "STAGE_NAME"}, {"name": "TYPE"}],
+    }
+    with pytest.raises(ReportPagingError, match="fewer than 100 columns") as info:
+        grouped_as_tabular(metadata)
+    assert "Remove 1 detail column" in str(info.value)
+    metadata["groupingsDown"] = [{"name": "STAGE_NAME"}]
+    assert len(grouped_as_tabular(metadata)[0]["detailColumns"]) == 99
