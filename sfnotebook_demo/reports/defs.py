@@ -383,9 +383,9 @@ def report_by_id(report_id: str) -> ReportDef | None:
 def report_records() -> list[dict[str, Any]]:
     """The seeded reports as rows of Salesforce's read-only ``Report`` object.
 
-    The demo org has no ``Report`` sObject today; these rows are what a ``Report`` table would
-    hold (``SELECT Id, Name, DeveloperName, FolderName, Format FROM Report``) if the schema
-    gains one.
+    The demo database's ``Report`` table is seeded from these
+    (:mod:`sfnotebook_demo.data.seed`), so ``SELECT Id, Name, DeveloperName, FolderName,
+    Format FROM Report`` answers what the Reports API serves. ``OwnerId`` is the folder's Id.
     """
     return [
         {
@@ -395,9 +395,7 @@ def report_records() -> list[dict[str, Any]]:
             "FolderName": r.folder,
             "Format": r.format.capitalize(),
             "Description": r.description,
-            "ReportTypeApiName": REPORT_TYPE["type"],
-            "NamespacePrefix": None,
-            "IsDeleted": 0,
+            "OwnerId": r.folder_id,
         }
         for r in REPORTS.values()
     ]

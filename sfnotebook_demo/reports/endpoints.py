@@ -18,9 +18,9 @@ Served under ``/services/data/vXX.X/analytics``:
 =================================================  ===============================================
 
 ``includeDetails`` defaults to false. Report names are found through ``GET /reports`` (every
-seeded report is listed, with the ``name``) and ``describe`` (``reportMetadata.folderId``,
-``reportFormat``, ``developerName``); there is no ``Report`` sObject in the demo org, so SOQL
-on ``Report`` is not available. Folders: see :data:`sfnotebook_demo.reports.defs.FOLDERS`.
+seeded report is listed, with the ``name``), ``describe`` (``reportMetadata.folderId``,
+``reportFormat``, ``developerName``) and SOQL on the read-only ``Report`` object, whose rows
+are these definitions (:func:`sfnotebook_demo.reports.defs.report_records`). Folders: see :data:`sfnotebook_demo.reports.defs.FOLDERS`.
 Two reports are both named "Open Pipeline" (Sales Reports and Marketing Reports folders), for
 ambiguous-name tests; "Open Pipeline" in Marketing Reports has filter logic ``1 AND (2 OR 3)``.
 
