@@ -21,6 +21,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sfnotebook._ids import widen_id
+
 __all__ = [
     "NotWhole",
     "cell_bool",
@@ -209,8 +211,9 @@ def cell_text(cell: Mapping[str, Any]) -> str | None:
 def _id_text(cell: Mapping[str, Any]) -> str | None:
     value = cell.get("value")
     if isinstance(value, str) and len(value) in (15, 18) and value.isalnum():
-        return value
-    return cell_text(cell)
+        return widen_id(value)
+    text = cell_text(cell)  # no Id in the value: the label (the UI's 15-character form)
+    return widen_id(text) if text is not None else None
 
 
 def _boolean(cell: Mapping[str, Any]) -> bool | None:
@@ -227,7 +230,9 @@ def cell_label(cells: Cells) -> pa.Array:
 
 
 def cell_id(cells: Cells) -> pa.Array:
-    """The record's own Id: its 18-character value (the label is the 15-character form)."""
+    """The record's own Id, always 18 characters: a 15-character value is widened (its
+    case-safe suffix added), as joins with SOQL results need; the label is the 15-character
+    form the UI shows."""
     return pa.array([_id_text(c) for c in cells], type=pa.string())
 
 

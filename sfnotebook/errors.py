@@ -39,6 +39,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── AmbiguousReportError
     │   ├── ReportPagingError          a report past 2,000 rows that cannot be paged
     │   └── ReportFilterError          (also an InvalidArgumentError)
+    │   └── ReportRunLimitError        the org's hourly report runs cannot fetch it whole
     ├── BulkJobError                  a Bulk API 2.0 job failed or was aborted
     ├── OutputFolderError             extract(to=...) got a file or a folder already in use
     └── OutputLibraryMissingError     output="polars" without polars installed
@@ -75,6 +76,7 @@ __all__ = [
     "ReportFilterError",
     "ReportNotFoundError",
     "ReportPagingError",
+    "ReportRunLimitError",
     "RequestLimitExceededError",
     "RunAsUserMissingError",
     "SalesforceError",
@@ -441,6 +443,40 @@ class ReportFilterError(InvalidArgumentError, ReportError):
     ) -> None:
         super().__init__(message, argument=argument)
         self.close_matches = list(close_matches or [])
+
+
+class ReportRunLimitError(ReportError):
+    """The org's report runs left this hour cannot fetch the report whole; nothing was returned.
+
+    Salesforce allows 500 synchronous and 1,200 asynchronous report runs an hour per org,
+    shared by every user and dashboard; paging a report costs one run per 2,000 rows.
+
+    Attributes
+    ----------
+    runs_needed : int | None
+        The runs fetching the rest of the report would take (None when a run was refused).
+    sync_remaining, async_remaining : int | None
+        What ``/limits`` said was left (``HourlySyncReportRuns``, ``HourlyAsyncReportRuns``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        report_id: str | None = None,
+        runs_needed: int | None = None,
+        sync_remaining: int | None = None,
+        async_remaining: int | None = None,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, report_id=report_id, status=status, error_code=error_code, url=url
+        )
+        self.runs_needed = runs_needed
+        self.sync_remaining = sync_remaining
+        self.async_remaining = async_remaining
 
 
 class BulkJobError(SfNotebookError):

@@ -18,7 +18,11 @@ What it serves (HTTPS on 127.0.0.1 only, a throwaway CA per start; plain HTTP is
 * Whatever the feature modules register: sObjects/describe, query, reports, Bulk API 2.0.
 * Faults on demand (:class:`~sfnotebook_demo.faults.FaultConfig`): latency, 503s, dropped
   connections, session expiry, ``REQUEST_LIMIT_EXCEEDED``, expired query locators, report
-  time-outs, failed Bulk jobs; :meth:`DemoOrg.set_faults`, :meth:`DemoOrg.stats`.
+  time-outs and slow runs, failed Bulk jobs; :meth:`DemoOrg.set_faults`, :meth:`DemoOrg.stats`.
+* Hourly limits as Salesforce counts them (500 sync / 1,200 async report runs, refused with
+  its 403 when spent); :meth:`DemoOrg.set_limits` sets what remains.
+* A dialect (:class:`~sfnotebook_demo.dialect.Dialect`): one switch per behaviour Salesforce
+  leaves unknown, documented behaviour by default; :meth:`DemoOrg.set_dialect`.
 
 From a terminal: ``sfnotebook demo-org`` (or ``python -m sfnotebook_demo``, see
 :mod:`sfnotebook_demo.__main__`) runs one in the foreground and writes ``.env.demo``.

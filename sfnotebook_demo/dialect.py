@@ -20,6 +20,8 @@ from typing import Any, Literal, get_args, get_type_hints
 __all__ = ["Dialect", "DialectBox", "dialect_of"]
 
 ReportTimeoutAnswer = Literal["documented", "timeout-code"]
+IdFilterOperators = Literal["documented", "comparisons"]
+ReportIdCells = Literal["18", "15"]
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,30 @@ class Dialect:
         "We ran into an error when running this report. Try to re-submit your query.", and no
         ``errorCode`` (the page lists none; the real body's code is UNVERIFIED).
         ``"timeout-code"``: the demo's older invention, 500 ``REPORT_TIMEOUT``.
+    id_filter_operators
+        Which operators report filters accept on ``id`` columns (fidelity-audit D2, 1a), as
+        advertised in ``dataTypeFilterOperatorMap`` and enforced on runs alike.
+        ``"documented"``: the Filter Operator List of the Analytics REST API guide
+        (developer.salesforce.com/docs/analytics/salesforce-analytics-rest-api/guide/
+        analytics-api-filteroperators-reference-list.html): ``id`` = equals, notEqual,
+        startsWith; ``reference`` = equals, notEqual; any other operator is refused with 400
+        "Specify a valid condition because <operator> is invalid." (Report Error Codes page).
+        ``"comparisons"``: ``id`` also takes lessThan, greaterThan, lessOrEqual and
+        greaterOrEqual, as KB article 005321970 (help.salesforce.com, May 2026) implies when
+        it recommends the record Id as a paging cursor. Which one a real org does is
+        UNVERIFIED (audit section 6, check 1).
+    report_id_cells
+        What the ``value`` of an ``id``-typed report cell holds (fidelity-audit D16, 1c).
+        ``"18"``: the 18-character Id, as every Id-shaped lookup cell of the real payloads in
+        ``real-payloads/reports`` holds (80/80, 26/26, 36/36). ``"15"``: the 15-character Id
+        the UI shows; no real payload has an ``id``-typed column, so this stays open (audit
+        section 6, check 7). The label is the 15-character Id either way.
     """
 
     report_timeout_answer: ReportTimeoutAnswer = "documented"
+    # reports
+    id_filter_operators: IdFilterOperators = "documented"
+    report_id_cells: ReportIdCells = "18"
 
     def __post_init__(self) -> None:
         for name, allowed in self.choices().items():

@@ -68,6 +68,8 @@ class AdminOps(Protocol):
 
     def set_dialect(self, **options: Any) -> dict[str, Any]: ...
 
+    def set_limits(self, **remaining: int) -> dict[str, Any]: ...
+
 
 class Dispatcher:
     """Serves parsed requests of one demo org (see the module docstring for the order)."""
@@ -287,5 +289,13 @@ class Dispatcher:
                     raise TypeError("a JSON object of dialect switches is required")
                 return json_response(self._ops.set_dialect(**options))
             except (TypeError, ValueError) as exc:
+                return error_response(400, "INVALID_FIELD", str(exc))
+        if route == ("POST", "/__demo__/limits"):
+            try:
+                options = request.json() or {}
+                if not isinstance(options, dict):
+                    raise TypeError("a JSON object of {limit name: remaining} is required")
+                return json_response(self._ops.set_limits(**options))
+            except (TypeError, ValueError, KeyError) as exc:
                 return error_response(400, "INVALID_FIELD", str(exc))
         return error_response(404, "NOT_FOUND", "The requested resource does not exist")

@@ -87,6 +87,11 @@ class FaultConfig:
         Sync report runs fail as a slow run does on timeout (read by
         :mod:`sfnotebook_demo.reports.endpoints`), answered as the dialect's
         ``report_timeout_answer`` says; async runs are not affected.
+    report_delay
+        Seconds every sync report run takes before it answers (read by
+        :mod:`sfnotebook_demo.reports.endpoints`): a run slower than the client waits, as a
+        report can be on Salesforce, whose REST timeout may be longer than a client's read
+        timeout (fidelity-audit D1). With ``report_timeout`` too, the failure comes that late.
     fail_bulk_jobs
         Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`).
     seed
@@ -111,6 +116,7 @@ class FaultConfig:
     request_limit: int | None = None
     expire_locators: bool = False
     report_timeout: bool = False
+    report_delay: float = 0.0
     fail_bulk_jobs: bool = False
     seed: int | None = 0
     apply_to: tuple[str, ...] = ("data",)
@@ -144,8 +150,9 @@ class FaultConfig:
             value = float(getattr(self, name))
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
-        if self.latency < 0:
-            raise ValueError(f"latency must be >= 0, got {self.latency!r}")
+        for name in ("latency", "report_delay"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if isinstance(self.apply_to, str):
             self.apply_to = (self.apply_to,)
         self.apply_to = tuple(self.apply_to)

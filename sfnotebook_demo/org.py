@@ -350,6 +350,17 @@ class DemoOrg:
         result: dict[str, Any] = self._call("POST", "/__demo__/dialect", options)
         return result
 
+    def set_limits(self, **remaining: int) -> dict[str, Any]:
+        """Set what ``/limits`` says remains of each limit, e.g. ``HourlySyncReportRuns=3``
+        (report runs are refused with Salesforce's 403 once none remain); the ``/limits`` body.
+
+        ``Hourly*`` limits then recover as those uses age past an hour, as on Salesforce.
+        """
+        if self._server is not None:
+            return self._server.set_limits(**remaining)
+        result: dict[str, Any] = self._call("POST", "/__demo__/limits", remaining)
+        return result
+
     def stats(self) -> dict[str, Any]:
         """Requests served (total, by kind, by status), faults injected, tokens, API usage."""
         if self._server is not None:

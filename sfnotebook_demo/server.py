@@ -33,7 +33,7 @@ from sfnotebook_demo.rest.oauth import (
     make_apps,
     sf_id,
 )
-from sfnotebook_demo.rest.platform import ApiUsage
+from sfnotebook_demo.rest.platform import ApiUsage, limits_payload
 from sfnotebook_demo.state import OrgState
 from sfnotebook_demo.transport import serve_connection
 
@@ -340,6 +340,13 @@ class DemoServer:
     def set_dialect(self, **options: Any) -> dict[str, Any]:
         """Change dialect switches at runtime (see :class:`~sfnotebook_demo.dialect.Dialect`)."""
         return self.dialect.update(**options).as_dict()
+
+    def set_limits(self, **remaining: int) -> dict[str, Any]:
+        """Set what ``/limits`` says remains of each named limit (``HourlySyncReportRuns=3``);
+        the whole ``/limits`` body."""
+        for name, value in remaining.items():
+            self.usage.set_remaining(name, value)
+        return limits_payload(self.usage)
 
     def stats(self) -> dict[str, Any]:
         """Requests served by kind and status, faults injected, tokens, API usage."""

@@ -31,6 +31,20 @@ def demo_org() -> Iterator[Any]:
         yield demo
 
 
+@pytest.fixture(autouse=True)
+def _a_fresh_hour_of_report_runs(request: pytest.FixtureRequest) -> None:
+    """Each test on the session's demo org starts with the hour's report runs unspent.
+
+    The demo org enforces Salesforce's 500 sync / 1,200 async report runs an hour, and the
+    session's tests together make more than that; a test about the limit sets it itself
+    (``demo.set_limits``).
+    """
+    if "demo_org" in request.fixturenames:
+        request.getfixturevalue("demo_org").set_limits(
+            HourlySyncReportRuns=500, HourlyAsyncReportRuns=1200
+        )
+
+
 def connect_to(demo: Any, **options: Any) -> sfnotebook.Connection:
     """A connection to a demo org with fast retries (tests must not sleep for long)."""
     options.setdefault("backoff", 0.01)

@@ -18,7 +18,7 @@ from sfnotebook.errors import (
     IncompleteResultError,
     SfNotebookWarning,
 )
-from sfnotebook.reports import _filters
+from sfnotebook.reports import _budget, _filters
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import describe_by_id, describe_report, reports, resolve
 from sfnotebook.reports._cells import cell_text, cell_value
@@ -109,6 +109,35 @@ def report(
     output = _output.resolve(output, conn)
     report_id = resolve(conn, report)
     runner = Runner(conn, report_id)
+    ledger = _budget.Ledger(conn, runner)
+    try:
+        return _fetch_whole(
+            conn,
+            runner,
+            ledger,
+            added=added,
+            boolean_filter=boolean_filter,
+            column_names=column_names,
+            progress=progress,
+            output=output,
+        )
+    finally:
+        ledger.close()  # the runs made are spent on the cached hourly budget
+
+
+def _fetch_whole(
+    conn: OrgApi,
+    runner: Runner,
+    ledger: _budget.Ledger,
+    *,
+    added: list[dict[str, str]] | None,
+    boolean_filter: str | None,
+    column_names: Literal["label", "api"],
+    progress: Progress,
+    output: _output.Output,
+) -> ReportResult:
+    """The first run, then (past 2,000 rows) the planned paging runs; every row checked."""
+    report_id = runner.report_id
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     if added is not None or boolean_filter is not None:
@@ -136,6 +165,10 @@ def report(
     expected = paging.record_count(first)
     sample = [cells for _, cells in detail_rows(first)]
     cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
+    if str(base.get("reportFormat") or "TABULAR").upper() != "TABULAR":
+        grouped_as_tabular(base)  # refuses a report past the column cap before any other run
+    if expected is not None:  # without a record count the runs cannot be planned
+        ledger.plan(total=expected, name=first_name(first))
     bar = _progress_bar(expected, enabled=progress, desc=f"Report {first_name(first)}")
     try:
         rows, counted = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)

@@ -14,23 +14,39 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sfnotebook.errors import ReportPagingError
 from sfnotebook.reports._cells import cell_text as _cell_text
 from sfnotebook.reports._cells import cell_value as _value
 
-__all__ = ["GroupLabeler", "grouped_as_tabular"]
+__all__ = ["MAX_COLUMNS", "GroupLabeler", "grouped_as_tabular"]
+
+MAX_COLUMNS = 100  # "fewer than 100 columns" (Report Error Codes page); 100 itself is refused
 
 
 def grouped_as_tabular(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A TABULAR version of a grouped report's metadata with the grouping columns as details.
 
     Returns the metadata and the grouping column names (down levels, then across levels).
+    Raises ReportPagingError when the added columns take it to the API's column cap: "Only a
+    report with fewer than 100 columns can be run" (Report Error Codes page, a 400).
     """
     groups = [g["name"] for g in metadata.get("groupingsDown") or []]
     if str(metadata.get("reportFormat")).upper() == "MATRIX":
         groups += [g["name"] for g in metadata.get("groupingsAcross") or []]
     out = copy.deepcopy(dict(metadata))
     details = list(out.get("detailColumns") or [])
-    out["detailColumns"] = details + [g for g in dict.fromkeys(groups) if g not in details]
+    added = [g for g in dict.fromkeys(groups) if g not in details]
+    if added and len(details) + len(added) >= MAX_COLUMNS:
+        raise ReportPagingError(
+            f"The report {metadata.get('name')!r} has more than 2,000 rows and "
+            f"{len(details)} detail columns; paging a grouped report runs it as a table with "
+            f"its {len(added)} grouping column(s) added ({', '.join(added)}), and Salesforce "
+            f"runs only reports of fewer than {MAX_COLUMNS} columns. Remove "
+            f"{len(details) + len(added) - MAX_COLUMNS + 1} detail column(s) from the report, "
+            "or filter it to at most 2,000 rows.",
+            report_id=metadata.get("id"),
+        )
+    out["detailColumns"] = details + added
     out["reportFormat"] = "TABULAR"
     out["groupingsDown"] = []
     out["groupingsAcross"] = []

@@ -5,11 +5,27 @@ so (``salesforce-api.md`` §5.11) the report is re-run sorted on a stable cursor
 extra filter past the last value seen, and the report's own filters and filter logic kept
 (``(<original logic>) AND n``), until a run comes back with ``allData: true``.
 
-* Cursor: the report's own record Id column (unique: ``greaterThan``) when it has one; else a
-  non-formula datetime / Id / date / number column (``greaterOrEqual``, and the rows already seen
-  at the boundary value are dropped again: by record Id when the report has an Id column, else
-  by their full contents, counted so identical rows are kept). Text columns never page: Salesforce
-  compares them case-insensitively, so sorting and filtering disagree.
+* Operators come from the org: the report type's ``dataTypeFilterOperatorMap`` in
+  ``/describe``. Salesforce's documented map gives ``id`` columns only equals, notEqual and
+  startsWith (Filter Operator List of the Analytics REST API guide), so on such an org the record
+  Id cannot be a cursor; some orgs may accept comparisons on Ids (KB 005321970 pages on the Id),
+  and where the map says so the Id is used. A describe without any map is read as the documented
+  one; a type missing from a map has no operators.
+* Cursor: the report's own record Id column (unique: ``greaterThan``) when the org allows
+  ``greaterThan`` on ``id``; else a non-formula datetime / Id / date / number column
+  (``greaterOrEqual``, and the rows already seen at the boundary value are dropped again: by
+  record Id when the report has an Id column, else by their full contents, counted so identical
+  rows are kept). ``CREATED_DATE`` comes first: it never changes, and its values spread over the
+  days records were created. Text columns never page: Salesforce sorts them ignoring case but
+  compares ``lessThan``/``greaterThan`` case-sensitively (its KB says so of a ``CASESAFEID`` text
+  formula), so sorting and filtering disagree.
+* The record Id column is an ``id``-typed, non-formula column whose ``entityColumnName`` is an
+  ``<Entity>.Id`` (or whose name ends in ``_ID``) and whose values are distinct in the first run:
+  the one of the report type's own entity when several are, the only one otherwise (a custom
+  report type's child Id). Its values must stay distinct in every run: a repeat raises.
+* Filter values are written in the documented formats only: ``yyyy-MM-dd'T'HH:mm:ss'Z'`` and
+  ``yyyy-MM-dd`` (Report Error Codes page); a datetime cell with milliseconds or an offset is
+  moved to UTC and cut to the second (the rows of that second are seen again and dropped).
 * Crowded values: when more rows share one value of a non-unique cursor than a run returns,
   that value's rows are paged on the next usable column (``K equals v`` plus its own cursor
   filter), then paging goes on past ``v`` with ``greaterThan``. A column whose first-run sample
@@ -21,7 +37,9 @@ extra filter past the last value seen, and the report's own filters and filter l
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,14 +50,18 @@ from sfnotebook.reports._cells import cell_value as _value
 from sfnotebook.reports.frames import DetailRow
 
 __all__ = [
+    "DOCUMENTED_OPERATORS",
     "MAX_FILTERS",
     "ROW_LIMIT",
     "Cursor",
     "choose_cursors",
+    "filter_date",
     "filter_operators",
+    "operators",
     "page_details",
     "page_details_counted",
     "record_count",
+    "record_id_column",
     "truncated",
     "type_columns",
     "with_added_filter",
@@ -52,6 +74,19 @@ Run = Callable[[dict[str, Any]], dict[str, Any]]
 # Cursor preference for non-unique columns, best first.
 _RANK = {"datetime": 0, "id": 1, "date": 2, "int": 3, "double": 4, "currency": 4, "percent": 4}
 _STABLE_NAMES = ("CREATED_DATE", "LAST_UPDATE", "LAST_MODIFIED_DATE")
+
+_COMPARE = ("equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual")
+# Salesforce's documented dataTypeFilterOperatorMap, for a describe that carries none: the
+# Filter Operator List, developer.salesforce.com/docs/analytics/salesforce-analytics-rest-api/
+# guide/analytics-api-filteroperators-reference-list.html (fidelity-audit.md 1a).
+DOCUMENTED_OPERATORS: dict[str, frozenset[str]] = {
+    **{t: frozenset(_COMPARE) for t in ("date", "datetime", "int", "double", "currency")},
+    "percent": frozenset(_COMPARE),
+    "id": frozenset({"equals", "notEqual", "startsWith"}),
+    "reference": frozenset({"equals", "notEqual"}),
+    "boolean": frozenset({"equals", "notEqual"}),
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -92,13 +127,31 @@ def _is_formula(info: Mapping[str, Any]) -> bool:
     return bool(info.get("isFormula") or info.get("formula") or info.get("calculated"))
 
 
-def filter_operators(describe: Mapping[str, Any], data_type: str) -> set[str] | None:
-    """The operators the describe's ``dataTypeFilterOperatorMap`` allows for ``data_type``."""
-    op_map = (describe.get("reportTypeMetadata") or {}).get("dataTypeFilterOperatorMap") or {}
+def filter_operators(describe: Mapping[str, Any], data_type: str) -> frozenset[str] | None:
+    """The operators the describe's own map lists for ``data_type``; None when it lists none.
+
+    For checking a user's filter before the run: where the describe is silent the run itself
+    decides (paging, which must not guess, uses :func:`operators`).
+    """
+    op_map = (describe.get("reportTypeMetadata") or {}).get("dataTypeFilterOperatorMap")
+    if not isinstance(op_map, Mapping) or not isinstance(op_map.get(data_type), list):
+        return None
+    return operators(describe, data_type)
+
+
+def operators(describe: Mapping[str, Any], data_type: str) -> frozenset[str]:
+    """The filter operators the org allows on ``data_type`` columns, as its describe says.
+
+    No ``dataTypeFilterOperatorMap`` at all: the documented map. A map without this type: none
+    (an operator it does not list is refused with 400 "Specify a valid condition ...").
+    """
+    op_map = (describe.get("reportTypeMetadata") or {}).get("dataTypeFilterOperatorMap")
+    if not isinstance(op_map, Mapping) or not op_map:
+        return DOCUMENTED_OPERATORS.get(data_type, frozenset())
     ops = op_map.get(data_type)
     if not isinstance(ops, list):
-        return None  # unknown: assume allowed, the run will say otherwise
-    return {str(o.get("name") if isinstance(o, Mapping) else o) for o in ops}
+        return frozenset()
+    return frozenset(str(o.get("name") if isinstance(o, Mapping) else o) for o in ops)
 
 
 def type_columns(describe: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,6 +160,41 @@ def type_columns(describe: Mapping[str, Any]) -> dict[str, Any]:
     for category in (describe.get("reportTypeMetadata") or {}).get("categories") or []:
         out.update(category.get("columns") or {})
     return out
+
+
+def record_id_column(
+    metadata: Mapping[str, Any],
+    describe: Mapping[str, Any],
+    sample: Sequence[Sequence[Mapping[str, Any]]] = (),
+) -> str | None:
+    """The report's record Id column: one Id per detail row (see the module docstring), or None.
+
+    With several candidates the report type's own entity's wins (``Opportunity.Id`` in an
+    ``Opportunity`` report, ``Account.Id`` in ``AccountList``); a parent's Id repeats across its
+    children's rows, so a candidate whose first-run values repeat is never one.
+    """
+    extended = describe.get("reportExtendedMetadata") or {}
+    by_type = type_columns(describe)
+    detail_info = extended.get("detailColumnInfo") or {}
+    base = str((metadata.get("reportType") or {}).get("type") or "").lower()
+    columns = list(metadata.get("detailColumns") or [])
+    found: list[tuple[str, str]] = []
+    for at, col in enumerate(columns):
+        info = _info(col, by_type, detail_info)
+        if str(info.get("dataType", "")).lower() != "id" or _is_formula(info):
+            continue
+        entity = str(info.get("entityColumnName") or "")
+        if not (entity.lower().endswith(".id") or col.upper().endswith("_ID")):
+            continue
+        values = [_value(cells[at]) for cells in sample if at < len(cells)]
+        if None in values or len(set(values)) != len(values):
+            continue  # blank or repeated: not one record per row
+        owner = entity[:-3] if entity.lower().endswith(".id") else col[: -len("_ID")]
+        found.append((col, owner.lower()))
+    own = [c for c, owner in found if owner and base.startswith(owner)]
+    if own:
+        return own[0]
+    return found[0][0] if len(found) == 1 else None
 
 
 def choose_cursors(
@@ -118,42 +206,33 @@ def choose_cursors(
 ) -> list[Cursor]:
     """The paging columns among the report's detail columns, best first, or ReportPagingError.
 
-    The record Id column alone when the report has one; else every usable column, the later
-    ones splitting values of the first that more than 2,000 rows share.
+    The record Id column alone when the report has one and the org allows ``greaterThan`` on
+    ``id`` columns; else every usable column, the later ones splitting values of the first that
+    more than 2,000 rows share.
 
     ``sample`` (the first run's rows) and ``total`` (the report's row count) let a non-unique
-    column that looks crowded (one value, or blanks, on about 1,500+ rows) give way to another.
+    column that looks crowded (one value, or blanks, on about 1,500+ rows) give way to another,
+    and tell the record Id column from a parent's Id.
     """
     extended = describe.get("reportExtendedMetadata") or {}
     detail_info = extended.get("detailColumnInfo") or {}
     by_type = type_columns(describe)
     base = str((metadata.get("reportType") or {}).get("type") or "")
     columns = list(metadata.get("detailColumns") or [])
-
-    def record_id(col: str) -> bool:
-        info = _info(col, by_type, detail_info)
-        if str(info.get("dataType", "")).lower() != "id" or _is_formula(info):
-            return False
-        entity = str(info.get("entityColumnName") or "")
-        return entity.lower() == f"{base}.id".lower() or col.upper() == f"{base.upper()}_ID"
-
-    unique = [c for c in columns if record_id(c)]
-    dedup = unique[0] if unique else None
-    for col in unique:
-        info = _info(col, by_type, detail_info)
-        ops = filter_operators(describe, "id")
-        if info.get("filterable", True) is not False and (ops is None or "greaterThan" in ops):
-            return [Cursor(col, "id", True, dedup)]
+    dedup = record_id_column(metadata, describe, sample)
+    if dedup is not None:
+        info = _info(dedup, by_type, detail_info)
+        if info.get("filterable", True) is not False and "greaterThan" in operators(describe, "id"):
+            return [Cursor(dedup, "id", True, dedup)]
     candidates = []
     for position, col in enumerate(columns):
         info = _info(col, by_type, detail_info)
         data_type = str(info.get("dataType", "")).lower()
-        ops = filter_operators(describe, data_type)
         if (
             data_type in _RANK
             and not _is_formula(info)
             and info.get("filterable", True) is not False
-            and (ops is None or "greaterOrEqual" in ops)
+            and "greaterOrEqual" in operators(describe, data_type)
         ):
             stable = 0 if col.upper() in _STABLE_NAMES else 1
             crowded = _crowded(sample, position, data_type, total)
@@ -162,10 +241,11 @@ def choose_cursors(
         raise ReportPagingError(
             f"The report {metadata.get('name')!r} has more than {ROW_LIMIT:,} detail rows, and "
             "none of its columns can page past that limit: sfnotebook re-runs the report sorted "
-            "on a record Id, date/time or number column that is not a formula (text and formula "
-            "columns compare inconsistently). Add the record Id column (e.g. "
-            f"{(base.upper() or 'RECORD') + '_ID'}) or Created Date to the report, or add "
-            "filters so it returns at most 2,000 rows.",
+            "on a date/time or number column that is not a formula (or on the record Id where "
+            "the org allows range filters on Ids; text and formula columns compare "
+            "inconsistently). Add Created Date (or the record Id column, e.g. "
+            f"{(base.upper() or 'RECORD') + '_ID'}) to the report, or add filters so it "
+            "returns at most 2,000 rows.",
             report_id=metadata.get("id"),
         )
     return [Cursor(col, data_type, False, dedup) for *_, col, data_type in sorted(candidates)]
@@ -189,6 +269,7 @@ def _crowded(
 
 
 def _cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
+    """A cell's value as a filter value of its column (None when blank)."""
     value = _value(cell)
     if value is None:
         return None
@@ -196,7 +277,29 @@ def _cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if data_type in ("date", "datetime"):
+        return filter_date(str(value), data_type)
     return str(value)
+
+
+def filter_date(value: str, data_type: str) -> str:
+    """A date or datetime cell value in a documented filter format.
+
+    ``yyyy-MM-dd`` stays as it is (a date-only value on a datetime column means its whole day);
+    a datetime becomes ``yyyy-MM-dd'T'HH:mm:ss'Z'``: moved to UTC, fractions of a second cut
+    (``greaterOrEqual`` then takes in that whole second again, so no row is skipped). A value
+    that is neither is returned unchanged, for the org to judge.
+    """
+    text = value.strip()
+    if _DATE.match(text[:10]) and (data_type == "date" or len(text) == 10):
+        return text[:10]
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)  # report values are GMT
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _row_key(cells: Sequence[Mapping[str, Any]]) -> str:
@@ -302,6 +405,7 @@ class _Pager:
         last: str | None = None
         while True:
             page = [cells for _, cells in _tabular_rows(payload)]
+            self._check_unique(page)
             fresh = [c for c in page if self._is_new(c, at, cursor, last, boundary, pre_seen)]
             rows.extend(fresh)
             self.on_rows(len(fresh))
@@ -362,12 +466,28 @@ class _Pager:
             return False
         return True
 
+    def _check_unique(self, page: Sequence[Sequence[Mapping[str, Any]]]) -> None:
+        """The record Id column must hold one Id per row; a repeat in one run disproves it."""
+        if self.dedup_at is None:
+            return
+        ids = [_value(cells[self.dedup_at]) for cells in page]
+        if len(set(ids)) != len(ids):
+            column = self.columns[self.dedup_at]
+            raise ReportPagingError(
+                f"The column {column} looked like the report's record Id (one per row) but a "
+                "run repeats its values, so it cannot tell rows apart while paging. Add the "
+                "Id column of the report's own records (or filter the report to at most "
+                f"{ROW_LIMIT:,} rows).",
+                report_id=self.report_id,
+            )
+
     def _stuck(self, cursor: Cursor, value: str | None) -> ReportPagingError:
         what = f"share the value {value!r}" if value is not None else "are blank"
         return ReportPagingError(
             f"Paging on {cursor.column} cannot go on: more than {ROW_LIMIT:,} rows {what} and "
-            "no other column can split them. Add the record Id column to the report (or "
-            "filter it into smaller parts).",
+            "no other column can split them. Add a column that tells those rows apart (Created "
+            "Date, a number, or the record Id where the org allows range filters on Ids), or "
+            "filter the report into smaller parts.",
             report_id=self.report_id,
         )
 

@@ -1,4 +1,4 @@
-"""One report run: synchronous, moved to an async instance when the sync run fails with a 5xx.
+"""One report run: synchronous, moved to an async instance when the sync run fails or is slow.
 
 Sync runs are bound by the 2-minute API timeout; Salesforce's advice for slow reports is an
 asynchronous run (``POST .../instances``, then poll the instance until ``Success``), which has
@@ -9,10 +9,14 @@ counts against the 500 sync runs per hour per org. Salesforce documents no timeo
 report runs: its Report Error Codes are generic 500s ("We ran into an error when running this
 report. Try to re-submit your query.", developer.salesforce.com/docs/analytics/
 salesforce-analytics-rest-api/guide/sforce-analytics-rest-api-report-error-codes.html; see
-fidelity-audit.md D1 and 1g). So any 5xx, a timeout code (``REPORT_TIMEOUT``,
-``REQUEST_RUNNING_TOO_LONG``, ``QUERY_TIMEOUT``), or the read timeout of the connection moves
-the run to an async instance, once; after that every later run of the same report goes async
-straight away. Polling an instance is a cheap GET and is retried by the session as usual.
+fidelity-audit.md D1 and 1g). So any 5xx (but ``JSON_PARSER_ERROR``, a refused request body), a
+timeout code (``REPORT_TIMEOUT``, ``REQUEST_RUNNING_TOO_LONG``, ``QUERY_TIMEOUT``), the 403 of
+the hourly sync-run limit, or no answer within :data:`SYNC_RUN_TIMEOUT` moves the run to an
+async instance, once; after that every later run of the same report goes async straight away.
+The threshold is the documented 2-minute limit plus a margin: a community copy of the limits
+page gives REST calls 10 minutes, longer than the connection's own read timeout, so a slow run
+would otherwise end as a ``NetworkError`` instead of an async run. Polling an instance is a
+cheap GET and is retried by the session as usual.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ from typing import Any
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook._paths import is_record_id
-from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
+from sfnotebook.errors import NetworkError, ReportError, ReportRunLimitError, SfNotebookError
+from sfnotebook.reports._budget import run_limit
 from sfnotebook.reports._catalog import report_path_id
 
-__all__ = ["Runner"]
+__all__ = ["SYNC_RUN_TIMEOUT", "Runner"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds a sync run may take before it is given up for an async run (2 minutes + margin).
+SYNC_RUN_TIMEOUT = 150.0
 _TIMEOUT_CODES = frozenset({"REPORT_TIMEOUT", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"})
 _UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail the same way
 
@@ -43,18 +50,26 @@ def is_timeout(exc: SfNotebookError) -> bool:
 
 
 def moves_async(exc: SfNotebookError) -> bool:
-    """Whether a failed sync run should become an async run: a 5xx, a timeout code, a read
-    timeout (a sync run may take longer than the connection waits) or a dropped connection."""
+    """Whether a failed sync run should become an async run: a 5xx, a timeout code, the hourly
+    sync-run limit, a read timeout (a sync run past the threshold) or a dropped connection."""
     if isinstance(exc, NetworkError):
         return getattr(exc, "reason", None) not in _UNREACHABLE
-    return is_timeout(exc) or (exc.status or 0) >= 500
+    if exc.error_code == "JSON_PARSER_ERROR":  # the body was refused: async would refuse it too
+        return False
+    return is_timeout(exc) or (exc.status or 0) >= 500 or run_limit(exc) == "sync"
 
 
 class Runner:
     """Runs one report with details and counts the runs (``.runs``)."""
 
     def __init__(
-        self, conn: OrgApi, report_id: str, *, async_timeout: float = 600.0, poll: float = 0.1
+        self,
+        conn: OrgApi,
+        report_id: str,
+        *,
+        async_timeout: float = 600.0,
+        poll: float = 0.1,
+        sync_timeout: float | None = None,
     ) -> None:
         self.conn = conn
         self.report_id = report_path_id(report_id)
@@ -62,8 +77,32 @@ class Runner:
         self.async_runs = 0
         self.async_timeout = async_timeout
         self.poll = poll
+        self.sync_timeout = sync_timeout
         self.sync_failures = 0
         self._async = False
+
+    @property
+    def sync_runs(self) -> int:
+        """Sync runs made (a failed one included: it counts against the hourly limit)."""
+        return self.runs - self.async_runs + self.sync_failures
+
+    @property
+    def is_async(self) -> bool:
+        return self._async
+
+    def go_async(self) -> None:
+        """Make every later run an async instance (the sync runs left would not suffice)."""
+        self._async = True
+
+    def _read_timeout(self) -> tuple[float, float]:
+        """``(connect, read)`` for a sync run: the connection's, the read cut to the threshold."""
+        limit = SYNC_RUN_TIMEOUT if self.sync_timeout is None else self.sync_timeout
+        base = getattr(self.conn, "timeout", None)
+        if isinstance(base, tuple):
+            return (float(base[0]), min(float(base[1]), limit))
+        if isinstance(base, int | float):
+            return (float(base), min(float(base), limit))
+        return (10.0, limit)
 
     def __call__(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         self.runs += 1
@@ -85,12 +124,15 @@ class Runner:
     def _sync(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         url = f"analytics/reports/{self.report_id}"
         params = {"includeDetails": "true"}
-        # Never retried as is (retry=False): a failed run becomes an async run instead.
+        # Never retried as is (retry=False): a failed or slow run becomes an async run instead.
+        timeout = self._read_timeout()
         if metadata is None:
-            resp = self.conn.request("GET", url, params=params, retry=False)
+            resp = self.conn.request("GET", url, params=params, retry=False, timeout=timeout)
         else:
             body = {"reportMetadata": dict(metadata)}
-            resp = self.conn.request("POST", url, params=params, json=body, retry=False)
+            resp = self.conn.request(
+                "POST", url, params=params, json=body, retry=False, timeout=timeout
+            )
         run: dict[str, Any] = decode_json(resp, endpoint="report run", expect=dict)
         return run
 
@@ -100,9 +142,22 @@ class Runner:
         body = {"reportMetadata": dict(metadata)} if metadata is not None else {}
         # Creating an instance answers at once and changes no data: a retry after a 5xx costs
         # at most a second queued instance, so it is retried like a read.
-        resp = self.conn.request(
-            "POST", base, params={"includeDetails": "true"}, json=body, retry=True
-        )
+        try:
+            resp = self.conn.request(
+                "POST", base, params={"includeDetails": "true"}, json=body, retry=True
+            )
+        except SfNotebookError as exc:
+            if run_limit(exc) is None:
+                raise
+            raise ReportRunLimitError(
+                "The org has no report runs left this hour: Salesforce answered "
+                f"{exc.status} {getattr(exc, 'sf_message', None) or exc} No partial result is "
+                "returned. Run it again later, fetch it in parts with filters, or read the "
+                "same records with org.extract() (Bulk API).",
+                report_id=self.report_id,
+                status=exc.status,
+                error_code=exc.error_code,
+            ) from exc
         instance = decode_json(resp, endpoint="report instance", expect=dict)
         instance_id = instance.get("id")
         if not is_record_id(instance_id):  # it goes into the URL paths that follow

@@ -13,6 +13,8 @@ from typing import Any
 from sfnotebook_demo.data.model import ChildRelationship, Field, SObject
 
 __all__ = [
+    "READ_ONLY",
+    "REPORT_FORMATS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "get_sobject",
@@ -352,9 +354,40 @@ _TASK = SObject(
     ),
 )  # fmt: skip
 
+# The Report object: the org's reports, read-only (query only). Fields from the object
+# reference (developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_report.htm
+# and the field reference's table: Name 40, DeveloperName 80, Format a restricted picklist of
+# Tabular / Summary / Matrix / MultiBlock, OwnerId labelled "Folder": the folder's Id, or a
+# user's for a private folder); NamespacePrefix is left out (no demo report belongs to a
+# package). Its rows are the demo's report definitions (sfnotebook_demo.reports.defs).
+_RO: dict[str, Any] = {"createable": False, "updateable": False}
+REPORT_FORMATS = ("Tabular", "Summary", "Matrix", "MultiBlock")
+
+_REPORT = SObject(
+    "Report", "Report", "Reports", "00O",
+    (
+        _id("Report"),
+        _ref("OwnerId", "Folder ID", ("Folder", "Organization", "User"), "Owner",
+             nillable=False, **_RO),
+        _string("Name", "Report Name", 40, nillable=False, name_field=True, **_RO),
+        _string("Description", "Description", 255, **_RO),
+        _string("DeveloperName", "Report Unique Name", 80, nillable=False, **_RO),
+        _string("FolderName", "Folder Name", 255, **_RO),
+        _pick("Format", "Format", REPORT_FORMATS, nillable=False, restricted_picklist=True,
+              defaulted_on_create=True, **_RO),
+        Field("LastRunDate", "Last Run", "datetime", **_RO),
+        Field("LastViewedDate", "Last Viewed Date", "datetime", **_RO),
+        Field("LastReferencedDate", "Last Referenced Date", "datetime", **_RO),
+        *_system(owner=False),
+    ),
+)  # fmt: skip
+
 SCHEMA: dict[str, SObject] = {
-    o.name: o for o in (_USER, _ACCOUNT, _CONTACT, _OPPORTUNITY, _CASE, _TASK)
+    o.name: o for o in (_USER, _ACCOUNT, _CONTACT, _OPPORTUNITY, _CASE, _TASK, _REPORT)
 }
+
+#: Objects whose access is read-only (the object reference says so of Report).
+READ_ONLY = frozenset({"Report"})
 
 _BY_LOWER = {name.lower(): o for name, o in SCHEMA.items()}
 

@@ -120,6 +120,9 @@ class Seeder:
         if name == "Opportunity":
             yield from opportunity_rows(self, self.sizes[name])
             return
+        if name == "Report":
+            yield from self._reports()
+            return
         make: Callable[[random.Random, int], dict[str, Any]] = getattr(self, "_" + name.lower())
         getter = itemgetter(*s.SCHEMA[name].columns)
         rng = self._rng(name)
@@ -127,6 +130,23 @@ class Seeder:
             yield getter(make(rng, i))
 
     # --- objects ----------------------------------------------------------------------------
+
+    def _reports(self) -> Iterator[tuple[Any, ...]]:
+        """The Report object's rows: one per report definition, whatever the sizes."""
+        from sfnotebook_demo.reports.defs import report_records  # the reports feature's own
+
+        getter = itemgetter(*s.SCHEMA["Report"].columns)
+        rng = self._rng("Report")
+        for i, record in enumerate(report_records()):
+            row = self.audit(rng, self.anchor, 900, i)
+            row["IsDeleted"] = 0
+            ran = self.anchor - 1 - int(rng.random() * 30)
+            # Some reports never ran or were never viewed: those dates stay null.
+            row["LastRunDate"] = self.stamp(ran, rng) if i % 3 else None
+            row["LastViewedDate"] = row["LastRunDate"] if i % 2 else None
+            row["LastReferencedDate"] = row["LastViewedDate"]
+            row.update(record)
+            yield getter(row)
 
     def _user(self, rng: random.Random, i: int) -> dict[str, Any]:
         first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]

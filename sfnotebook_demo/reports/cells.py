@@ -11,8 +11,9 @@ Private to the demo org's reports feature. Every function maps a *stored* SQLite
   label ``"8/12/2015 4:05 PM"`` (columns flagged ``date_only`` give the date as value and
   label, as real payloads show for ``CREATED_DATE``);
 * boolean -> ``true``/``false``, label ``"true"``/``"false"``;
-* lookups -> record Id as value, name as label; id columns -> 18-character Id as value and
-  the 15-character Id (what the UI shows) as label.
+* lookups -> record Id as value, name as label; id columns -> the Id as value (18 characters,
+  or 15 under the ``report_id_cells`` dialect) and the 15-character Id (what the UI shows) as
+  label.
 """
 
 from __future__ import annotations
@@ -86,13 +87,13 @@ def _number_label(data_type: str, value: float, scale: int) -> str:
 Formatter = Callable[[Any, Any], dict[str, Any]]
 
 
-def _make_formatter(col: Column) -> Formatter:
+def _make_formatter(col: Column, id_length: int) -> Formatter:
     """A function ``(stored value, lookup label) -> cell`` for ``col`` (non-null values)."""
     dt, scale = col.data_type, col.scale
     if col.label_sql is not None:  # lookups and name columns: Id as value, name as label
         return lambda v, lab: {"label": EMPTY if lab is None else str(lab), "value": v}
     if dt == "id":
-        return lambda v, _: {"label": v[:15], "value": v}
+        return lambda v, _: {"label": v[:15], "value": v[:id_length]}
     if dt == "currency":
         return lambda v, _: {
             "label": _money(v, scale),
@@ -117,21 +118,24 @@ def _make_formatter(col: Column) -> Formatter:
     return lambda v, _: {"label": str(v), "value": v}
 
 
-_FORMATTERS: dict[Column, Formatter] = {}
+_FORMATTERS: dict[tuple[Column, int], Formatter] = {}
 
 
-def formatter(col: Column) -> Formatter:
-    """The cell function of ``col``, nulls included (cached per column)."""
-    fmt = _FORMATTERS.get(col)
+def formatter(col: Column, *, id_length: int = 18) -> Formatter:
+    """The cell function of ``col``, nulls included (cached per column).
+
+    ``id_length``: 18 or 15, the length of an ``id`` column's value (``report_id_cells``).
+    """
+    fmt = _FORMATTERS.get((col, id_length))
     if fmt is None:
-        inner = _make_formatter(col)
+        inner = _make_formatter(col, id_length)
 
         def fmt(value: Any, label: Any = None) -> dict[str, Any]:
             if value is None:
                 return {"label": EMPTY, "value": None}
             return inner(value, label)
 
-        _FORMATTERS[col] = fmt
+        _FORMATTERS[(col, id_length)] = fmt
     return fmt
 
 

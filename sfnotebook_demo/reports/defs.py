@@ -8,12 +8,14 @@ display label), its Salesforce report ``dataType`` and how it is filtered and so
 Value/label conventions follow real payloads (see :mod:`sfnotebook_demo.reports.endpoints`):
 ``OPPORTUNITY_NAME`` carries the Opportunity Id as ``value`` and the name as ``label``;
 ``ACCOUNT_NAME`` and ``FULL_NAME`` are lookups (value = Account / User Id). ``OPPORTUNITY_ID``
-is an ``id`` column (value = 18-character Id, label = the 15-character Id the UI shows) that
-keyset paging can use. ``Opportunity.Opportunity_Key__c`` is a *formula text* column
-(``CASESAFEID(Id)``): it is marked ``"isFormula": true`` in ``detailColumnInfo`` and in the
-report type's columns (a demo extension; real Salesforce only tells through the field's
-``calculated`` flag) and must never be used as a paging cursor, because text filters compare
-case-insensitively.
+is an ``id`` column (value = the 18-character Id, or 15 under the ``report_id_cells`` dialect;
+label = the 15-character Id the UI shows); keyset paging can use it only where the
+``id_filter_operators`` dialect allows range filters on ids. ``Opportunity.Opportunity_Key__c``
+is a *formula text* column (``CASESAFEID(Id)``): it is marked ``"isFormula": true`` in
+``detailColumnInfo`` and in the report type's columns (a demo extension; real Salesforce only
+tells through the field's ``calculated`` flag) and must never be used as a paging cursor:
+text sorts ignoring case while text range filters compare case-sensitively (Salesforce's KB
+says so of ``lessThan`` on a ``CASESAFEID`` formula), so the two disagree.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class Column:
 
     @property
     def is_text(self) -> bool:
-        """Compared case-insensitively as text (everything string-like but ids)."""
+        """Text (everything string-like but ids): equality and sorting ignore case."""
         return self.data_type in _TEXT_TYPES
 
     @property
@@ -383,9 +385,9 @@ def report_by_id(report_id: str) -> ReportDef | None:
 def report_records() -> list[dict[str, Any]]:
     """The seeded reports as rows of Salesforce's read-only ``Report`` object.
 
-    The demo org has no ``Report`` sObject today; these rows are what a ``Report`` table would
-    hold (``SELECT Id, Name, DeveloperName, FolderName, Format FROM Report``) if the schema
-    gains one.
+    The demo database's ``Report`` table is seeded from these
+    (:mod:`sfnotebook_demo.data.seed`), so ``SELECT Id, Name, DeveloperName, FolderName,
+    Format FROM Report`` answers what the Reports API serves. ``OwnerId`` is the folder's Id.
     """
     return [
         {
@@ -395,9 +397,7 @@ def report_records() -> list[dict[str, Any]]:
             "FolderName": r.folder,
             "Format": r.format.capitalize(),
             "Description": r.description,
-            "ReportTypeApiName": REPORT_TYPE["type"],
-            "NamespacePrefix": None,
-            "IsDeleted": 0,
+            "OwnerId": r.folder_id,
         }
         for r in REPORTS.values()
     ]

@@ -18,9 +18,9 @@ Served under ``/services/data/vXX.X/analytics``:
 =================================================  ===============================================
 
 ``includeDetails`` defaults to false. Report names are found through ``GET /reports`` (every
-seeded report is listed, with the ``name``) and ``describe`` (``reportMetadata.folderId``,
-``reportFormat``, ``developerName``); there is no ``Report`` sObject in the demo org, so SOQL
-on ``Report`` is not available. Folders: see :data:`sfnotebook_demo.reports.defs.FOLDERS`.
+seeded report is listed, with the ``name``), ``describe`` (``reportMetadata.folderId``,
+``reportFormat``, ``developerName``) and SOQL on the read-only ``Report`` object, whose rows
+are these definitions (:func:`sfnotebook_demo.reports.defs.report_records`). Folders: see :data:`sfnotebook_demo.reports.defs.FOLDERS`.
 Two reports are both named "Open Pipeline" (Sales Reports and Marketing Reports folders), for
 ambiguous-name tests; "Open Pipeline" in Marketing Reports has filter logic ``1 AND (2 OR 3)``.
 
@@ -36,14 +36,29 @@ Quarterly Matrix" (MATRIX 2 x 2), and the two "Open Pipeline" reports.
 Errors, as ``[{"errorCode", "message"}]``: unknown report or instance -> 404 ``NOT_FOUND``
 "The requested resource does not exist"; invalid filters (column, operator, value, more than
 20 filters), filter logic, groupings, sort or aggregates -> 400 ``BAD_REQUEST`` with a message
-naming the filter ("For the filter 2: ..."); a body that is not JSON -> 400
-``JSON_PARSER_ERROR``. With the ``report_timeout`` fault on, sync runs fail; async runs are not
-affected. How they fail is the ``report_timeout_answer`` dialect: ``"documented"`` (default) is
+naming the filter ("For the filter 2: ...", or the documented "Specify a valid condition
+because <operator> is invalid." for an operator the report type's
+``dataTypeFilterOperatorMap`` does not list, see the ``id_filter_operators`` dialect); a body
+that is not JSON, not an object, or whose ``reportMetadata`` is not an object -> 500
+``JSON_PARSER_ERROR`` "The request body is either invalid or incomplete." (the Report Error
+Codes page lists that message under 500; a real body with that code and message is quoted in
+a public troubleshooting note; fidelity-audit D12). With the ``report_delay`` fault, every sync
+run takes that many seconds before it answers. With the ``report_timeout`` fault on, sync runs
+fail; async runs are not affected. How they fail is the ``report_timeout_answer`` dialect: ``"documented"`` (default) is
 a 500 with the generic message of Salesforce's Report Error Codes page ("We ran into an error
 when running this report. Try to re-submit your query.") and no ``errorCode`` (none is
 documented); ``"timeout-code"`` is the demo's older convention, 500 ``REPORT_TIMEOUT`` "Your
 report took too long to run...". Salesforce documents only that sync runs are subject to the
 2-minute API timeout and recommends async runs for slow reports (fidelity-audit.md D1, 1g).
+
+Hourly limits: a sync run (GET or POST, with or without details) takes one of the org's
+``HourlySyncReportRuns`` (500 an hour), a new async instance one of its
+``HourlyAsyncReportRuns`` (1,200), both shown in ``/limits``, once the request is valid and
+before it runs. When none is left the run is refused with 403 "You can't run more than 500
+reports synchronously every 60 minutes. Try again later." (Report Error Codes page; the same
+text in a real Apex exception, salesforce.stackexchange.com/questions/237790). Its
+``errorCode`` is UNVERIFIED (the demo sends ``FORBIDDEN``), and the async refusal's whole body
+is a guess modelled on it: the docs list no message for it.
 
 Semantics of filters, sorting, the 2,000-row cap and aggregates are documented in
 :mod:`sfnotebook_demo.reports.filters` and :mod:`sfnotebook_demo.reports.run`.
@@ -63,10 +78,11 @@ import orjson
 from sfnotebook_demo.dialect import dialect_of
 from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 from sfnotebook_demo.reports.defs import REPORTS, ReportDef, case_safe_id, report_by_id
-from sfnotebook_demo.reports.filters import ReportError
+from sfnotebook_demo.reports.filters import ReportError, type_operators
 from sfnotebook_demo.reports.plan import Plan, make_plan
 from sfnotebook_demo.reports.report_types import extended_metadata, report_type_metadata
 from sfnotebook_demo.reports.run import report_attributes, run_plan
+from sfnotebook_demo.rest.platform import LIMIT_MAX, ApiUsage
 from sfnotebook_demo.state import OrgState
 
 __all__ = ["NEW_SECONDS", "RUNNING_SECONDS", "register"]
@@ -121,7 +137,28 @@ def _error(exc: ReportError) -> Response:
     return error_response(exc.status, exc.error_code, exc.message)
 
 
+def _bad_body() -> ReportError:
+    return ReportError(
+        "The request body is either invalid or incomplete.",
+        status=500,
+        error_code="JSON_PARSER_ERROR",
+    )
+
+
 REPORT_ERROR_500 = "We ran into an error when running this report. Try to re-submit your query."
+SYNC_RUNS = "HourlySyncReportRuns"
+ASYNC_RUNS = "HourlyAsyncReportRuns"
+
+
+def _hourly_limit(limit: str) -> Response:
+    """The 403 of a spent hourly report-run limit (errorCode UNVERIFIED; see the module)."""
+    how = "synchronously" if limit == SYNC_RUNS else "asynchronously"  # async text: a guess
+    return error_response(
+        403,
+        "FORBIDDEN",
+        f"You can't run more than {LIMIT_MAX[limit]} reports {how} every 60 minutes. "
+        "Try again later.",
+    )
 
 
 def _timeout_answer(dialect: str) -> Response:
@@ -139,6 +176,7 @@ def _timeout_answer(dialect: str) -> Response:
 def register(router: Router, org: OrgState) -> None:
     """Add the analytics report routes to ``router``."""
     state: _State = org.feature("reports", _State)
+    usage: ApiUsage = org.feature("api_usage", ApiUsage)
 
     def find(report_id: str) -> ReportDef:
         report = report_by_id(report_id)
@@ -149,20 +187,23 @@ def register(router: Router, org: OrgState) -> None:
     def body_metadata(request: Request) -> dict[str, Any] | None:
         try:
             body = request.json()
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ReportError(
-                f"The request body isn't valid JSON: {exc}", error_code="JSON_PARSER_ERROR"
-            ) from None
+        except (ValueError, UnicodeDecodeError):
+            raise _bad_body() from None
         if body is None:
             return None
         if not isinstance(body, dict):
-            raise ReportError(
-                "The request body must be a JSON object.", error_code="JSON_PARSER_ERROR"
-            )
+            raise _bad_body()
         meta = body.get("reportMetadata")
         if meta is not None and not isinstance(meta, dict):
-            raise ReportError("reportMetadata must be an object.")
+            raise _bad_body()
         return meta
+
+    def plan_of(report: ReportDef, meta: dict[str, Any] | None = None) -> Plan:
+        operators = type_operators(dialect_of(org).id_filter_operators)
+        return make_plan(report, meta, operators=operators)
+
+    def id_length() -> int:
+        return 15 if dialect_of(org).report_id_cells == "15" else 18
 
     def list_reports(request: Request) -> Response:
         version = request.api_version or "68.0"
@@ -182,14 +223,15 @@ def register(router: Router, org: OrgState) -> None:
 
     def describe(request: Request, report_id: str) -> Response:
         try:
-            plan = make_plan(find(report_id))
+            plan = plan_of(find(report_id))
         except ReportError as exc:
             return _error(exc)
+        operators = type_operators(dialect_of(org).id_filter_operators)
         return json_response(
             {
                 "reportExtendedMetadata": extended_metadata(plan),
                 "reportMetadata": plan.metadata(has_detail_rows=True),
-                "reportTypeMetadata": report_type_metadata(),
+                "reportTypeMetadata": report_type_metadata(operators),
             }
         )
 
@@ -197,10 +239,15 @@ def register(router: Router, org: OrgState) -> None:
         try:
             report = find(report_id)
             meta = body_metadata(request) if request.method == "POST" else None
-            plan = make_plan(report, meta)
+            plan = plan_of(report, meta)
         except ReportError as exc:
             return _error(exc)
+        if not usage.take(SYNC_RUNS):
+            return _hourly_limit(SYNC_RUNS)
         faults = org.features.get("faults")
+        delay = float(getattr(faults, "report_delay", 0.0) or 0.0)
+        if delay:
+            time.sleep(delay)  # a slow run: this thread holds the connection that long
         if getattr(faults, "report_timeout", False):
             record = getattr(faults, "record", None)
             if record is not None:
@@ -211,6 +258,7 @@ def register(router: Router, org: OrgState) -> None:
             plan,
             include_details=_flag(request, "includeDetails"),
             attributes=report_attributes(request.api_version or "68.0", report),
+            id_length=id_length(),
         )
         return _payload(payload)
 
@@ -240,6 +288,7 @@ def register(router: Router, org: OrgState) -> None:
                     inst.plan,
                     include_details=inst.include_details,
                     attributes={},
+                    id_length=id_length(),
                 )
             except Exception as exc:  # an instance records its failure, as Salesforce does
                 inst.error = str(exc)
@@ -248,9 +297,11 @@ def register(router: Router, org: OrgState) -> None:
     def start_instance(request: Request, report_id: str) -> Response:
         try:
             report = find(report_id)
-            plan = make_plan(report, body_metadata(request))
+            plan = plan_of(report, body_metadata(request))
         except ReportError as exc:
             return _error(exc)
+        if not usage.take(ASYNC_RUNS):
+            return _hourly_limit(ASYNC_RUNS)
         with state.lock:
             number = next(state.counter)
             inst_id = case_safe_id(f"0LGDm{number:010d}")

@@ -2,19 +2,31 @@
 
 Semantics (documented here because the client's keyset paging depends on them):
 
-* Text columns (string, picklist, multipicklist, ...) compare **case-insensitively**; lookup
-  and name columns compare their *label* (the account or owner name, the opportunity name).
-  ``id`` columns compare the 18-character Id exactly (a 15-character value is widened first),
-  so ``OPPORTUNITY_ID greaterThan <last Id>`` is a safe paging cursor.
+* Operators per column type are Salesforce's documented ``dataTypeFilterOperatorMap``
+  (:data:`DOCUMENTED_OPERATORS`, from the Filter Operator List of the Analytics REST API guide:
+  ``id`` takes only equals, notEqual and startsWith, ``reference`` equals and notEqual); the
+  ``id_filter_operators`` dialect can give ``id`` the comparisons too (:func:`type_operators`).
+  Any other operator is refused with 400 "Specify a valid condition because <operator> is
+  invalid." (Report Error Codes page; that the placeholder is the operator is UNVERIFIED).
+* Text columns (string, picklist, multipicklist, ...) compare equality and containment
+  **case-insensitively**; ``lessThan`` / ``greaterThan`` / ... compare **case-sensitively**
+  (binary), as Salesforce's KB says of ``lessThan`` on a ``CASESAFEID`` text formula, while
+  sorting ignores case: so text columns cannot page. Lookup and name columns compare their
+  *label* (the account or owner name, the opportunity name). ``id`` columns compare the
+  18-character Id exactly (a 15-character value is widened first); an Id value that is not 15
+  or 18 characters is refused with the documented "The filter value for ID <value> is
+  incorrect..." message.
 * ``equals`` / ``notEqual`` take comma-separated lists (any / none of the values); ``contains``,
   ``notContain`` and ``startsWith`` too. An empty value means "is blank". ``notEqual`` and
   ``notContain`` keep blank cells, as Salesforce does.
 * Numbers: ``"100,000"`` (groups of three digits after commas) is one number; other commas
   separate a list. A ``USD `` or ``$`` prefix is ignored.
-* Dates accept ``YYYY-MM-DD`` and relative values (``TODAY``, ``THIS_YEAR``,
-  ``LAST_N_DAYS:30``, ... evaluated in GMT); datetimes also accept ``2015-08-12T16:05:43Z``
-  (or with milliseconds / ``+0000``). A date value on a datetime column means that whole GMT
-  day. Relative values are ranges: ``equals THIS_YEAR`` is within the year, ``greaterThan
+* Dates take the two documented formats, ``yyyy-MM-dd'T'HH:mm:ss'Z'`` and ``yyyy-MM-dd``
+  (anything else, milliseconds or ``+0000`` included, is refused with 400 "Filter the date in
+  the correct format. Accepted formats are yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd."), and
+  relative values (``TODAY``, ``THIS_YEAR``, ``LAST_N_DAYS:30``, ... evaluated in GMT). A date
+  value on a datetime column means that whole GMT day; a datetime value that whole second.
+  Relative values are ranges: ``equals THIS_YEAR`` is within the year, ``greaterThan
   THIS_YEAR`` after its end, ``lessThan THIS_YEAR`` before its start.
 * ``reportBooleanFilter`` uses 1-based filter numbers with ``AND``, ``OR``, ``NOT`` and
   parentheses (spaces optional: ``(1OR4)AND2``); mixing AND and OR at one level without
@@ -29,19 +41,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sfnotebook_demo.reports.dates import DATETIME, date_range, day_stamp, offset
+from sfnotebook_demo.reports.dates import DATETIME, date_range, day_stamp
 from sfnotebook_demo.reports.defs import COLUMNS, Column, case_safe_id
 from sfnotebook_demo.reports.logic import ReportError, evaluate_logic, logic_sql, parse_logic
 
 __all__ = [
+    "DOCUMENTED_OPERATORS",
     "MAX_FILTERS",
     "OPERATOR_LABELS",
-    "TYPE_OPERATORS",
     "ReportError",
     "compile_filters",
     "date_range",
     "evaluate_logic",
     "parse_logic",
+    "type_operators",
 ]
 
 MAX_FILTERS = 20
@@ -63,7 +76,10 @@ OPERATOR_LABELS: dict[str, str] = {
 
 _COMPARE = ("equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual")
 _TEXT = (*_COMPARE, "contains", "notContain", "startsWith")
-TYPE_OPERATORS: dict[str, tuple[str, ...]] = {
+# The Filter Operator List (GET /analytics/filteroperators, the same shape as a describe's
+# reportTypeMetadata.dataTypeFilterOperatorMap), v67.0 guide: developer.salesforce.com/docs/
+# analytics/salesforce-analytics-rest-api/guide/analytics-api-filteroperators-reference-list.html
+DOCUMENTED_OPERATORS: dict[str, tuple[str, ...]] = {
     "string": _TEXT,
     "textarea": _TEXT,
     "email": _TEXT,
@@ -72,8 +88,8 @@ TYPE_OPERATORS: dict[str, tuple[str, ...]] = {
     "combobox": _TEXT,
     "picklist": _TEXT,
     "multipicklist": ("equals", "notEqual", "includes", "excludes"),
-    "id": (*_COMPARE, "startsWith"),
-    "reference": (*_COMPARE, "startsWith"),
+    "id": ("equals", "notEqual", "startsWith"),
+    "reference": ("equals", "notEqual"),
     "currency": _COMPARE,
     "double": _COMPARE,
     "int": _COMPARE,
@@ -82,6 +98,29 @@ TYPE_OPERATORS: dict[str, tuple[str, ...]] = {
     "datetime": _COMPARE,
     "boolean": ("equals", "notEqual"),
 }
+
+
+def type_operators(id_filter_operators: str = "documented") -> dict[str, tuple[str, ...]]:
+    """The operators per data type under the ``id_filter_operators`` dialect switch."""
+    if id_filter_operators == "comparisons":  # KB 005321970's Id cursor (see the dialect)
+        return {**DOCUMENTED_OPERATORS, "id": (*_COMPARE, "startsWith")}
+    return dict(DOCUMENTED_OPERATORS)
+
+
+# Report Error Codes page (400s), developer.salesforce.com/docs/analytics/
+# salesforce-analytics-rest-api/guide/sforce-analytics-rest-api-report-error-codes.html
+BAD_DATE = (
+    "Filter the date in the correct format. Accepted formats are yyyy-MM-dd'T'HH:mm:ss'Z' and "
+    "yyyy-MM-dd."
+)
+
+
+def bad_id(value: str) -> str:
+    return (
+        f"The filter value for ID {value} is incorrect. Specify an ID that is 15 or 18 "
+        "characters long, such as 006D000000CrRLw or 005U0000000Rg2CIAS."
+    )
+
 
 # --- filters ------------------------------------------------------------------------------------
 
@@ -125,22 +164,26 @@ def _numbers(ctx: _Ctx) -> list[float | None]:
 
 
 def _bounds(ctx: _Ctx, part: str) -> tuple[str, str] | None:
-    """Inclusive storage-format bounds of one date/datetime value (None = blank)."""
+    """Inclusive storage-format bounds of one date/datetime value (None = blank).
+
+    Only the documented formats and relative values; anything else is the documented 400.
+    """
     if part == "":
         return None
     is_dt = ctx.col.data_type == "datetime"
     m = DATETIME.match(part.strip().upper())
-    if m and not is_dt:
+    if m:
+        try:
+            dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}")
+        except ValueError:
+            raise ReportError(BAD_DATE) from None
+        if is_dt:
+            stamp = f"{m.group(1)}T{m.group(2)}"
+            return stamp + ".000+0000", stamp + ".999+0000"
         part = m.group(1)  # a timestamp on a date column compares its (GMT) date
-    elif m:
-        moment = dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}" + offset(m.group(3)))
-        utc = moment.astimezone(dt.timezone.utc)
-        stamp = utc.strftime("%Y-%m-%dT%H:%M:%S")
-        return stamp + ".000+0000", stamp + ".999+0000"
     span = date_range(part, ctx.today)
     if span is None:
-        kind = "date/time" if is_dt else "date"
-        raise ctx.bad(f"The value {part!r} isn't a valid {kind} for column {ctx.col.name}.")
+        raise ReportError(BAD_DATE)
     if is_dt:
         return day_stamp(span[0], end=False), day_stamp(span[1], end=True)
     return span[0].isoformat(), span[1].isoformat()
@@ -168,13 +211,21 @@ def _text_sql(ctx: _Ctx, expr: str) -> tuple[str, list[Any]]:
         if op == "notContain":
             return f"({expr} IS NULL OR NOT {anyof})", params
         return anyof, params
+    # Range operators compare case-sensitively (binary), unlike the sort (KB, see the module).
     sym = {"lessThan": "<", "greaterThan": ">", "lessOrEqual": "<=", "greaterOrEqual": ">="}[op]
-    return f"{target} {sym} lower(?)", [ctx.raw.strip()]
+    return f"{expr} {sym} ?", [ctx.raw.strip()]
+
+
+def _id_value(raw: str) -> str:
+    """A 15- or 18-character Id filter value, widened to 18; blank stays blank."""
+    if raw and (len(raw) not in (15, 18) or not raw.isalnum()):
+        raise ReportError(bad_id(raw))
+    return case_safe_id(raw)
 
 
 def _id_sql(ctx: _Ctx, expr: str) -> tuple[str, list[Any]]:
-    values = [case_safe_id(v) for v in _split(ctx.raw)]
     op = ctx.operator
+    values = [] if op == "startsWith" else [_id_value(v) for v in _split(ctx.raw)]
     if op == "equals":
         return f"{expr} IN ({', '.join('?' for _ in values)})", values
     if op == "notEqual":
@@ -261,22 +312,18 @@ def _multi_sql(ctx: _Ctx, expr: str) -> tuple[str, list[Any]]:
     return f"({expr} IS NULL OR NOT {anyof})", params
 
 
-def _filter_sql(number: int, flt: Any, today: dt.date) -> tuple[str, list[Any]]:
+def _filter_sql(
+    number: int, flt: Any, today: dt.date, operators: dict[str, tuple[str, ...]]
+) -> tuple[str, list[Any]]:
     if not isinstance(flt, dict):
         raise ReportError(f"For the filter {number}: a filter must be an object.")
     name, operator, value = flt.get("column"), flt.get("operator"), flt.get("value")
     col = COLUMNS.get(name) if isinstance(name, str) else None
+    # The two documented 400s (Report Error Codes page); the placeholder's content is assumed.
     if col is None or not col.filterable:
-        raise ReportError(
-            f"For the filter {number}: the column {name!r} isn't a valid filter column."
-        )
-    if operator not in OPERATOR_LABELS:
-        raise ReportError(f"For the filter {number}: the operator {operator!r} isn't valid.")
-    if operator not in TYPE_OPERATORS.get(col.data_type, ()):
-        raise ReportError(
-            f"For the filter {number}: the operator {operator} isn't valid for column {name} "
-            f"of type {col.data_type}."
-        )
+        raise ReportError(f"Specify a valid filterable column because {name} is invalid.")
+    if operator not in operators.get(col.data_type, ()):
+        raise ReportError(f"Specify a valid condition because {operator} is invalid.")
     if flt.get("filterType", "fieldValue") not in ("fieldValue", None):
         raise ReportError(f"For the filter {number}: only fieldValue filters are supported.")
     raw = "" if value is None else str(value)
@@ -296,13 +343,19 @@ def _filter_sql(number: int, flt: Any, today: dt.date) -> tuple[str, list[Any]]:
 
 
 def compile_filters(
-    filters: Sequence[Any], logic: str | None, *, today: dt.date | None = None
+    filters: Sequence[Any],
+    logic: str | None,
+    *,
+    today: dt.date | None = None,
+    operators: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[str, list[Any]]:
     """The SQL condition (and its parameters) selecting the rows the filters keep.
 
     Each filter's condition is null-safe (``COALESCE(..., 0)``) so ``NOT`` behaves as on
-    Salesforce. ``logic`` ``None`` means all filters ANDed.
+    Salesforce. ``logic`` ``None`` means all filters ANDed. ``operators``: the operators per
+    data type (default: the documented map).
     """
+    operators = DOCUMENTED_OPERATORS if operators is None else operators
     if len(filters) > MAX_FILTERS:
         raise ReportError(
             f"The report has {len(filters)} filters; you can use up to {MAX_FILTERS} filters."
@@ -311,7 +364,7 @@ def compile_filters(
     parts: list[str] = []
     params_by: list[list[Any]] = []
     for i, flt in enumerate(filters, 1):
-        sql, params = _filter_sql(i, flt, today)
+        sql, params = _filter_sql(i, flt, today, operators)
         parts.append(f"COALESCE(({sql}), 0)")
         params_by.append(params)
     if logic is not None and str(logic).strip():

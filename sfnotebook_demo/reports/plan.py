@@ -4,7 +4,8 @@ Private to the demo reports feature. :func:`make_plan` validates everything a ru
 raises :class:`~sfnotebook_demo.reports.filters.ReportError` (400 ``BAD_REQUEST``) with
 Salesforce's wording where the documentation gives it ("A report can only be sorted by one
 column.", "The sort column name must be from a selected column.", "Column sorting isn't
-supported for matrix reports.").
+supported for matrix reports.", and the 100-column cap: "Only a report with fewer than 100
+columns can be run. ...", counting detail columns and summaries, RowCount aside).
 
 Merge rules for ``{"reportMetadata": {...}}`` bodies: every key given replaces the saved one
 (``reportFilters`` replaces the saved filters; the saved ``reportBooleanFilter`` is kept
@@ -22,13 +23,19 @@ from typing import Any
 from sfnotebook_demo.reports.defs import COLUMNS, REPORT_TYPE, Column, ReportDef
 from sfnotebook_demo.reports.filters import ReportError, compile_filters
 
-__all__ = ["FORMATS", "GRANULARITIES", "Aggregate", "Grouping", "Plan", "make_plan"]
+__all__ = ["FORMATS", "GRANULARITIES", "MAX_COLUMNS", "Aggregate", "Grouping", "Plan", "make_plan"]
 
 FORMATS = ("TABULAR", "SUMMARY", "MATRIX")
 GRANULARITIES = ("None", "Day", "Week", "Month", "Quarter", "Year", "FiscalQuarter", "FiscalYear")
 _AGG_KINDS = {"s": "Sum of", "a": "Average of", "m": "Min of", "x": "Max of", "u": "Unique"}
 _MAX_DOWN = {"TABULAR": 0, "SUMMARY": 3, "MATRIX": 2}
 _MAX_ACROSS = {"TABULAR": 0, "SUMMARY": 0, "MATRIX": 2}
+MAX_COLUMNS = 100  # "fewer than 100 columns" (Report Error Codes page): 100 is refused
+TOO_MANY_COLUMNS = (
+    "Only a report with fewer than 100 columns can be run. The columns are fields specified as "
+    "detail columns, summaries, or custom summary formulas. Remove unneeded columns from the "
+    "report and try again."
+)
 
 
 @dataclass(frozen=True)
@@ -179,9 +186,16 @@ def _list(body: dict[str, Any], key: str) -> list[Any] | None:
 
 
 def make_plan(
-    report: ReportDef, body: dict[str, Any] | None = None, *, today: dt.date | None = None
+    report: ReportDef,
+    body: dict[str, Any] | None = None,
+    *,
+    today: dt.date | None = None,
+    operators: dict[str, tuple[str, ...]] | None = None,
 ) -> Plan:
-    """Merge ``body`` (the ``reportMetadata`` object of a POST, or ``None``) into ``report``."""
+    """Merge ``body`` (the ``reportMetadata`` object of a POST, or ``None``) into ``report``.
+
+    ``operators``: the filter operators per data type (default: the documented map).
+    """
     body = body or {}
     if not isinstance(body, dict):
         raise ReportError("reportMetadata must be an object.")
@@ -191,6 +205,8 @@ def make_plan(
     details = _list(body, "detailColumns")
     detail_columns = [_column(n, "detail column") for n in (details or report.detail_columns)]
     aggregates = [_aggregate(a) for a in (_list(body, "aggregates") or report.aggregates)]
+    if len(detail_columns) + sum(a.column is not None for a in aggregates) >= MAX_COLUMNS:
+        raise ReportError(TOO_MANY_COLUMNS)
     down_raw = _list(body, "groupingsDown")
     across_raw = _list(body, "groupingsAcross")
     if fmt == "TABULAR":
@@ -213,7 +229,7 @@ def make_plan(
     logic = body.get("reportBooleanFilter", report.boolean_filter)
     if logic is not None and not str(logic).strip():
         logic = None
-    where_sql, where_params = compile_filters(filters, logic, today=today)
+    where_sql, where_params = compile_filters(filters, logic, today=today, operators=operators)
     # Echoed the way Salesforce returns filters: every key present, values as strings.
     filters = [
         {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfnotebook_demo.reports.defs import COLUMNS, REPORT_TYPE, Column
-from sfnotebook_demo.reports.filters import OPERATOR_LABELS, TYPE_OPERATORS
+from sfnotebook_demo.reports.filters import DOCUMENTED_OPERATORS, OPERATOR_LABELS
 from sfnotebook_demo.reports.plan import Plan
 
 __all__ = ["column_info", "extended_metadata", "report_type_metadata"]
@@ -65,8 +65,14 @@ def extended_metadata(plan: Plan) -> dict[str, Any]:
     }
 
 
-def report_type_metadata() -> dict[str, Any]:
-    """The report type's metadata, as the describe resource returns it."""
+def report_type_metadata(
+    operators: dict[str, tuple[str, ...]] | None = None,
+) -> dict[str, Any]:
+    """The report type's metadata, as the describe resource returns it.
+
+    ``operators``: the filter operators per data type it advertises (default: documented).
+    """
+    operators = DOCUMENTED_OPERATORS if operators is None else operators
     categories: dict[str, dict[str, Any]] = {}
     for col in COLUMNS.values():
         info = column_info(col)
@@ -78,7 +84,7 @@ def report_type_metadata() -> dict[str, Any]:
         "categories": list(categories.values()),
         "dataTypeFilterOperatorMap": {
             data_type: [{"label": OPERATOR_LABELS[op], "name": op} for op in ops]
-            for data_type, ops in TYPE_OPERATORS.items()
+            for data_type, ops in operators.items()
         },
         "dateGranularityInfos": [
             {"label": label, "name": name} for name, label in _GRANULARITY_LABELS.items()

@@ -187,7 +187,7 @@ def _unique_counts(
 
 
 def _detail_rows(
-    conn: sqlite3.Connection, plan: Plan, base_where: str, limit: int
+    conn: sqlite3.Connection, plan: Plan, base_where: str, limit: int, id_length: int
 ) -> list[tuple[Prefix, Prefix, dict[str, Any]]]:
     """The first ``limit`` detail rows in report order with their group value tuples."""
     exprs: list[str] = []
@@ -221,7 +221,9 @@ def _detail_rows(
     out = []
     n = 2 * len(plan.detail_columns)
     nd = len(down_vals)
-    formatters = [(2 * i, formatter(c)) for i, c in enumerate(plan.detail_columns)]
+    formatters = [
+        (2 * i, formatter(c, id_length=id_length)) for i, c in enumerate(plan.detail_columns)
+    ]
     for row in conn.execute(sql, [*plan.where_params, limit]):
         cells = [fmt(row[i], row[i + 1]) for i, fmt in formatters]
         out.append((tuple(row[n : n + nd]), tuple(row[n + nd :]), {"dataCells": cells}))
@@ -247,8 +249,12 @@ def run_plan(
     include_details: bool,
     attributes: dict[str, Any],
     row_limit: int = ROW_LIMIT,
+    id_length: int = 18,
 ) -> dict[str, Any]:
-    """Run ``plan`` and return the complete report payload (top-level keys as Salesforce)."""
+    """Run ``plan`` and return the complete report payload (top-level keys as Salesforce).
+
+    ``id_length``: 18 or 15, what ``id``-typed cells hold (the ``report_id_cells`` dialect).
+    """
     base_where = f"o.IsDeleted = 0 AND ({plan.where_sql})"
     down_order, across_order, stats, labels = _stats(conn, plan, base_where)
     down_keys = assign_keys(down_order) if plan.down else {}
@@ -258,7 +264,7 @@ def run_plan(
     truncated = False
     if include_details:
         rows = {}
-        details = _detail_rows(conn, plan, base_where, row_limit + 1)
+        details = _detail_rows(conn, plan, base_where, row_limit + 1, id_length)
         truncated = len(details) > row_limit or total > row_limit
         for d, a, row in details[:row_limit]:
             rows.setdefault((d, a), []).append(row)

@@ -1,18 +1,39 @@
 """Org-level REST resources of the demo org: versions, the resource directory, limits.
 
-Also the API usage counter behind the ``Sforce-Limit-Info`` header.
+Also the API usage counter behind the ``Sforce-Limit-Info`` header, and the other ``/limits``
+entries features use up. ``Hourly*`` limits count over a rolling hour (the runs of the last
+3,600 seconds), others since the org started. Report runs are taken by the reports feature
+itself, atomically, before a run (:meth:`ApiUsage.take`): ``HourlySyncReportRuns`` (500 an
+hour per org) and ``HourlyAsyncReportRuns`` (1,200 an hour), both from the Reports and
+Dashboards REST API's "Requirements and Limitations" page
+(developer.salesforce.com/docs/atlas.en-us.api_analytics.meta/api_analytics/
+sforce_analytics_rest_api_limits_limitations.htm); tests set what remains with
+:meth:`ApiUsage.set_remaining` (``DemoOrg.set_limits``).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sfnotebook_demo.http import Request, Response, Router, json_response
 from sfnotebook_demo.state import API_VERSIONS, OrgState
 
-__all__ = ["ApiUsage", "limit_consumed", "register", "version_label", "versions_payload"]
+__all__ = [
+    "HOUR",
+    "LIMIT_MAX",
+    "ApiUsage",
+    "limit_consumed",
+    "register",
+    "version_label",
+    "versions_payload",
+]
+
+HOUR = 3600.0
 
 _SEASONS = ("Winter", "Spring", "Summer")
 
@@ -37,14 +58,17 @@ def versions_payload() -> list[dict[str, str]]:
 
 
 class ApiUsage:
-    """The org's rolling API request counter (``api-usage=used/max``)."""
+    """The org's rolling API request counter (``api-usage=used/max``) and other limits."""
 
-    def __init__(self, daily_max: int = 15000) -> None:
+    def __init__(self, daily_max: int = 15000, clock: Callable[[], float] = time.monotonic) -> None:
         self.daily_max = daily_max
         self.used = 0
         self._lock = threading.Lock()
+        self._clock = clock
         # Other limits that feature modules may consume (e.g. "DailyBulkV2QueryJobs").
         self.consumed: dict[str, int] = {}
+        # Hourly limits: when each use happened (pruned to the last hour when read).
+        self._hourly: dict[str, deque[float]] = {}
 
     def count(self, limit: int | None = None) -> int | None:
         """Count one API request: the new total, or None when refused.
@@ -61,30 +85,62 @@ class ApiUsage:
     def consume(self, limit: str, n: int = 1) -> None:
         """Record use of another ``/limits`` entry (feature modules call this)."""
         with self._lock:
+            self._add(limit, n)
+
+    def take(self, limit: str) -> bool:
+        """Use one of ``limit`` if any remains (check and use are one step); False if spent."""
+        with self._lock:
+            if self._used(limit) >= LIMIT_MAX[limit]:
+                return False
+            self._add(limit, 1)
+            return True
+
+    def remaining(self, limit: str) -> int:
+        with self._lock:
+            return max(0, LIMIT_MAX[limit] - self._used(limit))
+
+    def set_remaining(self, limit: str, remaining: int) -> None:
+        """Make ``/limits`` say ``remaining`` of ``limit`` are left, as if the rest were used now."""
+        if limit not in LIMIT_MAX:
+            raise KeyError(f"unknown limit {limit!r}; known: {', '.join(sorted(LIMIT_MAX))}")
+        if not isinstance(remaining, int) or not 0 <= remaining <= LIMIT_MAX[limit]:
+            raise ValueError(f"{limit} remaining must be 0..{LIMIT_MAX[limit]}, not {remaining!r}")
+        with self._lock:
+            used = LIMIT_MAX[limit] - remaining
+            if limit.startswith("Hourly"):
+                self._hourly[limit] = deque([self._clock()] * used)
+            else:
+                self.consumed[limit] = used
+
+    def _add(self, limit: str, n: int) -> None:
+        if limit.startswith("Hourly"):
+            self._hourly.setdefault(limit, deque()).extend([self._clock()] * n)
+        else:
             self.consumed[limit] = self.consumed.get(limit, 0) + n
+
+    def _used(self, limit: str) -> int:
+        if not limit.startswith("Hourly"):
+            return self.consumed.get(limit, 0)
+        uses = self._hourly.get(limit)
+        if not uses:
+            return 0
+        since = self._clock() - HOUR
+        while uses and uses[0] <= since:
+            uses.popleft()
+        return len(uses)
+
+    def used_of(self, limit: str) -> int:
+        with self._lock:
+            return self._used(limit)
 
     def header(self, limit_max: int | None = None) -> str:
         return f"api-usage={self.used}/{limit_max or self.daily_max}"
 
 
 # Successful calls that use up another /limits entry: (method, path pattern, limit name).
+# (Report runs are taken by the reports feature before they run: ApiUsage.take.)
 _CONSUMERS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"^/services/data/v[\d.]+/jobs/query/?$"), "DailyBulkV2QueryJobs"),
-    (
-        "GET",
-        re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/?$"),
-        "HourlySyncReportRuns",
-    ),
-    (
-        "POST",
-        re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/?$"),
-        "HourlySyncReportRuns",
-    ),
-    (
-        "POST",
-        re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/instances/?$"),
-        "HourlyAsyncReportRuns",
-    ),
 )
 
 
@@ -97,7 +153,7 @@ def limit_consumed(method: str, path: str) -> str | None:
 
 
 # Static maxima of the other limits, shaped like a Developer/Enterprise org.
-_LIMIT_MAX: dict[str, int] = {
+LIMIT_MAX: dict[str, int] = {
     "ActiveScratchOrgs": 3,
     "AnalyticsExternalDataSizeMB": 40960,
     "ConcurrentAsyncGetReportInstances": 200,
@@ -125,9 +181,8 @@ def limits_payload(usage: ApiUsage, limit_max: int | None = None) -> dict[str, A
     out: dict[str, Any] = {
         "DailyApiRequests": {"Max": api_max, "Remaining": max(0, api_max - usage.used)}
     }
-    for name, maximum in _LIMIT_MAX.items():
-        used = usage.consumed.get(name, 0)
-        out[name] = {"Max": maximum, "Remaining": max(0, maximum - used)}
+    for name, maximum in LIMIT_MAX.items():
+        out[name] = {"Max": maximum, "Remaining": max(0, maximum - usage.used_of(name))}
     return dict(sorted(out.items()))
 
 

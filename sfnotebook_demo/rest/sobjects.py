@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from sfnotebook_demo.data.model import Field, SObject
-from sfnotebook_demo.data.schema import SCHEMA, get_sobject
+from sfnotebook_demo.data.schema import READ_ONLY, SCHEMA, get_sobject
 from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 from sfnotebook_demo.ids import restore_case, to_18
 from sfnotebook_demo.state import OrgState
@@ -152,15 +152,16 @@ def _urls(obj: SObject, version: str) -> dict[str, str]:
 def _basic(obj: SObject, version: str) -> dict[str, Any]:
     """The keys shared by global describe entries, ``objectDescribe`` and full describes."""
     user = obj.name == "User"
+    read_only = obj.name in READ_ONLY  # Report: "Access is read-only" (object reference)
     return {
         "activateable": False,
         "associateEntityType": None,
         "associateParentEntity": None,
-        "createable": True,
+        "createable": not read_only,
         "custom": obj.custom,
         "customSetting": False,
         "deepCloneable": False,
-        "deletable": not user,
+        "deletable": not (user or read_only),
         "deprecatedAndHidden": False,
         "feedEnabled": True,
         "hasSubtypes": False,
@@ -178,8 +179,8 @@ def _basic(obj: SObject, version: str) -> dict[str, Any]:
         "retrieveable": True,
         "searchable": True,
         "triggerable": True,
-        "undeletable": not user,
-        "updateable": True,
+        "undeletable": not (user or read_only),
+        "updateable": not read_only,
         "urls": _urls(obj, version),
     }
 

@@ -57,6 +57,7 @@ def test_key_prefixes() -> None:
         "Opportunity": "006",
         "Case": "500",
         "Task": "00T",
+        "Report": "00O",
     }
 
 

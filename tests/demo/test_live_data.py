@@ -16,6 +16,7 @@ import pytest
 from sfnotebook_demo.data import database as data
 from sfnotebook_demo.data.schema import SCHEMA, STAGES, get_sobject
 from sfnotebook_demo.ids import case_safe_suffix
+from sfnotebook_demo.reports.defs import FOLDERS, REPORTS
 
 SMALL = {"opportunities": 3000, "accounts": 300, "contacts": 900, "users": 12, "cases": 200,
          "tasks": 600}  # fmt: skip
@@ -51,7 +52,7 @@ def test_sizes(small: data.Database) -> None:
     conn = small.connect()
     counts = {n: conn.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in SCHEMA}
     assert counts == {"User": 12, "Account": 300, "Contact": 900, "Opportunity": 3000,
-                      "Case": 200, "Task": 600}  # fmt: skip
+                      "Case": 200, "Task": 600, "Report": len(REPORTS)}  # fmt: skip
     meta = small.meta()
     assert meta["build_day"] == "2030-03-15"
     assert meta["anchor_date"] == data.ANCHOR_DATE.isoformat()
@@ -126,16 +127,24 @@ def test_ids_are_valid_unique_and_typed(full: data.Database) -> None:
         assert all(i[15:] == case_safe_suffix(i[:15]) for i in ids[:2000]), name
 
 
+# Objects a reference may point to that the demo org has no table for, by key prefix
+# (Report.OwnerId is a folder's Id: the reports feature's folders).
+OUTSIDE = {"Folder": "00l", "Organization": "00D"}
+
+
 def test_references_resolve(full: data.Database) -> None:
     conn = full.connect()
     for name, obj in SCHEMA.items():
         for f in obj.fields:
             if f.type != "reference":
                 continue
-            targets = " UNION ALL ".join(f'SELECT Id FROM "{t}"' for t in f.reference_to)
+            known = [t for t in f.reference_to if t in SCHEMA]
+            targets = " UNION ALL ".join(f'SELECT Id FROM "{t}"' for t in known)
+            outside = [OUTSIDE[t] for t in f.reference_to if t not in SCHEMA]
+            elsewhere = "".join(f" AND substr(\"{f.name}\", 1, 3) <> '{p}'" for p in outside)
             dangling = conn.execute(
                 f'SELECT COUNT(*) FROM "{name}" WHERE "{f.name}" IS NOT NULL '
-                f'AND "{f.name}" NOT IN ({targets})'
+                f'AND "{f.name}" NOT IN ({targets}){elsewhere}'
             ).fetchone()[0]
             assert dangling == 0, f"{name}.{f.name}"
     prefixes = {r[0] for r in conn.execute("SELECT DISTINCT substr(WhatId, 1, 3) FROM Task")}
@@ -309,3 +318,15 @@ def test_every_describe_type_is_used() -> None:
     assert types >= {"id", "reference", "string", "picklist", "multipicklist", "textarea",
                      "email", "phone", "url", "boolean", "int", "double", "currency", "percent",
                      "date", "datetime", "time", "address", "location"}  # fmt: skip
+
+
+def test_the_report_object_holds_the_report_definitions(full: data.Database) -> None:
+    conn = full.connect()
+    rows = conn.execute(
+        'SELECT Id, Name, DeveloperName, FolderName, Format, OwnerId FROM "Report" ORDER BY Id'
+    ).fetchall()
+    folder_ids = {f.name: f.id for f in FOLDERS.values()}
+    assert rows == [
+        (r.id, r.name, r.developer_name, r.folder, r.format.capitalize(), folder_ids[r.folder])
+        for r in sorted(REPORTS.values(), key=lambda r: r.id)
+    ]

@@ -244,8 +244,31 @@ def test_saved_filter_logic_is_applied(api: Api, db: sqlite3.Connection) -> None
     assert payload["reportMetadata"]["reportBooleanFilter"] == "1 AND (2 OR 3)"
 
 
+@pytest.fixture
+def id_comparisons(demo_org: DemoOrg) -> Iterator[None]:
+    demo_org.set_dialect(id_filter_operators="comparisons")
+    yield
+    demo_org.set_dialect(id_filter_operators="documented")
+
+
+def test_the_documented_map_refuses_a_range_filter_on_the_id(api: Api) -> None:
+    described = api.call("GET", f"{BASE}/{ALL}/describe").json()
+    op_map = described["reportTypeMetadata"]["dataTypeFilterOperatorMap"]
+    assert [o["name"] for o in op_map["id"]] == ["equals", "notEqual", "startsWith"]
+    assert [o["name"] for o in op_map["reference"]] == ["equals", "notEqual"]
+    flt = {"column": "OPPORTUNITY_ID", "operator": "greaterThan", "value": "006Dm0000000001"}
+    for path in (f"{BASE}/{ALL}", f"{BASE}/{ALL}/instances"):
+        response = api.call("POST", path, json={"reportMetadata": {"reportFilters": [flt]}})
+        message = _error(response, 400, "BAD_REQUEST")
+        assert message == "Specify a valid condition because greaterThan is invalid."
+
+
+@pytest.mark.usefixtures("id_comparisons")
 def test_keyset_paging_fetches_every_row_once(api: Api, db: sqlite3.Connection) -> None:
-    """What the client does past 2,000 rows: sort on the Id column, filter past the last one."""
+    """Where an org allows range filters on Ids: sort on the Id column, filter past the last."""
+    described = api.call("GET", f"{BASE}/{ALL}/describe").json()
+    op_map = described["reportTypeMetadata"]["dataTypeFilterOperatorMap"]
+    assert "greaterThan" in [o["name"] for o in op_map["id"]]
     total = _count(db, "CloseDate BETWEEN '2025-01-01' AND '2025-12-31'")
     saved = REPORTS[CLOSING_2025]
     seen: list[str] = []
@@ -318,10 +341,12 @@ def test_unknown_report_is_404(api: Api) -> None:
     ("metadata", "fragment"),
     [
         ({"reportFilters": [{"column": "BOGUS", "operator": "equals", "value": "x"}]},
-         "filter 1"),
+         "Specify a valid filterable column because BOGUS is invalid."),
         ({"reportFilters": [{"column": "AMOUNT", "operator": "contains", "value": "1"}]},
-         "filter 1"),
+         "Specify a valid condition because contains is invalid."),
         ({"reportFilters": [{"column": "CLOSE_DATE", "operator": "equals", "value": "someday"}]},
+         "Accepted formats are yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd."),
+        ({"reportFilters": [{"column": "AMOUNT", "operator": "greaterThan", "value": "lots"}]},
          "filter 1"),
         ({"reportFilters": [{"column": "AMOUNT", "operator": "greaterThan", "value": "1"}] * 21},
          "20 filters"),
@@ -336,11 +361,14 @@ def test_invalid_requests_are_400(api: Api, metadata: dict[str, Any], fragment: 
     assert fragment in _error(response, 400, "BAD_REQUEST")
 
 
-def test_body_that_is_not_json(api: Api) -> None:
+@pytest.mark.parametrize("body", [b"{nope", b"[1, 2]", b'{"reportMetadata": []}'])
+def test_body_that_is_not_json(api: Api, body: bytes) -> None:
+    """The Report Error Codes page lists this message under 500 (fidelity-audit D12)."""
     response = api.call(
-        "POST", f"{BASE}/{ALL}", data=b"{nope", headers={"Content-Type": "application/json"}
+        "POST", f"{BASE}/{ALL}", data=body, headers={"Content-Type": "application/json"}
     )
-    _error(response, 400, "JSON_PARSER_ERROR")
+    message = _error(response, 500, "JSON_PARSER_ERROR")
+    assert message == "The request body is either invalid or incomplete."
 
 
 @pytest.mark.parametrize("answer", ["documented", "timeout-code"])

@@ -20,14 +20,16 @@ from sfnotebook_demo.reports.cells import aggregate_cell, cell, group_cell
 from sfnotebook_demo.reports.defs import COLUMNS, REPORTS, ReportDef, case_safe_id, report_records
 from sfnotebook_demo.reports.factmap import assign_keys, build_fact_map, grouping_tree
 from sfnotebook_demo.reports.filters import (
+    DOCUMENTED_OPERATORS,
     ReportError,
     compile_filters,
     date_range,
     evaluate_logic,
     parse_logic,
+    type_operators,
 )
 from sfnotebook_demo.reports.plan import make_plan
-from sfnotebook_demo.reports.report_types import column_info
+from sfnotebook_demo.reports.report_types import column_info, report_type_metadata
 from sfnotebook_demo.reports.run import report_attributes, run_plan
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-payloads" / "reports"
@@ -115,8 +117,15 @@ def _report(fmt: str = "TABULAR", **kw: Any) -> ReportDef:
     return ReportDef(**base)
 
 
-def _run(conn: sqlite3.Connection, report: ReportDef, body: Any = None, **kw: Any) -> Any:
-    plan = make_plan(report, body, today=dt.date(2025, 6, 15))
+def _run(
+    conn: sqlite3.Connection,
+    report: ReportDef,
+    body: Any = None,
+    *,
+    operators: dict[str, tuple[str, ...]] | None = None,
+    **kw: Any,
+) -> Any:
+    plan = make_plan(report, body, today=dt.date(2025, 6, 15), operators=operators)
     kw.setdefault("include_details", True)
     payload = run_plan(conn, plan, attributes=report_attributes("68.0", report), **kw)
     return json.loads(json.dumps(payload))  # what goes over the wire
@@ -305,7 +314,8 @@ def _flt(column: str, operator: str, value: str) -> dict[str, str]:
         (_flt("WON", "equals", "true"), [3, 4]),
         (_flt("Opportunity.Competitors__c", "includes", "Globex"), [1, 3, 5]),
         (_flt("Opportunity.Competitors__c", "excludes", "Globex"), [2, 4, 6]),
-        (_flt("OPPORTUNITY_ID", "greaterThan", _id("006", 4)[:15]), [5, 6]),
+        (_flt("OPPORTUNITY_ID", "equals", f"{_id('006', 4)[:15]},{_id('006', 5)}"), [4, 5]),
+        (_flt("OPPORTUNITY_ID", "notEqual", _id("006", 4)[:15]), [1, 2, 3, 5, 6]),
         (_flt("FULL_NAME", "equals", "ALICE ADAMS"), [1, 3, 5]),
     ],
 )
@@ -314,6 +324,106 @@ def test_filter_operators(
 ) -> None:
     payload = _run(conn, _report(), {"reportFilters": [flt]})
     assert _names(payload) == [f"Deal {i}" for i in expected]
+
+
+def test_the_documented_operator_map() -> None:
+    """The Filter Operator List of the Analytics REST API guide, v67.0 (fidelity-audit 1a)."""
+    compare = {"equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual"}
+    assert set(DOCUMENTED_OPERATORS["id"]) == {"equals", "notEqual", "startsWith"}
+    assert set(DOCUMENTED_OPERATORS["reference"]) == {"equals", "notEqual"}
+    for data_type in ("date", "datetime", "int", "double", "currency", "percent"):
+        assert set(DOCUMENTED_OPERATORS[data_type]) == compare
+    text = compare | {"contains", "notContain", "startsWith"}
+    assert set(DOCUMENTED_OPERATORS["string"]) == set(DOCUMENTED_OPERATORS["picklist"]) == text
+    assert set(DOCUMENTED_OPERATORS["multipicklist"]) == {
+        "equals", "notEqual", "includes", "excludes",
+    }  # fmt: skip
+    assert set(DOCUMENTED_OPERATORS["boolean"]) == {"equals", "notEqual"}
+    assert type_operators() == DOCUMENTED_OPERATORS
+    assert set(type_operators("comparisons")["id"]) == compare | {"startsWith"}
+    assert type_operators("comparisons")["reference"] == DOCUMENTED_OPERATORS["reference"]
+
+
+@pytest.mark.parametrize("dialect", ["documented", "comparisons"])
+def test_the_describe_advertises_what_runs_accept(dialect: str) -> None:
+    advertised = report_type_metadata(type_operators(dialect))["dataTypeFilterOperatorMap"]
+    assert {t: [o["name"] for o in ops] for t, ops in advertised.items()} == {
+        t: list(ops) for t, ops in type_operators(dialect).items()
+    }
+
+
+@pytest.mark.parametrize("operator", ["greaterThan", "greaterOrEqual", "lessThan", "lessOrEqual"])
+def test_an_id_comparison_is_refused_on_the_documented_map(
+    conn: sqlite3.Connection, operator: str
+) -> None:
+    flt = _flt("OPPORTUNITY_ID", operator, _id("006", 4)[:15])
+    with pytest.raises(ReportError) as info:
+        _run(conn, _report(), {"reportFilters": [flt]})
+    assert (info.value.status, info.value.error_code) == (400, "BAD_REQUEST")
+    assert info.value.message == f"Specify a valid condition because {operator} is invalid."
+    expected = {"greaterThan": [5, 6], "greaterOrEqual": [4, 5, 6],
+                "lessThan": [1, 2, 3], "lessOrEqual": [1, 2, 3, 4]}[operator]  # fmt: skip
+    payload = _run(
+        conn, _report(), {"reportFilters": [flt]}, operators=type_operators("comparisons")
+    )
+    assert _names(payload) == [f"Deal {i}" for i in expected]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-07-04T23:00:00.000Z",
+        "2025-07-04T23:00:00+0000",
+        "2025-07-04T23:00:00.000+0000",
+        "2025-07-04 23:00:00",
+        "2025-07-04T23:00Z",
+        "07/04/2025",
+        "2024-13-01",
+    ],
+)
+@pytest.mark.parametrize("column", ["CLOSE_DATE", "CREATED_DATE", "LAST_UPDATE"])
+def test_only_the_documented_date_formats_are_accepted(
+    conn: sqlite3.Connection, column: str, value: str
+) -> None:
+    with pytest.raises(ReportError) as info:
+        _run(conn, _report(), {"reportFilters": [_flt(column, "greaterOrEqual", value)]})
+    assert info.value.message == (
+        "Filter the date in the correct format. Accepted formats are "
+        "yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd."
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["006", "0061234567890123", "006Xx0000000004AAAB", "006Xx00000-0004"]
+)
+def test_an_id_value_of_the_wrong_length_is_refused(conn: sqlite3.Connection, value: str) -> None:
+    with pytest.raises(ReportError) as info:
+        _run(conn, _report(), {"reportFilters": [_flt("OPPORTUNITY_ID", "equals", value)]})
+    assert info.value.message.startswith(f"The filter value for ID {value} is incorrect.")
+
+
+def test_text_ranges_compare_case_sensitively(conn: sqlite3.Connection) -> None:
+    """KB: lessThan on a CASESAFEID text formula is case-sensitive; sorting ignores case."""
+    # "Acme" < "a" <= "globex" in binary order; ignoring case both would be >= "a".
+    at_least = _flt("ACCOUNT_NAME", "greaterOrEqual", "a")
+    assert _names(_run(conn, _report(), {"reportFilters": [at_least]})) == ["Deal 2", "Deal 6"]
+    below = _flt("ACCOUNT_NAME", "lessThan", "a")
+    assert _names(_run(conn, _report(), {"reportFilters": [below]})) == [
+        "Deal 1",
+        "Deal 3",
+        "Deal 4",
+    ]
+
+
+def test_a_hundred_columns_are_refused() -> None:
+    report = _report()
+    with pytest.raises(ReportError) as info:
+        make_plan(
+            report,
+            {"detailColumns": ["AMOUNT"] * 98, "aggregates": ["RowCount", "s!AMOUNT", "a!AMOUNT"]},
+        )
+    assert info.value.message.startswith("Only a report with fewer than 100 columns can be run.")
+    make_plan(report, {"detailColumns": ["AMOUNT"] * 98, "aggregates": ["RowCount", "s!AMOUNT"]})
 
 
 def test_boolean_filter_logic(conn: sqlite3.Connection) -> None:
@@ -357,11 +467,11 @@ def test_malformed_logic_is_refused(logic: str, fragment: str) -> None:
 @pytest.mark.parametrize(
     ("flt", "fragment"),
     [
-        (_flt("NOPE", "equals", "x"), "For the filter 1: the column 'NOPE'"),
-        (_flt("AMOUNT", "contains", "1"), "operator contains isn't valid for column AMOUNT"),
-        (_flt("AMOUNT", "sortOf", "1"), "operator 'sortOf' isn't valid"),
+        (_flt("NOPE", "equals", "x"), "^Specify a valid filterable column because NOPE is invalid"),
+        (_flt("AMOUNT", "contains", "1"), "^Specify a valid condition because contains is invalid"),
+        (_flt("AMOUNT", "sortOf", "1"), "^Specify a valid condition because sortOf is invalid"),
         (_flt("AMOUNT", "greaterThan", "lots"), "isn't a valid number"),
-        (_flt("CLOSE_DATE", "equals", "2024-13-01"), "isn't a valid date"),
+        (_flt("CLOSE_DATE", "equals", "2024-13-01"), "^Filter the date in the correct format"),
         (_flt("WON", "equals", "maybe"), "use True or False"),
     ],
 )

@@ -1,7 +1,7 @@
 """Issue 11 "Nothing lost", item 5: retries only where cheap and safe.
 
-A sync report run that fails with a 5xx is moved to an asynchronous instance once, never
-re-run as it is (each retry would be another run of up to minutes, and one of the org's 500
+A sync report run that fails with a 5xx, or answers later than the client waits, is moved to an
+asynchronous instance once, never re-run as it is (each retry would be another run of up to minutes, and one of the org's 500
 sync runs an hour); creating a Bulk query job is never retried blindly. The demo's timeout
 answer is a dialect (``report_timeout_answer``): the client is tested under every value.
 """
@@ -32,7 +32,7 @@ def demo() -> Iterator[Any]:
 @pytest.fixture
 def conn(demo: Any) -> Iterator[sfnotebook.Connection]:
     yield connect_to(demo)
-    demo.set_faults(report_timeout=False, error_next=0, path_pattern=None)
+    demo.set_faults(report_timeout=False, report_delay=0.0, error_next=0, path_pattern=None)
     demo.set_dialect(**Dialect().as_dict())
 
 
@@ -78,6 +78,28 @@ def test_a_sync_run_failing_with_a_5xx_moves_async_once(
     instances = [u for m, u in sent if m == "POST" and u.endswith("/instances")]
     assert len(instances) == res.runs
     assert res.runs <= math.ceil(len(whole) / 2000) + 2
+
+
+@pytest.mark.parametrize("waits", ["threshold", "read timeout"])
+def test_a_sync_run_slower_than_the_client_waits_ends_as_an_async_run(
+    demo: Any, conn: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch, waits: str
+) -> None:
+    """Past the sync-run threshold, or past a read timeout shorter than Salesforce's REST
+    timeout: an async run, never a NetworkError, and the slow sync run is not made again."""
+    from sfnotebook.reports import _runner
+
+    report_id = _report_id(conn, "All Opportunities")
+    whole = conn.report(report_id, progress=False)
+    demo.set_faults(report_delay=2.0)
+    if waits == "threshold":
+        monkeypatch.setattr(_runner, "SYNC_RUN_TIMEOUT", 0.5)
+    else:
+        monkeypatch.setattr(conn, "timeout", (5.0, 0.5))
+    sent = _sent(conn, monkeypatch)
+    res = conn.report(report_id, progress=False)
+    assert len(res) == len(whole) and res.details["Opportunity ID"].is_unique
+    assert len([u for m, u in sent if u.endswith(f"/analytics/reports/{report_id}")]) == 1
+    assert len([u for m, u in sent if m == "POST" and u.endswith("/instances")]) == res.runs
 
 
 def test_a_bulk_job_creation_failing_with_a_5xx_is_not_sent_again(

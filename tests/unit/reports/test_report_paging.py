@@ -8,6 +8,7 @@ logic, sorts (groups first, then ``sortBy``, then record Id), caps detail rows a
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -20,12 +21,16 @@ from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
     InvalidTypeError,
+    NetworkError,
     ReportNotFoundError,
     ReportPagingError,
+    ReportRunLimitError,
     SalesforceError,
     ServerUnavailableError,
 )
+from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import resolve
+from sfnotebook.reports._runner import SYNC_RUN_TIMEOUT, Runner
 from tests.fakes import FakeOrg
 
 REPORT_ID = "00OFAKE00000001EAA"
@@ -41,6 +46,18 @@ INFO = {
     "STAGE_NAME": {"label": "Stage", "dataType": "picklist"},
     "KEY__c": {"label": "Opportunity Key", "dataType": "string", "isFormula": True},
 }
+
+
+_COMPARE = ["equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual"]
+# dataTypeFilterOperatorMap as documented (Filter Operator List), and with Id comparisons
+DOCUMENTED_MAP: dict[str, list[str]] = {
+    "id": ["equals", "notEqual", "startsWith"],
+    "reference": ["equals", "notEqual"],
+    "string": [*_COMPARE, "contains", "notContain", "startsWith"],
+    "picklist": [*_COMPARE, "contains", "notContain", "startsWith"],
+    **{t: list(_COMPARE) for t in ("currency", "date", "datetime", "int", "double", "percent")},
+}
+COMPARISONS_MAP = {**DOCUMENTED_MAP, "id": [*_COMPARE, "startsWith"]}
 
 
 def make_rows(n: int, *, duplicate_every: int = 0) -> list[dict[str, Any]]:
@@ -72,10 +89,17 @@ def cell(col: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"label": value, "value": value}
 
 
+def _moment(text: str) -> dt.datetime:
+    """A datetime cell or filter value as UTC (a date alone is its midnight)."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+
+
 def passes(flt: dict[str, Any], row: dict[str, Any]) -> bool:
     col, op, raw = flt["column"], flt["operator"], flt["value"]
     value = row[col]
     target: Any = float(raw) if col == "AMOUNT" else raw
+    if col == "CREATED_DATE" and "T" in value:  # compared as instants, as Salesforce does
+        value, target = _moment(value), _moment(raw if "T" in raw else raw + "T00:00:00Z")
     return {
         "equals": lambda: value in raw.split(","),
         "notEqual": lambda: value not in raw.split(","),
@@ -133,8 +157,18 @@ class ReportOrg(FakeOrg):
         lose_rows_after_run: int | None = None,
         sync_timeout: bool = False,
         aggregates: Sequence[str] = ("RowCount",),
+        operator_map: dict[str, list[str]] | None = COMPARISONS_MAP,
+        limits: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
+        self.operator_map = operator_map
+        # Report runs left this hour; each sync run / new instance uses one; None: /limits 403.
+        self.limits = (
+            {"HourlySyncReportRuns": 500, "HourlyAsyncReportRuns": 1200}
+            if limits is None
+            else dict(limits)
+        )
+        self.limits_reads = 0
         self.rows = rows
         self.saved = {
             "id": REPORT_ID,
@@ -158,6 +192,16 @@ class ReportOrg(FakeOrg):
 
     # -- the Connection surface reports.py uses ---------------------------------------------
     def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
+        if url == "limits":
+            self.limits_reads += 1
+            if not self.limits:
+                return SalesforceError(
+                    "no View Setup", status=403, error_code="INSUFFICIENT_ACCESS"
+                )
+            return {
+                k: {"Max": 500 if "Sync" in k else 1200, "Remaining": v}
+                for k, v in self.limits.items()
+            }
         if method == "POST":
             return self.post(url, params=params, json=json)
         if url == "query":
@@ -183,14 +227,27 @@ class ReportOrg(FakeOrg):
             return {
                 "reportMetadata": copy.deepcopy(self.saved),
                 "reportExtendedMetadata": self.extended(self.saved),
-                "reportTypeMetadata": {"categories": [{"label": "All", "columns": INFO}]},
+                "reportTypeMetadata": self.type_metadata(),
             }
         assert params == {"includeDetails": "true"}
         self.timeout_if_asked()
         self.bodies.append(None)
         return self.run(self.saved)
 
+    def take(self, limit: str) -> None:
+        """Use one report run of ``limit``; the documented 403 when none is left."""
+        if not self.limits:
+            return
+        if self.limits[limit] <= 0:
+            how = "synchronously" if "Sync" in limit else "asynchronously"
+            message = (
+                f"You can't run more than 500 reports {how} every 60 minutes. Try again later."
+            )
+            raise SalesforceError(message, status=403, error_code="FORBIDDEN", sf_message=message)
+        self.limits[limit] -= 1
+
     def timeout_if_asked(self) -> None:
+        self.take("HourlySyncReportRuns")
         if self.sync_timeout:
             raise ServerUnavailableError(
                 "Salesforce answered 500 REPORT_TIMEOUT: Your report took too long to run.",
@@ -201,6 +258,7 @@ class ReportOrg(FakeOrg):
     def post(self, url: str, *, params: Any, json: Any) -> Any:
         assert params == {"includeDetails": "true"}
         if url.endswith("/instances"):
+            self.take("HourlyAsyncReportRuns")
             body = json.get("reportMetadata")
             self.bodies.append(copy.deepcopy(body))
             iid = f"0LGFAKE{len(self.instances):08d}AAA"
@@ -218,6 +276,25 @@ class ReportOrg(FakeOrg):
         return self.run(merged)
 
     # -- the fake API -------------------------------------------------------------------------
+    def type_metadata(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"categories": [{"label": "All", "columns": INFO}]}
+        if self.operator_map is not None:
+            out["dataTypeFilterOperatorMap"] = {
+                t: [{"label": o, "name": o} for o in ops] for t, ops in self.operator_map.items()
+            }
+        return out
+
+    def check_operators(self, filters: Sequence[dict[str, Any]]) -> None:
+        """Refuse what the advertised map (or the documented one) does not list, as Salesforce."""
+        allowed = self.operator_map if self.operator_map is not None else DOCUMENTED_MAP
+        for flt in filters:
+            if flt["operator"] not in allowed[INFO[flt["column"]]["dataType"]]:
+                raise SalesforceError(
+                    f"Specify a valid condition because {flt['operator']} is invalid.",
+                    status=400,
+                    error_code="BAD_REQUEST",
+                )
+
     def extended(self, md: dict[str, Any]) -> dict[str, Any]:
         return {
             "detailColumnInfo": {c: INFO[c] for c in md["detailColumns"]},
@@ -240,6 +317,7 @@ class ReportOrg(FakeOrg):
 
     def run(self, md: dict[str, Any]) -> dict[str, Any]:
         filters, logic = md["reportFilters"], md["reportBooleanFilter"]
+        self.check_operators(filters)
         rows = self.rows
         if self.lose_rows_after_run is not None and len(self.bodies) > self.lose_rows_after_run:
             rows = rows[:-1]  # the row the last page would have brought
@@ -399,7 +477,7 @@ def test_without_id_column_pages_on_created_date_with_greater_or_equal_and_dedup
 
 def test_no_pageable_column_raises_with_advice() -> None:
     org = ReportOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "STAGE_NAME"))
-    with pytest.raises(ReportPagingError, match="Add the record Id column") as info:
+    with pytest.raises(ReportPagingError, match="Add Created Date") as info:
         run(org)
     assert "formula" in str(info.value)
 
@@ -710,3 +788,308 @@ def test_group_labeler_finds_date_buckets_in_descending_trees() -> None:
     assert labels(None) == (None,)
     assert labeler.sort_key(("2025",)) < labeler.sort_key(("2024",)) < labeler.sort_key((None,))
     assert labeler.known(("2024",)) and not labeler.known(("1999",))
+
+
+# --- the org's operator map (fidelity-audit D2) -----------------------------------------------
+
+
+@pytest.mark.parametrize("advertised", ["documented", "no map"])
+@pytest.mark.parametrize("n", [2001, 6123])
+def test_on_the_documented_map_the_id_is_never_a_range_cursor(advertised: str, n: int) -> None:
+    """Salesforce documents only equals/notEqual/startsWith on ids: Created Date pages."""
+    org = ReportOrg(
+        make_rows(n), operator_map=DOCUMENTED_MAP if advertised == "documented" else None
+    )
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE"
+    ids = res.details["Opportunity ID"].tolist()
+    assert len(ids) == n == len(set(ids))
+    posts = [b for b in org.bodies if b is not None]
+    assert all(f["column"] != "OPPORTUNITY_ID" for b in posts for f in b["reportFilters"])
+    assert {b["reportFilters"][-1]["operator"] for b in posts[1:]} == {"greaterOrEqual"}
+
+
+def test_a_map_without_the_id_type_gives_no_id_operators() -> None:
+    org = ReportOrg(
+        make_rows(2500), operator_map={k: v for k, v in COMPARISONS_MAP.items() if k != "id"}
+    )
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE" and len(res) == 2500
+
+
+def test_a_map_without_any_range_type_cannot_page() -> None:
+    org = ReportOrg(make_rows(2500), operator_map={"string": ["equals"]})
+    with pytest.raises(ReportPagingError, match="none of its columns can page"):
+        run(org)
+
+
+# --- the record Id column (fidelity-audit D10) ---------------------------------------------------
+
+
+def _describe(columns: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"reportTypeMetadata": {"categories": [{"columns": columns}]}}
+
+
+def _sample(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> list[list[dict[str, Any]]]:
+    return [[{"label": r[c], "value": r[c]} for c in columns] for r in rows]
+
+
+ID = {"dataType": "id"}
+
+
+@pytest.mark.parametrize(
+    ("report_type", "info", "expected"),
+    [
+        # standard types: the report type's own entity
+        ("Opportunity", {"OPPORTUNITY_ID": {**ID, "entityColumnName": "Opportunity.Id"}}, "OPPORTUNITY_ID"),
+        ("AccountList", {"ACCOUNT_ID": {**ID, "entityColumnName": "Account.Id"}}, "ACCOUNT_ID"),
+        # a custom report type: its child Id is the only one that never repeats
+        (
+            "Opportunities_with_Products__c",
+            {
+                "Opportunity.Id": {**ID, "entityColumnName": "Opportunity.Id"},
+                "OpportunityLineItem.Id": {**ID, "entityColumnName": "OpportunityLineItem.Id"},
+            },
+            "OpportunityLineItem.Id",
+        ),
+        # two Ids, both distinct in the run, neither the report type's: none is trusted
+        (
+            "Custom_Type__c",
+            {"A__c.Id": {**ID, "entityColumnName": "A__c.Id"}, "B__c.Id": {**ID, "entityColumnName": "B__c.Id"}},
+            None,
+        ),
+        # a formula text "Id" and a lookup are never the record Id
+        ("Opportunity", {"KEY__c": {"dataType": "string", "isFormula": True}, "ACCOUNT_ID": {"dataType": "reference"}}, None),
+        ("Opportunity", {"OPPORTUNITY_ID": {**ID, "isFormula": True}}, None),
+    ],
+)  # fmt: skip
+def test_the_record_id_column_is_found_by_type_entity_and_distinct_values(
+    report_type: str, info: dict[str, dict[str, Any]], expected: str | None
+) -> None:
+    columns = list(info)
+    rows = []
+    for i in range(6):
+        row = {c: f"{c[:3]}{i:012d}" for c in columns}
+        if "Opportunity.Id" in info and "OpportunityLineItem.Id" in info:
+            row["Opportunity.Id"] = f"006{i // 3:012d}"  # three products per opportunity
+        rows.append(row)
+    metadata = {"reportType": {"type": report_type}, "detailColumns": columns}
+    found = paging.record_id_column(metadata, _describe(info), _sample(columns, rows))
+    assert found == expected
+
+
+def test_an_id_column_that_repeats_in_a_run_stops_paging() -> None:
+    rows = make_rows(4500)
+    for i, row in enumerate(rows):
+        if i >= 2000:  # distinct in the first run, repeated later: a parent's Id after all
+            row["OPPORTUNITY_ID"] = rows[2000]["OPPORTUNITY_ID"]
+    org = ReportOrg(rows, operator_map=DOCUMENTED_MAP)
+    with pytest.raises(ReportPagingError, match="repeats its values"):
+        run(org)
+
+
+# --- filter values in the documented formats (fidelity-audit D7) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "data_type", "expected"),
+    [
+        ("2015-08-12T16:05:43Z", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T16:05:43.000Z", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T16:05:43.999+0000", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T18:05:43+02:00", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12T16:05:43", "datetime", "2015-08-12T16:05:43Z"),
+        ("2015-08-12", "datetime", "2015-08-12"),
+        ("2015-08-12", "date", "2015-08-12"),
+        ("2015-08-12T00:00:00Z", "date", "2015-08-12"),
+        ("8/12/2015", "date", "8/12/2015"),
+    ],
+)
+def test_cursor_dates_are_sent_in_a_documented_format(
+    value: str, data_type: str, expected: str
+) -> None:
+    assert paging.filter_date(value, data_type) == expected
+    if expected != value or "T" in expected or data_type == "date":
+        assert (
+            re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?", expected) or expected == value
+        )
+
+
+def test_paging_on_millisecond_datetimes_sends_whole_seconds_and_loses_nothing() -> None:
+    rows = make_rows(4300)
+    for i, row in enumerate(rows):
+        row["CREATED_DATE"] = (
+            f"2024-01-{(i % 28) + 1:02d}T10:{i % 60:02d}:{i % 7:02d}.{i % 1000:03d}+0000"
+        )
+    org = ReportOrg(rows, columns=("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE"))
+    res = run(org)
+    assert res.paged_on == "CREATED_DATE" and len(res) == 4300
+    sent = [b["reportFilters"][-1]["value"] for b in org.bodies[2:] if b is not None]
+    assert sent and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", v) for v in sent)
+
+
+# --- the org's hourly report runs (fidelity-audit D3) ------------------------------------------
+
+
+def test_a_report_within_one_run_never_reads_the_limits() -> None:
+    org = ReportOrg(make_rows(1500))
+    assert len(run(org)) == 1500
+    assert org.limits_reads == 0
+
+
+def test_enough_sync_runs_left_pages_synchronously() -> None:
+    org = ReportOrg(make_rows(9000), limits={"HourlySyncReportRuns": 7, "HourlyAsyncReportRuns": 0})
+    res = run(org)  # the first run, then ceil(9000 / 2000) + 1 = 6 planned: 7 - 1 left suffice
+    assert len(res) == 9000 and not org.instances
+    assert org.limits_reads == 1
+
+
+def test_too_few_sync_runs_left_pages_asynchronously() -> None:
+    org = ReportOrg(
+        make_rows(9000), limits={"HourlySyncReportRuns": 5, "HourlyAsyncReportRuns": 50}
+    )
+    res = run(org)
+    assert len(res) == 9000 and res.details["Opportunity ID"].is_unique
+    assert len(org.instances) == res.runs - 1  # every run after the first went async
+    assert org.limits["HourlySyncReportRuns"] == 4
+
+
+def test_neither_budget_raises_before_the_second_run_with_the_numbers() -> None:
+    org = ReportOrg(make_rows(9000), limits={"HourlySyncReportRuns": 6, "HourlyAsyncReportRuns": 5})
+    with pytest.raises(ReportRunLimitError) as info:
+        run(org)
+    # N is only known from a run: the first one is spent to learn it, no other is made
+    assert len(org.bodies) == 1 and not org.instances
+    error = info.value
+    assert (error.runs_needed, error.sync_remaining, error.async_remaining) == (6, 5, 5)
+    assert "9,000 rows" in str(error) and "6 more runs" in str(error)
+    assert "5 synchronous and 5 asynchronous" in str(error)
+
+
+def test_without_limits_access_paging_is_not_planned() -> None:
+    org = ReportOrg(make_rows(4500), limits={})
+    assert len(run(org)) == 4500
+    assert org.limits_reads == 1
+
+
+class Overstated(ReportOrg):
+    """/limits says plenty, the org refuses sooner (another user spent the hour meanwhile)."""
+
+    def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
+        if url == "limits":
+            return {"HourlySyncReportRuns": {"Max": 500, "Remaining": 500},
+                    "HourlyAsyncReportRuns": {"Max": 1200, "Remaining": 1200}}  # fmt: skip
+        return super().answer(method, url, params=params, json=json, headers=headers)
+
+
+def test_a_sync_run_refused_for_the_hourly_limit_moves_async() -> None:
+    org = Overstated(
+        make_rows(9000), limits={"HourlySyncReportRuns": 3, "HourlyAsyncReportRuns": 50}
+    )
+    res = run(org)
+    assert len(res) == 9000 and res.details["Opportunity ID"].is_unique
+    assert len(org.instances) == res.runs - 3  # three sync runs, then async
+
+
+def test_an_async_run_refused_for_the_hourly_limit_raises_typed() -> None:
+    org = Overstated(
+        make_rows(9000), limits={"HourlySyncReportRuns": 2, "HourlyAsyncReportRuns": 1}
+    )
+    with pytest.raises(ReportRunLimitError, match="no report runs left this hour") as info:
+        run(org)
+    assert info.value.status == 403
+
+
+def test_the_budget_is_read_once_and_spent_across_reports() -> None:
+    org = ReportOrg(make_rows(4500), limits={"HourlySyncReportRuns": 8, "HourlyAsyncReportRuns": 0})
+    run(org)  # 1 + 3 runs: 4 left, and the cache knows it
+    with pytest.raises(ReportRunLimitError) as info:
+        run(org)  # needs 4 after its first run; 3 left
+    assert org.limits_reads == 1
+    assert info.value.sync_remaining == 3
+
+
+def test_the_limit_403_is_recognised_by_its_documented_text() -> None:
+    from sfnotebook.reports._budget import run_limit
+
+    def error(status: int, message: str) -> SalesforceError:
+        return SalesforceError(message, status=status, error_code=None, sf_message=message)
+
+    sync = (
+        "You can\u2019t run more than 500 reports synchronously every 60 minutes. Try again later."
+    )
+    assert run_limit(error(403, sync)) == "sync"
+    assert run_limit(error(403, sync.replace("synchronously", "asynchronously"))) == "async"
+    assert run_limit(error(403, "You don't have permission to run reports.")) is None
+    assert run_limit(error(400, sync)) is None
+
+
+# --- slow sync runs (fidelity-audit D1) -----------------------------------------------------------
+
+
+class Slow(ReportOrg):
+    """The sync run takes longer than the client waits: the read times out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeouts: list[Any] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().request(method, url, **kwargs)
+
+    def timeout_if_asked(self) -> None:
+        super().timeout_if_asked()
+        raise NetworkError("127.0.0.1 did not answer in time.", reason="timeout")
+
+
+def test_a_sync_run_past_the_threshold_moves_async_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sfnotebook.reports._runner.time.sleep", lambda s: None)
+    org = Slow(make_rows(4100))
+    res = run(org)
+    assert len(res) == 4100
+    assert len(org.instances) == res.runs  # the slow sync run was not made again
+    sync_timeouts = [t for t in org.timeouts if t is not None]
+    assert sync_timeouts == [(10.0, SYNC_RUN_TIMEOUT)]
+
+
+def test_the_threshold_never_lengthens_the_connections_read_timeout() -> None:
+    class Conn(ReportOrg):
+        timeout = (3.0, 30.0)
+
+    assert Runner(Conn([]), REPORT_ID)._read_timeout() == (3.0, 30.0)
+    assert Runner(Conn([]), REPORT_ID, sync_timeout=5.0)._read_timeout() == (3.0, 5.0)
+
+
+def test_a_refused_body_does_not_move_async() -> None:
+    class Refused(ReportOrg):
+        def timeout_if_asked(self) -> None:
+            raise ServerUnavailableError(
+                "The request body is either invalid or incomplete.",
+                status=500,
+                error_code="JSON_PARSER_ERROR",
+            )
+
+    org = Refused(make_rows(10))
+    with pytest.raises(ServerUnavailableError, match="invalid or incomplete"):
+        run(org)
+    assert not org.instances
+
+
+# --- the column cap (fidelity-audit D11) ------------------------------------------------------------
+
+
+def test_grouping_columns_past_the_column_cap_are_refused_before_paging() -> None:
+    from sfnotebook.reports._groups import grouped_as_tabular
+
+    metadata = {
+        "name": "Wide",
+        "reportFormat": "SUMMARY",
+        "detailColumns": [f"C{i}" for i in range(98)],
+        "groupingsDown": [{"name": "STAGE_NAME"}, {"name": "TYPE"}],
+    }
+    with pytest.raises(ReportPagingError, match="fewer than 100 columns") as info:
+        grouped_as_tabular(metadata)
+    assert "Remove 1 detail column" in str(info.value)
+    metadata["groupingsDown"] = [{"name": "STAGE_NAME"}]
+    assert len(grouped_as_tabular(metadata)[0]["detailColumns"]) == 99
