@@ -330,6 +330,10 @@ class DemoServer:
         """Reconfigure the faults at runtime (see :class:`FaultConfig`)."""
         self.faults.update(**options)
 
+    def journal(self) -> list[dict[str, Any]]:
+        """Every request served, oldest first (see :meth:`Dispatcher.journal`)."""
+        return self.dispatcher.journal()
+
     def stats(self) -> dict[str, Any]:
         """Requests served by kind and status, faults injected, tokens, API usage."""
         by_kind, by_status = self.dispatcher.counters()
