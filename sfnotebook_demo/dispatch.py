@@ -64,6 +64,9 @@ _GATEWAY_PAGE = (
 )
 
 
+_STALL = Response(status=0)  # the stall_next fault: no answer, and nothing served
+
+
 def _injected_error(status: int, retry_after: int | None) -> Response:
     """A 5xx: Salesforce's JSON error for 500/503, a load balancer's HTML page for 502/504."""
     if status == 503:
@@ -166,6 +169,13 @@ class Dispatcher:
         with self._lock:
             self.requests_by_kind[kind] = self.requests_by_kind.get(kind, 0) + 1
         response = self._respond(request, kind)
+        if response is _STALL:
+            # Journaled first: the client has given up long before the connection closes.
+            self._count_status(0)
+            self._note(request, kind, 0)
+            time.sleep(self.faults.stall_seconds)
+            h.close_connection = True
+            return
         if response is None:  # a dropped connection: no answer at all
             h.close_connection = True
             self._count_status(0)
@@ -217,8 +227,7 @@ class Dispatcher:
                 time.sleep(delay)
             fault = faults.transport_fault()
             if fault == "stall":
-                time.sleep(faults.stall_seconds)
-                return None
+                return _STALL
             if fault == "drop":
                 return None
             if fault == "error":

@@ -26,6 +26,7 @@ import orjson
 
 from sfnotebook._answers import decode_json
 from sfnotebook._api import OrgApi
+from sfnotebook.auth import TOKEN_PATH
 from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
 
 __all__ = ["Runner"]
@@ -44,7 +45,12 @@ def is_timeout(exc: SfNotebookError) -> bool:
 
 def moves_async(exc: SfNotebookError) -> bool:
     """Whether a failed sync run should become an async run: a 5xx, a timeout code, a read
-    timeout (a sync run may take longer than the connection waits) or a dropped connection."""
+    timeout (a sync run may take longer than the connection waits) or a dropped connection.
+
+    Not when the failure was the token exchange the run's 401 called for: the run never
+    started, and an async run would need the same exchange."""
+    if exc.url == TOKEN_PATH:
+        return False
     if isinstance(exc, NetworkError):
         return getattr(exc, "reason", None) not in _UNREACHABLE
     return is_timeout(exc) or (exc.status or 0) >= 500
@@ -106,12 +112,14 @@ class Runner:
         instance_id = orjson.loads(resp.content)["id"]
         try:
             return self._wait(base, instance_id)
-        except KeyboardInterrupt:
+        except BaseException:
+            # An interrupt, or a poll that failed for good: the run is given up, so it must
+            # not go on (or stay) on the org.
             self._delete(base, instance_id)
             raise
 
     def _delete(self, base: str, instance_id: str) -> None:
-        """Remove an instance left behind by an interrupt (best effort: the interrupt wins)."""
+        """Remove an instance given up on (best effort: the error that ended it wins)."""
         try:
             self.conn.request("DELETE", f"{base}/{instance_id}", timeout=(5, 10))
         except (SfNotebookError, OSError) as exc:
