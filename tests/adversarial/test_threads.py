@@ -11,6 +11,7 @@ under the same kind of load.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -164,8 +165,9 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 
 def test_threads_share_one_connection_while_sessions_expire(
-    demo: Any, reference: dict[str, Any], tmp_path: Path
+    demo: Any, reference: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="urllib3")
     conn = connect_to(demo, retries=4)
     issued_before = demo.stats()["tokens_issued"]
     journal_start = len(demo.journal())
@@ -213,6 +215,8 @@ def test_threads_share_one_connection_while_sessions_expire(
         for t in pool:
             t.join(timeout=300)
     assert not any(t.is_alive() for t in pool)
+    # The session keeps a connection per thread and worker: none is dropped for want of room.
+    assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
     assert errors == []
     assert mismatches == []
     assert noticed == EXPIRIES
