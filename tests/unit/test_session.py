@@ -15,7 +15,7 @@ import requests
 import requests.adapters
 
 from sfnotebook._secret import Secret
-from sfnotebook._session import MAX_RENEWALS, ApiSession, BearerAuth, sent_token
+from sfnotebook._session import MAX_RENEWALS, ApiSession, BearerAuth, RetryPolicy, sent_token
 
 BASE = "https://acme.my.salesforce.com"
 URL = BASE + "/services/data/v62.0/limits"
@@ -159,3 +159,14 @@ def test_a_request_with_its_own_auth_is_never_renewed() -> None:
     resp = session.post(URL, auth=requests.auth.HTTPBasicAuth("key", "secret"))
     assert resp.status_code == 401
     assert len(script.seen) == 1 and org.calls == []
+
+
+def test_retry_after_is_honoured_up_to_the_longest_wait() -> None:
+    policy = RetryPolicy(backoff=0.5, max_backoff=8.0)
+    assert policy.delay(0, "3") == 3.0
+    assert policy.delay(3, "0") == 0.0
+    assert policy.delay(0, "120") == 8.0  # a server asking for minutes gets the cap
+    for attempt in range(4):  # no (or an unreadable) Retry-After: backoff with jitter
+        for header in (None, "Wed, 21 Oct 2026 07:28:00 GMT"):
+            base = min(0.5 * 2**attempt, 8.0)
+            assert 0.5 * base <= policy.delay(attempt, header) <= 1.5 * base
