@@ -22,6 +22,7 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Json, JsonObject, Timeout
+from sfnotebook._once import OncePerKey
 from sfnotebook._secret import Secret
 from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy
 from sfnotebook._version import __version__
@@ -166,15 +167,6 @@ class _Verb:
         return function if obj is None else MethodType(function, obj)
 
 
-class _Flight:
-    """One describe in flight: the callers that wait for it share its answer or its failure."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.finished = 0  # requests finished (answered or failed)
-        self.failure: SfNotebookError | None = None
-
-
 class Connection:
     """A logged-in org: the token, the ``requests.Session`` and simple-salesforce's client.
 
@@ -192,9 +184,7 @@ class Connection:
         )
         self._token_lock = threading.Lock()
         self._failed_exchange: tuple[int, SfNotebookError] | None = None
-        self._describe_cache: dict[str, JsonObject] = {}
-        self._describe_lock = threading.Lock()
-        self._describe_flights: dict[str, _Flight] = {}
+        self._describes: OncePerKey[JsonObject] = OncePerKey()
         self._sf_lock = threading.Lock()
         self.session.timeout = DEFAULT_TIMEOUT
         self.output: Output = "pandas"  # what the verbs' output=None means
@@ -451,33 +441,12 @@ class Connection:
         >>> [f["name"] for f in org.describe("Account")["fields"]][:3]  # doctest: +SKIP
         ['Id', 'IsDeleted', 'MasterRecordId']
         """
-        key = sobject.lower()
-        with self._describe_lock:
-            cached = self._describe_cache.get(key)
-            if cached is not None:
-                return cached
-            flight = self._describe_flights.setdefault(key, _Flight())
-            seen = flight.finished
         # One request per object, whatever the number of threads asking at once: the others
         # wait for it and share its answer (the same dict), or its failure.
-        with flight.lock:
-            with self._describe_lock:
-                cached = self._describe_cache.get(key)
-            if cached is not None:
-                return cached
-            if flight.failure is not None and flight.finished > seen:
-                raise copy.copy(flight.failure)
-            try:
-                result: JsonObject = decode_describe(
-                    self.request("GET", f"sobjects/{sobject}/describe"), sobject
-                )
-            except SfNotebookError as exc:
-                flight.finished, flight.failure = flight.finished + 1, exc
-                raise
-            flight.finished, flight.failure = flight.finished + 1, None
-            with self._describe_lock:
-                self._describe_cache[key] = result
-            return result
+        return self._describes.get(
+            sobject.lower(),
+            lambda: decode_describe(self.request("GET", f"sobjects/{sobject}/describe"), sobject),
+        )
 
     def limits(self) -> dict[str, dict[str, int]]:
         """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""
