@@ -335,6 +335,8 @@ def test_cell(org: Org, fault: str, verb: str, phase_name: str) -> None:
         demo.set_faults(**{**phase.base, **matrix.options(fault, phase)})
         if rule.error is None:
             _same(RUNS[verb](conn, org, phase.options, out), clean.result)
+            if verb == "extract to a folder":  # replaced whole, nothing left beside it
+                assert [p.name for p in out.parent.iterdir()] == [out.name]
         else:
             with pytest.raises(rule.error) as info:
                 RUNS[verb](conn, org, phase.options, out)
