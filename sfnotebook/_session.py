@@ -8,7 +8,12 @@ here covers its calls (``org.sf.query_all``, ``org.sf.Account.describe()``) as w
   other origin it strips ``Authorization`` (so ``session.headers`` never holds the token, and
   no frame of ours holds it in a local). ``requests`` strips it on a redirect to another host.
 * 401 ``INVALID_SESSION_ID``: exchange the client credentials again (no refresh token exists in
-  this flow), swap the session's token and resend once.
+  this flow), swap the session's token and resend. The token a request carried is stamped on
+  it while it is prepared, so a 401 names its token exactly: the exchange happens only if that
+  token is still the session's (the generation check), so one expiry costs one exchange
+  however many threads met it, and a request whose token was renewed meanwhile is simply
+  resent. A request is resent at most :data:`MAX_RENEWALS` times (the session may expire
+  again while it is in flight); a 401 left after that is the caller's error.
 * 5xx and dropped connections on idempotent calls (GET/HEAD, or ``idempotent=True`` for
   read-only POSTs such as report runs): retry a bounded number of times with exponential
   backoff and jitter. A non-idempotent write is never retried.
@@ -28,14 +33,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 import requests.auth
 
 from sfnotebook._secret import Secret
 
-__all__ = ["ApiSession", "BearerAuth", "RetryPolicy"]
+__all__ = ["MAX_RENEWALS", "POOL_SIZE", "ApiSession", "BearerAuth", "RetryPolicy"]
 
 log = logging.getLogger("sfnotebook.http")
 
+MAX_RENEWALS = 3  # 401 INVALID_SESSION_ID resends of one request
+# Kept-alive connections per host. requests' default (10) is fewer than a notebook's threads
+# times each verb's workers (page prefetch, describes, 4 bulk page downloads): past it every
+# call would pay a new TLS handshake, and urllib3 logs a warning for each connection dropped.
+POOL_SIZE = 32
 _IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS"}
 _RETRY_STATUSES = {500, 502, 503, 504}
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -86,6 +97,7 @@ class BearerAuth(requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if _origin(r.url or "") == self.origin:
             r.headers["Authorization"] = "Bearer " + self.token.reveal()
+            sent_token(r, self.token)
         else:
             r.headers.pop("Authorization", None)
         return r
@@ -95,17 +107,39 @@ class BearerAuth(requests.auth.AuthBase):
         return f"<BearerAuth {scheme}://{host}:{port} token='***'>"
 
 
+_SENT = "_sfnotebook_token"  # the attribute of a PreparedRequest naming the token it carried
+
+
+def sent_token(r: requests.PreparedRequest, token: Secret | None = None) -> Secret | None:
+    """The token ``r`` carried (stamped by :class:`BearerAuth`); with ``token``, stamp it."""
+    if token is not None:
+        setattr(r, _SENT, token)
+    found = getattr(r, _SENT, None)
+    return found if isinstance(found, Secret) else None
+
+
 class ApiSession(requests.Session):
     """A session that re-authenticates on ``INVALID_SESSION_ID`` and retries idempotent reads.
 
-    ``reauthenticate(used)`` is called with the token (a :class:`Secret`) the failed call
-    carried; it installs a fresh :class:`BearerAuth` unless another thread already did.
+    ``reauthenticate(used, epoch)`` is called with the token (a :class:`Secret`) the refused
+    request carried and the :attr:`renewals` count when it was sent; it installs a fresh
+    :class:`BearerAuth` unless ``used`` is no longer the current token (another thread renewed
+    it), and says whether it exchanged. ``renewals`` counts finished exchange attempts (the
+    owner increments it), so a request in flight while an exchange failed can share that
+    failure instead of trying again.
     """
 
     def __init__(self, *, policy: RetryPolicy | None = None) -> None:
         super().__init__()
+        for prefix, adapter in list(self.adapters.items()):
+            if type(adapter) is requests.adapters.HTTPAdapter:  # requests' own, not a test's
+                self.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
         self.policy = policy or RetryPolicy()
-        self.reauthenticate: Callable[[Secret | None], None] | None = None
+        self.reauthenticate: Callable[[Secret | None, int], bool] | None = None
+        self.renewals = 0
+        # The timeout of calls that name none: simple-salesforce's (org.sf) name none, and
+        # requests would then wait for ever on a connection that never answers.
+        self.timeout: float | tuple[float, float] = (10.0, 300.0)
         self.instance_host: str | None = None
         self.stats = {"requests": 0, "retries": 0, "reexchanges": 0, "faults": 0}
         self.api_usage: tuple[int, int] | None = None
@@ -126,6 +160,8 @@ class ApiSession(requests.Session):
         url = url.decode() if isinstance(url, bytes) else url
         retryable = idempotent if idempotent is not None else method.upper() in _IDEMPOTENT_METHODS
         on_instance = self.instance_host is not None and urlsplit(url).netloc == self.instance_host
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
         if kwargs.get("verify") is None:
             # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify; the
             # CA bundle this session was given (the org's, or the demo org's) must win.
@@ -135,11 +171,11 @@ class ApiSession(requests.Session):
             # BearerAuth sets the header; a caller's copy (simple-salesforce's SFType sends
             # one) would only keep the token in this frame's locals.
             kwargs["headers"] = _without_authorization(kwargs.get("headers"))
-        reauthed = False
+        renewals = 0
         attempt = 0
         while True:
             self._count("requests")
-            used = self._token()
+            epoch = self.renewals
             try:
                 resp = super().request(method, url, *args, **kwargs)
             except requests.RequestException as exc:
@@ -161,14 +197,14 @@ class ApiSession(requests.Session):
                 resp.status_code == 401
                 and on_instance
                 and not own_auth
-                and not reauthed
+                and renewals < MAX_RENEWALS
                 and self.reauthenticate is not None
                 and _is_invalid_session(resp)
             ):
-                self.reauthenticate(used)
-                self._count("reexchanges")
-                reauthed = True
                 resp.close()
+                if self.reauthenticate(sent_token(resp.request), epoch):
+                    self._count("reexchanges")
+                renewals += 1
                 continue
             if resp.status_code in _RETRY_STATUSES and retryable and attempt < self.policy.retries:
                 self._count("faults")
@@ -178,10 +214,6 @@ class ApiSession(requests.Session):
                 attempt += 1
                 continue
             return resp
-
-    def _token(self) -> Secret | None:
-        """The token the next request will carry (``None`` before login)."""
-        return self.auth.token if isinstance(self.auth, BearerAuth) else None
 
     def _sleep(
         self, attempt: int, retry_after: str | None, why: str, method: str, url: str

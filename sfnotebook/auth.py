@@ -29,6 +29,7 @@ import requests.auth
 
 from sfnotebook._answers import body_start, decode_json, unexpected
 from sfnotebook._secret import Secret, reveal
+from sfnotebook._session import ApiSession
 from sfnotebook.errors import (
     AuthenticationError,
     GrantTypeNotEnabledError,
@@ -37,15 +38,17 @@ from sfnotebook.errors import (
     MyDomainRequiredError,
     NetworkError,
     RunAsUserMissingError,
+    ServerUnavailableError,
 )
 from sfnotebook.settings import Settings
 
-__all__ = ["Token", "exchange_token", "network_error", "revoke_token"]
+__all__ = ["TOKEN_PATH", "Token", "exchange_token", "network_error", "revoke_token"]
 
 log = logging.getLogger("sfnotebook.auth")
 
 TIMEOUT = (10.0, 60.0)
-TOKEN_ENDPOINT = "token exchange (/services/oauth2/token)"  # noqa: S105 - a name, not a secret
+TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
+TOKEN_ENDPOINT = f"token exchange ({TOKEN_PATH})"
 
 # Hosts Salesforce issues instance URLs under; a token answer naming any other host than the
 # My Domain itself is refused (the token would be sent there).
@@ -189,14 +192,24 @@ def _forget_request_body(resp: requests.Response, *args: Any, **kwargs: Any) -> 
     return resp
 
 
-def exchange_token(settings: Settings, session: requests.Session) -> Token:
+def exchange_token(
+    settings: Settings,
+    session: requests.Session,
+    *,
+    timeout: tuple[float, float] = TIMEOUT,
+) -> Token:
     """Exchange the consumer key and secret for an access token.
 
+    On an :class:`~sfnotebook._session.ApiSession` a 5xx or a dropped connection is retried
+    as an idempotent read is: an exchange changes no data (each one only issues a token), so
+    a renewal in the middle of a long download does not fail on one bad answer.
+
     Raises the typed :mod:`sfnotebook.errors` for every refusal the token endpoint can give,
+    :class:`~sfnotebook.errors.ServerUnavailableError` for a 5xx left after the retries,
     :class:`~sfnotebook.errors.UnexpectedAnswerError` for an answer that is not one, and
     :class:`~sfnotebook.errors.NetworkError` when the host cannot be reached.
     """
-    url = settings.domain_url + "/services/oauth2/token"
+    url = settings.domain_url + TOKEN_PATH
     form = _FormBody(
         {
             "grant_type": "client_credentials",
@@ -204,10 +217,19 @@ def exchange_token(settings: Settings, session: requests.Session) -> Token:
             "client_secret": settings.consumer_secret,
         }
     )
-    resp = _post(session, url, form, settings)
+    resp = _post(session, url, form, settings, timeout=timeout, idempotent=True)
     log.debug("token exchange: POST %s -> %s", url, resp.status_code)
     if resp.status_code == 200:
         return Token.from_response(resp, settings)
+    if resp.status_code >= 500:
+        tries = 1 + session.policy.retries if isinstance(session, ApiSession) else 1
+        raise ServerUnavailableError(
+            f"The {TOKEN_ENDPOINT} at {settings.host} answered {resp.status_code} "
+            f"({tries} {'try' if tries == 1 else 'tries'}): Salesforce is unavailable. Retry "
+            "in a few minutes; status.salesforce.com shows incidents.",
+            status=resp.status_code,
+            url=TOKEN_PATH,
+        )
     raise _token_error(resp, _oauth_body(resp), settings)
 
 
@@ -226,20 +248,34 @@ def revoke_token(settings: Settings, session: requests.Session, token: Token) ->
 
 
 def _post(
-    session: requests.Session, url: str, form: _FormBody, settings: Settings
+    session: requests.Session,
+    url: str,
+    form: _FormBody,
+    settings: Settings,
+    *,
+    timeout: tuple[float, float] = TIMEOUT,
+    idempotent: bool = False,
 ) -> requests.Response:
-    """POST a form holding secrets: verified TLS, no redirects, failures raised unchained."""
+    """POST a form holding secrets: verified TLS, no redirects, failures raised unchained.
+
+    ``idempotent`` lets an :class:`ApiSession` retry it (a plain session never does).
+    """
+    options: dict[str, Any] = {"idempotent": True} if idempotent else {}
+    if not isinstance(session, ApiSession):
+        options = {}
     try:
         return session.post(
             url,
             auth=form,
             headers={"Accept": "application/json"},
-            timeout=TIMEOUT,
+            timeout=timeout,
             verify=settings.verify,
             allow_redirects=False,
+            **options,
         )
     except requests.RequestException as exc:
         failure = network_error(exc, settings.host, settings.ca_bundle)
+        failure.url = urlsplit(url).path
     # Raised here, not in the except block: the requests/urllib3 exception (whose frames hold
     # the prepared body) is neither chained nor kept alive.
     raise failure
@@ -259,7 +295,7 @@ def _token_error(resp: requests.Response, body: Any, settings: Settings) -> Auth
     if isinstance(body, dict):
         error = str(body.get("error") or "")
         description = str(body.get("error_description") or "")
-    ctx: dict[str, Any] = {"status": status, "error_code": error or None, "url": None}
+    ctx: dict[str, Any] = {"status": status, "error_code": error or None, "url": TOKEN_PATH}
     said = f"Salesforce answered {status} {error}: {description}".rstrip(": ")
     host = settings.host
     if error == "invalid_grant" and "not supported on this domain" in description:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -21,10 +22,12 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Json, JsonObject, Timeout
+from sfnotebook._once import OncePerKey
 from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
 from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy
 from sfnotebook._version import __version__
+from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
     InvalidSettingError,
@@ -181,9 +184,10 @@ class Connection:
             {"Accept": "application/json", "User-Agent": f"sfnotebook/{__version__}"}
         )
         self._token_lock = threading.Lock()
-        self._describe_cache: dict[str, JsonObject] = {}
-        self._describe_lock = threading.Lock()
-        self.timeout = DEFAULT_TIMEOUT
+        self._failed_exchange: tuple[int, SfNotebookError] | None = None
+        self._describes: OncePerKey[JsonObject] = OncePerKey()
+        self._sf_lock = threading.Lock()
+        self.session.timeout = DEFAULT_TIMEOUT
         self.output: Output = "pandas"  # what the verbs' output=None means
         self._token: Token | None = None
         self.instance_url = ""
@@ -226,26 +230,43 @@ class Connection:
         return self.session.api_usage
 
     @property
+    def timeout(self) -> Timeout:
+        """``(connect, read)`` seconds every call waits at most, ``org.sf``'s calls too."""
+        return self.session.timeout
+
+    @timeout.setter
+    def timeout(self, value: Timeout) -> None:
+        self.session.timeout = value
+
+    @property
     def stats(self) -> dict[str, int]:
         """Requests sent, retries, faults seen and token re-exchanges, since connecting."""
         return dict(self.session.stats)
 
     @property
     def sf(self) -> Salesforce:
-        """simple-salesforce's client on this connection's session and token."""
-        if self._sf is None:
-            from simple_salesforce import Salesforce
+        """simple-salesforce's client on this connection's session and token.
 
-            sf = Salesforce(
-                instance_url=self.instance_url,
-                session_id=self.token.access_token.reveal(),
-                version=self.api_version,
-                session=self.session,
-            )
-            sf.headers.pop("X-PrettyPrint", None)
-            # The session's BearerAuth adds the header to each request, to the instance only.
-            sf.headers.pop("Authorization", None)
-            self._sf = sf
+        Built once, on first use, whichever thread gets there first; its ``session_id``
+        follows each renewal of the token.
+        """
+        if self._sf is not None:
+            return self._sf
+        from simple_salesforce import Salesforce
+
+        with self._sf_lock:
+            if self._sf is None:
+                with self._token_lock:  # no renewal between reading the token and keeping sf
+                    sf = Salesforce(
+                        instance_url=self.instance_url,
+                        session_id=self.token.access_token.reveal(),
+                        version=self.api_version,
+                        session=self.session,
+                    )
+                    sf.headers.pop("X-PrettyPrint", None)
+                    # The session's BearerAuth adds the header to each request (instance only).
+                    sf.headers.pop("Authorization", None)
+                    self._sf = sf
         return self._sf
 
     def __repr__(self) -> str:
@@ -272,16 +293,41 @@ class Connection:
         return connection_html(self)
 
     # -- token --------------------------------------------------------------------------------
-    def _reauthenticate(self, used: Secret | None) -> None:
-        """Exchange the credentials again unless another thread already did."""
+    def _reauthenticate(self, used: Secret | None, epoch: int) -> bool:
+        """Exchange the credentials again unless ``used`` is no longer the current token.
+
+        ``used`` is the token the refused request carried: if another thread renewed it
+        meanwhile, the caller just resends (False). ``epoch`` is the session's count of
+        finished exchange attempts when that request was sent: if one failed since, the request
+        was in flight during it and gets that failure too, instead of each thread trying again
+        in turn. True after an exchange.
+        """
+        session = self.session
         with self._token_lock:
             if used is not None and used is not self.token.access_token:
-                return  # someone else renewed it while this call was in flight
+                return False  # renewed while this call was in flight
+            failed = self._failed_exchange
+            if failed is not None and failed[0] > epoch:
+                raise copy.copy(failed[1])  # an exchange failed while this call was in flight
             log.info("session expired; exchanging the client credentials again")
-            self._token = exchange_token(self.settings, self.session)
-            self.session.auth = BearerAuth(self._token.access_token, self.instance_url)
+            try:
+                token = exchange_token(self.settings, session, timeout=self._auth_timeout())
+            except SfNotebookError as exc:
+                session.renewals += 1
+                self._failed_exchange = (session.renewals, exc)
+                raise
+            session.renewals += 1
+            self._failed_exchange = None
+            self._token = token
+            self.session.auth = BearerAuth(token.access_token, self.instance_url)
             if self._sf is not None:
-                self._sf.session_id = self._token.access_token.reveal()
+                self._sf.session_id = token.access_token.reveal()
+            return True
+
+    def _auth_timeout(self) -> tuple[float, float]:
+        """The token exchange's timeouts: the auth module's, or the connection's if shorter."""
+        mine = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        return (min(mine[0], AUTH_TIMEOUT[0]), min(mine[1], AUTH_TIMEOUT[1]))
 
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
@@ -402,17 +448,12 @@ class Connection:
         ['Id', 'IsDeleted', 'MasterRecordId']
         """
         api_name(sobject, argument="sobject", what="an object's API name")
-        key = sobject.lower()
-        with self._describe_lock:
-            cached = self._describe_cache.get(key)
-        if cached is not None:
-            return cached
-        result: JsonObject = decode_describe(
-            self.request("GET", f"sobjects/{sobject}/describe"), sobject
+        # One request per object, whatever the number of threads asking at once: the others
+        # wait for it and share its answer (the same dict), or its failure.
+        return self._describes.get(
+            sobject.lower(),
+            lambda: decode_describe(self.request("GET", f"sobjects/{sobject}/describe"), sobject),
         )
-        with self._describe_lock:
-            self._describe_cache[key] = result
-        return result
 
     def limits(self) -> dict[str, dict[str, int]]:
         """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""

@@ -6,6 +6,10 @@ for unknown ones), routes (404 / 405), authenticates bearer tokens (401
 ``INVALID_SESSION_ID``), applies session-expiry and request-limit faults, counts the API call
 (``Sforce-Limit-Info``), and turns handler exceptions into Salesforce's 500
 ``UNKNOWN_EXCEPTION``. Nothing here logs a token, a secret or a query string.
+
+It also keeps a journal of the requests it served (method, path, status, and the serial of
+the bearer token presented, never the token): what tests count to check that a client sent a
+non-idempotent call once, or renewed an expired session once.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from typing import Any, Protocol
 
 from sfnotebook_demo.faults import FaultConfig
@@ -25,11 +30,12 @@ from sfnotebook_demo.rest.platform import ApiUsage, limit_consumed
 from sfnotebook_demo.state import API_VERSIONS, LATEST_API_VERSION
 from sfnotebook_demo.transport import read_body, write_response
 
-__all__ = ["AdminOps", "Dispatcher", "request_kind"]
+__all__ = ["JOURNAL_SIZE", "AdminOps", "Dispatcher", "request_kind"]
 
 logger = logging.getLogger("sfnotebook_demo")
 
 _DATA_PATH = re.compile(r"^/services/data/(?:v(?P<v>\d+\.\d)|(?P<latest>latest))(?P<rest>/.*)?$")
+JOURNAL_SIZE = 200_000  # requests remembered by the journal (the oldest are forgotten)
 _OAUTH_TOKEN_PATHS = (
     "/services/oauth2/token",
     "/services/oauth2/revoke",
@@ -52,6 +58,38 @@ def request_kind(path: str) -> str:
     return "other"
 
 
+_GATEWAY_PAGE = (
+    "<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1>"
+    "<p>The server did not answer in time (injected by the demo org).</p></body></html>"
+)
+
+
+_STALL = Response(status=0)  # the stall_next fault: no answer, and nothing served
+
+
+def _injected_error(status: int, retry_after: int | None) -> Response:
+    """A 5xx: Salesforce's JSON error for 500/503, a load balancer's HTML page for 502/504."""
+    if status == 503:
+        response = error_response(
+            503,
+            "SERVER_UNAVAILABLE",
+            "Server temporarily unavailable, please retry (injected by the demo org)",
+        )
+    elif status == 500:
+        response = error_response(
+            500,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred (injected by the demo org)",
+        )
+    else:
+        reason = "Bad Gateway" if status == 502 else "Gateway Timeout"
+        page = _GATEWAY_PAGE.format(status=status, reason=reason)
+        response = Response(status=status, body=page.encode(), content_type="text/html")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def invalid_session() -> Response:
     """Salesforce's 401 for a missing, unknown, expired or revoked token."""
     return error_response(401, "INVALID_SESSION_ID", "Session expired or invalid")
@@ -63,6 +101,8 @@ class AdminOps(Protocol):
     def stats(self) -> dict[str, Any]: ...
 
     def expire_sessions(self) -> int: ...
+
+    def journal(self) -> list[dict[str, Any]]: ...
 
     def set_faults(self, **options: Any) -> None: ...
 
@@ -95,6 +135,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self.requests_by_kind: dict[str, int] = {}
         self.responses_by_status: dict[int, int] = {}
+        self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
 
     def counters(self) -> tuple[dict[str, int], dict[str, int]]:
         """Requests by kind and responses by status (``"0"``: dropped), as copies."""
@@ -102,6 +143,23 @@ class Dispatcher:
             by_kind = dict(self.requests_by_kind)
             by_status = {str(k): v for k, v in sorted(self.responses_by_status.items())}
         return by_kind, by_status
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Every request served, oldest first: ``method``, ``path``, ``status`` (0: no answer)
+        and ``token``, the serial of the bearer token it carried (1 for the first token
+        issued; ``None`` without a token or for one this org never issued)."""
+        with self._lock:
+            return list(self._journal)
+
+    def _note(self, request: Request, kind: str, status: int) -> None:
+        token = None
+        if kind != "admin":
+            _, _, bearer = (request.header("authorization") or "").partition(" ")
+            token = self.tokens.serial(bearer.strip()) if bearer.strip() else None
+        entry = {"method": request.method, "path": request.path, "status": status, "token": token}
+        with self._lock:
+            if kind != "admin":
+                self._journal.append(entry)
 
     # ---- one request -----------------------------------------------------------------------
 
@@ -115,12 +173,21 @@ class Dispatcher:
         with self._lock:
             self.requests_by_kind[kind] = self.requests_by_kind.get(kind, 0) + 1
         response = self._respond(request, kind)
+        if response is _STALL:
+            # Journaled first: the client has given up long before the connection closes.
+            self._count_status(0)
+            self._note(request, kind, 0)
+            time.sleep(self.faults.stall_seconds)
+            h.close_connection = True
+            return
         if response is None:  # a dropped connection: no answer at all
             h.close_connection = True
             self._count_status(0)
+            self._note(request, kind, 0)
             logger.debug("%s %s dropped", request.method, request.path)
             return
         self._count_status(response.status)
+        self._note(request, kind, response.status)
         write_response(h, request, response, gzip_level=self.gzip_level)
         logger.debug(
             "%s %s -> %d (%.1f ms)",
@@ -156,20 +223,34 @@ class Dispatcher:
         if kind == "admin":
             return self._admin(request)
         faults = self.faults
-        faulty = faults.applies(kind, request.path)
+        faulty = faults.applies(kind, request.path, request.method)
+        cut = False
         if faulty:
             delay = faults.delay()
             if delay:
                 time.sleep(delay)
             fault = faults.transport_fault()
+            if fault == "stall":
+                return _STALL
             if fault == "drop":
                 return None
             if fault == "error":
-                return error_response(
-                    503,
-                    "SERVER_UNAVAILABLE",
-                    "Server temporarily unavailable, please retry (injected by the demo org)",
+                return _injected_error(faults.error_status, faults.retry_after)
+            if fault == "limit":
+                refused = error_response(
+                    403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
                 )
+                refused.headers["Sforce-Limit-Info"] = self.usage.header(faults.request_limit)
+                return refused
+            cut = fault == "cut"
+        response = self._serve(request, kind, faulty)
+        if response is not None and cut:
+            response.cut = True
+        return response
+
+    def _serve(self, request: Request, kind: str, faulty: bool) -> Response:
+        """Version check, routing, authentication, expiry and limits, then the handler."""
+        faults = self.faults
 
         version_error = self._check_version(request)
         if version_error is not None:
@@ -269,6 +350,8 @@ class Dispatcher:
         route = (request.method, request.path)
         if route == ("GET", "/__demo__/stats"):
             return json_response(self._ops.stats())
+        if route == ("GET", "/__demo__/journal"):
+            return json_response(self._ops.journal())
         if route == ("POST", "/__demo__/expire-sessions"):
             return json_response({"expired": self._ops.expire_sessions()})
         if route == ("GET", "/__demo__/faults"):

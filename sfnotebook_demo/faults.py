@@ -1,15 +1,17 @@
-"""Fault injection for the demo org: latency, 503s, dropped connections, expiry, limits.
+"""Fault injection for the demo org: latency, 5xx, dropped connections, expiry, limits.
 
 A :class:`FaultConfig` lives in ``org.features["faults"]``. The server consults it for the
-transport-level faults (latency, 503 ``SERVER_UNAVAILABLE``, dropped connections, session
-expiry, ``REQUEST_LIMIT_EXCEEDED``); feature modules read their own switches from it with
-``getattr(faults, name, default)``: ``expire_locators``, ``report_timeout`` (answered as the
-org's dialect says, :mod:`sfnotebook_demo.dialect`), ``fail_bulk_jobs``. Every injected fault is counted by kind, so tests and benchmarks can
+transport-level faults (latency, 503 ``SERVER_UNAVAILABLE`` or another 5xx, dropped
+connections, bodies cut short, stalled requests, session expiry, ``REQUEST_LIMIT_EXCEEDED``);
+feature modules read their own switches from it with ``getattr(faults, name, default)``:
+``expire_locators``, ``report_timeout`` (answered as the org's dialect says,
+:mod:`sfnotebook_demo.dialect`), ``report_delay``, ``fail_bulk_jobs``. Every injected fault is counted by kind, so tests and benchmarks can
 report what a client survived.
 
 Randomness comes from a seeded :class:`random.Random`, so a sequential test run is
-reproducible; ``error_next`` / ``drop_next`` give exact, count-based faults for tests that
-must not depend on luck.
+reproducible; ``error_next``, ``drop_next``, ``cut_next``, ``stall_next`` and ``limit_next``
+give exact, count-based faults for tests that must not depend on luck (``skip_next`` and
+``methods`` aim them at one request of a sequence).
 """
 
 from __future__ import annotations
@@ -22,16 +24,23 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "REQUEST_KINDS", "FaultConfig"]
+__all__ = ["ERROR_STATUSES", "FAULT_KINDS", "REQUEST_KINDS", "FaultConfig"]
 
 # The kinds of request the server tells apart; faults apply to ``FaultConfig.apply_to`` only.
 REQUEST_KINDS = ("data", "token", "identity", "versions", "admin", "other")
+
+# Statuses ``error_status`` may take: a JSON 500/503 as Salesforce's own servers answer, or an
+# HTML 502/504 as a load balancer in front of them does.
+ERROR_STATUSES = (500, 502, 503, 504)
 
 # The kinds of fault counted in ``FaultConfig.counts``.
 FAULT_KINDS = (
     "latency",
     "server_unavailable",
+    "server_error",
     "dropped_connection",
+    "cut_body",
+    "stalled",
     "session_expired",
     "request_limit_exceeded",
     "expired_locator",
@@ -66,6 +75,23 @@ class FaultConfig:
     error_next, drop_next
         Exact counts: the next N requests get a 503 / a dropped connection (decremented as
         they are used; checked before the rates).
+    error_status
+        The status of injected errors, one of :data:`ERROR_STATUSES` (503 by default).
+    retry_after
+        When set, injected errors carry ``Retry-After: <seconds>``.
+    cut_next
+        The next N requests are served, but their answer stops half-way through the body
+        and the connection closes (``Content-Length`` or chunked framing left unfinished).
+    stall_next, stall_seconds
+        The next N requests get no answer for ``stall_seconds``, then the connection closes
+        unanswered; they are never served (a request lost in a hung network path).
+    limit_next
+        The next N requests answer 403 ``REQUEST_LIMIT_EXCEEDED`` (not served).
+    skip_next
+        Requests the faults apply to that pass untouched before the count-based faults
+        above start (``skip_next=1``: the second matching request gets the fault).
+    methods
+        When set, transport faults apply only to these HTTP methods (``("GET",)``).
     expire_after_requests
         Once, after N authenticated API requests (counted from when the faults were last
         set), all current sessions become invalid: the (N+1)-th call gets 401
@@ -110,6 +136,14 @@ class FaultConfig:
     drop_rate: float = 0.0
     error_next: int = 0
     drop_next: int = 0
+    error_status: int = 503
+    retry_after: int | None = None
+    cut_next: int = 0
+    stall_next: int = 0
+    stall_seconds: float = 1.0
+    limit_next: int = 0
+    skip_next: int = 0
+    methods: tuple[str, ...] | None = None
     expire_after_requests: int | None = None
     expire_every_requests: int | None = None
     expire_after_seconds: float | None = None
@@ -153,6 +187,14 @@ class FaultConfig:
         for name in ("latency", "report_delay"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.stall_seconds < 0:
+            raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds!r}")
+        if self.error_status not in ERROR_STATUSES:
+            raise ValueError(
+                f"error_status must be one of {ERROR_STATUSES}, got {self.error_status!r}"
+            )
+        if self.methods is not None:
+            self.methods = tuple(m.upper() for m in self.methods)
         if isinstance(self.apply_to, str):
             self.apply_to = (self.apply_to,)
         self.apply_to = tuple(self.apply_to)
@@ -173,7 +215,7 @@ class FaultConfig:
         with self._lock:
             old = {name: getattr(self, name) for name in options}
             for name, value in options.items():
-                if name == "apply_to" and isinstance(value, list):
+                if name in ("apply_to", "methods") and isinstance(value, list):
                     value = tuple(value)
                 setattr(self, name, value)
             try:
@@ -198,35 +240,48 @@ class FaultConfig:
 
     # ---- decisions the server asks for -------------------------------------------------
 
-    def applies(self, kind: str, path: str) -> bool:
-        """Whether transport faults apply to a request of this kind and path."""
+    def applies(self, kind: str, path: str, method: str | None = None) -> bool:
+        """Whether transport faults apply to a request of this kind, path (and method)."""
         if kind not in self.apply_to:
+            return False
+        if method is not None and self.methods is not None and method.upper() not in self.methods:
             return False
         return self._pattern is None or self._pattern.search(path) is not None
 
     def transport_fault(self) -> str | None:
-        """Draw the fault for one request: ``"drop"``, ``"error"`` or ``None``.
+        """Draw the fault for one request: ``"drop"``, ``"error"``, ``"cut"``, ``"stall"``,
+        ``"limit"`` or ``None``.
 
         Latency is separate (:attr:`latency`), because it combines with the others.
         """
         with self._lock:
-            if self.drop_next > 0:
-                self.drop_next -= 1
-                self.counts["dropped_connection"] += 1
-                return "drop"
-            if self.error_next > 0:
-                self.error_next -= 1
-                self.counts["server_unavailable"] += 1
-                return "error"
+            counted = (
+                ("drop_next", "drop", "dropped_connection"),
+                ("error_next", "error", self._error_kind()),
+                ("cut_next", "cut", "cut_body"),
+                ("stall_next", "stall", "stalled"),
+                ("limit_next", "limit", "request_limit_exceeded"),
+            )
+            if self.skip_next > 0 and any(getattr(self, name) > 0 for name, _, _ in counted):
+                self.skip_next -= 1
+                return None
+            for name, fault, kind in counted:
+                if getattr(self, name) > 0:
+                    setattr(self, name, getattr(self, name) - 1)
+                    self.counts[kind] += 1
+                    return fault
             # Draw both numbers every time so the sequence does not depend on the rates.
             drop_draw, error_draw = self._rng.random(), self._rng.random()
             if drop_draw < self.drop_rate:
                 self.counts["dropped_connection"] += 1
                 return "drop"
             if error_draw < self.error_rate:
-                self.counts["server_unavailable"] += 1
+                self.counts[self._error_kind()] += 1
                 return "error"
             return None
+
+    def _error_kind(self) -> str:
+        return "server_unavailable" if self.error_status == 503 else "server_error"
 
     def delay(self) -> float:
         """The latency to add to one request (counted when non-zero)."""

@@ -54,12 +54,17 @@ class Request:
 
 @dataclass
 class Response:
-    """What a handler returns. ``body`` may be bytes, or an iterable of bytes to stream."""
+    """What a handler returns. ``body`` may be bytes, or an iterable of bytes to stream.
+
+    ``cut`` (set by the ``cut_next`` fault, never by handlers) sends only half of the body,
+    then closes the connection.
+    """
 
     status: int = 200
     body: bytes | Iterable[bytes] = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json;charset=UTF-8"
+    cut: bool = False
 
     def chunks(self) -> Iterator[bytes]:
         if isinstance(self.body, bytes):

@@ -368,6 +368,14 @@ class DemoOrg:
         result: dict[str, Any] = self._call("GET", "/__demo__/stats")
         return result
 
+    def journal(self) -> list[dict[str, Any]]:
+        """Every request served, oldest first: ``method``, ``path``, ``status`` (0: no answer)
+        and ``token``, the serial of the bearer token it carried (never the token itself)."""
+        if self._server is not None:
+            return self._server.journal()
+        result: list[dict[str, Any]] = self._call("GET", "/__demo__/journal")
+        return result
+
     def expire_sessions(self) -> int:
         """Invalidate every access token now (the next API call gets 401 INVALID_SESSION_ID)."""
         if self._server is not None:

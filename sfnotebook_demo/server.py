@@ -348,6 +348,10 @@ class DemoServer:
             self.usage.set_remaining(name, value)
         return limits_payload(self.usage)
 
+    def journal(self) -> list[dict[str, Any]]:
+        """Every request served, oldest first (see :meth:`Dispatcher.journal`)."""
+        return self.dispatcher.journal()
+
     def stats(self) -> dict[str, Any]:
         """Requests served by kind and status, faults injected, tokens, API usage."""
         by_kind, by_status = self.dispatcher.counters()

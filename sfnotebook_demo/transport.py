@@ -197,12 +197,17 @@ def write_response(h: Any, request: Request, response: Response, *, gzip_level: 
             lines.append("Vary: Accept-Encoding")
         lines.append(f"Content-Length: {len(body)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if response.cut and not head_only:
+            # The cut_next fault: the announced length, half of the bytes, then close.
+            h.close_connection = True
+            body = body[: len(body) // 2]
         h.wfile.write(head if head_only else head + body)
         return
 
     try:
         body_iter: Iterable[bytes] = response.body
-        _write_stream(h, request, body_iter, lines, gzip_level if gzip_ok else 0, head_only)
+        level = gzip_level if gzip_ok else 0
+        _write_stream(h, request, body_iter, lines, level, head_only, cut=response.cut)
     finally:
         # Close the handler's generator here, in its own thread: left to the garbage
         # collector it could run its clean-up (a SQLite cursor, say) in another thread.
@@ -212,7 +217,14 @@ def write_response(h: Any, request: Request, response: Response, *, gzip_level: 
 
 
 def _write_stream(
-    h: Any, request: Request, body: Iterable[bytes], lines: list[str], level: int, head_only: bool
+    h: Any,
+    request: Request,
+    body: Iterable[bytes],
+    lines: list[str],
+    level: int,
+    head_only: bool,
+    *,
+    cut: bool = False,
 ) -> None:
     chunks: Iterator[bytes] = _coalesce(iter(body))
     if level > 0:
@@ -223,6 +235,13 @@ def _write_stream(
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     h.wfile.write(head)
     if head_only:
+        return
+    if cut:
+        # The cut_next fault: the first chunk announced whole but sent half, then close.
+        h.close_connection = True
+        piece = next((p for p in chunks if p), b"")
+        if piece:
+            h.wfile.write(b"%x\r\n%s" % (len(piece), piece[: len(piece) // 2]))
         return
     try:
         for piece in chunks:

@@ -148,6 +148,7 @@ def extract(
     return _results(
         conn,
         str(job["id"]),
+        created=True,
         soql=soql,
         root=job.get("object"),
         target=target,
@@ -211,6 +212,7 @@ def job_results(
     return _results(
         conn,
         job_id,
+        created=False,
         soql="",
         root=None,
         target=target,
@@ -261,6 +263,7 @@ def _results(
     conn: OrgApi,
     job_id: str,
     *,
+    created: bool,
     soql: str,
     root: str | None,
     target: OutputTarget | None,
@@ -272,12 +275,18 @@ def _results(
     compress: bool | None,
     output: _output.Output,
 ) -> Any:
-    """Wait for the job, download, convert and check its pages; abort it on KeyboardInterrupt."""
+    """Wait for the job, download, convert and check its pages.
+
+    The job is aborted on a KeyboardInterrupt, and, when this call ``created`` it, on any
+    failure before it completed: nobody else knows its id, so nothing may be left running.
+    """
     collector: Collector | None = None
     bar = _Progress(progress, job_id)
+    complete = False
     try:
         collector = Collector(conn, soql, root=root, target=target, dtypes=dtypes, output=output)
         info = _wait(conn, job_id, poll_interval=poll_interval, bar=bar)
+        complete = True
         collector.root = info.get("object") or collector.root
         expected = _int(info.get("numberRecordsProcessed"))
         bar.downloading(expected)
@@ -303,9 +312,13 @@ def _results(
             if collector is not None:
                 collector.discard()
         raise
-    except BaseException:
-        if collector is not None:
-            collector.discard()
+    except BaseException as exc:
+        try:
+            if created and not complete and not isinstance(exc, BulkJobError):
+                _abort(conn, job_id)
+        finally:
+            if collector is not None:
+                collector.discard()
         raise
     finally:
         bar.close()

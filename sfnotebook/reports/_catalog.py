@@ -16,8 +16,8 @@ from sfnotebook.errors import (
     InvalidArgumentError,
     InvalidTypeError,
     ReportNotFoundError,
+    RequestLimitExceededError,
     SalesforceError,
-    SfNotebookError,
     UnexpectedAnswerError,
 )
 
@@ -68,8 +68,8 @@ def catalog(conn: OrgApi) -> list[dict[str, Any]]:
         # or no access to it) earns the smaller Analytics list; a transient fault, a foreign or
         # malformed answer must not quietly turn into fewer reports.
         refused = isinstance(exc, InvalidTypeError) or exc.status in (400, 403, 404)
-        if isinstance(exc, UnexpectedAnswerError) or not refused:
-            raise
+        if isinstance(exc, UnexpectedAnswerError | RequestLimitExceededError) or not refused:
+            raise  # the API limit is a 403 too, but it says nothing about the Report object
         listed = conn.get_json("analytics/reports")
         return [
             {"id": r.get("id"), "name": r.get("name"), "developer_name": None, "folder": None,
@@ -178,8 +178,10 @@ def _describe_missing(conn: OrgApi, found: list[dict[str, Any]]) -> None:
             continue
         try:
             md = describe_by_id(conn, str(r["id"]))["reportMetadata"]
-        except SfNotebookError:
-            continue
+        except SalesforceError as exc:
+            if exc.status not in (403, 404) or isinstance(exc, RequestLimitExceededError):
+                raise  # a transient fault must not quietly leave the columns empty
+            continue  # a report this user may list but not open: its columns stay empty
         r["folder"] = r["folder"] or md.get("folderId")
         r["format"] = r["format"] or md.get("reportFormat")
         r["developer_name"] = r["developer_name"] or md.get("developerName")

@@ -29,6 +29,7 @@ from typing import Any
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook._paths import is_record_id
+from sfnotebook.auth import TOKEN_PATH
 from sfnotebook.errors import NetworkError, ReportError, ReportRunLimitError, SfNotebookError
 from sfnotebook.reports._budget import run_limit
 from sfnotebook.reports._catalog import report_path_id
@@ -51,7 +52,12 @@ def is_timeout(exc: SfNotebookError) -> bool:
 
 def moves_async(exc: SfNotebookError) -> bool:
     """Whether a failed sync run should become an async run: a 5xx, a timeout code, the hourly
-    sync-run limit, a read timeout (a sync run past the threshold) or a dropped connection."""
+    sync-run limit, a read timeout (a sync run past the threshold) or a dropped connection.
+
+    Not when the failure was the token exchange the run's 401 called for: the run never
+    started, and an async run would need the same exchange."""
+    if exc.url == TOKEN_PATH:
+        return False
     if isinstance(exc, NetworkError):
         return getattr(exc, "reason", None) not in _UNREACHABLE
     if exc.error_code == "JSON_PARSER_ERROR":  # the body was refused: async would refuse it too
@@ -169,12 +175,14 @@ class Runner:
             )
         try:
             return self._wait(base, instance_id)
-        except KeyboardInterrupt:
+        except BaseException:
+            # An interrupt, or a poll that failed for good: the run is given up, so it must
+            # not go on (or stay) on the org.
             self._delete(base, instance_id)
             raise
 
     def _delete(self, base: str, instance_id: str) -> None:
-        """Remove an instance left behind by an interrupt (best effort: the interrupt wins)."""
+        """Remove an instance given up on (best effort: the error that ended it wins)."""
         try:
             self.conn.request("DELETE", f"{base}/{instance_id}", timeout=(5, 10))
         except (SfNotebookError, OSError) as exc:

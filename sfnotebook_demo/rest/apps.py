@@ -94,6 +94,7 @@ class TokenStore:
         self.org_id = org_id
         self.lifetime = lifetime
         self._tokens: dict[str, TokenInfo] = {}
+        self._serials: dict[str, int] = {}  # every token ever issued -> 1, 2, ... (the journal's)
         self._lock = threading.Lock()
         self.issued = 0
         self.revoked = 0
@@ -110,7 +111,13 @@ class TokenStore:
             self._purge(now)
             self._tokens[token] = info
             self.issued += 1
+            self._serials[token] = self.issued
         return token, info
+
+    def serial(self, token: str) -> int | None:
+        """The token's place in the order of issue (1 = first), live or not; None if unknown."""
+        with self._lock:
+            return self._serials.get(token)
 
     def lookup(self, token: str) -> TokenInfo | None:
         """The live token's info, or None when unknown, revoked or expired."""

@@ -50,6 +50,33 @@ def test_exact_counts_come_first_then_stop() -> None:
     assert config.counts_dict() == {"server_unavailable": 2, "dropped_connection": 1}
 
 
+def test_every_count_based_fault_in_its_order() -> None:
+    config = FaultConfig(drop_next=1, error_next=1, cut_next=1, stall_next=1, limit_next=1)
+    assert draws(config, 6) == ["drop", "error", "cut", "stall", "limit", None]
+    assert config.counts_dict() == {
+        "dropped_connection": 1,
+        "server_unavailable": 1,
+        "cut_body": 1,
+        "stalled": 1,
+        "request_limit_exceeded": 1,
+    }
+
+
+def test_skip_next_lets_requests_pass_before_the_counted_faults() -> None:
+    config = FaultConfig(error_next=1, skip_next=2, error_status=500)
+    assert draws(config, 4) == [None, None, "error", None]
+    assert config.counts_dict() == {"server_error": 1}
+    assert draws(FaultConfig(skip_next=3), 2) == [None, None]  # nothing pending: nothing skipped
+
+
+def test_methods_narrow_the_faults() -> None:
+    config = FaultConfig(methods=("get",))
+    assert config.methods == ("GET",)
+    assert config.applies("data", "/services/data/v68.0/limits", "GET") is True
+    assert config.applies("data", "/services/data/v68.0/jobs/query", "POST") is False
+    assert config.applies("data", "/services/data/v68.0/jobs/query") is True  # method unknown
+
+
 def test_expire_after_requests_fires_once() -> None:
     config = FaultConfig(expire_after_requests=3)
     # Three requests succeed, the fourth finds its session expired; then never again.
@@ -126,6 +153,8 @@ def test_applies(
         {"drop_rate": -0.1},
         {"latency": -1},
         {"apply_to": ("everything",)},
+        {"error_status": 404},
+        {"stall_seconds": -1},
     ],
 )
 def test_invalid_options_rejected(options: dict[str, object]) -> None:

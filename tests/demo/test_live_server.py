@@ -51,7 +51,11 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         base = kw.pop("base", self.demo.url)
         return self.session.request(
-            method, base + path, headers=headers, verify=self.demo.ca_bundle, timeout=30, **kw
+            method,
+            base + path,
+            headers=headers,
+            verify=self.demo.ca_bundle,
+            **{"timeout": 30, **kw},
         )
 
     def get(self, path: str, **kw: Any) -> Any:
@@ -575,6 +579,96 @@ def test_fault_request_limit(demo: DemoOrg, api: Api) -> None:
     ]
     assert refused.headers["Sforce-Limit-Info"] == f"api-usage={used + 2}/{used + 2}"
     assert demo.stats()["faults"]["request_limit_exceeded"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "content_type"),
+    [
+        (503, "SERVER_UNAVAILABLE", "application/json"),
+        (500, "UNKNOWN_EXCEPTION", "application/json"),
+        (502, None, "text/html"),
+        (504, None, "text/html"),
+    ],
+)
+def test_fault_error_status_and_retry_after(
+    demo: DemoOrg, api: Api, status: int, code: str | None, content_type: str
+) -> None:
+    token = api.token()
+    demo.set_faults(error_next=1, error_status=status, retry_after=3)
+    refused = api.get(V + "/limits", token=token)
+    assert refused.status_code == status
+    assert refused.headers["Retry-After"] == "3"
+    assert refused.headers["Content-Type"].startswith(content_type)
+    if code is not None:
+        assert refused.json()[0]["errorCode"] == code
+    assert api.get(V + "/limits", token=token).status_code == 200
+
+
+def test_fault_cut_body_with_content_length_and_chunked(demo: DemoOrg, api: Api) -> None:
+    assert demo.server is not None
+
+    def stream(request: Request) -> Response:
+        return Response(body=(b"x" * 1000 for _ in range(1000)), content_type="text/csv")
+
+    demo.server.router.add("GET", r"/services/data/{v}/test/cut-stream", stream)
+    token = api.token()
+    for path in ("/limits", "/test/cut-stream"):  # Content-Length, then chunked
+        demo.set_faults(cut_next=1)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            api.get(V + path, token=token, headers={"Accept-Encoding": "identity"})
+    assert api.get(V + "/limits", token=token).status_code == 200
+    assert demo.stats()["faults"]["cut_body"] >= 2
+
+
+def test_fault_stall_answers_nothing_and_serves_nothing(demo: DemoOrg, api: Api) -> None:
+    token = api.token()
+    used = demo.stats()["api_usage"]
+    demo.set_faults(stall_next=1, stall_seconds=0.5)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        api.get(V + "/limits", token=token, timeout=(5, 0.2))
+    assert demo.stats()["api_usage"] == used  # never served
+    assert api.get(V + "/limits", token=token).status_code == 200
+    assert demo.stats()["faults"]["stalled"] >= 1
+
+
+def test_fault_limit_next(demo: DemoOrg, api: Api) -> None:
+    token = api.token()
+    demo.set_faults(limit_next=1)
+    refused = api.get(V + "/limits", token=token)
+    assert refused.status_code == 403
+    assert refused.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert "api-usage=" in refused.headers["Sforce-Limit-Info"]
+    assert api.get(V + "/limits", token=token).status_code == 200
+
+
+def test_fault_skip_next_and_methods_aim_at_one_request(demo: DemoOrg, api: Api) -> None:
+    token = api.token()
+    demo.set_faults(error_next=1, skip_next=2, methods=["GET"], path_pattern=r"/limits$")
+    assert api.call("HEAD", V + "/limits", token=token).status_code == 200  # not a GET
+    codes = [api.get(V + "/limits", token=token).status_code for _ in range(4)]
+    assert codes == [200, 200, 503, 200]
+
+
+def test_journal_counts_requests_and_token_serials(demo: DemoOrg, api: Api) -> None:
+    start = len(demo.journal())
+    first = api.token()
+    api.get(V + "/limits", token=first)
+    demo.expire_sessions()
+    api.get(V + "/limits", token=first)
+    second = api.token()
+    api.get(V + "/limits", token=second)
+    api.get(V + "/limits")
+    entries = demo.journal()[start:]
+    issued = demo.stats()["tokens_issued"]
+    assert [(e["method"], e["path"], e["status"], e["token"]) for e in entries] == [
+        ("POST", "/services/oauth2/token", 200, None),
+        ("GET", V + "/limits", 200, issued - 1),
+        ("GET", V + "/limits", 401, issued - 1),
+        ("POST", "/services/oauth2/token", 200, None),
+        ("GET", V + "/limits", 200, issued),
+        ("GET", V + "/limits", 401, None),
+    ]
+    assert first not in str(entries) and second not in str(entries)
 
 
 def test_admin_endpoints_need_the_key(demo: DemoOrg, api: Api) -> None:

@@ -222,8 +222,8 @@ def _pinned_version_not_offered(s: Sweep) -> Any:
 
 
 def _token_endpoint_503(s: Sweep) -> Any:
-    s.demo.set_faults(apply_to=("token",), error_next=1)
-    return _connect(s)
+    s.demo.set_faults(apply_to=("token",), error_next=2)  # the exchange is retried once
+    return _connect(s, retries=1)
 
 
 def _token_endpoint_500_html(s: Sweep) -> Any:
@@ -320,9 +320,9 @@ def _request_limit(s: Sweep) -> Any:
 
 
 def _expired_then_reexchange_refused(s: Sweep) -> Any:
-    org = connect_to(s.demo)
+    org = connect_to(s.demo, retries=1)
     s.demo.expire_sessions()
-    s.demo.set_faults(apply_to=("token",), error_next=1)
+    s.demo.set_faults(apply_to=("token",), error_next=2)  # the exchange is retried once
     return org.query("SELECT Id FROM Account LIMIT 5", progress=False)
 
 
