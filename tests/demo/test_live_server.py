@@ -100,6 +100,22 @@ def assert_no_secret(demo: DemoOrg, text: str) -> None:
 # ---- TLS --------------------------------------------------------------------------------------
 
 
+def test_accepted_connections_send_small_writes_at_once(demo: DemoOrg) -> None:
+    """TCP_NODELAY on the server's side of every connection (Nagle stalled small answers)."""
+    server = demo.server
+    assert server is not None
+    client = Api(demo)
+    try:
+        assert client.get("/services/data/").status_code == 200  # the connection stays open
+        with server.httpd.active_lock:
+            sockets = list(server.httpd.active)
+        assert sockets, "the keep-alive connection is served"
+        for sock in sockets:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        client.session.close()
+
+
 def test_tls_verified_with_the_demo_ca_and_refused_without(demo: DemoOrg, api: Api) -> None:
     assert Path(demo.ca_bundle).read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert api.get("/services/data/").status_code == 200
