@@ -34,6 +34,7 @@ from sfnotebook.errors import (
     LargeResultWarning,
     QueryLocatorExpiredError,
 )
+from sfnotebook.soql import _offset
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
 from sfnotebook.soql._pages import CursorLost
@@ -190,6 +191,8 @@ def _run_once(
     # Without child subqueries a thread can follow the pages on its own (no child cursor to
     # protect), so downloads run ahead of the conversion.
     prefetch = select is not None and not any(isinstance(i, sp.SubSelect) for i in select.items)
+    window = _offset.window(soql)
+    batch_size = window.batch_size(batch_size)
     pages = _Pages(
         conn, soql, include_deleted=include_deleted, batch_size=batch_size, prefetch=prefetch
     )
@@ -256,6 +259,7 @@ def _run_once(
                 received=received,
                 expected=head.totalSize,
             ) from exc
+        window.check(head.totalSize, received)
         if received != head.totalSize:
             raise IncompleteResultError(
                 f"Salesforce announced {head.totalSize:,} rows but {received:,} arrived; no "
@@ -303,7 +307,9 @@ def query(
         ``{column: dtype}`` overrides of the type table (they win); child frame columns too.
     batch_size : int, optional
         Rows per page (``Sforce-Query-Options: batchSize``), 200 to 2000; Salesforce's default
-        2000 otherwise.
+        2000 otherwise. Not sent for an ``OFFSET`` query: Salesforce may send only its first
+        batch (an ``OFFSET`` query's result is at most 2,000 rows; one that may be cut short
+        raises ``IncompleteResultError``).
     children : {"frames", "drop"}
         With child subqueries: ``"frames"`` returns a :class:`~sfnotebook.soql.records.QueryResult`
         (parent frame plus one frame per relationship), ``"drop"`` the parent frame only.

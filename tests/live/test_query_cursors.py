@@ -21,6 +21,7 @@ from sfnotebook import errors, soql
 from sfnotebook.soql.records import QueryResult
 from sfnotebook_demo.faults import FaultConfig
 from tests.conftest import connect_to
+from tests.live.children_org import children_org
 
 SOQL = (
     "SELECT Id, Name, Amount, StageName, Account.Name FROM Opportunity "
@@ -89,7 +90,7 @@ def test_a_query_outlives_its_token(
     assert conn.stats["reexchanges"] == 1  # one exchange, whatever the rule
 
 
-def test_a_query_with_child_cursors_outlives_its_token(
+def test_a_query_with_child_subqueries_outlives_its_token(
     demo: Any, conn: sfnotebook.Connection, rule: str, children_reference: QueryResult
 ) -> None:
     demo.set_faults(expire_after_requests=2)
@@ -185,3 +186,33 @@ def test_concurrent_queries_do_not_end_each_others_cursors(
         pd.testing.assert_frame_equal(df, reference)
     assert demo.stats()["tokens_issued"] - issued == 1
     assert sum(_restarts(df) for df in frames) <= (0 if rule == "user" else 3)
+
+
+@pytest.fixture(scope="module")
+def families(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with children_org(tmp_path_factory.getbasetemp() / "demo-soql-db") as org:
+        yield org
+
+
+FAMILIES = "SELECT Id, Name, (SELECT Id, LastName FROM Contacts ORDER BY Id) FROM Account"
+
+
+@pytest.mark.parametrize(("cursors", "answer"), RULES, ids=[f"{a}-{b}" for a, b in RULES])
+def test_child_cursors_outlive_their_token(families: Any, cursors: str, answer: str) -> None:
+    """Child results that page (hundreds of contacts per account) under each cursor rule."""
+    families.set_dialect(query_cursors=cursors, foreign_cursor_answer=answer)
+    families.set_faults(**_CLEAR)
+    try:
+        conn = connect_to(families)
+        expected = conn.query(FAMILIES, batch_size=200, progress=False)  # describes cached too
+        assert isinstance(expected, QueryResult)
+        assert expected["Contacts"].groupby("AccountId").size().min() > 499
+        families.set_faults(expire_after_requests=3)  # on the 2nd parent page or a child page
+        got = conn.query(FAMILIES, batch_size=200, progress=False)
+    finally:
+        families.set_faults(**_CLEAR)
+        families.set_dialect(query_cursors="session", foreign_cursor_answer="invalid-session")
+    assert isinstance(got, QueryResult)
+    pd.testing.assert_frame_equal(got.frame, expected.frame)
+    pd.testing.assert_frame_equal(got["Contacts"], expected["Contacts"])
+    assert _restarts(got.frame) == (0 if cursors == "user" else 1)
