@@ -36,7 +36,7 @@ class Dialect:
         ``errorCode`` (the page lists none; the real body's code is UNVERIFIED).
         ``"timeout-code"``: the demo's older invention, 500 ``REPORT_TIMEOUT``.
 
-    The query and bulk switches (fidelity-audit D4, D5, D9, D15):
+    The query and bulk switches (fidelity-audit D4, D5, D6, D9, D15):
 
     query_cursors
         Who may continue a REST query cursor (D4). ``"session"``: only the session (token)
@@ -79,6 +79,12 @@ class Dialect:
         returned for a given query"). ``"paged"``: paged like any query (the demo's older
         behaviour). An OFFSET over 2,000 is 400 ``NUMBER_OUTSIDE_VALID_RANGE`` under both (SOQL
         reference, OFFSET).
+    result_pages_max_records
+        Whether Bulk API 2.0 ``resultPages`` takes ``maxRecords`` (D6). ``"ignored"``: its
+        documentation lists only ``queryJobId`` (Get Parallel Results for a Query Job, API
+        58.0+), so the page URLs carry locators at the org's own page size and no
+        ``maxRecords``. ``"honoured"``: the URLs carry the ``maxRecords`` asked for (the demo's
+        older behaviour). UNVERIFIED.
     """
 
     report_timeout_answer: ReportTimeoutAnswer = "documented"
@@ -89,6 +95,7 @@ class Dialect:
     query_locators: Literal["0r8", "01g"] = "0r8"
     child_batch: Literal[199, 499] = 199
     offset_queries: Literal["capped", "paged"] = "capped"
+    result_pages_max_records: Literal["ignored", "honoured"] = "ignored"
 
     def __post_init__(self) -> None:
         for name, allowed in self.choices().items():
