@@ -14,7 +14,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     ├── AuthenticationError           the token endpoint refused the credentials
     │   ├── MyDomainRequiredError      login/test.salesforce.com or "not supported on this domain"
     │   ├── InvalidClientIdError       unknown consumer key
-    │   ├── InvalidClientSecretError   wrong or rotated consumer secret
+    │   ├── InvalidClientSecretError   invalid_client: wrong or rotated secret (or flow off)
     │   ├── RunAsUserMissingError      "no client credentials user enabled"
     │   └── GrantTypeNotEnabledError   Client Credentials Flow not enabled on the app
     ├── NetworkError                  DNS, refused connection, TLS verification, timeout
@@ -156,7 +156,8 @@ class InvalidClientIdError(AuthenticationError):
 
 
 class InvalidClientSecretError(AuthenticationError):
-    """The consumer secret is wrong or was rotated."""
+    """The token endpoint answered ``invalid_client``: the consumer secret is wrong or was
+    rotated, or (some orgs answer the same way) the client credentials flow is not enabled."""
 
 
 class RunAsUserMissingError(AuthenticationError):

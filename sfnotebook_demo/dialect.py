@@ -36,7 +36,7 @@ class Dialect:
         ``errorCode`` (the page lists none; the real body's code is UNVERIFIED).
         ``"timeout-code"``: the demo's older invention, 500 ``REPORT_TIMEOUT``.
 
-    The query and bulk switches (fidelity-audit D4, D5, D6, D9, D15):
+    The query, bulk and OAuth switches (fidelity-audit D4, D5, D6, D9, D13, D15):
 
     query_cursors
         Who may continue a REST query cursor (D4). ``"session"``: only the session (token)
@@ -85,6 +85,13 @@ class Dialect:
         58.0+), so the page URLs carry locators at the org's own page size and no
         ``maxRecords``. ``"honoured"``: the URLs carry the ``maxRecords`` asked for (the demo's
         older behaviour). UNVERIFIED.
+    flow_disabled_error
+        The token answer when the connected app does not have the client credentials flow
+        enabled (D13, audit 4b: public reports and runbooks disagree, none verified):
+        ``"unsupported_grant_type"`` "grant type not supported", ``"unauthorized_client"``,
+        ``"invalid_grant"`` "client credentials flow not enabled", or ``"invalid_client"``
+        "invalid client credentials" (the same answer as a wrong secret). The descriptions of
+        ``unauthorized_client`` and ``invalid_grant`` are ours (UNVERIFIED).
     """
 
     report_timeout_answer: ReportTimeoutAnswer = "documented"
@@ -96,6 +103,9 @@ class Dialect:
     child_batch: Literal[199, 499] = 199
     offset_queries: Literal["capped", "paged"] = "capped"
     result_pages_max_records: Literal["ignored", "honoured"] = "ignored"
+    flow_disabled_error: Literal[
+        "unsupported_grant_type", "unauthorized_client", "invalid_grant", "invalid_client"
+    ] = "unsupported_grant_type"
 
     def __post_init__(self) -> None:
         for name, allowed in self.choices().items():

@@ -280,6 +280,25 @@ def test_token_errors(demo: DemoOrg, api: Api, case: str, error: str, descriptio
     assert_no_secret(demo, response.text)
 
 
+@pytest.mark.parametrize(
+    ("answer", "description"),
+    [("unsupported_grant_type", "grant type not supported"),
+     ("unauthorized_client", "client is not authorized to use this grant type"),
+     ("invalid_grant", "client credentials flow not enabled"),
+     ("invalid_client", "invalid client credentials")],
+)  # fmt: skip
+def test_a_disabled_flow_answers_as_the_dialect_says(
+    demo: DemoOrg, api: Api, answer: str, description: str
+) -> None:
+    demo.set_dialect(flow_disabled_error=answer)
+    try:
+        response = api.token_response(*demo.apps["flow_disabled"])
+    finally:
+        demo.set_dialect(flow_disabled_error="unsupported_grant_type")
+    assert response.status_code == 400
+    assert response.json() == {"error": answer, "error_description": description}
+
+
 def test_token_endpoint_counts_no_api_usage(demo: DemoOrg, api: Api) -> None:
     before = demo.stats()["api_usage"]
     response = api.token_response()
