@@ -161,3 +161,31 @@ def test_children_page_from_wherever_the_org_cut_them(
     assert (counts > max(Dialect.choices()["child_batch"])).all()  # every child result pages
     _same(res["Contacts"], contacts)
     assert plain["Id"].tolist() == sorted(plain["Id"]) and len(plain) > len(contacts)
+
+
+# --- cursor limits ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limits", Dialect.choices()["cursor_limits"])
+def test_eleven_reads_side_by_side(
+    demo: Any, conn: sfnotebook.Connection, accounts: pd.DataFrame, limits: str
+) -> None:
+    """Since API 56.0 a user may hold any number of cursors; before, the 11th released the
+    oldest, and the read that lost its cursor says so (no restart: no session changed)."""
+    demo.set_dialect(cursor_limits=limits)
+    reads = [conn.query_iter(ACCOUNTS, batch_size=200, chunk_rows=200) for _ in range(11)]
+    try:
+        firsts = [next(r) for r in reads]  # eleven cursors open at once
+        if limits == "current":
+            for first, read in zip(firsts, reads, strict=True):
+                _same(pd.concat([first, *read], ignore_index=True), accounts)
+            return
+        with pytest.raises(errors.QueryLocatorExpiredError) as info:
+            list(reads[0])
+        assert info.value.error_code == "INVALID_QUERY_LOCATOR"
+        assert "15 minutes idle" in str(info.value) and "2 days" in str(info.value)
+        _same(pd.concat([firsts[-1], *reads[-1]], ignore_index=True), accounts)
+    finally:
+        for read in reads:
+            read.close()  # stops the threads reading ahead for the reads left half-way
+        demo.set_dialect(cursor_limits="current")
