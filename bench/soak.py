@@ -63,14 +63,18 @@ class SoakReport:
     client: dict[str, int] = field(default_factory=dict)
     server_requests: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+    restarts: int = 0  # queries read again from page 1 after a cursor was lost with its session
+    dialect: str = ""
 
     def summary(self) -> str:
         injected = sum(v for k, v in self.faults.items() if k != "latency")
+        where = f" ({self.dialect})" if self.dialect else ""
         return (
-            f"soak: {self.threads} threads, {self.seconds:.0f}s, {self.server_requests} requests, "
-            f"{injected} faults injected ({_fmt(self.faults)}), {self.client.get('retries', 0)} "
-            f"retries, {self.client.get('reexchanges', 0)} re-exchanges, {self.frames_compared} "
-            f"frames compared, {len(self.mismatches)} mismatches, {len(self.errors)} errors"
+            f"soak{where}: {self.threads} threads, {self.seconds:.0f}s, {self.server_requests} "
+            f"requests, {injected} faults injected ({_fmt(self.faults)}), "
+            f"{self.client.get('retries', 0)} retries, {self.client.get('reexchanges', 0)} "
+            f"re-exchanges, {self.restarts} query restarts, {self.frames_compared} frames "
+            f"compared, {len(self.mismatches)} mismatches, {len(self.errors)} errors"
         )
 
 
@@ -126,6 +130,7 @@ def run_soak(
                     pd.testing.assert_frame_equal(frame, want)
                 with lock:
                     report.frames_compared += 1
+                    report.restarts += int(got[0].attrs.get("sfnotebook", {}).get("restarts", 0))
             except AssertionError as exc:
                 with lock:
                     report.mismatches.append(f"{kind} {target[:40]}: {str(exc)[:200]}")
@@ -143,6 +148,8 @@ def run_soak(
     report.server_requests = int(stats["requests"]) - requests_before
     report.faults = dict(Counter(stats.get("faults", {})) - before)
     report.client = conn.stats
+    cursors = stats.get("dialect", {}).get("query_cursors")
+    report.dialect = f"query_cursors={cursors}" if cursors else ""
     return report
 
 

@@ -98,8 +98,10 @@ class OrgApi(Protocol):
         stream: bool = False,
         timeout: Timeout | None = None,
         retry: bool | None = None,
+        reauth: bool = True,
     ) -> requests.Response:
-        """Send one call; raise the typed :class:`~sfnotebook.errors.SfNotebookError` on >= 400."""
+        """Send one call; raise the typed :class:`~sfnotebook.errors.SfNotebookError` on >= 400
+        (``reauth=False``: a 401 is raised, not answered by a new token exchange)."""
         ...
 
     def get_json(

@@ -155,8 +155,11 @@ class ApiSession(requests.Session):
         url: str | bytes,
         *args: Any,
         idempotent: bool | None = None,
+        reauth: bool = True,
         **kwargs: Any,
     ) -> requests.Response:
+        # reauth=False: a 401 INVALID_SESSION_ID is the caller's to handle (a query cursor may
+        # belong to the session that opened it; see sfnotebook.soql._pages and :meth:`renew`).
         url = url.decode() if isinstance(url, bytes) else url
         retryable = idempotent if idempotent is not None else method.upper() in _IDEMPOTENT_METHODS
         on_instance = self.instance_host is not None and urlsplit(url).netloc == self.instance_host
@@ -198,6 +201,7 @@ class ApiSession(requests.Session):
                 and on_instance
                 and not own_auth
                 and renewals < MAX_RENEWALS
+                and reauth
                 and self.reauthenticate is not None
                 and _is_invalid_session(resp)
             ):
@@ -214,6 +218,12 @@ class ApiSession(requests.Session):
                 attempt += 1
                 continue
             return resp
+
+    def renew(self, used: Secret | None) -> None:
+        """Exchange the credentials again after a 401 to a ``reauth=False`` call that carried
+        ``used`` (a no-op when another thread already renewed it), counted as a re-exchange."""
+        if self.reauthenticate is not None and self.reauthenticate(used, self.renewals):
+            self._count("reexchanges")
 
     def _sleep(
         self, attempt: int, retry_after: str | None, why: str, method: str, url: str

@@ -20,6 +20,7 @@ __all__ = [
     "SubSelect",
     "TypeOf",
     "column_names",
+    "limit_and_offset",
     "parse_select",
 ]
 
@@ -140,6 +141,26 @@ def parse_select(text: str) -> Select | None:
     except (ValueError, IndexError):
         return None
     return select
+
+
+def limit_and_offset(text: str) -> tuple[int | None, int | None]:
+    """The top-level ``LIMIT`` and ``OFFSET`` of a query (``None`` when absent or unreadable).
+
+    Read from the tokens outside parentheses and string literals, so a subquery's ``LIMIT``
+    or a ``'LIMIT 5'`` in a value is not taken for the query's own.
+    """
+    found: dict[str, int | None] = {"LIMIT": None, "OFFSET": None}
+    tokens = _tokens(text)
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok == "(":
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+        elif depth == 0 and tok.upper() in found and i + 1 < len(tokens):
+            value = tokens[i + 1]
+            found[tok.upper()] = int(value) if value.isdigit() else None
+    return found["LIMIT"], found["OFFSET"]
 
 
 def _select(r: _Reader) -> Select:

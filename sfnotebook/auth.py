@@ -289,6 +289,11 @@ def _oauth_body(resp: requests.Response) -> Any:
         return None
 
 
+_ENABLE_FLOW = (
+    "enable it: App Manager > your app > Edit > OAuth Settings > Enable Client Credentials Flow"
+)
+
+
 def _token_error(resp: requests.Response, body: Any, settings: Settings) -> AuthenticationError:
     status = resp.status_code
     error = description = ""
@@ -319,16 +324,23 @@ def _token_error(resp: requests.Response, body: Any, settings: Settings) -> Auth
             "after creating a new app.",
             **ctx,
         )
+    # What Salesforce answers when the app does not have the flow enabled is not settled
+    # (fidelity-audit D13): unsupported_grant_type, unauthorized_client, invalid_grant "...
+    # client credentials flow not enabled" and invalid_client are all reported. The last is
+    # also the answer to a wrong secret, so that message names both causes.
     if error == "invalid_client":
         return InvalidClientSecretError(
-            f"{said}.\nThe consumer secret (SF_CONSUMER_SECRET) is wrong or was rotated: copy "
-            "it again from the connected app (Manage Consumer Details).",
+            f"{said}.\nEither the consumer secret (SF_CONSUMER_SECRET) is wrong or was rotated "
+            "(copy it again from the connected app: Manage Consumer Details), or the app does "
+            "not have the client credentials flow enabled, which some orgs answer the same way "
+            f"({_ENABLE_FLOW}).",
             **ctx,
         )
-    if error == "unsupported_grant_type":
+    flow_off = error == "invalid_grant" and "flow" in description and "enabled" in description
+    if error in ("unsupported_grant_type", "unauthorized_client") or flow_off:
         return GrantTypeNotEnabledError(
-            f"{said}.\nEnable the client credentials flow on the connected app: App Manager > "
-            "your app > Edit > OAuth Settings > Enable Client Credentials Flow.",
+            f"{said}.\nThe connected app is not allowed this grant: most likely the client "
+            f"credentials flow is not enabled on it; {_ENABLE_FLOW}.",
             **ctx,
         )
     if not error:

@@ -367,8 +367,13 @@ class Connection:
         stream: bool = False,
         timeout: Timeout | None = None,
         retry: bool | None = None,
+        reauth: bool = True,
     ) -> requests.Response:
-        """Send one API call with the connection's policy; raise the typed error on >= 400."""
+        """Send one API call with the connection's policy; raise the typed error on >= 400.
+
+        ``reauth=False``: a 401 ``INVALID_SESSION_ID`` is raised (``SessionExpiredError``)
+        instead of re-exchanging the credentials and resending.
+        """
         full = self.url(url)
         path = urlsplit(full).path
         failure: SfNotebookError | None = None
@@ -383,6 +388,7 @@ class Connection:
                 stream=stream,
                 timeout=timeout or self.timeout,
                 idempotent=retry,
+                reauth=reauth,
             )
         except requests.RequestException as exc:
             failure = network_error(exc, self.session.instance_host or "", self.settings.ca_bundle)

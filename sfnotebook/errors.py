@@ -14,7 +14,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     ├── AuthenticationError           the token endpoint refused the credentials
     │   ├── MyDomainRequiredError      login/test.salesforce.com or "not supported on this domain"
     │   ├── InvalidClientIdError       unknown consumer key
-    │   ├── InvalidClientSecretError   wrong or rotated consumer secret
+    │   ├── InvalidClientSecretError   invalid_client: wrong or rotated secret (or flow off)
     │   ├── RunAsUserMissingError      "no client credentials user enabled"
     │   └── GrantTypeNotEnabledError   Client Credentials Flow not enabled on the app
     ├── NetworkError                  DNS, refused connection, TLS verification, timeout
@@ -23,7 +23,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── MalformedQueryError        MALFORMED_QUERY
     │   ├── InvalidFieldError          INVALID_FIELD
     │   ├── InvalidTypeError           INVALID_TYPE
-    │   ├── QueryLocatorExpiredError   INVALID_QUERY_LOCATOR
+    │   ├── QueryLocatorExpiredError   INVALID_QUERY_LOCATOR, or a cursor lost with its session
     │   ├── RequestLimitExceededError  REQUEST_LIMIT_EXCEEDED
     │   ├── NotFoundError              NOT_FOUND / 404
     │   ├── ServerUnavailableError     5xx after the retries ran out
@@ -166,7 +166,8 @@ class InvalidClientIdError(AuthenticationError):
 
 
 class InvalidClientSecretError(AuthenticationError):
-    """The consumer secret is wrong or was rotated."""
+    """The token endpoint answered ``invalid_client``: the consumer secret is wrong or was
+    rotated, or (some orgs answer the same way) the client credentials flow is not enabled."""
 
 
 class RunAsUserMissingError(AuthenticationError):
@@ -230,7 +231,9 @@ class InvalidTypeError(SalesforceError):
 
 
 class QueryLocatorExpiredError(SalesforceError):
-    """A query cursor expired or was released (``INVALID_QUERY_LOCATOR``).
+    """A query cursor expired or was released (``INVALID_QUERY_LOCATOR``), or was refused after
+    the session was renewed (a cursor may belong to the session that opened it) more often than
+    ``sfnotebook.soql.MAX_RESTARTS`` restarts could make good.
 
     Attributes
     ----------
@@ -555,9 +558,19 @@ _ADVICE: dict[str, str] = {
         "(custom fields end in __c, relationships in __r)."
     ),
     "INVALID_TYPE": "Check the object's API name and that the Run As user can see it.",
+    # Salesforce's API Query Cursor Limits page: "Cursors and their related query results are
+    # available for 2 days ... There isn't a limit on the number of open cursors", changed with
+    # API 56.0, for all versions; before, 10 cursors per user and 15 minutes idle.
     "INVALID_QUERY_LOCATOR": (
-        "The server-side cursor expired (15 minutes idle, or more than 10 open cursors); "
-        "rerun the query."
+        "The server-side cursor is no longer valid: Salesforce keeps query cursors for 2 days "
+        "with no limit on how many are open (since API 56.0; before, 15 minutes idle and 10 "
+        "per user), and a cursor may belong to the session that opened it; rerun the query."
+    ),
+    # SOQL reference, OFFSET: "The maximum offset is 2,000 rows. Requesting an offset greater
+    # than 2,000 results in a NUMBER_OUTSIDE_VALID_RANGE error."
+    "NUMBER_OUTSIDE_VALID_RANGE": (
+        "SOQL's OFFSET is at most 2,000: to read further, drop OFFSET and page on a key "
+        "(ORDER BY Id, then WHERE Id > the last Id), or read it all with org.extract."
     ),
     "REQUEST_LIMIT_EXCEEDED": (
         "The org's API allowance is used up; wait for the rolling 24-hour window "

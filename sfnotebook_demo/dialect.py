@@ -55,12 +55,80 @@ class Dialect:
         ``real-payloads/reports`` holds (80/80, 26/26, 36/36). ``"15"``: the 15-character Id
         the UI shows; no real payload has an ``id``-typed column, so this stays open (audit
         section 6, check 7). The label is the 15-character Id either way.
+
+    The query, bulk and OAuth switches (fidelity-audit D4, D5, D6, D9, D13, D15):
+
+    query_cursors
+        Who may continue a REST query cursor (D4). ``"session"``: only the session (token)
+        that opened it; airbyte PR #84302 (2026-08) reports "A Salesforce query locator belongs
+        to the session that created it ... A new session cannot resume another session's
+        locator", diagnosed on a production org. ``"user"``: any token of the same user (the
+        demo's older rule). No document says either. The default is ``"session"``: it is the
+        only evidence, and the stricter rule, so the default live tests exercise the client's
+        restart after a token re-exchange.
+    foreign_cursor_answer
+        What a query-more call on another session's cursor gets, with ``query_cursors=
+        "session"``. ``"invalid-session"``: 401 ``INVALID_SESSION_ID`` "Session expired or
+        invalid", what the airbyte PR saw ("every retry fails with INVALID_SESSION_ID").
+        ``"invalid-locator"``: 400 ``INVALID_QUERY_LOCATOR`` "invalid query locator", the code
+        Salesforce documents for a locator it does not know (KB 000004410). UNVERIFIED which.
+    cursor_limits
+        How long cursors live (D9). ``"current"``: "Cursors and their related query results
+        are available for 2 days ... There isn't a limit on the number of open cursors"; "The
+        removal of cursor limits is universal, and applies to all versions" of the API (API
+        Query Cursor Limits, salesforce-app-limits-cheatsheet, since API 56.0; KB 000004410:
+        "available for two days after the initial query executes"). ``"pre-56"``: the old
+        rule, 15 minutes idle and 10 cursors per user, the 11th releasing the oldest
+        (SOAP API guide 234.0, QueryLocator).
+    query_locators
+        The id in a ``nextRecordsUrl`` (D15). ``"0r8"``: ``0r8xx5R2sM3DgWhASK-2000``, as real
+        orgs answered in 2024 and 2026 (NangoHQ/integration-templates
+        ``retrieve-query-more.test.json``) and as KB 000004410 says ("18 characters long and
+        begins with the prefix 0r8"). ``"01g"``: ``01g8000001J2eXvAAJ-2000``, older captures
+        (cropredysfdc.com, 2015) and the REST guide's own example (``01gRO0000016PIAYA2-500``).
+        Clients must treat either as opaque.
+    child_batch
+        Child records on a parent page before a child result pages (D15): real first pages
+        held ``499`` (simple-salesforce issue #311, ``…-499``; jsforce issue #577) or ``199``
+        (jsforce PR #1752, 199 of 257) rows; nothing documents the number.
+    offset_queries
+        Top-level ``OFFSET`` queries (D5). ``"capped"``: ``totalSize`` is capped at 2,000 and
+        only the first batch comes back, ``done: true`` (cropredysfdc.com 2015: with ``LIMIT
+        10000 OFFSET 0`` "the maximum value returned in the totalSize JSON property ... is
+        2000"; the SOSL OFFSET docs: "When using OFFSET, only the first batch of records are
+        returned for a given query"). ``"paged"``: paged like any query (the demo's older
+        behaviour). An OFFSET over 2,000 is 400 ``NUMBER_OUTSIDE_VALID_RANGE`` under both (SOQL
+        reference, OFFSET).
+    result_pages_max_records
+        Whether Bulk API 2.0 ``resultPages`` takes ``maxRecords`` (D6). ``"ignored"``: its
+        documentation lists only ``queryJobId`` (Get Parallel Results for a Query Job, API
+        58.0+), so the page URLs carry locators at the org's own page size and no
+        ``maxRecords``. ``"honoured"``: the URLs carry the ``maxRecords`` asked for (the demo's
+        older behaviour). UNVERIFIED.
+    flow_disabled_error
+        The token answer when the connected app does not have the client credentials flow
+        enabled (D13, audit 4b: public reports and runbooks disagree, none verified):
+        ``"unsupported_grant_type"`` "grant type not supported", ``"unauthorized_client"``,
+        ``"invalid_grant"`` "client credentials flow not enabled", or ``"invalid_client"``
+        "invalid client credentials" (the same answer as a wrong secret). The descriptions of
+        ``unauthorized_client`` and ``invalid_grant`` are ours (UNVERIFIED).
     """
 
     report_timeout_answer: ReportTimeoutAnswer = "documented"
     # reports
     id_filter_operators: IdFilterOperators = "documented"
     report_id_cells: ReportIdCells = "18"
+    # query and bulk
+    query_cursors: Literal["session", "user"] = "session"
+    foreign_cursor_answer: Literal["invalid-session", "invalid-locator"] = "invalid-session"
+    cursor_limits: Literal["current", "pre-56"] = "current"
+    query_locators: Literal["0r8", "01g"] = "0r8"
+    child_batch: Literal[199, 499] = 199
+    offset_queries: Literal["capped", "paged"] = "capped"
+    result_pages_max_records: Literal["ignored", "honoured"] = "ignored"
+    flow_disabled_error: Literal[
+        "unsupported_grant_type", "unauthorized_client", "invalid_grant", "invalid_client"
+    ] = "unsupported_grant_type"
 
     def __post_init__(self) -> None:
         for name, allowed in self.choices().items():

@@ -20,7 +20,7 @@ from typing import Any
 
 from sfnotebook_demo.http import Request, Response
 
-__all__ = ["read_body", "serve_connection", "write_response"]
+__all__ = ["nodelay", "read_body", "serve_connection", "write_response"]
 
 logger = logging.getLogger("sfnotebook_demo")
 
@@ -45,7 +45,13 @@ def serve_connection(
 
     A client speaking plain HTTP gets a 400 answer in clear text and the connection closes:
     the demo org never serves anything over plain HTTP.
+
+    Nagle's algorithm is switched off (``TCP_NODELAY``) before the handshake: TLS writes go out
+    as 16 KB records, and on loopback Nagle combined with the client's delayed ACK held each
+    uncompressed answer of tens of KB back by about 40 ms (../shared/perf/measurements-2026-12.md
+    section 0), which made every small query look several times slower than it is.
     """
+    nodelay(sock)
     sock.settimeout(HANDSHAKE_TIMEOUT)
     try:
         first = sock.recv(1, socket.MSG_PEEK)
@@ -73,6 +79,12 @@ def serve_connection(
             server.active.discard(tls)
         with contextlib.suppress(OSError):
             tls.close()
+
+
+def nodelay(sock: socket.socket) -> None:
+    """Send small writes at once (``TCP_NODELAY``); a socket that refuses it is left as is."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _refuse_plain_http(sock: socket.socket) -> None:

@@ -60,6 +60,7 @@ class FakeOrg:
         stream: bool = False,
         timeout: Timeout | None = None,
         retry: bool | None = None,
+        reauth: bool = True,
     ) -> requests.Response:
         body = self.answer(method, url, params=params, json=json, headers=headers)
         if isinstance(body, BaseException):

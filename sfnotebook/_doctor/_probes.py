@@ -428,7 +428,8 @@ def _cursor_sessions(calls: _Calls, scratch: Scratch) -> Finding:
             )
         calls.count += 1
         try:
-            other.get_json(scratch.next_url)
+            # reauth=False: the refusal is the finding, not a reason to exchange again.
+            other.request("GET", scratch.next_url, reauth=False)
         except SfNotebookError as exc:
             return Finding(
                 "cursor_sessions",
@@ -460,12 +461,15 @@ def _offset_queries(calls: _Calls, scratch: Scratch) -> Finding:
         headers={"Sforce-Query-Options": f"batchSize={PAGE}"},
     )
     rows = len(page.get("records") or [])
-    if page.get("done") and rows == 2 * PAGE:
+    total = int(page.get("totalSize") or 0)
+    if page.get("done") and rows < min(total, 2 * PAGE):
         return Finding(
             "offset_queries",
             label,
-            "ok",
-            f"answered in one batch of {rows} rows (no paging)",
+            "no",
+            f"only the first batch comes back ({rows} of {total} rows, done): sfnotebook "
+            "raises rather than return it as whole",
+            {"rows": rows, "totalSize": total},
             dialect={"offset_queries": "capped"},
         )
     if not page.get("done"):
@@ -474,14 +478,15 @@ def _offset_queries(calls: _Calls, scratch: Scratch) -> Finding:
             label,
             "ok",
             f"paged like any query ({rows} rows on the first page)",
+            {"rows": rows, "totalSize": total},
             dialect={"offset_queries": "paged"},
         )
     return Finding(
         "offset_queries",
         label,
         "unknown",
-        f"done after {rows} of {2 * PAGE} rows",
-        {"rows": rows, "totalSize": page.get("totalSize")},
+        f"all {rows} rows in one batch: too few rows to tell whether OFFSET results page",
+        {"rows": rows, "totalSize": total},
     )
 
 

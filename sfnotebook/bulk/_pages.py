@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -193,7 +193,25 @@ def result_urls(conn: OrgApi, job_id: str, *, max_records: int | None) -> Iterat
         if exc.status in {405, 501}:
             return None
         raise
+    if max_records and not _pages_hold(first, max_records):
+        # resultPages' documentation lists no maxRecords (only queryJobId; fidelity-audit D6).
+        # Pages of the org's own size, `concurrency` at once, would break the memory bound of
+        # `concurrency` pages of `max_records` rows: the caller reads them by locator instead.
+        log.info("resultPages ignored maxRecords=%d: pages come one at a time", max_records)
+        return None
     return _follow(conn, first)
+
+
+def _pages_hold(payload: Any, max_records: int) -> bool:
+    """False when a listed page URL does not say it holds at most ``max_records`` rows."""
+    entries = _field(payload, "resultPages", "resultLinks") if isinstance(payload, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        url = _field(entry, "resultUrl", "resultLink") if isinstance(entry, dict) else entry
+        if isinstance(url, str):  # a page without a URL is _follow's to refuse
+            sizes = parse_qs(urlsplit(url).query).get("maxRecords", [""])
+            if not sizes[0].isdigit() or int(sizes[0]) > max_records:
+                return False
+    return True
 
 
 def _follow(conn: OrgApi, payload: Any) -> Iterator[str]:

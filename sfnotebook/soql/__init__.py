@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -35,17 +36,26 @@ from sfnotebook.errors import (
     LargeResultWarning,
     QueryLocatorExpiredError,
 )
+from sfnotebook.soql import _offset
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
+from sfnotebook.soql._pages import CursorLost
 from sfnotebook.soql._pages import Pages as _Pages
 from sfnotebook.soql._pages import next_url as _next_url
 
-__all__ = ["LARGE_RESULT_ROWS", "query", "query_iter"]
+__all__ = ["LARGE_RESULT_ROWS", "MAX_RESTARTS", "query", "query_iter"]
+
+log = logging.getLogger("sfnotebook")
 
 #: Results with more rows than this warn (:class:`LargeResultWarning`) that ``org.extract``
 #: (Bulk API 2.0) would serve better. Set ``sfnotebook.soql.LARGE_RESULT_ROWS`` to change it,
 #: or pass ``large_result_rows=`` to one call (``None`` or 0 there: the module value).
 LARGE_RESULT_ROWS = 500_000
+
+#: How often a query whose cursor was refused after a token re-exchange is read again from its
+#: first page before the loss is raised (``df.attrs["sfnotebook"]["restarts"]`` says how many
+#: restarts a result took).
+MAX_RESTARTS = 2
 
 
 def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any]) -> None:
@@ -143,6 +153,59 @@ def _check_dtypes(soql: str, dtypes: object) -> None:
 
 
 def _run(
+    conn: OrgApi, soql: str, **options: Any
+) -> Iterator[tuple[FrameBuilder | None, int | None]]:
+    """:func:`_run_once`, started again from page 1 when its cursor is lost to a new session.
+
+    A cursor may belong to the session that opened it (``_pages``); after a token re-exchange
+    the query is read again from its first page, at most ``MAX_RESTARTS`` times, and the
+    result says how often (``builder.restarts``). Rows of the lost cursor are dropped with its
+    builder, so no result mixes pages of two cursors. Chunks already yielded by ``query_iter``
+    cannot be taken back: then the loss is raised, saying to restart the iteration.
+    """
+    restarts = 0
+    while True:
+        yielded = False
+        try:
+            for builder, count in _run_once(conn, soql, **options):
+                if builder is not None:
+                    builder.restarts = restarts
+                yielded = True
+                yield builder, count
+            return
+        except CursorLost as lost:
+            if yielded or restarts >= MAX_RESTARTS:
+                raise _lost_error(lost, restarts, iterating=yielded) from None
+            restarts += 1
+            log.info("query cursor lost with its session (%s); reading again from page 1", lost)
+
+
+def _lost_error(lost: CursorLost, restarts: int, *, iterating: bool) -> QueryLocatorExpiredError:
+    """The typed error for a cursor lost to a new session that is not (or no more) restarted."""
+    error = lost.error
+    got = f" after {lost.received:,} of {lost.expected:,} rows" if lost.expected else ""
+    if iterating:
+        what = (
+            "the chunks already yielded cannot be taken back, so the iteration stops here: "
+            "start it again from the beginning (a fresh query_iter) and discard what it gave"
+        )
+    else:
+        what = f"it was read again from the start {restarts} times; rerun the query"
+    return QueryLocatorExpiredError(
+        f"The query's server-side cursor was refused{got} after the session was renewed "
+        f"(Salesforce answered {error.status} {error.error_code}): a cursor may belong to the "
+        f"session that opened it. No partial result is returned; {what}. Long reads: "
+        "org.extract (Bulk API 2.0) has no cursor.",
+        status=error.status,
+        error_code=error.error_code,
+        url=error.url,
+        sf_message=error.sf_message,
+        received=lost.received,
+        expected=lost.expected,
+    )
+
+
+def _run_once(
     conn: OrgApi,
     soql: str,
     *,
@@ -161,6 +224,8 @@ def _run(
     # Without child subqueries a thread can follow the pages on its own (no child cursor to
     # protect), so downloads run ahead of the conversion.
     prefetch = select is not None and not any(isinstance(i, sp.SubSelect) for i in select.items)
+    window = _offset.window(soql)
+    batch_size = window.batch_size(batch_size)
     pages = _Pages(
         conn, soql, include_deleted=include_deleted, batch_size=batch_size, prefetch=prefetch
     )
@@ -210,19 +275,24 @@ def _run(
                 if chunk_rows and builder.rows >= chunk_rows and raw is not None:
                     yield builder, None
                     builder = FrameBuilder(builder.layout, split_multipicklist=split_multipicklist)
+        except CursorLost as lost:
+            lost.received, lost.expected = received, head.totalSize
+            raise
         except QueryLocatorExpiredError as exc:
             raise QueryLocatorExpiredError(
-                f"The query's server-side cursor expired after {received:,} of "
+                f"The query's server-side cursor was no longer valid after {received:,} of "
                 f"{head.totalSize:,} rows had been read; no partial result is returned. Rerun "
-                "the query. Cursors expire after 15 minutes idle and a user may hold 10 at "
-                "once (the 11th releases the oldest): read the result without long pauses, "
-                "run fewer queries side by side, or use org.extract (Bulk API 2.0, no cursor).",
+                "the query. Salesforce keeps query cursors for 2 days with no limit on how many "
+                "are open (since API 56.0; before, they expired after 15 minutes idle, and a "
+                "user's 11th cursor released the oldest); use org.extract (Bulk API 2.0, no "
+                "cursor) for reads that long.",
                 status=exc.status,
                 error_code=exc.error_code,
                 url=exc.url,
                 received=received,
                 expected=head.totalSize,
             ) from exc
+        window.check(head.totalSize, received)
         if received != head.totalSize:
             raise IncompleteResultError(
                 f"Salesforce announced {head.totalSize:,} rows but {received:,} arrived; no "
@@ -279,7 +349,9 @@ def query(
         ``{column: dtype}`` overrides of the type table (they win); child frame columns too.
     batch_size : int, optional
         Rows per page (``Sforce-Query-Options: batchSize``), 200 to 2000; Salesforce's default
-        2000 otherwise.
+        2000 otherwise. Not sent for an ``OFFSET`` query: Salesforce may send only its first
+        batch (an ``OFFSET`` query's result is at most 2,000 rows; one that may be cut short
+        raises ``IncompleteResultError``).
     children : {"frames", "drop"}
         With child subqueries: ``"frames"`` returns a :class:`~sfnotebook.soql.records.QueryResult`
         (parent frame plus one frame per relationship), ``"drop"`` the parent frame only.

@@ -187,6 +187,7 @@ class FrameBuilder:
         self._kid_names: dict[str, str] = {}
         self._codec: _decode.RecordCodec | None = None
         self._typed = True  # False once a page failed typed decoding: dicts from then on
+        self.restarts = 0  # times the query was read again from page 1 (sfnotebook.soql._run)
 
     @property
     def codec(self) -> _decode.RecordCodec:
@@ -351,10 +352,24 @@ class FrameBuilder:
     ) -> Any:
         """The parent frame, or a :class:`QueryResult` when the query has child subqueries."""
         _check_overrides(dtypes, self)
-        frame = self.frame(dtypes=dtypes, output=output)
+        frame = _annotated(self.frame(dtypes=dtypes, output=output), self.restarts)
         if not self._kids or children == "drop":
             return frame
-        return QueryResult(frame, self.child_frames(dtypes=dtypes, output=output))
+        kids = self.child_frames(dtypes=dtypes, output=output)
+        return QueryResult(frame, {k: _annotated(v, self.restarts) for k, v in kids.items()})
+
+
+def _annotated(frame: Any, restarts: int) -> Any:
+    """The frame, saying how often its query was read again from page 1 after a lost cursor:
+    ``df.attrs["sfnotebook"]["restarts"]`` (pandas), schema metadata ``sfnotebook.restarts``
+    (Arrow). Polars frames carry no metadata."""
+    attrs = getattr(frame, "attrs", None)
+    if isinstance(attrs, dict):
+        attrs["sfnotebook"] = {"restarts": restarts}
+    elif isinstance(frame, pa.Table):
+        meta = {**(frame.schema.metadata or {}), b"sfnotebook.restarts": str(restarts).encode()}
+        frame = frame.replace_schema_metadata(meta)
+    return frame
 
 
 def _only(dtypes: Mapping[str, Any] | None, columns: Any) -> dict[str, Any]:

@@ -3,6 +3,26 @@
 With ``prefetch`` (no child subqueries), a thread follows the chain by itself, reading only
 each page's head, while the caller converts the page before; at most ``_QUEUE_PAGES`` pages
 wait as bytes.
+
+A query cursor may belong to the session that opened it: a 2026 report (airbyte PR #84302)
+found that after a token exchange "A new session cannot resume another session's locator,
+so every retry fails with INVALID_SESSION_ID"; other orgs may answer
+``INVALID_QUERY_LOCATOR``, or let any session of the user continue. So query-more calls go out
+with ``reauth=False`` and a 401 is handled here, by which token the call carried:
+
+* the cursor's token (the one page 1 was answered to, or a later one the org let continue
+  it): the session expired, or was renewed while the call was out. The credentials are
+  exchanged once (:meth:`~sfnotebook._session.ApiSession.renew`: no exchange when another
+  call made it already) and the page asked for again; if the new session cannot continue the
+  cursor, it is lost (:class:`CursorLost`);
+* a newer token (another call renewed it before this one went out): on an org whose cursors
+  belong to their session, the cursor ended with its session. It is lost at once, with no
+  second exchange, which would end the cursors of every other query running on this
+  connection, and theirs this one's, round and round.
+
+``INVALID_QUERY_LOCATOR`` is handled alike, except with the cursor's own token unchanged:
+that is a cursor that expired or was released, raised as it is. The caller restarts a lost
+query from its first page (``sfnotebook.soql``), never mixing the pages of two cursors.
 """
 
 from __future__ import annotations
@@ -16,9 +36,15 @@ import msgspec
 
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
-from sfnotebook.errors import IncompleteResultError
+from sfnotebook._secret import Secret
+from sfnotebook.errors import (
+    IncompleteResultError,
+    QueryLocatorExpiredError,
+    SalesforceError,
+    SessionExpiredError,
+)
 
-__all__ = ["HEAD", "Head", "Pages", "next_url"]
+__all__ = ["HEAD", "CursorLost", "Head", "Pages", "next_url"]
 
 _QUEUE_PAGES = 2  # pages downloaded ahead of the converter: bounds the memory held as bytes
 
@@ -32,6 +58,29 @@ class Head(msgspec.Struct):
 
 
 HEAD = msgspec.json.Decoder(Head)
+
+
+class CursorLost(Exception):
+    """A query-more call refused after the session changed: the query must start again.
+
+    Not an :class:`~sfnotebook.errors.SfNotebookError`: ``sfnotebook.soql`` catches it and
+    restarts the query, or raises a typed error saying why it could not.
+    """
+
+    def __init__(self, error: SalesforceError) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.received: int | None = None
+        self.expected: int | None = None
+
+
+_UNKNOWN = Secret("not a token: the session that opened the cursor is unknown")
+
+
+def _token(conn: OrgApi) -> Secret | None:
+    """The token the next call will carry (compared by identity; never revealed here)."""
+    token = getattr(conn.session.auth, "token", None)
+    return token if isinstance(token, Secret) else None
 
 
 # --------------------------------------------------------------------------- paging
@@ -61,13 +110,17 @@ class Pages:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._future: Future[bytes] | None = None
+        self.opened_with: Secret | None = None  # the token that page 1 was answered to
 
     def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
         return self.fetch(url, params)[0]
 
     def fetch(self, url: str, params: dict[str, str] | None = None) -> tuple[bytes, Head]:
         """One page's bytes and head; a page that is not a query page is an error here."""
-        resp = self.conn.request("GET", url, params=params, headers=self.headers)
+        if params is not None:
+            resp = self.conn.request("GET", url, params=params, headers=self.headers)
+        else:
+            resp = self._more(url)
         raw = bytes(resp.content)
         try:
             return raw, HEAD.decode(raw)
@@ -81,9 +134,40 @@ class Pages:
                 "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
             ) from None
 
+    def _more(self, url: str) -> Any:
+        """A query-more call; a refusal after the session changed raises :class:`CursorLost`."""
+        used = _token(self.conn)
+        try:
+            return self._send(url)
+        except (SessionExpiredError, QueryLocatorExpiredError) as exc:
+            if used is not self.opened_with:  # renewed before this call: the cursor's
+                raise CursorLost(exc) from None  # session has ended; no second exchange
+            if isinstance(exc, QueryLocatorExpiredError) and _token(self.conn) is used:
+                raise  # the query's own session: the cursor expired or was released
+        # The cursor's session expired, or was renewed while this call was out: one exchange
+        # (none if another call made it already), then the page once more.
+        self.conn.session.renew(used)
+        try:
+            return self._send(url)
+        except (SessionExpiredError, QueryLocatorExpiredError) as exc:
+            raise CursorLost(exc) from None
+
+    def _send(self, url: str) -> Any:
+        """One query-more call; when it succeeds with a token other than the one the cursor
+        was opened with, the org lets that session continue it: it counts as the cursor's."""
+        before = _token(self.conn)
+        resp = self.conn.request("GET", url, headers=self.headers, reauth=False)
+        if _token(self.conn) is before:
+            self.opened_with = before
+        return resp
+
     def first_page(self) -> tuple[bytes, Head]:
         """Page 1 and its head; with ``prefetch``, the thread that follows the rest starts."""
+        before = _token(self.conn)
         raw, head = self.fetch(*self.first)
+        # Renewed while page 1 was on its way: which session opened the cursor is unknown, so
+        # any refusal of it counts as lost (restarted), never as expired.
+        self.opened_with = before if _token(self.conn) is before else _UNKNOWN
         if self.prefetch and not head.done and head.nextRecordsUrl:
             self._thread = threading.Thread(
                 target=self._chain,

@@ -10,7 +10,8 @@ Routes (API 47.0 and later; ``resultPages`` from 58.0):
   ``Sforce-Locator`` (``null`` on the last page). Without ``maxRecords`` a page holds
   :data:`DEFAULT_PAGE_ROWS` rows.
 * ``GET /jobs/query/{id}/resultPages``: up to five result URLs per call, for parallel
-  downloads.
+  downloads; whether ``maxRecords`` sizes those pages is the dialect's
+  ``result_pages_max_records`` (its documentation lists only ``queryJobId``).
 
 Life cycle, delays and the ``fail_bulk_jobs`` fault: see :mod:`sfnotebook_demo.bulk.jobs`.
 
@@ -36,6 +37,7 @@ from sfnotebook_demo.bulk.results import (
     decode_locator,
     encode_locator,
 )
+from sfnotebook_demo.dialect import dialect_of
 from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 
 __all__ = ["DEFAULT_PAGE_ROWS", "BulkJob", "BulkState", "register"]
@@ -164,11 +166,14 @@ def _results(state: BulkState, request: Request, job: BulkJob) -> Response:
     )
 
 
-def _result_pages(state: BulkState, request: Request, job: BulkJob) -> Response:
+def _result_pages(state: BulkState, request: Request, job: BulkJob, *, honour: bool) -> Response:
+    """Up to five page URLs. ``honour``: the dialect's ``result_pages_max_records`` says the
+    org takes ``maxRecords`` here; otherwise (its documentation lists only ``queryJobId``) the
+    pages are the org's own size and their URLs carry only a locator."""
     result = _ready_result(request, job)
     if isinstance(result, Response):
         return result
-    raw_max = request.query.get("maxRecords")
+    raw_max = request.query.get("maxRecords") if honour else None
     if raw_max is not None and (not raw_max.isdigit() or int(raw_max) < 1):
         return error_response(400, "API_ERROR", f"Invalid maxRecords: {raw_max}")
     page_rows = int(raw_max) if raw_max else DEFAULT_PAGE_ROWS
@@ -257,7 +262,10 @@ def register(router: Router, org: Any) -> None:
         if not _version_at_least(request, 58.0):
             return _not_found()
         job = find(request, job_id)
-        return job if isinstance(job, Response) else _result_pages(state, request, job)
+        if isinstance(job, Response):
+            return job
+        honour = dialect_of(org).result_pages_max_records == "honoured"
+        return _result_pages(state, request, job, honour=honour)
 
     jobs = r"/services/data/{v}/jobs/query"
     one = jobs + r"/(?P<job_id>[0-9A-Za-z]{15,18})"

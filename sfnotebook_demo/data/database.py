@@ -18,7 +18,10 @@ two days:
   build day; the cache key includes that day, so a database is rebuilt once a day.
 
 Nulls appear in every nullable field type; about 2% of the rows of every object but User are
-deleted (``IsDeleted = 1``, visible only to ``queryAll``). Descriptions include quotes, commas,
+deleted (``IsDeleted = 1``, visible only to ``queryAll``), and deletions follow Salesforce's
+rules (:mod:`sfnotebook_demo.data.integrity`): an account's contacts, opportunities and
+activities are deleted with it, records with live cases are not deleted, and lookups to
+deleted records are cleared. Descriptions include quotes, commas,
 embedded newlines (LF and CRLF), tabs and non-ASCII text for CSV tests. Empty strings are never
 stored: as on Salesforce, an empty text value is null. The last User is "Integration User",
 the Run As user of the client-credentials flow.
@@ -47,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from sfnotebook_demo import ids
-from sfnotebook_demo.data import dating, model, schema, vocabulary
+from sfnotebook_demo.data import dating, integrity, model, schema, vocabulary
 from sfnotebook_demo.data import opportunities as _opportunities
 from sfnotebook_demo.data import seed as _seed
 from sfnotebook_demo.data.model import SObject
@@ -194,6 +197,7 @@ def build_database(
             insert = f'INSERT INTO "{obj.name}" VALUES ({placeholders})'  # noqa: S608 - table name from the schema
             conn.executemany(insert, seeder.rows(obj.name))
             _create_indexes(conn, obj)
+        integrity.enforce(conn)  # deletions as Salesforce makes them (cascades, kept parents)
         meta: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "seed": seed,
@@ -212,7 +216,7 @@ def build_database(
 def _code_digest() -> str:
     """A digest of the code that shapes the data, so any change to it invalidates the cache."""
     digest = hashlib.sha256()
-    for module in (model, schema, ids, dating, vocabulary, _seed, _opportunities):
+    for module in (model, schema, ids, dating, vocabulary, _seed, _opportunities, integrity):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:10]
 

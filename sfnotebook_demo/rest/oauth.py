@@ -15,6 +15,7 @@ import hmac
 from typing import Any
 from urllib.parse import parse_qs
 
+from sfnotebook_demo.dialect import dialect_of
 from sfnotebook_demo.http import Request, Response, Router, json_response
 from sfnotebook_demo.rest.apps import (
     APP_STATES,
@@ -45,6 +46,22 @@ __all__ = [
 def oauth_error(error: str, description: str, status: int = 400) -> Response:
     """The token endpoint's error body (not the REST error array)."""
     return json_response({"error": error, "error_description": description}, status=status)
+
+
+# The answer to a token request for an app without the client credentials flow enabled, as the
+# dialect's flow_disabled_error says (fidelity-audit D13: reports disagree and none is
+# verified). The codes are the reported ones; the descriptions of unauthorized_client and
+# invalid_grant are ours (the other two are Salesforce's answers to a bad grant / secret).
+_FLOW_DISABLED = {
+    "unsupported_grant_type": "grant type not supported",
+    "unauthorized_client": "client is not authorized to use this grant type",
+    "invalid_grant": "client credentials flow not enabled",
+    "invalid_client": "invalid client credentials",  # the very answer to a wrong secret
+}
+
+
+def _flow_disabled(error: str) -> Response:
+    return oauth_error(error, _FLOW_DISABLED[error])
 
 
 def _form(request: Request) -> dict[str, str] | None:
@@ -116,7 +133,7 @@ class OAuthService:
         ):
             return oauth_error("invalid_client", "invalid client credentials")
         if app.state == "flow_disabled":
-            return oauth_error("unsupported_grant_type", "grant type not supported")
+            return _flow_disabled(dialect_of(self.org).flow_disabled_error)
         if app.state == "no_run_as":
             return oauth_error("invalid_grant", "no client credentials user enabled")
         faults = self.org.features.get("faults")

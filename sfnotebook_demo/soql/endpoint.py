@@ -6,18 +6,25 @@
   2000) as Salesforce does: the header is a preference, never an error. A query-more call
   without the header keeps the batch size of the query that opened the cursor. Child records count
   toward the batch, so pages of parents with many children hold fewer parents.
-* A child subquery result with more than 200 rows comes with ``done: false`` and its own
-  ``nextRecordsUrl`` (a child cursor serving that parent's remaining children). Fetching the
-  next parent page releases the child cursors of the previous page, as the SOAP
-  ``queryMore()`` documentation says.
-* Locators look like ``01gXX0000000001AAA-2000``. They expire after 15 minutes idle, and a
-  user holds at most 10 open query cursors: opening an 11th releases the oldest. A released,
-  expired or unknown locator answers 400 ``INVALID_QUERY_LOCATOR`` ``invalid query locator``,
-  as does every query-more call while the ``expire_locators`` fault is on.
+* A child subquery result with more rows than the dialect's ``child_batch`` (199 or 499, as
+  real first pages held) comes with ``done: false`` and its own ``nextRecordsUrl`` (a child
+  cursor serving that parent's remaining children). Fetching the next parent page releases the
+  child cursors of the previous page, as the SOAP ``queryMore()`` documentation says.
+* Locators look like ``0r8Dm0000000001AAA-2000`` (or ``01g...``: the dialect's
+  ``query_locators``). They live as the dialect's ``cursor_limits`` says
+  (:mod:`sfnotebook_demo.soql.cursors`). A released, expired or unknown locator, or another
+  user's, answers 400 ``INVALID_QUERY_LOCATOR`` ``invalid query locator``, as does every
+  query-more call while the ``expire_locators`` fault is on. With ``query_cursors="session"``
+  a cursor belongs to the token that opened it: another token of the same user gets the
+  dialect's ``foreign_cursor_answer`` (401 ``INVALID_SESSION_ID`` or 400
+  ``INVALID_QUERY_LOCATOR``).
+* Top-level ``OFFSET`` queries, under ``offset_queries="capped"``: ``totalSize`` is capped at
+  2,000 and only the first batch is sent, ``done: true``, no locator (dialect docstring).
 * Aggregate queries cannot be continued: more than 2,000 result rows answer 400
   ``EXCEEDED_ID_LIMIT`` "Aggregate query does not support queryMore(), use LIMIT to restrict
-  the results to a single batch" (the message Salesforce sends; the code is the one it uses for
-  the same message on objects that cannot be paged).
+  the results to a single batch". The message is verified (a sandbox report, fidelity-audit
+  D14); the error code is UNVERIFIED (it is the one Salesforce uses for the same message on
+  objects that cannot be paged). The client treats it as a generic error either way.
 """
 
 from __future__ import annotations
@@ -29,23 +36,28 @@ from typing import Any
 
 import orjson
 
+from sfnotebook_demo.dialect import Dialect, dialect_of
 from sfnotebook_demo.http import Request, Response, Router, error_response
 from sfnotebook_demo.soql.cursors import (
+    CURRENT,
     DEFAULT_BATCH,
     IDLE_SECONDS,
     MAX_CURSORS,
+    PRE_56,
     Cursor,
+    CursorLimits,
     CursorStore,
+    session_key,
 )
 from sfnotebook_demo.soql.engine import compile_soql
 from sfnotebook_demo.soql.parser import SoqlError
 
 __all__ = [
-    "CHILD_BATCH",
     "DEFAULT_BATCH",
     "IDLE_SECONDS",
     "MAX_AGGREGATE_ROWS",
     "MAX_CURSORS",
+    "MAX_OFFSET_ROWS",
     "Cursor",
     "CursorStore",
     "batch_size",
@@ -53,8 +65,8 @@ __all__ = [
 ]
 
 MIN_BATCH = 200
-CHILD_BATCH = 200
 MAX_AGGREGATE_ROWS = 2000
+MAX_OFFSET_ROWS = 2000  # totalSize of an OFFSET query is capped here (dialect offset_queries)
 PREFETCH_PAGES = 2
 
 
@@ -104,6 +116,18 @@ def _invalid_locator() -> Response:
     return error_response(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
 
 
+def _foreign_cursor(dialect: Dialect) -> Response:
+    """Another session's cursor, as the dialect's ``foreign_cursor_answer`` says."""
+    if dialect.foreign_cursor_answer == "invalid-locator":
+        return _invalid_locator()
+    # The body Salesforce sends for an invalid session (restforce issue #284).
+    return error_response(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def _limits(dialect: Dialect) -> CursorLimits:
+    return PRE_56 if dialect.cursor_limits == "pre-56" else CURRENT
+
+
 class QueryService:
     """The handlers, bound to one org."""
 
@@ -143,16 +167,22 @@ class QueryService:
             records = plan.shape(conn, rows, api_version=version)
             return _json({"totalSize": len(records), "done": True, "records": records})
         rowids = plan.row_ids(conn, include_deleted=include_deleted)
+        dialect = dialect_of(self.org)
+        capped = compiled.has_offset and dialect.offset_queries == "capped"
+        if capped:
+            rowids = rowids[:MAX_OFFSET_ROWS]
         resource = "queryAll" if include_deleted else "query"
         batch = batch_size(request.header("Sforce-Query-Options"))
         cur = Cursor("", request.user_id or "", resource, compiled, rowids=rowids,
-                     include_deleted=include_deleted, batch=batch)  # fmt: skip
-        return self._page(request, cur, 0, batch)
+                     include_deleted=include_deleted, batch=batch,
+                     session=session_key(request.token), child_batch=dialect.child_batch)  # fmt: skip
+        return self._page(request, cur, 0, batch, first_batch_only=capped)
 
     def _build(
         self, cur: Cursor, start: int, batch: int, version: str
     ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], list[dict[str, Any]]]]]:
-        """The records of one page (children trimmed to 200) and the child results cut short.
+        """The records of one page (children trimmed to the query's child batch) and the child
+        results cut short.
 
         Pure work on the snapshot, no cursor bookkeeping: it may run ahead in a worker thread.
         """
@@ -165,23 +195,22 @@ class QueryService:
         records = plan.shape(conn, rows, api_version=version,
                              include_deleted=cur.include_deleted, share_parents=True)  # fmt: skip
         child_keys = [c.key for c in plan.children]
+        first = cur.child_batch
         pending: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if child_keys:
             kept: list[dict[str, Any]] = []
             used = 0
             for rec in records:
-                cost = 1 + sum(
-                    min(len(rec[k]["records"]), CHILD_BATCH) for k in child_keys if rec.get(k)
-                )
+                cost = 1 + sum(min(len(rec[k]["records"]), first) for k in child_keys if rec.get(k))
                 if kept and used + cost > batch:
                     break
                 kept.append(rec)
                 used += cost
                 for k in child_keys:
                     result = rec.get(k)
-                    if result and len(result["records"]) > CHILD_BATCH:
-                        rest = result["records"][CHILD_BATCH:]
-                        result["records"] = result["records"][:CHILD_BATCH]
+                    if result and len(result["records"]) > first:
+                        rest = result["records"][first:]
+                        result["records"] = result["records"][:first]
                         result["done"] = False
                         pending.append((result, rest))
             records = kept
@@ -207,8 +236,18 @@ class QueryService:
             if at < cur.total and key not in cur.prefetched:
                 cur.prefetched[key] = _executor().submit(self._build_ahead, cur, at, batch, version)
 
-    def _page(self, request: Request, cur: Cursor, start: int, batch: int) -> Response:
+    def _page(
+        self,
+        request: Request,
+        cur: Cursor,
+        start: int,
+        batch: int,
+        *,
+        first_batch_only: bool = False,
+    ) -> Response:
+        """One page from ``start``; ``first_batch_only``: the last one whatever is left."""
         version = self._version(request)
+        dialect = dialect_of(self.org)
         ahead = cur.prefetched.pop((start, batch, version), None)
         for key in [k for k in cur.prefetched if k[0] < start or k[1:] != (batch, version)]:
             cur.prefetched.pop(key).cancel()  # pages the client skipped or asked differently
@@ -219,21 +258,26 @@ class QueryService:
             built = _Built(len(records), records, pending, None)
         end = start + built.size
         total = cur.total
-        done = end >= total
+        done = end >= total or first_batch_only
+        limits, prefix = _limits(dialect), dialect.query_locators
         if not cur.id and (not done or built.pending):
             opened = self.cursors.open(
-                cur.user, cur.resource, query=cur.query, rowids=cur.rowids,
-                include_deleted=cur.include_deleted, batch=cur.batch,
+                cur.user, cur.resource, limits=limits, prefix=prefix, query=cur.query,
+                rowids=cur.rowids, include_deleted=cur.include_deleted, batch=cur.batch,
+                session=cur.session, child_batch=cur.child_batch,
             )  # fmt: skip
             cur = opened
         elif cur.id:
             self.cursors.release_children(cur)
         for result, rest in built.pending:
-            child = self.cursors.open(cur.user, cur.resource, query=None, records=rest,
-                                      parent=cur.id, position=0, batch=cur.batch)  # fmt: skip
+            child = self.cursors.open(
+                cur.user, cur.resource, limits=limits, prefix=prefix, query=None, records=rest,
+                parent=cur.id, position=0, batch=cur.batch, session=cur.session,
+                child_batch=cur.child_batch,
+            )  # fmt: skip
             cur.children.append(child.id)
-            result["nextRecordsUrl"] = self._url(request, cur.resource, child, CHILD_BATCH)
-            child.position = CHILD_BATCH  # offset as the locator shows it
+            result["nextRecordsUrl"] = self._url(request, cur.resource, child, cur.child_batch)
+            child.position = cur.child_batch  # offset as the locator shows it
         head: dict[str, Any] = {"totalSize": total, "done": done}
         if not done:
             head["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
@@ -258,9 +302,12 @@ class QueryService:
                 record("expired_locator")
             return _invalid_locator()
         cursor_id, _, offset_text = locator.partition("-")
-        cur = self.cursors.get(cursor_id, request.user_id)
-        if cur is None or not offset_text.isdigit():
+        dialect = dialect_of(self.org)
+        cur = self.cursors.get(cursor_id, _limits(dialect))
+        if cur is None or not offset_text.isdigit() or cur.user != (request.user_id or ""):
             return _invalid_locator()
+        if dialect.query_cursors == "session" and cur.session != session_key(request.token):
+            return _foreign_cursor(dialect)
         offset = int(offset_text)
         # Without the header, query-more keeps the batch size the query started with.
         header = request.header("Sforce-Query-Options")
@@ -273,12 +320,12 @@ class QueryService:
 
     def _child_page(self, request: Request, cur: Cursor, offset: int, batch: int) -> Response:
         # The child locator's offset counts the children already sent (first page included).
-        start = offset - CHILD_BATCH
+        start = offset - cur.child_batch
         if start < 0 or start > len(cur.records):
             return _invalid_locator()
         chunk = cur.records[start : start + batch]
         end = offset + len(chunk)
-        total = len(cur.records) + CHILD_BATCH
+        total = len(cur.records) + cur.child_batch
         payload: dict[str, Any] = {"totalSize": total, "done": end >= total}
         if end < total:
             payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)

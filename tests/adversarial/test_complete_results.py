@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,16 @@ def test_locator_null_on_a_page_that_is_not_the_last(
     assert not folder.exists(), "a failed extract must leave no folder behind"
 
 
+@pytest.fixture
+def result_pages_sized(demo_org: Any) -> Iterator[None]:
+    """resultPages honouring maxRecords, so that extract(max_records=..., concurrency=4) reads
+    its answers (where it lists pages of the org's own size, pages come by locator instead)."""
+    demo_org.set_dialect(result_pages_max_records="honoured")
+    yield
+    demo_org.set_dialect(result_pages_max_records="ignored")
+
+
+@pytest.mark.usefixtures("result_pages_sized")
 def test_result_pages_leaving_a_page_out(
     proxy: RewritingProxy, conn: sfnotebook.Connection, expected_rows: int
 ) -> None:
@@ -117,6 +127,7 @@ def test_result_pages_leaving_a_page_out(
     assert (info.value.expected, info.value.received) == (expected_rows, expected_rows - PAGE)
 
 
+@pytest.mark.usefixtures("result_pages_sized")
 @pytest.mark.parametrize("spelling", ["nextPageUrl", "next"])
 def test_result_pages_not_done_with_an_unknown_next_link(
     proxy: RewritingProxy, conn: sfnotebook.Connection, spelling: str
@@ -130,6 +141,7 @@ def test_result_pages_not_done_with_an_unknown_next_link(
         conn.extract(SMALL, max_records=PAGE, concurrency=4, poll_interval=0.01, progress=False)
 
 
+@pytest.mark.usefixtures("result_pages_sized")
 def test_result_pages_without_done_is_not_taken_as_done(
     proxy: RewritingProxy, conn: sfnotebook.Connection
 ) -> None:

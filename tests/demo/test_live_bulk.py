@@ -20,6 +20,7 @@ import requests
 from simple_salesforce import Salesforce
 
 from sfnotebook_demo import DemoOrg
+from sfnotebook_demo.bulk.endpoints import DEFAULT_PAGE_ROWS
 from sfnotebook_demo.bulk.results import decode_locator, encode_locator, write_results
 from sfnotebook_demo.data import database as data
 
@@ -239,21 +240,32 @@ def test_empty_result(fast: Api) -> None:
     assert pages[0].content == b'"Id","Name"\n'
 
 
-def test_result_pages(fast: Api) -> None:
-    job_id = run(fast, "SELECT Id FROM Opportunity")
-    assert fast.call("GET", f"/jobs/query/{job_id}/resultPages", version="57.0").status_code == 404
-    url = f"{V}/jobs/query/{job_id}/resultPages?maxRecords=150"
-    ids: list[str] = []
-    calls = 0
-    while url:
-        body = fast.call("GET", url).json()
-        calls += 1
-        assert 1 <= len(body["resultPages"]) <= 5
-        for page in body["resultPages"]:
-            ids += [r[0] for r in rows_of(fast.call("GET", page["resultUrl"]))[1:]]
-        url = body["nextRecordsUrl"]
-        assert body["done"] is (url is None)
-    assert calls > 1 and len(ids) == len(set(ids)) > 150
+@pytest.mark.parametrize("max_records", ["honoured", "ignored"])
+def test_result_pages(fast: Api, max_records: str) -> None:
+    fast.demo.set_dialect(result_pages_max_records=max_records)
+    try:
+        job_id = run(fast, "SELECT Id FROM Opportunity")
+        old = fast.call("GET", f"/jobs/query/{job_id}/resultPages", version="57.0")
+        assert old.status_code == 404
+        url = f"{V}/jobs/query/{job_id}/resultPages?maxRecords=150"
+        ids: list[str] = []
+        calls = 0
+        while url:
+            body = fast.call("GET", url).json()
+            calls += 1
+            assert 1 <= len(body["resultPages"]) <= 5
+            for page in body["resultPages"]:
+                sized = "maxRecords=150" in page["resultUrl"]
+                assert sized is (max_records == "honoured"), page["resultUrl"]
+                rows = rows_of(fast.call("GET", page["resultUrl"]))[1:]
+                assert len(rows) <= (150 if sized else DEFAULT_PAGE_ROWS)
+                ids += [r[0] for r in rows]
+            url = body["nextRecordsUrl"]
+            assert body["done"] is (url is None)
+    finally:
+        fast.demo.set_dialect(result_pages_max_records="ignored")
+    assert len(ids) == len(set(ids)) > 150
+    assert (calls > 1) is (max_records == "honoured")  # 150-row pages need more than five
 
 
 def test_results_only_from_the_creating_version(fast: Api) -> None:

@@ -19,7 +19,7 @@ from sfnotebook_demo import DemoOrg
 from sfnotebook_demo.data import database as data
 
 V = "/services/data/v68.0"
-LOCATOR_URL = re.compile(r"^/services/data/v68\.0/(query|queryAll)/01g[0-9A-Za-z]{15}-\d+$")
+LOCATOR_URL = re.compile(r"^/services/data/v68\.0/(query|queryAll)/0r8[0-9A-Za-z]{15}-\d+$")
 
 
 def session_for(demo: Any) -> tuple[requests.Session, str]:
@@ -209,14 +209,14 @@ def own_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with DemoOrg(opportunities=1_000) as demo:
         server = demo.server
         assert server is not None
-        # Two accounts with ~420 contacts each, so child results page (no account of the
-        # default dataset has more than 200 children).
+        # Two accounts with ~580 contacts each, so child results page under either child
+        # batch of the dialect (no account of the default dataset has more than 199 children).
         folder = tmp_path_factory.getbasetemp() / "demo-soql-db"
         small = data.Database(
             data.ensure_database(
                 opportunities=300,
                 accounts=2,
-                contacts=900,
+                contacts=1200,
                 users=5,
                 cases=10,
                 tasks=20,
@@ -233,7 +233,7 @@ def test_child_results_page_with_their_own_locators(own_org: Any) -> None:
     page = api.query("SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account")
     for account in page["records"]:
         child = account["Contacts"]
-        assert child["done"] is False and len(child["records"]) == 200
+        assert child["done"] is False and len(child["records"]) == 199  # the default dialect
         assert LOCATOR_URL.match(child["nextRecordsUrl"])
         pages = api.pages(child)
         ids = [r["Id"] for p in pages for r in p["records"]]
@@ -255,8 +255,23 @@ def test_expire_locators_fault(own_org: Any) -> None:
     assert api.get(first["nextRecordsUrl"]).status_code == 200
 
 
-def test_eleventh_cursor_releases_the_oldest(own_org: Any) -> None:
+def test_before_api_56_an_eleventh_cursor_released_the_oldest(own_org: Any) -> None:
     api = Api(own_org)
-    urls = [api.query("SELECT Id FROM Contact", batch=200)["nextRecordsUrl"] for _ in range(11)]
-    assert api.get(urls[0]).status_code == 400
-    assert api.get(urls[-1]).status_code == 200
+    own_org.set_dialect(cursor_limits="pre-56")
+    try:
+        urls = [api.query("SELECT Id FROM Contact", batch=200)["nextRecordsUrl"] for _ in range(11)]
+        assert api.get(urls[0]).status_code == 400
+        assert api.get(urls[-1]).status_code == 200
+    finally:
+        own_org.set_dialect(cursor_limits="current")
+
+
+def test_a_cursor_belongs_to_the_token_that_opened_it(own_org: Any) -> None:
+    first, second = Api(own_org), Api(own_org)
+    url = first.query("SELECT Id FROM Contact", batch=200)["nextRecordsUrl"]
+    resp = second.get(url)
+    assert resp.status_code == 401
+    assert resp.json() == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
+    assert first.get(url).status_code == 200

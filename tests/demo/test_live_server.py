@@ -104,6 +104,22 @@ def assert_no_secret(demo: DemoOrg, text: str) -> None:
 # ---- TLS --------------------------------------------------------------------------------------
 
 
+def test_accepted_connections_send_small_writes_at_once(demo: DemoOrg) -> None:
+    """TCP_NODELAY on the server's side of every connection (Nagle stalled small answers)."""
+    server = demo.server
+    assert server is not None
+    client = Api(demo)
+    try:
+        assert client.get("/services/data/").status_code == 200  # the connection stays open
+        with server.httpd.active_lock:
+            sockets = list(server.httpd.active)
+        assert sockets, "the keep-alive connection is served"
+        for sock in sockets:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        client.session.close()
+
+
 def test_tls_verified_with_the_demo_ca_and_refused_without(demo: DemoOrg, api: Api) -> None:
     assert Path(demo.ca_bundle).read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert api.get("/services/data/").status_code == 200
@@ -266,6 +282,25 @@ def test_token_errors(demo: DemoOrg, api: Api, case: str, error: str, descriptio
     assert response.status_code == 400
     assert response.json() == {"error": error, "error_description": description}
     assert_no_secret(demo, response.text)
+
+
+@pytest.mark.parametrize(
+    ("answer", "description"),
+    [("unsupported_grant_type", "grant type not supported"),
+     ("unauthorized_client", "client is not authorized to use this grant type"),
+     ("invalid_grant", "client credentials flow not enabled"),
+     ("invalid_client", "invalid client credentials")],
+)  # fmt: skip
+def test_a_disabled_flow_answers_as_the_dialect_says(
+    demo: DemoOrg, api: Api, answer: str, description: str
+) -> None:
+    demo.set_dialect(flow_disabled_error=answer)
+    try:
+        response = api.token_response(*demo.apps["flow_disabled"])
+    finally:
+        demo.set_dialect(flow_disabled_error="unsupported_grant_type")
+    assert response.status_code == 400
+    assert response.json() == {"error": answer, "error_description": description}
 
 
 def test_token_endpoint_counts_no_api_usage(demo: DemoOrg, api: Api) -> None:

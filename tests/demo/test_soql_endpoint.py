@@ -1,6 +1,7 @@
 """The demo org's query endpoints, called through its router without HTTP.
 
-The dataset has two accounts with about 420 contacts each, so child subqueries page.
+The dataset has two accounts with about 580 contacts each, so child subqueries page under
+either ``child_batch`` of the dialect (199 or 499).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import orjson
 import pytest
 
 from sfnotebook_demo.data import database as data
+from sfnotebook_demo.dialect import Dialect, DialectBox
 from sfnotebook_demo.http import Request, Response, Router
+from sfnotebook_demo.soql import cursors
 from sfnotebook_demo.soql import endpoint as query_endpoint
 from sfnotebook_demo.soql.endpoint import CursorStore, batch_size, register
 from sfnotebook_demo.state import OrgState
@@ -24,13 +27,14 @@ from sfnotebook_demo.state import OrgState
 SIZES: dict[str, Any] = {
     "opportunities": 300,
     "accounts": 2,
-    "contacts": 900,
+    "contacts": 1200,
     "users": 5,
     "cases": 10,
     "tasks": 20,
 }
-LOCATOR_URL = re.compile(r"^/services/data/v68\.0/(query|queryAll)/01g[0-9A-Za-z]{15}-\d+$")
+LOCATOR_URL = re.compile(r"^/services/data/v68\.0/(query|queryAll)/0r8[0-9A-Za-z]{15}-\d+$")
 USER = "005000000000001AAA"
+TOKEN = "00D000000000001!first-session"
 
 
 class Clock:
@@ -48,18 +52,28 @@ class Org:
         self.state = OrgState(database, "00D000000000001AAA")
         self.clock = Clock()
         self.state.features["query_cursors"] = CursorStore(clock=self.clock)
+        self.dialect = DialectBox(Dialect())
+        self.state.features["dialect"] = self.dialect
         self.router = Router()
         register(self.router, self.state)
 
     def get(
-        self, path: str, *, batch: int | None = None, user: str = USER, **query: str
+        self,
+        path: str,
+        *,
+        batch: int | None = None,
+        user: str = USER,
+        token: str = TOKEN,
+        **query: str,
     ) -> Response:
         headers = {"sforce-query-options": f"batchSize={batch}"} if batch else {}
         match = self.router.match("GET", unquote(path))
         assert isinstance(match, tuple)
         route, groups = match
         version = groups.pop("_v", None)
-        request = Request("GET", path, dict(query), headers, api_version=version, user_id=user)
+        request = Request(
+            "GET", path, dict(query), headers, api_version=version, user_id=user, token=token
+        )
         return route.handler(request, **groups)
 
 
@@ -152,26 +166,28 @@ def test_count_query(org: Org, conn: sqlite3.Connection) -> None:
     assert page == {"totalSize": expected, "done": True, "records": []}
 
 
-def test_child_results_past_200_rows_page_with_their_own_locator(
-    org: Org, conn: sqlite3.Connection
+@pytest.mark.parametrize("child_batch", Dialect.choices()["child_batch"])
+def test_child_results_past_the_child_batch_page_with_their_own_locator(
+    org: Org, conn: sqlite3.Connection, child_batch: int
 ) -> None:
+    org.dialect.update(child_batch=child_batch)
     counts = dict(
         conn.execute(
             "SELECT AccountId, COUNT(*) FROM Contact WHERE IsDeleted = 0 AND AccountId IS NOT NULL "
             "GROUP BY AccountId"
         ).fetchall()
     )
-    assert min(counts.values()) > 200
+    assert min(counts.values()) > max(Dialect.choices()["child_batch"])
     page = body(
         query(org, "SELECT Id, (SELECT Id, LastName FROM Contacts ORDER BY Id) FROM Account")
     )
-    assert page["done"] is True  # two parents fit in one batch of 2000 (1 + 200 rows each)
+    assert page["done"] is True  # two parents fit in one batch of 2000 (1 + 499 rows each)
     for account in page["records"]:
         child = account["Contacts"]
-        assert child["done"] is False and len(child["records"]) == 200
+        assert child["done"] is False and len(child["records"]) == child_batch
         assert child["totalSize"] == counts[account["Id"]]
         assert LOCATOR_URL.match(child["nextRecordsUrl"]) and child["nextRecordsUrl"].endswith(
-            "-200"
+            f"-{child_batch}"
         )
         rest = follow(org, child, batch=200)
         ids = [r["Id"] for p in rest for r in p["records"]]
@@ -187,7 +203,7 @@ def test_child_results_past_200_rows_page_with_their_own_locator(
 
 def test_children_count_toward_the_batch(org: Org) -> None:
     page = body(query(org, "SELECT Id, (SELECT Id FROM Contacts) FROM Account", batch=200))
-    assert len(page["records"]) == 1  # 1 parent + 200 children already fill the batch
+    assert len(page["records"]) == 1  # 1 parent + 199 children already fill the batch
     assert page["done"] is False
     assert len(follow(org, page, batch=200)) == 2
 
@@ -205,7 +221,33 @@ def test_next_parent_page_releases_previous_child_cursors(org: Org) -> None:
     ]
 
 
-def test_locators_expire_after_15_idle_minutes(org: Org) -> None:
+def test_locators_take_the_dialects_form(org: Org) -> None:
+    org.dialect.update(query_locators="01g")
+    url = body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"]
+    assert re.match(r"^/services/data/v68\.0/query/01g[0-9A-Za-z]{15}-200$", url), url
+    assert org.get(url).status == 200
+
+
+def test_cursors_live_two_days_whether_used_or_not(org: Org) -> None:
+    first = body(query(org, "SELECT Id FROM Contact", batch=200))
+    org.clock.now += 60 * 60  # an hour idle: long past the old 15 minutes
+    second = org.get(first["nextRecordsUrl"], batch=200)
+    assert second.status == 200
+    org.clock.now += 2 * 86400 - 60 * 60 + 1  # two days after the query, however recently used
+    third = org.get(body(second)["nextRecordsUrl"])
+    assert third.status == 400
+    assert body(third)[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_there_is_no_limit_on_open_cursors(org: Org) -> None:
+    urls = [
+        body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"] for _ in range(25)
+    ]
+    assert all(org.get(u).status == 200 for u in urls)
+
+
+def test_before_api_56_locators_expired_after_15_idle_minutes(org: Org) -> None:
+    org.dialect.update(cursor_limits="pre-56")
     first = body(query(org, "SELECT Id FROM Contact", batch=200))
     org.clock.now += 14 * 60
     second = org.get(first["nextRecordsUrl"], batch=200)
@@ -216,7 +258,8 @@ def test_locators_expire_after_15_idle_minutes(org: Org) -> None:
     assert body(third)[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
-def test_an_eleventh_cursor_releases_the_oldest(org: Org) -> None:
+def test_before_api_56_an_eleventh_cursor_released_the_oldest(org: Org) -> None:
+    org.dialect.update(cursor_limits="pre-56")
     urls = [
         body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"] for _ in range(11)
     ]
@@ -224,10 +267,46 @@ def test_an_eleventh_cursor_releases_the_oldest(org: Org) -> None:
     assert all(org.get(u).status == 200 for u in urls[1:])
 
 
+def test_the_demo_bounds_the_cursors_it_keeps(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cursors, "MAX_OPEN", 3)
+    urls = [
+        body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"] for _ in range(4)
+    ]
+    assert org.get(urls[1]).status == 200  # used: the least recently used is now urls[0]
+    assert org.get(urls[0]).status == 400
+    assert [org.get(u).status for u in urls[1:]] == [200, 200, 200]
+
+
 def test_cursors_belong_to_their_user(org: Org) -> None:
     url = body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"]
     assert org.get(url, user="005000000000002AAA").status == 400
     assert org.get(url).status == 200
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "error"),
+    [("invalid-session", 401, ["Session expired or invalid", "INVALID_SESSION_ID"]),
+     ("invalid-locator", 400, ["invalid query locator", "INVALID_QUERY_LOCATOR"])],
+)  # fmt: skip
+def test_cursors_belong_to_their_session(
+    org: Org, answer: str, status: int, error: list[str]
+) -> None:
+    org.dialect.update(foreign_cursor_answer=answer)
+    first = body(query(org, "SELECT Id, (SELECT Id FROM Contacts) FROM Account", batch=200))
+    # Child cursors alike (first: the next parent page releases them).
+    urls = [first["records"][0]["Contacts"]["nextRecordsUrl"], first["nextRecordsUrl"]]
+    for url in urls:
+        resp = org.get(url, token="00D000000000001!second-session")
+        assert resp.status == status
+        assert body(resp) == [{"message": error[0], "errorCode": error[1]}]
+        assert org.get(url).status == 200  # still the first session's
+
+
+def test_under_the_user_rule_any_session_of_the_user_continues(org: Org) -> None:
+    org.dialect.update(query_cursors="user")
+    url = body(query(org, "SELECT Id FROM Contact", batch=200))["nextRecordsUrl"]
+    assert org.get(url, token="00D000000000001!second-session").status == 200
+    assert org.get(url, user="005000000000002AAA").status == 400
 
 
 @pytest.mark.parametrize(
@@ -309,3 +388,49 @@ def test_query_more_without_the_header_keeps_the_batch_size(org: Org) -> None:
     first = body(query(org, "SELECT Id FROM Contact", batch=300))
     second = body(org.get(first["nextRecordsUrl"]))
     assert len(second["records"]) == 300 and second["nextRecordsUrl"].endswith("-600")
+
+
+# --- OFFSET (dialect offset_queries) ---------------------------------------------------------
+
+
+def _live_contacts(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM Contact WHERE IsDeleted = 0").fetchone()[0])
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(None, 0), (None, 10), (5000, 3), (150, 20)])
+def test_capped_offset_queries_send_one_batch_of_at_most_2000(
+    org: Org, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, limit: int | None,
+    offset: int,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(query_endpoint, "MAX_OFFSET_ROWS", 500)  # the data has ~1,200 contacts
+    clauses = (f"LIMIT {limit} " if limit else "") + f"OFFSET {offset}"
+    soql = f"SELECT Id FROM Contact ORDER BY Id {clauses}"  # noqa: S608 - SOQL to the demo
+    page = body(query(org, soql))
+    expected = min(_live_contacts(conn) - offset, limit or 10**9, 500)
+    assert page["done"] is True and "nextRecordsUrl" not in page
+    assert page["totalSize"] == len(page["records"]) == expected
+    short = body(query(org, soql, batch=200))  # only the first batch, done all the same
+    assert short["done"] is True and "nextRecordsUrl" not in short
+    assert short["totalSize"] == expected and len(short["records"]) == min(expected, 200)
+    assert len(org.state.features["query_cursors"]) == 0
+
+
+def test_paged_offset_queries_page_like_any_query(org: Org, conn: sqlite3.Connection) -> None:
+    org.dialect.update(offset_queries="paged")
+    first = body(query(org, "SELECT Id FROM Contact ORDER BY Id OFFSET 10", batch=200))
+    assert first["totalSize"] == _live_contacts(conn) - 10 and first["done"] is False
+    assert sum(len(p["records"]) for p in follow(org, first, batch=200)) == first["totalSize"]
+
+
+@pytest.mark.parametrize("mode", Dialect.choices()["offset_queries"])
+def test_an_offset_past_2000_is_refused(org: Org, mode: str) -> None:
+    org.dialect.update(offset_queries=mode)
+    resp = query(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 10 OFFSET 2001")
+    assert resp.status == 400
+    assert body(resp) == [
+        {
+            "message": "Maximum SOQL offset allowed is 2000",
+            "errorCode": "NUMBER_OUTSIDE_VALID_RANGE",
+        }
+    ]
+    assert query(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 10 OFFSET 2000").status == 200

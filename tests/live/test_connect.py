@@ -11,6 +11,7 @@ import requests
 
 import sfnotebook
 from sfnotebook import errors
+from sfnotebook_demo.dialect import Dialect
 from tests.conftest import connect_to
 
 
@@ -105,6 +106,36 @@ def test_token_errors(
     assert secret not in text and SECRET_MARK not in text
     assert "Traceback" in text and "urllib3" not in text  # no noise from deep inside requests
     assert info.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        ("unsupported_grant_type", errors.GrantTypeNotEnabledError, ["Enable Client Credentials"]),
+        ("unauthorized_client", errors.GrantTypeNotEnabledError, ["Enable Client Credentials"]),
+        ("invalid_grant", errors.GrantTypeNotEnabledError, ["Enable Client Credentials"]),
+        # The answer a wrong secret gets too: the message names both causes.
+        ("invalid_client", errors.InvalidClientSecretError,
+         ["Either the consumer secret", "or the app does not have the client credentials flow",
+          "Enable Client Credentials Flow"]),
+    ],
+)  # fmt: skip
+def test_every_reported_answer_to_a_disabled_flow(
+    demo_org: Any, broken: dict[str, Any], answer: str, error: type[Exception], words: list[str]
+) -> None:
+    """Salesforce's answer when the flow is off is not settled (fidelity-audit D13)."""
+    assert answer in Dialect.choices()["flow_disabled_error"]
+    key, secret = demo_org.apps["flow_disabled"]
+    demo_org.set_dialect(flow_disabled_error=answer)
+    try:
+        with pytest.raises(error) as info:
+            sfnotebook.connect(consumer_key=key, consumer_secret=secret, **broken)
+    finally:
+        demo_org.set_dialect(flow_disabled_error=Dialect().flow_disabled_error)
+    assert info.value.error_code == answer and info.value.status == 400  # type: ignore[attr-defined]
+    for word in words:
+        assert word in str(info.value)
+    assert secret not in _texts(info.value)
 
 
 def test_refused_connection_names_the_host(demo_org: Any) -> None:

@@ -23,6 +23,7 @@ from sfnotebook.errors import (
     NotFoundError,
     SalesforceError,
 )
+from sfnotebook_demo.dialect import Dialect
 from tests.conftest import connect_to
 
 # Every kind of column the demo's Opportunity has, and parents two levels up.
@@ -95,8 +96,19 @@ def test_dtypes_follow_the_dtype_table(small: pd.DataFrame) -> None:
     assert small["Amount"].gt(200_000).all()
 
 
+@pytest.fixture(params=Dialect.choices()["result_pages_max_records"])
+def result_pages(request: pytest.FixtureRequest, demo_org: Any) -> Iterator[str]:
+    """Whether the shared demo org's resultPages honours maxRecords (fidelity-audit D6)."""
+    demo_org.set_dialect(result_pages_max_records=request.param)
+    yield request.param
+    demo_org.set_dialect(result_pages_max_records=Dialect().result_pages_max_records)
+
+
 def test_concurrent_and_sequential_give_the_same_frame(
-    org: sfnotebook.Connection, small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+    org: sfnotebook.Connection,
+    small: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    result_pages: str,
 ) -> None:
     used: list[bool] = []
     real = _bulk_pages.result_urls
@@ -111,8 +123,42 @@ def test_concurrent_and_sequential_give_the_same_frame(
     assert used == []  # concurrency=1 never asks for resultPages
     pd.testing.assert_frame_equal(one, small)
     four = org.extract(SMALL, max_records=PAGE, concurrency=4, poll_interval=0.01)
-    assert used == [True]  # the demo org offers resultPages on v68.0
+    # The demo org offers resultPages on v68.0; pages of its own size (maxRecords ignored)
+    # would break the memory bound, so then they come by locator.
+    assert used == [result_pages == "honoured"]
     pd.testing.assert_frame_equal(four, small)
+
+
+@pytest.mark.parametrize("to_folder", [False, True], ids=["frame", "parquet"])
+def test_pages_in_flight_hold_at_most_max_records(
+    org: sfnotebook.Connection,
+    small: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    result_pages: str,
+    to_folder: bool,
+) -> None:
+    """The README's bound, ``concurrency`` pages of ``max_records`` rows, under either answer."""
+    sizes: list[int | None] = []
+    real = _bulk_pages.fetch_page
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        page, rows = real(*args, **kwargs)
+        sizes.append(page.records)
+        return page, rows
+
+    monkeypatch.setattr(_bulk_pages, "fetch_page", spy)
+    out = org.extract(
+        SMALL, to=tmp_path / "opps" if to_folder else None, max_records=PAGE, concurrency=4
+    )
+    assert len(sizes) == -(-len(small) // PAGE) and all(n is not None for n in sizes)
+    assert max(n for n in sizes if n is not None) == PAGE
+    if to_folder:
+        assert isinstance(out, Path)
+        ids = pq.read_table(out, columns=["Id"]).column("Id").to_pylist()
+        assert sorted(ids) == sorted(small["Id"])
+    else:
+        pd.testing.assert_frame_equal(out, small)
 
 
 def test_old_api_version_and_missing_result_pages_fall_back_to_locators(

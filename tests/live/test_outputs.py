@@ -99,7 +99,7 @@ def test_extract_and_its_parquet_folder_agree_with_the_arrow_output(
 ) -> None:
     soql = (
         "SELECT Id, Name, Amount, Probability, CloseDate, IsWon, Seats__c, Competitors__c, "
-        "Follow_Up_Time__c, CreatedDate, Account.Name FROM Opportunity WHERE Amount > 250000"
+        "Follow_Up_Time__c, CreatedDate, Account.Name FROM Opportunity WHERE Amount > 230000"
     )
     options: dict[str, Any] = {"max_records": 500, "poll_interval": 0.01, "progress": False}
     arrow = org.extract(soql, output="arrow", **options).sort_by("Id")

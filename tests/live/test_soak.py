@@ -1,18 +1,25 @@
-"""A bounded soak in `make test`: several threads, faults on, every frame checked."""
+"""A bounded soak in `make test`: several threads, faults on, every frame checked.
+
+It runs under both cursor rules of the demo's dialect (fidelity-audit D4): with
+``query_cursors="session"`` every session expiry ends the cursors of the queries in flight and
+the client reads them again from page 1, with ``"user"`` the renewed session continues them.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from bench.soak import SOAK_KEY, run_soak
+from sfnotebook_demo.dialect import Dialect
 from tests.conftest import connect_to
 
 
 @pytest.mark.slow
-def test_soak_with_faults(request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("cursors", Dialect.choices()["query_cursors"])
+def test_soak_with_faults(request: pytest.FixtureRequest, cursors: str) -> None:
     from sfnotebook_demo import DemoOrg
 
-    with DemoOrg() as demo:
+    with DemoOrg(dialect={"query_cursors": cursors}) as demo:
         report = run_soak(demo, seconds=20, threads=4, connect=lambda: connect_to(demo, retries=6))
     request.config.stash.setdefault(SOAK_KEY, []).append(report.summary())
     assert report.mismatches == []

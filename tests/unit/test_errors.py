@@ -38,3 +38,36 @@ def test_every_completeness_error_says_expected_and_received() -> None:
         errors.QueryLocatorExpiredError("x", expected=5, received=4),
     ):
         assert (error.expected, error.received) == (5, 4)
+
+
+AGGREGATE_REFUSAL = (
+    "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single "
+    "batch"
+)
+
+
+@pytest.mark.parametrize("code", ["EXCEEDED_ID_LIMIT", "A_CODE_NOBODY_DOCUMENTED", None])
+def test_the_aggregate_refusal_is_generic_whatever_its_code(code: str | None) -> None:
+    """The message is verified, the code (EXCEEDED_ID_LIMIT) is not (fidelity-audit D14)."""
+    body = [{"message": AGGREGATE_REFUSAL, **({"errorCode": code} if code else {})}]
+    error = errors.error_from_body(400, body, url="/services/data/v68.0/query")
+    assert type(error) is errors.SalesforceError
+    assert (error.status, error.error_code, error.sf_message) == (400, code, AGGREGATE_REFUSAL)
+    assert str(error).startswith("Salesforce answered 400") and AGGREGATE_REFUSAL in str(error)
+
+
+def test_the_locator_advice_gives_todays_limits() -> None:
+    body = [{"errorCode": "INVALID_QUERY_LOCATOR", "message": "invalid query locator"}]
+    text = str(errors.error_from_body(400, body))
+    assert "2 days" in text and "no limit on how many are open" in text and "API 56.0" in text
+
+
+def test_an_offset_past_2000_gets_advice() -> None:
+    body = [
+        {
+            "errorCode": "NUMBER_OUTSIDE_VALID_RANGE",
+            "message": "Maximum SOQL offset allowed is 2000",
+        }
+    ]
+    text = str(errors.error_from_body(400, body))
+    assert "OFFSET is at most 2,000" in text and "page on a key" in text

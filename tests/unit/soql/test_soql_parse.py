@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sfnotebook._soql_parse import Aggregate, FieldRef, SubSelect, TypeOf, parse_select
+from sfnotebook._soql_parse import (
+    Aggregate,
+    FieldRef,
+    SubSelect,
+    TypeOf,
+    limit_and_offset,
+    parse_select,
+)
 
 
 def test_fields_and_parent_paths_in_order() -> None:
@@ -100,3 +107,20 @@ def test_group_by_inside_a_string_is_not_grouping() -> None:
 )
 def test_unreadable_queries_give_none(soql: str) -> None:
     assert parse_select(soql) is None
+
+
+@pytest.mark.parametrize(
+    ("soql", "window"),
+    [
+        ("SELECT Id FROM Account", (None, None)),
+        ("SELECT Id FROM Account LIMIT 10 OFFSET 20", (10, 20)),
+        ("select Id from Account offset 5", (None, 5)),
+        ("SELECT Id, (SELECT Id FROM Contacts LIMIT 5) FROM Account LIMIT 1 OFFSET 3", (1, 3)),
+        ("SELECT Id, (SELECT Id FROM Contacts LIMIT 5 OFFSET 2) FROM Account", (None, None)),
+        ("SELECT Id FROM Account WHERE Name = 'LIMIT 9 OFFSET 9'", (None, None)),
+        ("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Case LIMIT 4)", (None, None)),
+        ("SELECT Id FROM Account LIMIT :n OFFSET 2", (None, 2)),
+    ],
+)
+def test_the_top_level_limit_and_offset(soql: str, window: tuple[int | None, int | None]) -> None:
+    assert limit_and_offset(soql) == window
