@@ -20,7 +20,7 @@ from sfnotebook.errors import (
     SfNotebookWarning,
 )
 from sfnotebook.reports import _paging as paging
-from sfnotebook.reports._catalog import describe_report, reports, resolve
+from sfnotebook.reports._catalog import describe_by_id, describe_report, reports, resolve
 from sfnotebook.reports._cells import cell_text, cell_value
 from sfnotebook.reports._groups import GroupLabeler, grouped_as_tabular
 from sfnotebook.reports._result import ReportResult
@@ -106,7 +106,7 @@ def report(
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     if added is not None or boolean_filter is not None:
-        describe = conn.get_json(f"analytics/reports/{report_id}/describe")
+        describe = describe_by_id(conn, report_id)
         metadata = _override_filters(describe["reportMetadata"], added, boolean_filter)
     first = runner(metadata)
     aggregates = report_aggregates(first, column_names=column_names, output=output)
@@ -122,7 +122,7 @@ def report(
             column_names=column_names,
         )
     if describe is None:
-        describe = conn.get_json(f"analytics/reports/{report_id}/describe")
+        describe = describe_by_id(conn, report_id)
     base = copy.deepcopy(first.get("reportMetadata") or {})
     # Extended metadata of this run wins over describe's (same definition, fresher labels).
     describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from sfnotebook._api import JsonObject, OrgApi
+from sfnotebook._api import Fields, JsonObject, OrgApi
 from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
@@ -19,11 +19,20 @@ from sfnotebook.errors import (
     UnexpectedAnswerError,
 )
 
-__all__ = ["catalog", "describe_report", "reports", "resolve"]
+__all__ = ["DESCRIBE_FIELDS", "catalog", "describe_by_id", "describe_report", "reports", "resolve"]
 
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 _DESCRIBE_AT_MOST = 50
 _REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
+
+#: What a report's ``/describe`` carries, all read by the client (salesforce-api.md 5.8).
+DESCRIBE_FIELDS: Fields = {
+    "reportMetadata": dict,
+    "reportExtendedMetadata": dict,
+    "reportTypeMetadata": dict,
+}
+#: An item of ``GET analytics/reports`` (the recent-reports list): ``{id, name, url, ...}``.
+_LISTED_FIELDS: Fields = {"id": str, "name": (str, None)}
 
 
 def reports(conn: OrgApi) -> pd.DataFrame:
@@ -61,11 +70,11 @@ def catalog(conn: OrgApi) -> list[dict[str, Any]]:
         refused = isinstance(exc, InvalidTypeError) or exc.status in (400, 403, 404)
         if isinstance(exc, UnexpectedAnswerError) or not refused:
             raise
-        listed = conn.get_json("analytics/reports")
+        listed = conn.get_json("analytics/reports", items=_LISTED_FIELDS)
         return [
-            {"id": r.get("id"), "name": r.get("name"), "developer_name": None, "folder": None,
+            {"id": r["id"], "name": r.get("name"), "developer_name": None, "folder": None,
              "format": None}
-            for r in listed or []
+            for r in listed
         ]  # fmt: skip
     return [
         {
@@ -159,7 +168,7 @@ def _describe_missing(conn: OrgApi, found: list[dict[str, Any]]) -> None:
         if r["folder"] and r["format"]:
             continue
         try:
-            md = _describe(conn, str(r["id"]))["reportMetadata"]
+            md = describe_by_id(conn, str(r["id"]))["reportMetadata"]
         except SfNotebookError:
             continue
         r["folder"] = r["folder"] or md.get("folderId")
@@ -187,10 +196,13 @@ def describe_report(conn: OrgApi, report: str) -> JsonObject:
     >>> md["reportFormat"], md["detailColumns"][:2]  # doctest: +SKIP
     ('TABULAR', ['OPPORTUNITY_NAME', 'AMOUNT'])
     """
-    result: JsonObject = _describe(conn, resolve(conn, report))
+    result: JsonObject = describe_by_id(conn, resolve(conn, report))
     return result
 
 
-def _describe(conn: OrgApi, report_id: str) -> dict[str, Any]:
-    result: dict[str, Any] = conn.get_json(f"analytics/reports/{report_id}/describe")
+def describe_by_id(conn: OrgApi, report_id: str) -> dict[str, Any]:
+    """``GET analytics/reports/{id}/describe``, its shape checked at the edge."""
+    result: dict[str, Any] = conn.get_json(
+        f"analytics/reports/{report_id}/describe", fields=DESCRIBE_FIELDS
+    )
     return result

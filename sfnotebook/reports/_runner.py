@@ -22,10 +22,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from sfnotebook._answers import decode_json
-from sfnotebook._api import OrgApi
+from sfnotebook._api import Fields, OrgApi
 from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
 
 __all__ = ["Runner"]
@@ -34,6 +32,9 @@ log = logging.getLogger(__name__)
 
 _TIMEOUT_CODES = frozenset({"REPORT_TIMEOUT", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"})
 _UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail the same way
+# An instance answers with the run payload plus ``attributes.status`` (New, Running, Success,
+# Error; salesforce-api.md 5.9): without ``attributes`` its state cannot be told.
+_INSTANCE_FIELDS: Fields = {"attributes": dict}
 
 
 def is_timeout(exc: SfNotebookError) -> bool:
@@ -103,7 +104,9 @@ class Runner:
         resp = self.conn.request(
             "POST", base, params={"includeDetails": "true"}, json=body, retry=True
         )
-        instance_id = orjson.loads(resp.content)["id"]
+        # {"id": "0LG...", "status": "New", "url": ..., ...} (salesforce-api.md 5.9)
+        created = decode_json(resp, endpoint="report async run", fields={"id": str})
+        instance_id = str(created["id"])
         try:
             return self._wait(base, instance_id)
         except KeyboardInterrupt:
@@ -121,8 +124,10 @@ class Runner:
         deadline = time.monotonic() + self.async_timeout
         delay = self.poll
         while True:
-            payload = dict(self.conn.get_json(f"{base}/{instance_id}"))
-            attributes = payload.get("attributes") or {}
+            payload: dict[str, Any] = self.conn.get_json(
+                f"{base}/{instance_id}", fields=_INSTANCE_FIELDS
+            )
+            attributes = payload["attributes"]
             status = attributes.get("status")
             if status == "Success":
                 return payload
