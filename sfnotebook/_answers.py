@@ -30,6 +30,7 @@ from sfnotebook.errors import UnexpectedAnswerError
 
 __all__ = [
     "BODY_START",
+    "Body",
     "check_csv",
     "decode_describe",
     "decode_identity",
@@ -58,6 +59,14 @@ _WRAP_NOTHING: tuple[str, ...] = ()
 Data: TypeAlias = bytes | bytearray
 
 
+class Body(bytearray):
+    """A streamed answer's bytes (a result page). Its repr shows only their size, so a
+    traceback printed with its locals shows neither the page nor a token it might echo."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self):,} bytes of an answer>"
+
+
 def decode_json(
     resp: requests.Response,
     *,
@@ -81,51 +90,53 @@ def decode_json(
         expect = dict
     elif items:
         expect = list
-    _check_value(resp, endpoint, data, expect, masked)
-    if fields:
-        _check_fields(resp, endpoint, data, fields, masked)
-    if items:
-        _check_items(resp, endpoint, data, items, masked)
+    error = _value_error(resp, endpoint, data, expect, masked)
+    if error is None and fields:
+        error = _field_error(resp, endpoint, data, fields, masked)
+    if error is None and items:
+        error = _item_error(resp, endpoint, data, items, masked)
+    if error is not None:
+        del data  # it may echo a token: no frame of the traceback keeps the answer
+        raise error
     return data
 
 
-def _check_value(
+# The checks return their error rather than raise it: their frames, which hold the decoded
+# answer, are then gone from the traceback (a traceback printed with locals shows none of it).
+
+
+def _value_error(
     resp: requests.Response,
     endpoint: str,
     data: Any,
     expect: type | tuple[type, ...] | None,
     secrets: tuple[Secret | None, ...],
     body: Data | None = None,
-) -> None:
-    """Refuse ``null``, an error array, and a top level of another type than ``expect``."""
+) -> UnexpectedAnswerError | None:
+    """``null``, an error array, or a top level of another type than ``expect``."""
     if data is None:
-        raise unexpected(resp, endpoint, "a JSON null", _HINT_SHAPE, secrets, body=body)
+        return unexpected(resp, endpoint, "a JSON null", _HINT_SHAPE, secrets, body=body)
     if _is_error_array(data):
-        first = data[0]
-        code, message = str(first.get("errorCode")), str(first.get("message") or "")
-        raise unexpected(
+        code = str(data[0].get("errorCode"))
+        message = redact(str(data[0].get("message") or ""), secrets)
+        return unexpected(
             resp,
             endpoint,
-            f"an error array ({code}: {redact(message, secrets)[:200]})",
+            f"an error array ({code}: {message[:200]})",
             "Salesforce, or something in front of it, reported an error in a success "
             "answer: act on the error above, or retry if it names no cause.",
             secrets,
             error_code=code,
-            sf_message=redact(message, secrets),
+            sf_message=message,
             body=body,
         )
     if expect is not None and not isinstance(data, expect):
-        raise unexpected(
-            resp,
-            endpoint,
-            f"a JSON {_kind(data)} where {_names(expect)} belongs",
-            _HINT_SHAPE,
-            secrets,
-            body=body,
-        )
+        what = f"a JSON {_kind(data)} where {_names(expect)} belongs"
+        return unexpected(resp, endpoint, what, _HINT_SHAPE, secrets, body=body)
+    return None
 
 
-def _check_fields(
+def _field_error(
     resp: requests.Response,
     endpoint: str,
     data: dict[str, Any],
@@ -133,34 +144,38 @@ def _check_fields(
     secrets: tuple[Secret | None, ...],
     *,
     where: str = "an object",
-) -> None:
+) -> UnexpectedAnswerError | None:
+    """A key of ``fields`` missing from ``data``, or of another type."""
     for key, allowed in fields.items():
         types = allowed if isinstance(allowed, tuple) else (allowed,)
         value = data.get(key)
         if value is None and None in types:
             continue
         if key not in data:
-            keys = ", ".join(sorted(data)[:12]) or "none"
-            raise unexpected(
-                resp, endpoint, f"{where} without {key!r} (keys: {keys})", _HINT_SHAPE, secrets
-            )
+            what = f"{where} without {key!r} (keys: {', '.join(sorted(data)[:12]) or 'none'})"
+            return unexpected(resp, endpoint, what, _HINT_SHAPE, secrets)
         if not _is_one_of(value, types):
             what = f"{where} whose {key!r} is a JSON {_kind(value)} where {_names(types)} belongs"
-            raise unexpected(resp, endpoint, what, _HINT_SHAPE, secrets)
+            return unexpected(resp, endpoint, what, _HINT_SHAPE, secrets)
+    return None
 
 
-def _check_items(
+def _item_error(
     resp: requests.Response,
     endpoint: str,
     data: list[Any],
     items: Fields,
     secrets: tuple[Secret | None, ...],
-) -> None:
+) -> UnexpectedAnswerError | None:
+    """An item of ``data`` that is no object, or lacks a key of ``items``."""
     for position, item in enumerate(data):
         if not isinstance(item, dict):
             what = f"an array whose item {position} is a JSON {_kind(item)} where an object belongs"
-            raise unexpected(resp, endpoint, what, _HINT_SHAPE, secrets)
-        _check_fields(resp, endpoint, item, items, secrets, where=f"item {position}")
+            return unexpected(resp, endpoint, what, _HINT_SHAPE, secrets)
+        error = _field_error(resp, endpoint, item, items, secrets, where=f"item {position}")
+        if error is not None:
+            return error
+    return None
 
 
 def _is_one_of(value: Any, types: tuple[type | None, ...]) -> bool:
@@ -291,37 +306,44 @@ def check_csv(resp: requests.Response, body: Data, *, endpoint: str) -> None:
     page may be hundreds of megabytes. An empty body passes (no rows; the caller compares the
     row counts). A body cut at a row boundary is found by the caller's row counts; one cut
     inside its last row is found here: Salesforce ends every row, the last one too, with the
-    job's line ending (LF or CRLF, both end in ``\n``); a row cut inside its last value still
+    job's line ending (LF or CRLF, both end in ``\\n``); a row cut inside its last value still
     parses, quoted or not, so only the missing line ending shows it.
     """
+    error = _csv_error(resp, body, endpoint)
+    if error is not None:
+        del body  # it may echo a token: no frame of the traceback keeps the page
+        raise error
+
+
+def _csv_error(resp: requests.Response, body: Data, endpoint: str) -> UnexpectedAnswerError | None:
     head = bytes(body[:_SNIFF]).lstrip()
     if head[:1] in (b"{", b"[") or (len(body) <= 16 and bytes(body).strip() in _JSON_WORDS):
-        _refuse_json(resp, body, endpoint)
+        return _json_in_csv(resp, body, endpoint)
     if _looks_like_html(resp, head):
-        raise unexpected(resp, endpoint, "an HTML page", _HINT_PAGE, body=body)
+        return unexpected(resp, endpoint, "an HTML page", _HINT_PAGE, body=body)
     content_type = resp.headers.get("Content-Type", "").lower()
     if any(word in content_type for word in _NOT_CSV_TYPES):
         what = f"a {content_type.split(';')[0].strip()} body where CSV belongs"
-        raise unexpected(resp, endpoint, what, _HINT_SHAPE, body=body)
+        return unexpected(resp, endpoint, what, _HINT_SHAPE, body=body)
     if body and body[-1:] != b"\n":
         what = "a CSV page cut short (its last row has no line ending)"
-        raise unexpected(resp, endpoint, what, _HINT_CUT, body=body)
+        return unexpected(resp, endpoint, what, _HINT_CUT, body=body)
+    return None
 
 
-def _refuse_json(resp: requests.Response, body: Data, endpoint: str) -> None:
+def _json_in_csv(resp: requests.Response, body: Data, endpoint: str) -> UnexpectedAnswerError:
     """A JSON body where CSV belongs: say what it was (an error array names its code)."""
     try:
-        data = orjson.loads(body)
+        data = orjson.loads(memoryview(body))  # orjson takes no bytearray subclass (Body)
     except orjson.JSONDecodeError:
         data = _UNDECODABLE
     if data is _UNDECODABLE:
-        raise unexpected(
+        return unexpected(
             resp, endpoint, "a body that is neither CSV nor JSON", _HINT_CUT, body=body
         )
-    _check_value(resp, endpoint, data, None, (), body=body)
-    raise unexpected(
-        resp, endpoint, f"a JSON {_kind(data)} where CSV belongs", _HINT_SHAPE, body=body
-    )
+    error = _value_error(resp, endpoint, data, None, (), body=body)
+    what = f"a JSON {_kind(data)} where CSV belongs"
+    return error or unexpected(resp, endpoint, what, _HINT_SHAPE, body=body)
 
 
 # -- per-endpoint shapes -----------------------------------------------------------------------

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from sfnotebook import _output
 from sfnotebook import _soql_parse as sp
-from sfnotebook._answers import unexpected
+from sfnotebook._answers import Body, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
@@ -103,6 +103,8 @@ class Collector:
     def handle(self, page: Page) -> PageResult:
         """Parse and type one page (in a download thread); write it out with ``to=``."""
         data = _csv.strip_nul(page.data)
+        if not isinstance(data, Body):  # NULs were dropped: keep the repr that hides the bytes
+            data = Body(data)
         page.data = bytearray()  # the page's bytes are not needed once parsed
         headers = self._headers(page, data)
         if not headers:  # an empty body: no rows, not even a header

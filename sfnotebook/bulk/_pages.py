@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from sfnotebook._answers import check_csv, unexpected
+from sfnotebook._answers import Body, check_csv, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -87,7 +87,7 @@ class Page:
     (closed, its body consumed) for the error that names it if the page does not parse."""
 
     index: int
-    data: bytearray
+    data: bytearray = field(repr=False)
     locator: str | None
     records: int | None
     response: requests.Response = field(repr=False)
@@ -107,9 +107,9 @@ def _check(stop: threading.Event | None) -> None:
         raise Stopped
 
 
-def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> bytearray:
+def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> Body:
     """The (decompressed) body, read in 1 MiB pieces into one growing buffer."""
-    body = bytearray()
+    body = Body()
     for piece in resp.iter_content(chunk_size=_READ_SIZE):
         _check(stop)
         body += piece
@@ -146,11 +146,12 @@ def fetch_page(
             renewed = True
             continue
         try:
-            body = _read_body(resp, stop)
-            page = Page(index, body, resp.headers.get("Sforce-Locator"), None, resp)
-            check_csv(resp, body, endpoint=page.endpoint)
+            page = Page(
+                index, _read_body(resp, stop), resp.headers.get("Sforce-Locator"), None, resp
+            )
+            # The page owns the bytes (no local holds them); ``check`` drops them once parsed.
+            check_csv(resp, page.data, endpoint=page.endpoint)
             page.records = _announced(page)
-            del body  # the page owns the bytes now; ``check`` may drop them once parsed
             _check(stop)
             rows = check(page) if check is not None else -1
             if page.records is not None and rows >= 0 and rows != page.records:
