@@ -22,6 +22,7 @@ from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
     from sfnotebook import bulk, reports, soql
+    from sfnotebook._doctor import doctor
     from sfnotebook.notebook.magics import load_ipython_extension
     from sfnotebook.notebook.widgets import login_panel
     from sfnotebook.reports.frames import report_aggregates, report_details
@@ -33,6 +34,7 @@ __all__ = [
     "SfNotebookError",
     "__version__",
     "connect",
+    "doctor",
     "extract",
     "get_default",
     "load_ipython_extension",
@@ -89,6 +91,8 @@ def __getattr__(name: str) -> object:
         from sfnotebook.reports import frames
 
         found = getattr(frames, name)
+    elif name == "doctor":
+        from sfnotebook._doctor import doctor as found
     elif name == "login_panel":
         from sfnotebook.notebook.widgets import login_panel as found
     elif name == "load_ipython_extension":

@@ -30,6 +30,7 @@ __all__ = [
     "JsonObject",
     "JsonValue",
     "OrgApi",
+    "Params",
     "Progress",
     "Timeout",
 ]
@@ -50,6 +51,12 @@ Dtype: TypeAlias = "str | np.dtype[np.generic] | pd.api.extensions.ExtensionDtyp
 
 #: ``{column: dtype}`` overrides of the dtype table; they win.
 Dtypes: TypeAlias = "Mapping[str, Dtype]"
+
+#: ``params=`` of the SOQL verbs: ``{name: value}`` for the ``:name`` binds. Values are str, int,
+#: float, Decimal, bool, date, time-zone-aware datetime, None, or lists/tuples/sets of one of
+#: them (numpy and pandas values count as what they hold); ``:cfg.region`` reads an attribute,
+#: so any object may be one. See :mod:`sfnotebook._soql_bind`.
+Params: TypeAlias = "Mapping[str, object]"
 
 #: A result table in the library ``output=`` chose: pandas (default), polars or Arrow.
 Frame: TypeAlias = "pd.DataFrame | pl.DataFrame | pa.Table"

@@ -35,6 +35,7 @@ __all__ = [
     "Column",
     "Output",
     "apply_overrides",
+    "check_dtype_values",
     "pandas_column",
     "pandas_dtype",
     "resolve",
@@ -235,6 +236,37 @@ def _is_polars_type(dtype: Any, pl: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- overrides
+
+
+def check_dtype_values(dtypes: Mapping[str, Any] | None, output: Output) -> None:
+    """Every ``dtypes=`` value is a type of ``output``'s library: checked before any request,
+    so a misspelt dtype never fails after the rows (or a Bulk job) are in."""
+    if not dtypes or not isinstance(dtypes, Mapping):
+        return
+    for column, dtype in dtypes.items():
+        try:
+            _resolve_dtype(dtype, output)
+        except (TypeError, ValueError, ImportError):
+            library = {"pandas": "pandas", "arrow": "pyarrow", "polars": "polars or pyarrow"}
+            raise TypeError(
+                f"dtypes={{{column!r}: {dtype!r}}}: {dtype!r} is not a {library[output]} dtype "
+                'for output="' + output + '" (e.g. "string", "Int64", "float64", "category" '
+                'for pandas; pa.string() or "float64" for arrow).'
+            ) from None
+
+
+def _resolve_dtype(dtype: Any, output: Output) -> None:
+    if output == "pandas":
+        import pandas as pd
+
+        pd.api.types.pandas_dtype(dtype)
+        return
+    if output == "polars":
+        import polars as pl
+
+        if _is_polars_type(dtype, pl):
+            return
+    _arrow_type(dtype)
 
 
 def _check_names(wanted: Sequence[str], columns: Sequence[Any]) -> None:

@@ -13,7 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Aggregate", "FieldRef", "Select", "SubSelect", "TypeOf", "parse_select"]
+__all__ = [
+    "Aggregate",
+    "FieldRef",
+    "Select",
+    "SubSelect",
+    "TypeOf",
+    "column_names",
+    "parse_select",
+]
 
 _AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
 # Functions whose result is a whole number (date functions in GROUP BY queries).
@@ -235,3 +243,30 @@ def _typeof(r: _Reader) -> TypeOf:
                 break
             r.take()
     return TypeOf(relationship, tuple(fields), tuple(branches))
+
+
+def column_names(select: Select, *, parts: tuple[str, ...] = ()) -> set[str]:
+    """Every name (lower case) a column of the result or of its child frames can have.
+
+    A superset, for checking ``dtypes=`` keys before any request: a field's path, its alias and
+    its last segment (a grouped query names the column by the field), ``path.part`` for each
+    of ``parts`` (a compound field such as ``BillingAddress`` becomes ``BillingAddress.city``
+    ...), a TYPEOF's ``rel.attributes.type`` and fields, and each child subquery's columns
+    with the parent Id column of its child frame.
+    """
+    names: set[str] = set()
+    for item in select.items:
+        if isinstance(item, FieldRef):
+            for name in (item.key, item.path, item.path.split(".")[-1]):
+                names.add(name.lower())
+                names.update(f"{name}.{part}".lower() for part in parts)
+        elif isinstance(item, Aggregate):
+            names.add(item.key.lower())
+        elif isinstance(item, TypeOf):
+            names.add(f"{item.relationship}.attributes.type".lower())
+            names.update(f"{item.relationship}.{f}".lower() for f in item.fields)
+        else:
+            names |= column_names(item.select, parts=parts)
+            parent = f"{select.object_name}Id".lower()
+            names |= {parent, f"parent.{parent}", "parentid", "parent.parentid"}
+    return names

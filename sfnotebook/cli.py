@@ -7,6 +7,12 @@ Sub-commands:
     package (``sfnotebook_demo``) that the client never imports, so this command hands the
     process over to ``python -m sfnotebook_demo`` with the same arguments.
 
+``sfnotebook doctor``
+    Connect with the usual settings (``.env``, the environment) and probe the org read-only:
+    API versions, the user's permissions, the limits sfnotebook spends, what the Reports and
+    Bulk APIs allow, and which of Salesforce's undocumented behaviours this org shows. States
+    its cost in API calls first; ``--json`` prints the findings as JSON.
+
 Importing this module is cheap (argparse only); each sub-command imports what it needs.
 """
 
@@ -37,7 +43,38 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,  # `sfnotebook demo-org --help` is the demo package's own help
     )
     del demo  # its arguments are parsed by the demo package (see main)
+    doctor = sub.add_parser(
+        "doctor",
+        help="probe a Salesforce org read-only and print what it supports",
+        description="Connect with the usual settings and probe the org read-only; the "
+        "findings are kept in the user's cache for sfnotebook to use.",
+    )
+    doctor.add_argument("--env-file", default=None, help="settings file (default: nearest .env)")
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--no-cache", action="store_true", help="do not keep the findings")
     return parser
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    """Connect, probe, print; exit 1 with the typed error's message when that fails."""
+    import json
+
+    from sfnotebook._doctor import doctor
+    from sfnotebook.connection import connect
+    from sfnotebook.errors import SfNotebookError
+
+    try:
+        org = connect(env_file=args.env_file, set_default=False)
+    except SfNotebookError as exc:
+        print(f"sfnotebook doctor: cannot connect: {exc}", file=sys.stderr)
+        return 1
+    try:
+        announce = None if args.json else print
+        report = doctor(org, cache=not args.no_cache, announce=announce)
+    finally:
+        org.close(revoke=False)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report)
+    return 0
 
 
 def _run_demo_org(args: list[str]) -> int:
@@ -66,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["demo-org"]:
         return _run_demo_org(argv[1:])
     parser = build_parser()
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return _run_doctor(args)
     parser.print_help()
     return 2
 

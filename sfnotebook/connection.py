@@ -21,6 +21,7 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
+from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
 from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy
 from sfnotebook._version import __version__
@@ -408,6 +409,11 @@ class Connection:
         sobject : str
             The object's API name (``"Account"``, ``"Invoice__c"``), in any case.
 
+        Raises
+        ------
+        InvalidArgumentError
+            ``sobject`` is not an API name (``"Account/../limits"``); nothing is sent.
+
         Returns
         -------
         dict
@@ -419,6 +425,7 @@ class Connection:
         >>> [f["name"] for f in org.describe("Account")["fields"]][:3]  # doctest: +SKIP
         ['Id', 'IsDeleted', 'MasterRecordId']
         """
+        api_name(sobject, argument="sobject", what="an object's API name")
         key = sobject.lower()
         with self._describe_lock:
             cached = self._describe_cache.get(key)

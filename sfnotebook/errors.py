@@ -29,11 +29,16 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── ServerUnavailableError     5xx after the retries ran out
     │   └── UnexpectedAnswerError      a 2xx answer that is not what the endpoint sends:
     │                                  HTML login page, empty, truncated, null, wrong shape
+    ├── InvalidArgumentError          a verb's argument cannot be sent as given (also a
+    │   │                              ValueError); raised before any request
+    │   ├── SoqlBindError              a params= value or name that cannot be bound
+    │   └── ReportFilterError          a report filter or filter logic that cannot work
     ├── IncompleteResultError         fewer rows than Salesforce said there are
     ├── ReportError
     │   ├── ReportNotFoundError
     │   ├── AmbiguousReportError
-    │   └── ReportPagingError          a report past 2,000 rows that cannot be paged
+    │   ├── ReportPagingError          a report past 2,000 rows that cannot be paged
+    │   └── ReportFilterError          (also an InvalidArgumentError)
     ├── BulkJobError                  a Bulk API 2.0 job failed or was aborted
     ├── OutputFolderError             extract(to=...) got a file or a folder already in use
     └── OutputLibraryMissingError     output="polars" without polars installed
@@ -51,6 +56,7 @@ __all__ = [
     "GrantTypeNotEnabledError",
     "IncompleteResultError",
     "InsecureDomainError",
+    "InvalidArgumentError",
     "InvalidClientIdError",
     "InvalidClientSecretError",
     "InvalidFieldError",
@@ -66,6 +72,7 @@ __all__ = [
     "OutputLibraryMissingError",
     "QueryLocatorExpiredError",
     "ReportError",
+    "ReportFilterError",
     "ReportNotFoundError",
     "ReportPagingError",
     "RequestLimitExceededError",
@@ -75,6 +82,7 @@ __all__ = [
     "SessionExpiredError",
     "SfNotebookError",
     "SfNotebookWarning",
+    "SoqlBindError",
     "UnexpectedAnswerError",
     "error_from_body",
 ]
@@ -299,6 +307,44 @@ class UnexpectedAnswerError(SalesforceError):
         self.body_start = body_start
 
 
+class InvalidArgumentError(SfNotebookError, ValueError):
+    """A verb's argument cannot be sent as given; raised before any request is sent.
+
+    A value that would change the request's meaning (a name with URL syntax in it, a SOQL
+    value that cannot be quoted, a report filter value a comma would split) is refused here
+    rather than sent. Also a :class:`ValueError`, so code written against the built-in keeps
+    working.
+
+    Attributes
+    ----------
+    argument : str
+        The argument at fault (``"params"``, ``"filters"``, ``"report"``, ``"sobject"``,
+        ``"job_id"``, ...).
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class SoqlBindError(InvalidArgumentError):
+    """A value (or a name) that cannot be bound into the SOQL as one literal.
+
+    Raised for a name the SOQL binds that ``params=`` lacks, a ``params=`` entry the SOQL does
+    not use, and a value with no SOQL literal of the same meaning (NaN, a datetime without a
+    time zone, a dict, an empty list ...). The magics show it as a one-line ``UsageError``.
+
+    Attributes
+    ----------
+    name : str | None
+        The bind name at fault (``"since"`` for ``:since``), when there is one.
+    """
+
+    def __init__(self, message: str, *, name: str | None = None, argument: str = "params") -> None:
+        super().__init__(message, argument=argument)
+        self.name = name
+
+
 class IncompleteResultError(SfNotebookError):
     """Fewer (or more) rows arrived than Salesforce said there are; no partial frame is returned.
 
@@ -376,6 +422,25 @@ class AmbiguousReportError(ReportError):
 
 class ReportPagingError(ReportError):
     """A report has more than 2,000 detail rows and cannot be paged past the limit."""
+
+
+class ReportFilterError(InvalidArgumentError, ReportError):
+    """A report filter (or the filter logic) that cannot work as given; raised before the run.
+
+    A malformed filter, a column or operator the report type does not have, a list value
+    holding a comma, filter logic naming a filter that does not exist.
+
+    Attributes
+    ----------
+    close_matches : list[str]
+        Columns (or operators) close to the one given, when there are any.
+    """
+
+    def __init__(
+        self, message: str, *, argument: str = "filters", close_matches: list[str] | None = None
+    ) -> None:
+        super().__init__(message, argument=argument)
+        self.close_matches = list(close_matches or [])
 
 
 class BulkJobError(SfNotebookError):

@@ -8,6 +8,7 @@ read (argument, environment or ``.env``): no ``repr``, and no local of a frame h
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import os
 import re
@@ -84,24 +85,131 @@ def _mask(value: str) -> str:
 
 
 def find_env_file(start: Path | None = None) -> Path | None:
-    """The nearest ``.env``, searched upward from ``start`` (default: the working directory)."""
+    """The nearest ``.env``, searched upward from ``start`` (default: the working directory).
+
+    A folder called ``.env`` (a virtual environment, often) is passed over; a ``.env`` that is
+    a broken symbolic link, a link loop or not a regular file is an error, not a silent skip:
+    the user meant it to be read.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / ".env"
+        if candidate.is_dir():
+            continue
         if candidate.is_file():
             return candidate
+        if candidate.is_symlink() or os.path.lexists(candidate):
+            raise InvalidSettingError(_not_a_file(candidate))
     return None
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """The SF_* values of one `.env` file, stripped; unreadable files raise `InvalidSettingError`."""
-    from dotenv import dotenv_values
-
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a ``.env`` file, and what to do."""
     try:
-        values = dotenv_values(path, interpolate=False)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidSettingError(f"Could not read {path}: {exc.__class__.__name__}.") from exc
-    return {k: v.strip() for k, v in values.items() if v is not None}
+        if path.is_dir():
+            return (
+                f"The .env file {path} is a folder. Pass the file inside it, or env_file=None "
+                "to search upward from the working directory."
+            )
+        if path.is_symlink() and not path.exists():
+            return (
+                f"The .env file {path} is a symbolic link to nothing (missing target, or a loop). "
+                "Fix or remove the link."
+            )
+        if path.exists():
+            return f"The .env file {path} is not a regular file. Point env_file= at a text file."
+    except (OSError, ValueError):
+        pass
+    return (
+        f"The .env file {path} does not exist. Create it from .env.example, "
+        "or pass env_file=None to search upward from the working directory."
+    )
+
+
+#: A ``.env`` holds a few lines; anything larger is the wrong file (a log, a dump).
+MAX_ENV_BYTES = 1 << 20
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of one ``.env`` file (values stripped), as python-dotenv reads them.
+
+    Stricter than python-dotenv where it would mislead: a file over 1 MiB, one that is not
+    UTF-8, a line that sets an ``SF_*`` variable but cannot be parsed (an unbalanced quote,
+    which python-dotenv skips with a log line) and an ``SF_*`` variable set twice to different
+    values raise :class:`InvalidSettingError`, naming the variable and the line, never the value.
+    The error is raised here, where no local holds the file's text: a traceback with locals
+    (``%xmode Verbose``) shows no secret.
+    """
+    values, problem = _parse_env(path)
+    if problem is not None:
+        raise InvalidSettingError(problem)
+    return values
+
+
+def _parse_env(path: Path) -> tuple[dict[str, str], str | None]:
+    """The file's variables, or ``({}, what is wrong)``."""
+    from dotenv.parser import parse_stream  # python-dotenv's own parser: its syntax, exactly
+
+    text, problem = _env_text(path)
+    if problem is not None:
+        return {}, problem
+    values: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            name = _statement_name(binding.original.string)
+            if name in ENV_NAMES.values():
+                return {}, (
+                    f"Line {line} of {path} sets {name} but cannot be read (an unbalanced "
+                    f'quote?). Write it on one line as {name}=value or {name}="value".'
+                )
+            continue
+        if binding.key is None or binding.value is None:
+            continue
+        value = binding.value.strip()
+        known = binding.key in ENV_NAMES.values() and binding.key in values
+        if known and values[binding.key] != value:
+            return {}, (
+                f"{binding.key} is set twice in {path}, to different values (lines "
+                f"{lines[binding.key]} and {line}). Keep one of them."
+            )
+        values[binding.key] = value
+        lines[binding.key] = line
+    return values, None
+
+
+def _env_text(path: Path) -> tuple[str, str | None]:
+    """The text of a ``.env`` file (at most :data:`MAX_ENV_BYTES`, UTF-8, a BOM dropped), or
+    ``("", what is wrong)``."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_ENV_BYTES + 1)
+    except PermissionError:
+        return "", (
+            f"The .env file {path} cannot be read: permission denied. Make it readable by you "
+            f"(chmod 600 {path}), or pass env_file=False and set the SF_* variables instead."
+        )
+    except (OSError, ValueError) as exc:
+        return "", f"Could not read the .env file {path}: {exc.__class__.__name__}."
+    if len(data) > MAX_ENV_BYTES:
+        return "", (
+            f"The .env file {path} is larger than {MAX_ENV_BYTES // 1024:,} KiB; a .env holds a "
+            "few KEY=value lines. Point env_file= at the right file."
+        )
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return "", (
+            f"The .env file {path} is not UTF-8 text (byte {exc.start + 1:,} is not). Save it "
+            "as UTF-8."
+        )
+
+
+def _statement_name(statement: str) -> str | None:
+    """The variable a ``.env`` statement sets (``export NAME=...`` or ``NAME=...``)."""
+    m = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)", statement)
+    return m.group(1) if m else None
 
 
 def load_settings(
@@ -143,11 +251,8 @@ def load_settings(
         path = find_env_file()
     else:
         path = Path(env_file)
-        if not path.is_file():
-            raise InvalidSettingError(
-                f"The .env file {path} does not exist. Create it from .env.example, "
-                "or pass env_file=None to search upward from the working directory."
-            )
+        if not _is_file(path):
+            raise InvalidSettingError(_not_a_file(path))
     values, sources = _resolve(
         {
             "domain": domain,
@@ -178,6 +283,14 @@ def load_settings(
         env_file=path,
         sources=sources,
     )
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a path the OS refuses (a NUL byte, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _as_secret(value: str | Secret | None) -> Secret | None:
@@ -242,11 +355,23 @@ def _missing_message(env_name: str, path: Path | None) -> str:
 
 
 def _check_credential(value: str | Secret, env_name: str) -> None:
-    if any(ch.isspace() for ch in (value.reveal() if isinstance(value, Secret) else value)):
+    spaces, control = _flaws(value)  # no local here holds the clear value
+    if spaces:
         raise InvalidSettingError(
             f"{env_name} contains whitespace. Copy the value again from the connected app "
             "(in .env, write KEY=value without spaces around the value, quotes optional)."
         )
+    if control:
+        raise InvalidSettingError(
+            f"{env_name} contains a control character (a NUL byte, an escape ...). Copy the "
+            "value again from the connected app."
+        )
+
+
+def _flaws(value: str | Secret) -> tuple[bool, bool]:
+    """Whether a credential holds whitespace, and whether it holds control characters."""
+    text = value.reveal() if isinstance(value, Secret) else value
+    return any(ch.isspace() for ch in text), not text.isprintable()
 
 
 def normalize_api_version(value: str | None) -> str | None:
@@ -266,7 +391,7 @@ def _check_ca_bundle(value: str | None) -> str | None:
     if value is None:
         return None
     path = Path(value).expanduser()
-    if not path.is_file():
+    if not _is_file(path):
         raise InvalidSettingError(
             f"SF_CA_BUNDLE points to {value}, which does not exist. Point it at a PEM file of "
             "CA certificates, or unset it to use the system's trusted CAs."
@@ -278,12 +403,18 @@ def normalize_domain(value: str) -> str:
     """Validate a My Domain host or URL and return its base URL (``https://host[:port]``).
 
     Accepts ``acme.my.salesforce.com``, ``https://acme--uat.sandbox.my.salesforce.com``,
-    custom domains, and ``http://`` for localhost only.
+    custom domains, IP addresses, one trailing dot (``acme.my.salesforce.com.``, dropped), and
+    ``http://`` for localhost only. Refuses (with :class:`InvalidSettingError`, naming
+    ``SF_DOMAIN`` and never repeating a user name or password) anything else a URL can carry:
+    user info (``x.my.salesforce.com@evil.com`` is a request to evil.com), a path, query or
+    fragment, spaces and control characters, non-ASCII (homograph) hosts, port 0, a last label
+    of digits only that is not an IP address.
     """
     raw = value.strip()
-    if any(ch.isspace() for ch in raw):
+    if any(ch.isspace() or not ch.isprintable() for ch in raw):
         raise InvalidSettingError(
-            f"SF_DOMAIN {raw!r} contains spaces. Give the My Domain host only, e.g. {_EXAMPLE}."
+            f"SF_DOMAIN {raw!r} contains spaces or control characters. Give the My Domain host "
+            f"only, e.g. {_EXAMPLE}."
         )
     url = raw if "://" in raw else "https://" + raw
     try:
@@ -292,28 +423,65 @@ def normalize_domain(value: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise InvalidSettingError(
-            f"SF_DOMAIN {raw!r} is not a host name. Give the My Domain host, e.g. {_EXAMPLE}."
+            f"SF_DOMAIN {_shown(raw)!r} is not a host name (or its port is not a number from 1 "
+            f"to 65535). Give the My Domain host, e.g. {_EXAMPLE}."
         ) from exc
+    if "@" in parts.netloc:
+        raise InvalidSettingError(
+            f"SF_DOMAIN holds a user name or password before '@', which would send the request "
+            f"to {host or 'another host'!r}. Give the My Domain host only, e.g. {_EXAMPLE}."
+        )
     if parts.scheme not in ("https", "http"):
         raise InvalidSettingError(
             f"SF_DOMAIN {raw!r} has the scheme {parts.scheme!r}; use https:// or no scheme."
         )
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
+    if parts.path not in ("", "/") or parts.query or parts.fragment or raw.endswith(("?", "#")):
         raise InvalidSettingError(
-            f"SF_DOMAIN {raw!r} has a path or query; give the host only, e.g. {_EXAMPLE}."
+            f"SF_DOMAIN has a path, query or fragment after the host ({parts.scheme}://"
+            f"{parts.netloc}); give the host only, e.g. {_EXAMPLE}."
         )
-    if parts.username or parts.password:
-        raise InvalidSettingError("SF_DOMAIN must not contain a user name or password.")
-    if not host or not _valid_host(host):
-        raise InvalidSettingError(
-            f"SF_DOMAIN {raw!r} is not a valid host name. Give the My Domain host, e.g. {_EXAMPLE}."
-        )
-    host = host.lower()
+    host = _check_host(raw, host, port)
     if parts.scheme == "http" and host not in _LOCAL_HOSTS:
         raise InsecureDomainError(
             f"SF_DOMAIN {raw!r} uses http://. Refused: the consumer secret would travel in "
             "clear text. Use https:// (plain http is only allowed for localhost)."
         )
+    _check_my_domain(host)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != 443:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _shown(raw: str) -> str:
+    """``raw`` as an error message may show it: nothing before an ``@`` (a password)."""
+    return "..." + raw.rsplit("@", 1)[1] if "@" in raw else raw
+
+
+def _check_host(raw: str, host: str, port: int | None) -> str:
+    """The host in lower case without a trailing dot, or InvalidSettingError."""
+    if not host.isascii():
+        raise InvalidSettingError(
+            f"SF_DOMAIN {raw!r} has non-ASCII characters in its host (a look-alike letter?). "
+            "Type the My Domain host again; a real internationalised host is given in its "
+            "xn-- form."
+        )
+    host = host.lower()
+    if host.endswith(".") and not host.endswith(".."):
+        host = host[:-1]  # the fully qualified form of the same name
+    if not host or not _valid_host(host):
+        raise InvalidSettingError(
+            f"SF_DOMAIN {raw!r} is not a valid host name. Give the My Domain host, e.g. {_EXAMPLE}."
+        )
+    if port == 0:
+        raise InvalidSettingError(
+            f"SF_DOMAIN {raw!r} has port 0. Leave the port out (https uses 443)."
+        )
+    return host
+
+
+def _check_my_domain(host: str) -> None:
+    """Hosts that are Salesforce's but not an org's API host: say which one to use."""
     if host in _GENERIC_LOGIN_HOSTS:
         raise MyDomainRequiredError(
             f"SF_DOMAIN is {host}, but the client credentials flow needs the org's My Domain "
@@ -330,10 +498,6 @@ def normalize_domain(value: str) -> str:
             f"SF_DOMAIN {host} is the Setup host, which does not support the client credentials "
             f"flow. Use the My Domain host, e.g. {_EXAMPLE}."
         )
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != 443:
-        netloc += f":{port}"
-    return f"{parts.scheme}://{netloc}"
 
 
 def _valid_host(host: str) -> bool:
@@ -342,5 +506,7 @@ def _valid_host(host: str) -> bool:
         return True
     except ValueError:
         pass
-    labels = host.rstrip(".").split(".")
-    return all(_HOST_LABEL.match(label) for label in labels)
+    labels = host.split(".")
+    # A last label of digits only is no DNS name (RFC 3696 2): 2130706433 or 1.2.3 would be
+    # read as an IP address by some resolvers and as a name by others.
+    return all(_HOST_LABEL.match(label) for label in labels) and not labels[-1].isdigit()

@@ -64,6 +64,23 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help='fault options, e.g. \'{"error_rate": 0.05, "latency": 0.2}\' (see FaultConfig)',
     )
+    parser.add_argument(
+        "--dialect",
+        type=_dialect,
+        default=None,
+        metavar="NAME=VALUE,...",
+        help="how the org answers where Salesforce's behaviour is unknown, e.g. "
+        "report_timeout_answer=timeout-code (see sfnotebook_demo.dialect.Dialect)",
+    )
+
+
+def _dialect(text: str) -> dict[str, Any]:
+    from sfnotebook_demo.dialect import Dialect
+
+    try:
+        return Dialect.parse(text).as_dict()
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -116,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             opportunities=args.opportunities,
             token_lifetime=args.token_lifetime,
             faults=args.faults,
+            dialect=args.dialect,
             seed=args.seed,
             gzip_level=args.gzip_level,
         )
@@ -185,6 +203,7 @@ def serve(args: argparse.Namespace) -> int:
         opportunities=args.opportunities,
         token_lifetime=args.token_lifetime,
         faults=config.get("faults") or None,
+        dialect=config.get("dialect") or None,
         apps=apps,
         admin_key=config.get("admin_key"),
         seed=args.seed,

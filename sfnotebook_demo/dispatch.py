@@ -66,6 +66,8 @@ class AdminOps(Protocol):
 
     def set_faults(self, **options: Any) -> None: ...
 
+    def set_dialect(self, **options: Any) -> dict[str, Any]: ...
+
 
 class Dispatcher:
     """Serves parsed requests of one demo org (see the module docstring for the order)."""
@@ -278,4 +280,12 @@ class Dispatcher:
             except (TypeError, ValueError) as exc:
                 return error_response(400, "INVALID_FIELD", str(exc))
             return json_response(self.faults.as_dict())
+        if route == ("POST", "/__demo__/dialect"):
+            try:
+                options = request.json() or {}
+                if not isinstance(options, dict):
+                    raise TypeError("a JSON object of dialect switches is required")
+                return json_response(self._ops.set_dialect(**options))
+            except (TypeError, ValueError) as exc:
+                return error_response(400, "INVALID_FIELD", str(exc))
         return error_response(404, "NOT_FOUND", "The requested resource does not exist")

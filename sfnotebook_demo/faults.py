@@ -3,8 +3,8 @@
 A :class:`FaultConfig` lives in ``org.features["faults"]``. The server consults it for the
 transport-level faults (latency, 503 ``SERVER_UNAVAILABLE``, dropped connections, session
 expiry, ``REQUEST_LIMIT_EXCEEDED``); feature modules read their own switches from it with
-``getattr(faults, name, default)``: ``expire_locators``, ``report_timeout`` (answered as
-``report_timeout_answer`` says), ``fail_bulk_jobs``. Every injected fault is counted by kind, so tests and benchmarks can
+``getattr(faults, name, default)``: ``expire_locators``, ``report_timeout`` (answered as the
+org's dialect says, :mod:`sfnotebook_demo.dialect`), ``fail_bulk_jobs``. Every injected fault is counted by kind, so tests and benchmarks can
 report what a client survived.
 
 Randomness comes from a seeded :class:`random.Random`, so a sequential test run is
@@ -22,10 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["FAULT_KINDS", "REPORT_TIMEOUT_ANSWERS", "REQUEST_KINDS", "FaultConfig"]
-
-# How a timed-out sync report run answers (``FaultConfig.report_timeout_answer``).
-REPORT_TIMEOUT_ANSWERS = ("documented", "timeout-code")
+__all__ = ["FAULT_KINDS", "REQUEST_KINDS", "FaultConfig"]
 
 # The kinds of request the server tells apart; faults apply to ``FaultConfig.apply_to`` only.
 REQUEST_KINDS = ("data", "token", "identity", "versions", "admin", "other")
@@ -88,15 +85,8 @@ class FaultConfig:
         :mod:`sfnotebook_demo.soql.endpoint`).
     report_timeout
         Sync report runs fail as a slow run does on timeout (read by
-        :mod:`sfnotebook_demo.reports.endpoints`);
-        async runs are not affected.
-    report_timeout_answer
-        How such a run fails, one of :data:`REPORT_TIMEOUT_ANSWERS`: ``"documented"`` (the
-        default) answers 500 with the generic message of Salesforce's Report Error Codes page
-        ("We ran into an error when running this report. Try to re-submit your query.") and
-        no ``errorCode`` (the page lists none; the real body's code is UNVERIFIED,
-        fidelity-audit.md 1g); ``"timeout-code"`` answers the demo's older invention, 500
-        ``REPORT_TIMEOUT`` "Your report took too long to run...".
+        :mod:`sfnotebook_demo.reports.endpoints`), answered as the dialect's
+        ``report_timeout_answer`` says; async runs are not affected.
     fail_bulk_jobs
         Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`).
     seed
@@ -121,7 +111,6 @@ class FaultConfig:
     request_limit: int | None = None
     expire_locators: bool = False
     report_timeout: bool = False
-    report_timeout_answer: str = "documented"
     fail_bulk_jobs: bool = False
     seed: int | None = 0
     apply_to: tuple[str, ...] = ("data",)
@@ -155,11 +144,6 @@ class FaultConfig:
             value = float(getattr(self, name))
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
-        if self.report_timeout_answer not in REPORT_TIMEOUT_ANSWERS:
-            raise ValueError(
-                f"report_timeout_answer must be one of {REPORT_TIMEOUT_ANSWERS}, "
-                f"got {self.report_timeout_answer!r}"
-            )
         if self.latency < 0:
             raise ValueError(f"latency must be >= 0, got {self.latency!r}")
         if isinstance(self.apply_to, str):

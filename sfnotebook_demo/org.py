@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from sfnotebook_demo.dialect import Dialect
+
 if TYPE_CHECKING:
     from sfnotebook_demo.faults import FaultConfig
     from sfnotebook_demo.server import DemoServer
@@ -56,6 +58,10 @@ class DemoOrg:
     faults
         Fault options (a :class:`~sfnotebook_demo.faults.FaultConfig` or a dict of its
         fields); change them later with :meth:`set_faults`.
+    dialect
+        How the org answers where Salesforce's behaviour is unknown: a
+        :class:`~sfnotebook_demo.dialect.Dialect`, a dict of its switches, or
+        ``"name=value,..."``; change it later with :meth:`set_dialect`.
     subprocess
         Run the server in a child process instead of a background thread (for benchmarks
         whose client must not share the GIL with the server).
@@ -86,6 +92,7 @@ class DemoOrg:
         opportunities: int = 50_000,
         token_lifetime: float | None = None,
         faults: FaultConfig | dict[str, Any] | None = None,
+        dialect: Dialect | dict[str, Any] | str | None = None,
         subprocess: bool = False,
         port: int = 0,
         state_dir: str | Path | None = None,
@@ -99,6 +106,7 @@ class DemoOrg:
         self.token_lifetime = token_lifetime
         self.subprocess = subprocess
         self._faults = faults
+        self._dialect = Dialect.of(dialect)  # refused here, before any server starts
         self._port = port
         self._state_dir_arg = Path(state_dir) if state_dir is not None else None
         self._seed = seed
@@ -175,6 +183,7 @@ class DemoOrg:
             opportunities=self.opportunities,
             token_lifetime=self.token_lifetime,
             faults=self._faults,
+            dialect=self._dialect,
             apps=apps,
             admin_key=self._admin_key,
             seed=self._seed,
@@ -203,6 +212,7 @@ class DemoOrg:
             "apps": self._apps,
             "admin_key": self._admin_key,
             "faults": faults or {},
+            "dialect": self._dialect.as_dict(),
         }
         server_file = state_dir / SERVER_FILE
         server_file.unlink(missing_ok=True)
@@ -332,6 +342,13 @@ class DemoOrg:
             self._server.set_faults(**options)
             return
         self._call("POST", "/__demo__/faults", options)
+
+    def set_dialect(self, **options: Any) -> dict[str, Any]:
+        """Change dialect switches at runtime (names as in ``Dialect``); the whole dialect."""
+        if self._server is not None:
+            return self._server.set_dialect(**options)
+        result: dict[str, Any] = self._call("POST", "/__demo__/dialect", options)
+        return result
 
     def stats(self) -> dict[str, Any]:
         """Requests served (total, by kind, by status), faults injected, tokens, API usage."""

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from sfnotebook_demo.dialect import Dialect, DialectBox
 from sfnotebook_demo.dispatch import Dispatcher
 from sfnotebook_demo.faults import FaultConfig
 from sfnotebook_demo.http import Router
@@ -158,6 +159,9 @@ class DemoServer:
         Seconds an access token lives (default 7200, Salesforce's default session timeout).
     faults
         A :class:`FaultConfig` or a dict of its options.
+    dialect
+        A :class:`~sfnotebook_demo.dialect.Dialect`, a dict of its switches or their
+        ``"name=value,..."`` form: how the org answers where Salesforce's behaviour is unknown.
     apps
         Connected apps by state name (``make_apps()`` when None).
     admin_key
@@ -180,6 +184,7 @@ class DemoServer:
         opportunities: int | None = None,
         token_lifetime: float | None = None,
         faults: FaultConfig | dict[str, Any] | None = None,
+        dialect: Dialect | dict[str, Any] | str | None = None,
         apps: dict[str, ConnectedApp] | None = None,
         admin_key: str | None = None,
         daily_api_max: int = 15000,
@@ -199,6 +204,7 @@ class DemoServer:
         if isinstance(faults, dict):
             faults = FaultConfig(**faults)
         self.faults: FaultConfig = faults or FaultConfig()
+        self.dialect = DialectBox(Dialect.of(dialect))
         self.gzip_level = gzip_level
         self.admin_key = admin_key or secrets.token_urlsafe(32)
         self.apps = apps or make_apps()
@@ -238,6 +244,7 @@ class DemoServer:
         self.login_domain = f"localhost:{self.port}"
         self.org = OrgState(database=database, org_id=ORG_ID, base_url=self.url)
         self.org.features["faults"] = self.faults
+        self.org.features["dialect"] = self.dialect
         self.usage: ApiUsage = self.org.feature("api_usage", lambda: ApiUsage(daily_api_max))
         lifetime = 7200.0 if token_lifetime is None else token_lifetime
         self.tokens = TokenStore(ORG_ID, lifetime=lifetime)
@@ -330,6 +337,10 @@ class DemoServer:
         """Reconfigure the faults at runtime (see :class:`FaultConfig`)."""
         self.faults.update(**options)
 
+    def set_dialect(self, **options: Any) -> dict[str, Any]:
+        """Change dialect switches at runtime (see :class:`~sfnotebook_demo.dialect.Dialect`)."""
+        return self.dialect.update(**options).as_dict()
+
     def stats(self) -> dict[str, Any]:
         """Requests served by kind and status, faults injected, tokens, API usage."""
         by_kind, by_status = self.dispatcher.counters()
@@ -342,6 +353,7 @@ class DemoServer:
             "responses_by_status": by_status,
             "faults": self.faults.counts_dict(),
             "fault_config": self.faults.as_dict(),
+            "dialect": self.dialect.current.as_dict(),
             "tokens_issued": self.tokens.issued,
             "tokens_live": self.tokens.live(),
             "tokens_revoked": self.tokens.revoked,

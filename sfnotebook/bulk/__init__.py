@@ -34,13 +34,15 @@ import requests
 
 from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
-from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
+from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
+from sfnotebook._paths import record_id
 from sfnotebook._progress import Enabled, progress_bar
+from sfnotebook._soql_bind import with_params
 from sfnotebook.bulk._collect import Collector
 from sfnotebook.bulk._job import COMPLETE, decode_created, decode_status
 from sfnotebook.bulk._pages import csv_headers, run_pages
 from sfnotebook.bulk._parquet import OutputTarget, prepare_folder
-from sfnotebook.errors import BulkJobError, SfNotebookError
+from sfnotebook.errors import BulkJobError, OutputFolderError, SfNotebookError
 
 __all__ = ["extract", "job_results"]
 
@@ -54,6 +56,7 @@ def extract(
     conn: OrgApi,
     soql: str,
     *,
+    params: Params | None = None,
     include_deleted: bool = False,
     to: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
@@ -75,6 +78,10 @@ def extract(
     soql : str
         A Bulk-compatible SOQL query: no GROUP BY, OFFSET, TYPEOF, aggregates, compound
         fields or child subqueries; dotted parent fields are fine.
+    params : dict, optional
+        Values for the ``:name`` binds in ``soql``, each written as one SOQL literal of the
+        same meaning, as for ``org.query`` (a name or value that cannot be bound raises
+        :class:`~sfnotebook.errors.SoqlBindError` before the job is created).
     include_deleted : bool
         Include deleted and archived rows (``queryAll``).
     to : str or path, optional
@@ -109,6 +116,8 @@ def extract(
 
     Raises
     ------
+    SoqlBindError
+        A ``params=`` name or value that cannot be bound (before the job is created).
     BulkJobError
         The job ended ``Failed`` or ``Aborted`` (``.error_message`` holds Salesforce's).
     MalformedQueryError, InvalidFieldError, SalesforceError
@@ -120,8 +129,11 @@ def extract(
     >>> org.extract("SELECT Id, Amount FROM Opportunity", to="opps/")  # doctest: +SKIP
     PosixPath('opps')
     >>> import duckdb; duckdb.sql("select count(*) from 'opps/*.parquet'")  # doctest: +SKIP
+    >>> org.extract("SELECT Id FROM Lead WHERE Status IN :open", params={"open": ["New", "Working"]})  # doctest: +SKIP
     """
+    soql = with_params(soql, params)
     _check_options(
+        to=to,
         progress=progress,
         concurrency=concurrency,
         max_records=max_records,
@@ -129,6 +141,7 @@ def extract(
     )
     _check_extract_dtypes(soql, dtypes)
     output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     job = _create_job(conn, soql, include_deleted=include_deleted)
     return _results(
@@ -183,12 +196,16 @@ def job_results(
     >>> from sfnotebook.bulk import job_results      # the same function, org first
     >>> df = job_results(org, "750XX0000000001AAA")  # doctest: +SKIP
     """
+    record_id(job_id, argument="job_id", what="a Bulk API query job Id", prefix="750")
     _check_options(
+        to=to,
         progress=progress,
         concurrency=concurrency,
         max_records=max_records,
         poll_interval=poll_interval,
     )
+    output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
     return _results(
         conn,
@@ -202,14 +219,27 @@ def job_results(
         poll_interval=poll_interval,
         concurrency=concurrency,
         compress=compress,
-        output=_output.resolve(output, conn),
+        output=output,
     )
 
 
 def _check_options(
-    *, progress: object, concurrency: object, max_records: object, poll_interval: object
+    *,
+    to: object,
+    progress: object,
+    concurrency: object,
+    max_records: object,
+    poll_interval: object,
 ) -> None:
     """Every option is checked before the job exists: a bad one never fails after it ran."""
+    if to is not None:
+        if not isinstance(to, str | os.PathLike):
+            raise TypeError(f"to must be a folder path (str or pathlib.Path), not {to!r}")
+        if "\x00" in str(os.fspath(to)):
+            # The OS refuses it only when the folder is made, after the job was created.
+            raise OutputFolderError(
+                f"to={to!r} holds a NUL byte, which no path can; nothing was sent."
+            )
     _options.check_progress(progress)
     _options.check_count("concurrency", concurrency)
     _options.check_count("max_records", max_records, optional=True)

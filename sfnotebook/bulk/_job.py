@@ -4,7 +4,8 @@ What the client reads of a job decides whether the result is complete, so each k
 for its type where the answer is decoded (:func:`sfnotebook._answers.decode_json`), and a
 wrong one raises :class:`~sfnotebook.errors.UnexpectedAnswerError` naming the endpoint:
 
-* creation (``POST jobs/query``): ``id`` (a string), ``object`` (a string, when given);
+* creation (``POST jobs/query``): ``id`` (a string shaped like a record Id: it goes into the
+  URL paths that follow), ``object`` (a string, when given);
 * status (``GET jobs/query/{id}``): ``state`` (a string), ``numberRecordsProcessed`` (a whole
   number; required once the state is ``JobComplete``, since the rows received are checked
   against it), ``errorMessage`` and ``object`` (strings, when given).
@@ -21,6 +22,7 @@ import requests
 
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import Fields
+from sfnotebook._paths import is_record_id
 
 __all__ = ["COMPLETE", "CREATE", "STATUS", "decode_created", "decode_status"]
 
@@ -40,6 +42,13 @@ _STATUS: Fields = {
 def decode_created(resp: requests.Response) -> dict[str, Any]:
     """The job Salesforce created: its ``id`` and, usually, its ``object``."""
     job: dict[str, Any] = decode_json(resp, endpoint=CREATE, fields=_CREATED)
+    if not is_record_id(job["id"]):
+        raise unexpected(
+            resp,
+            CREATE,
+            "an answer without a job Id",
+            "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
+        )
     return job
 
 

@@ -8,13 +8,14 @@
     top = %soql SELECT Id, Name FROM Account WHERE Name LIKE '{prefix:like}%' LIMIT 10
     %sfreport Opportunities by Stage -o stage
 
-Python values are bound safely, with simple-salesforce's quoting rules
-(:func:`simple_salesforce.format.quote_soql_value`): ``:name`` and ``{name}`` become one complete
-SOQL literal (strings quoted and escaped, lists ``('a','b')``, dates, datetimes, numbers,
-booleans, ``None`` -> ``null``); inside a quoted string ``{name}`` inserts the escaped text and
-``{name:like}`` also escapes ``%`` and ``_``. ``{{`` and ``}}`` are literal braces. IPython's
-own ``{var}``/``$var`` expansion is switched off for these magics: it would paste values
-unquoted.
+Python values are bound safely, by the rules of ``params=`` (:mod:`sfnotebook._soql_bind`):
+``:name`` and ``{name}`` become one complete SOQL literal (strings quoted and escaped, lists
+``('a','b')``, dates, UTC datetimes, numbers, booleans, ``None`` -> ``null``); inside a quoted
+string ``{name}`` inserts the escaped text and ``{name:like}`` also escapes ``%`` and ``_``.
+``{{`` and ``}}`` are literal braces; ``LAST_N_DAYS:30`` is a date literal, never a bind.
+A value with no literal of the same meaning (NaN, a datetime without a time zone ...) is
+refused. IPython's own ``{var}``/``$var`` expansion is switched off for these magics: it would
+paste values unquoted.
 
 Every sfnotebook error (no connection, bad SOQL, unknown report ...) and every binding problem
 is turned into IPython's :class:`~IPython.core.error.UsageError`, which Jupyter shows as one
@@ -23,118 +24,29 @@ line without a traceback. This is the only place in sfnotebook that does so.
 
 from __future__ import annotations
 
-import math
 import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
-from sfnotebook.errors import SfNotebookError
+from sfnotebook._soql_bind import bind
+from sfnotebook.errors import SfNotebookError, SoqlBindError
 
 __all__ = ["SfNotebookMagics", "bind_soql", "load_ipython_extension"]
-
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-_BRACE = re.compile(r"\{(" + _NAME + r")(?::([A-Za-z]*))?\}")
-_COLON = re.compile(r":(" + _NAME + r")")
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_.]")
 
 
 # ------------------------------------------------------------------------------ binding
 
 
-def _resolve(name: str, namespace: Mapping[str, Any]) -> Any:
-    head, *attrs = name.split(".")
-    if head not in namespace:
-        raise UsageError(f"SOQL binds {name!r}, but {head!r} is not defined in the notebook.")
-    value = namespace[head]
-    for attr in attrs:
-        try:
-            value = getattr(value, attr)
-        except AttributeError:
-            raise UsageError(f"SOQL binds {name!r}, but it has no attribute {attr!r}.") from None
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """numpy / pandas values -> the Python values simple-salesforce knows how to quote."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if _is_missing(value):
-        return None
-    if isinstance(value, (float, date)):
-        return value
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    if type(value).__module__.split(".")[0] == "numpy" and _is_numpy_datetime(value):
-        import pandas as pd
-
-        # numpy's own tolist() turns datetime64[ns] into integers: go through pandas.
-        if getattr(value, "ndim", 0):
-            return [_plain(v) for v in pd.Series(value).tolist()]
-        return pd.Timestamp(value).to_pydatetime()
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "pandas"):
-        converted = tolist()  # arrays, Series, Index and numpy scalars
-        if isinstance(converted, list):
-            return [_plain(v) for v in converted]
-        return _plain(converted)
-    return value
-
-
-def _is_numpy_datetime(value: Any) -> bool:
-    return getattr(getattr(value, "dtype", None), "kind", None) == "M"
-
-
-def _is_missing(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isnan(value)
-    # pandas' NA and NaT, recognised without importing pandas
-    return type(value).__name__ in ("NAType", "NaTType")
-
-
-def _quote(name: str, value: Any) -> str:
-    from simple_salesforce.format import quote_soql_value
-
-    value = _plain(value)
-    items = value if isinstance(value, list) else [value]
-    if any(isinstance(v, datetime) and v.tzinfo is None for v in items):
-        raise UsageError(
-            f"{name} is a datetime without a time zone; SOQL needs one "
-            "(e.g. value.replace(tzinfo=datetime.timezone.utc))."
-        )
-    if isinstance(value, list) and not value:
-        raise UsageError(f"{name} is an empty list; SOQL's IN (...) needs at least one value.")
-    try:
-        return quote_soql_value(value)
-    except ValueError:
-        raise UsageError(
-            f"{name} is a {type(value).__name__}, which cannot be written as a SOQL value "
-            "(use str, int, float, bool, None, date, datetime or a list of them)."
-        ) from None
-
-
-def _inline(name: str, value: Any, spec: str) -> str:
-    """A value inside a quoted SOQL string: escaped text, no quotes."""
-    from simple_salesforce.format import soql_escapes, soql_like_escapes
-
-    value = _plain(value)
-    if isinstance(value, (list, dict, set)):
-        raise UsageError(
-            f"{name} is a {type(value).__name__}; only a single value fits in a string."
-        )
-    if isinstance(value, (date, datetime)):
-        value = value.isoformat()
-    text = ("" if value is None else str(value)).translate(soql_escapes)
-    return text.translate(soql_like_escapes) if spec == "like" else text
-
-
 def bind_soql(soql: str, namespace: Mapping[str, Any]) -> str:
     """Replace ``:name`` and ``{name}`` in ``soql`` with safely quoted values from ``namespace``.
+
+    The rules are those of ``params=`` (:mod:`sfnotebook._soql_bind`), with names looked up in
+    the notebook; a binding problem is a one-line :class:`UsageError`.
 
     Parameters
     ----------
@@ -162,73 +74,10 @@ def bind_soql(soql: str, namespace: Mapping[str, Any]) -> str:
     >>> bind_soql("SELECT Id FROM Account WHERE Id IN {ids}", {"ids": ["a", "b"]})
     "SELECT Id FROM Account WHERE Id IN ('a','b')"
     """
-    out: list[str] = []
-    i, n = 0, len(soql)
-    while i < n:
-        ch = soql[i]
-        if ch == "'":
-            end, parts = _scan_string(soql, i + 1, namespace)
-            out.append("'" + "".join(parts) + "'")
-            i = end + 1
-            continue
-        if soql.startswith(("{{", "}}"), i):
-            out.append(ch)
-            i += 2
-            continue
-        if ch == "{":
-            m = _BRACE.match(soql, i)
-            if m:
-                out.append(_outside(m.group(1), m.group(2) or "", namespace))
-                i = m.end()
-                continue
-        if ch == ":" and (i == 0 or not _IDENT_CHAR.match(soql[i - 1])):
-            m = _COLON.match(soql, i)
-            if m:
-                out.append(_quote(m.group(1), _resolve(m.group(1), namespace)))
-                i = m.end()
-                continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _outside(name: str, spec: str, namespace: Mapping[str, Any]) -> str:
-    if spec not in ("", "like"):
-        raise UsageError(f"{{{name}:{spec}}}: unknown format; use {{{name}}} or {{{name}:like}}.")
-    value = _resolve(name, namespace)
-    if spec == "like":
-        return "'" + _inline(name, value, spec) + "'"
-    return _quote(name, value)
-
-
-def _scan_string(soql: str, i: int, namespace: Mapping[str, Any]) -> tuple[int, list[str]]:
-    """Read a quoted literal starting after its opening quote; return its end and its text."""
-    parts: list[str] = []
-    n = len(soql)
-    while i < n:
-        ch = soql[i]
-        if ch == "\\" and i + 1 < n:
-            parts.append(soql[i : i + 2])
-            i += 2
-            continue
-        if ch == "'":
-            return i, parts
-        if soql.startswith(("{{", "}}"), i):
-            parts.append(ch)
-            i += 2
-            continue
-        if ch == "{":
-            m = _BRACE.match(soql, i)
-            if m:
-                spec = m.group(2) or ""
-                if spec not in ("", "like"):
-                    raise UsageError(f"{{{m.group(1)}:{spec}}}: unknown format; use :like.")
-                parts.append(_inline(m.group(1), _resolve(m.group(1), namespace), spec))
-                i = m.end()
-                continue
-        parts.append(ch)
-        i += 1
-    raise UsageError("The SOQL has a string literal without its closing quote (').")
+    try:
+        return bind(soql, namespace, source="notebook")
+    except SoqlBindError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------ options

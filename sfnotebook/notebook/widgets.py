@@ -41,16 +41,14 @@ def _prefill(
     Same order as :func:`sfnotebook.settings.load_settings` (environment before ``.env``),
     but never fails: an incomplete ``.env`` just leaves fields empty.
     """
-    path: Path | None
-    if env_file is False:
-        path = None
-    elif env_file is None or env_file is True:
-        path = find_env_file()
-    else:
-        path = Path(env_file) if Path(env_file).is_file() else None
+    path: Path | None = None
     try:
+        if env_file is None or env_file is True:
+            path = find_env_file()
+        elif env_file is not False:
+            path = Path(env_file) if Path(env_file).is_file() else None
         from_file = read_env_file(path) if path else {}
-    except SfNotebookError:
+    except (SfNotebookError, OSError, ValueError):  # connect() reports it when it is pressed
         from_file, path = {}, None
     values: dict[str, str] = {}
     sources: dict[str, str] = {}

@@ -8,9 +8,8 @@ record count, and never returns fewer rows than the report has without raising.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from sfnotebook import _options, _output
@@ -19,9 +18,11 @@ from sfnotebook.errors import (
     IncompleteResultError,
     SfNotebookWarning,
 )
+from sfnotebook.reports import _filters
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import describe_by_id, describe_report, reports, resolve
 from sfnotebook.reports._cells import cell_text, cell_value
+from sfnotebook.reports._filters import FilterSpec
 from sfnotebook.reports._groups import GroupLabeler, grouped_as_tabular
 from sfnotebook.reports._result import ReportResult
 from sfnotebook.reports._runner import Runner
@@ -33,10 +34,6 @@ from sfnotebook.reports.frames import (
 )
 
 __all__ = ["ReportResult", "describe_report", "report", "reports"]
-
-#: A filter for one run: ``{"column": ..., "operator": ..., "value": ...}`` or a
-#: ``(column, operator, value)`` tuple.
-FilterSpec = Mapping[str, object] | Sequence[object]
 
 
 # --- running --------------------------------------------------------------------------------
@@ -60,11 +57,15 @@ def report(
         A report Id (``00O...``, 15 or 18 characters) or a report name.
     filters : list, optional
         Extra filters for this run only, ANDed onto the report's own filters and filter logic:
-        dicts ``{"column", "operator", "value"}`` or tuples ``(column, operator, value)``;
-        list values are joined with commas, dates written ``YYYY-MM-DD``.
+        dicts ``{"column", "operator", "value"}`` or tuples ``(column, operator, value)``.
+        Several values are a list (``["Closed Won", "Closed Lost"]``, joined with commas); a
+        value holding a comma is refused, since the API would split it and has no way to keep
+        it one value; ``None`` means blank; dates are ``YYYY-MM-DD``, time-zone-aware
+        datetimes go in UTC. Columns and operators are checked
+        against the report type before the run (see :mod:`sfnotebook.reports._filters`).
     boolean_filter : str, optional
         Filter logic over all filters (the saved ones first, then ``filters``), replacing the
-        saved logic, e.g. ``"(1 OR 2) AND 3"``.
+        saved logic, e.g. ``"(1 OR 2) AND 3"``; it must name every filter, and only those.
     column_names : {"label", "api"}
         Name columns by label (default) or API name.
     progress : bool or "auto"
@@ -79,6 +80,8 @@ def report(
 
     Raises
     ------
+    ReportFilterError
+        A filter or filter logic that cannot work (before the report runs).
     ReportNotFoundError, AmbiguousReportError
         The name matches no report, or several (the message lists them with folder and Id).
     ReportPagingError
@@ -98,8 +101,11 @@ def report(
         raise TypeError(
             f"boolean_filter must be a string such as '1 AND 2', not {boolean_filter!r}"
         )
-    # Filters are read before any request: a malformed one never costs a run.
-    added = [_filter_dict(f) for f in filters] if filters is not None else None
+    # Filters are read before any request, and checked against the describe before the run:
+    # a malformed one never costs a run.
+    added = _filters.read_filters(filters)
+    if boolean_filter is not None and boolean_filter.strip():
+        _filters.check_logic_syntax(boolean_filter)
     output = _output.resolve(output, conn)
     report_id = resolve(conn, report)
     runner = Runner(conn, report_id)
@@ -107,6 +113,7 @@ def report(
     metadata: dict[str, Any] | None = None
     if added is not None or boolean_filter is not None:
         describe = describe_by_id(conn, report_id)
+        _filters.check_against(describe, added, boolean_filter)
         metadata = _override_filters(describe["reportMetadata"], added, boolean_filter)
     first = runner(metadata)
     aggregates = report_aggregates(first, column_names=column_names, output=output)
@@ -257,35 +264,3 @@ def _override_filters(
     if boolean_filter is not None:
         metadata["reportBooleanFilter"] = boolean_filter.strip() or None
     return metadata
-
-
-def _filter_dict(spec: FilterSpec) -> dict[str, str]:
-    if isinstance(spec, Mapping):
-        missing = [k for k in ("column", "value") if k not in spec]
-        if missing:
-            raise ValueError(
-                f"a filter dict needs 'column' and 'value' (missing {missing}): {spec!r}"
-            )
-        column, operator, value = spec["column"], spec.get("operator", "equals"), spec["value"]
-    elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 3:
-        column, operator, value = spec
-    else:
-        raise ValueError(
-            "a filter is a dict {'column', 'operator', 'value'} or a tuple "
-            f"(column, operator, value), not {spec!r}"
-        )
-    return {"column": str(column), "operator": str(operator), "value": _filter_value(value)}
-
-
-def _filter_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Iterable):
-        return ",".join(_filter_value(v) for v in value)
-    return str(value)

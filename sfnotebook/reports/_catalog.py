@@ -9,9 +9,11 @@ from typing import Any
 import pandas as pd
 
 from sfnotebook._api import Fields, JsonObject, OrgApi
+from sfnotebook._paths import record_id
 from sfnotebook.errors import (
     AmbiguousReportError,
     IncompleteResultError,
+    InvalidArgumentError,
     InvalidTypeError,
     ReportNotFoundError,
     SalesforceError,
@@ -19,7 +21,15 @@ from sfnotebook.errors import (
     UnexpectedAnswerError,
 )
 
-__all__ = ["DESCRIBE_FIELDS", "catalog", "describe_by_id", "describe_report", "reports", "resolve"]
+__all__ = [
+    "DESCRIBE_FIELDS",
+    "catalog",
+    "describe_by_id",
+    "describe_report",
+    "report_path_id",
+    "reports",
+    "resolve",
+]
 
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 _DESCRIBE_AT_MOST = 50
@@ -127,8 +137,17 @@ def _short(what: str, expected: Any, received: int) -> IncompleteResultError:
 
 
 def resolve(conn: OrgApi, report: str) -> str:
-    """The report Id for an Id or a report name (exact, then case-insensitive, then API name)."""
-    text = str(report).strip()
+    """The report Id for an Id or a report name (exact, then case-insensitive, then API name).
+
+    A name is only ever compared with the listing (never put into a query or a URL), so quotes,
+    ``%``, ``/``, ``?``, ``#`` or any other character in it find exactly that report or none.
+    """
+    if not isinstance(report, str) or not report.strip():
+        raise InvalidArgumentError(
+            f"report must be a report Id (00O...) or a report's name, not {report!r}.",
+            argument="report",
+        )
+    text = report.strip()
     if _ID_RE.match(text):
         return text
     listed = catalog(conn)
@@ -139,7 +158,7 @@ def resolve(conn: OrgApi, report: str) -> str:
     ):
         found = [r for r in listed if match(r)]
         if len(found) == 1:
-            return str(found[0]["id"])
+            return report_path_id(found[0]["id"])
         if len(found) > 1:
             _describe_missing(conn, found)
             listing = "\n".join(
@@ -201,8 +220,14 @@ def describe_report(conn: OrgApi, report: str) -> JsonObject:
 
 
 def describe_by_id(conn: OrgApi, report_id: str) -> dict[str, Any]:
-    """``GET analytics/reports/{id}/describe``, its shape checked at the edge."""
+    """A report's ``/describe`` by its Id (checked before it goes into the URL), its shape
+    checked at the edge."""
     result: dict[str, Any] = conn.get_json(
-        f"analytics/reports/{report_id}/describe", fields=DESCRIBE_FIELDS
+        f"analytics/reports/{report_path_id(report_id)}/describe", fields=DESCRIBE_FIELDS
     )
     return result
+
+
+def report_path_id(report_id: object) -> str:
+    """A report Id checked before it goes into a URL path (``00O``, 15 or 18 characters)."""
+    return record_id(report_id, argument="report", what="a report Id", prefix="00O")

@@ -36,10 +36,12 @@ __all__ = [
     "ROW_LIMIT",
     "Cursor",
     "choose_cursors",
+    "filter_operators",
     "page_details",
     "page_details_counted",
     "record_count",
     "truncated",
+    "type_columns",
     "with_added_filter",
 ]
 
@@ -90,7 +92,8 @@ def _is_formula(info: Mapping[str, Any]) -> bool:
     return bool(info.get("isFormula") or info.get("formula") or info.get("calculated"))
 
 
-def _operators(describe: Mapping[str, Any], data_type: str) -> set[str] | None:
+def filter_operators(describe: Mapping[str, Any], data_type: str) -> set[str] | None:
+    """The operators the describe's ``dataTypeFilterOperatorMap`` allows for ``data_type``."""
     op_map = (describe.get("reportTypeMetadata") or {}).get("dataTypeFilterOperatorMap") or {}
     ops = op_map.get(data_type)
     if not isinstance(ops, list):
@@ -138,14 +141,14 @@ def choose_cursors(
     dedup = unique[0] if unique else None
     for col in unique:
         info = _info(col, by_type, detail_info)
-        ops = _operators(describe, "id")
+        ops = filter_operators(describe, "id")
         if info.get("filterable", True) is not False and (ops is None or "greaterThan" in ops):
             return [Cursor(col, "id", True, dedup)]
     candidates = []
     for position, col in enumerate(columns):
         info = _info(col, by_type, detail_info)
         data_type = str(info.get("dataType", "")).lower()
-        ops = _operators(describe, data_type)
+        ops = filter_operators(describe, data_type)
         if (
             data_type in _RANK
             and not _is_formula(info)

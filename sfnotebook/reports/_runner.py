@@ -22,9 +22,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sfnotebook._answers import decode_json
+from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import Fields, OrgApi
+from sfnotebook._paths import is_record_id
 from sfnotebook.errors import NetworkError, ReportError, SfNotebookError
+from sfnotebook.reports._catalog import report_path_id
 
 __all__ = ["Runner"]
 
@@ -58,7 +60,7 @@ class Runner:
         self, conn: OrgApi, report_id: str, *, async_timeout: float = 600.0, poll: float = 0.1
     ) -> None:
         self.conn = conn
-        self.report_id = report_id
+        self.report_id = report_path_id(report_id)
         self.runs = 0
         self.async_runs = 0
         self.async_timeout = async_timeout
@@ -105,8 +107,15 @@ class Runner:
             "POST", base, params={"includeDetails": "true"}, json=body, retry=True
         )
         # {"id": "0LG...", "status": "New", "url": ..., ...} (salesforce-api.md 5.9)
-        created = decode_json(resp, endpoint="report async run", fields={"id": str})
-        instance_id = str(created["id"])
+        instance = decode_json(resp, endpoint="report instance", fields={"id": str})
+        instance_id = instance["id"]
+        if not is_record_id(instance_id):  # it goes into the URL paths that follow
+            raise unexpected(
+                resp,
+                "report instance",
+                "an answer without an instance Id",
+                "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
+            )
         try:
             return self._wait(base, instance_id)
         except KeyboardInterrupt:

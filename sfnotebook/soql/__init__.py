@@ -26,8 +26,10 @@ import pyarrow as pa
 from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
-from sfnotebook._api import Dtypes, Frame, OrgApi, Progress
+from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
+from sfnotebook._describe_paths import COMPOUND_PARTS
 from sfnotebook._progress import Enabled, progress_bar
+from sfnotebook._soql_bind import with_params
 from sfnotebook.errors import (
     IncompleteResultError,
     LargeResultWarning,
@@ -99,14 +101,45 @@ def _caller_level() -> int:
 
 
 def _check_options(
-    progress: object, batch_size: object, children: object, large_result_rows: object
+    soql: str,
+    *,
+    progress: object,
+    batch_size: object,
+    children: object,
+    large_result_rows: object,
+    dtypes: object,
 ) -> None:
     """Checked before any request (``batchSize`` is 200 to 2,000: salesforce-api.md 3.3)."""
+    _check_dtypes(soql, dtypes)
     _options.check_progress(progress)
     _options.check_count("batch_size", batch_size, minimum=200, maximum=2000, optional=True)
     _options.check_count("large_result_rows", large_result_rows, minimum=0, optional=True)
     if children not in ("frames", "drop"):
         raise ValueError(f'children must be "frames" or "drop", not {children!r}')
+
+
+def _check_dtypes(soql: str, dtypes: object) -> None:
+    """``dtypes=`` keys that no column of the SELECT list can have are refused before any
+    request; when the SELECT list cannot be read here they are checked against the result."""
+    if not dtypes:
+        return
+    if not isinstance(dtypes, Mapping):
+        raise TypeError(f"dtypes must be a dict of {{column: dtype}}, not {dtypes!r}")
+    select = sp.parse_select(soql)
+    if select is None:
+        return
+    possible = sp.column_names(select, parts=tuple(COMPOUND_PARTS))
+    unknown = [k for k in dtypes if str(k).lower() not in possible]
+    if unknown:
+        selected = [
+            i.key if isinstance(i, sp.FieldRef | sp.Aggregate) else i.relationship
+            for i in select.items
+            if not isinstance(i, sp.SubSelect)
+        ]
+        raise KeyError(
+            f"dtypes= names columns that the query does not select: {unknown}; "
+            f"it selects {selected}"
+        )
 
 
 def _run(
@@ -212,6 +245,7 @@ def query(
     conn: OrgApi,
     soql: str,
     *,
+    params: Params | None = None,
     include_deleted: bool = False,
     progress: Progress = "auto",
     dtypes: Dtypes | None = None,
@@ -228,6 +262,14 @@ def query(
     soql : str
         The query. Parent paths (``Account.Owner.Name``), child subqueries, ``TYPEOF``,
         aggregates and ``GROUP BY`` are all supported.
+    params : dict, optional
+        Values for the ``:name`` binds in ``soql``, each written as one SOQL literal of the
+        same meaning: strings quoted and escaped, numbers, booleans, dates, time-zone-aware
+        datetimes (in UTC), ``None`` as ``null``, lists for ``IN``. Every bind needs an
+        entry and every entry a bind; NaN, naive datetimes, empty lists and other values with
+        no such literal raise :class:`~sfnotebook.errors.SoqlBindError` before any request.
+        ``{name:like}`` inside a string escapes LIKE's ``%`` and ``_``; ``LAST_N_DAYS:30`` is
+        a date literal, never a bind. Without ``params`` the SOQL is sent as written.
     include_deleted : bool
         Use ``queryAll``: include deleted and archived records.
     progress : bool or "auto"
@@ -268,9 +310,22 @@ def query(
     >>> df = org.query("SELECT Id, Name, Amount, Account.Owner.Name FROM Opportunity")  # doctest: +SKIP
     >>> org.query("SELECT COUNT() FROM Account")  # doctest: +SKIP
     5000
+    >>> org.query(
+    ...     "SELECT Id, Name FROM Account WHERE Name = :name AND CreatedDate > :since",
+    ...     params={"name": "O'Brien", "since": datetime(2024, 1, 1, tzinfo=timezone.utc)},
+    ... )  # doctest: +SKIP
     """
-    _check_options(progress, batch_size, children, large_result_rows)
+    soql = with_params(soql, params)
+    _check_options(
+        soql,
+        progress=progress,
+        batch_size=batch_size,
+        children=children,
+        large_result_rows=large_result_rows,
+        dtypes=dtypes,
+    )
     output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     for builder, count in _run(
         conn,
         soql,
@@ -291,6 +346,7 @@ def query_iter(
     conn: OrgApi,
     soql: str,
     *,
+    params: Params | None = None,
     chunk_rows: int = 100_000,
     include_deleted: bool = False,
     progress: Progress = "auto",
@@ -307,6 +363,8 @@ def query_iter(
     ----------
     soql : str
         The query, as for ``org.query``.
+    params : dict, optional
+        Values for its ``:name`` binds, as for ``org.query``.
     chunk_rows : int
         Rows per chunk (about: whole pages are kept together).
     include_deleted, progress, dtypes, batch_size, children, split_multipicklist, large_result_rows
@@ -322,9 +380,18 @@ def query_iter(
     >>> for chunk in org.query_iter("SELECT Id, Amount FROM Opportunity"):  # doctest: +SKIP
     ...     total += chunk["Amount"].sum()
     """
-    _check_options(progress, batch_size, children, large_result_rows)
+    soql = with_params(soql, params)
+    _check_options(
+        soql,
+        progress=progress,
+        batch_size=batch_size,
+        children=children,
+        large_result_rows=large_result_rows,
+        dtypes=dtypes,
+    )
     _options.check_count("chunk_rows", chunk_rows)
     output = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, output)
     for builder, count in _run(
         conn,
         soql,

@@ -19,14 +19,21 @@ from sfnotebook.errors import (
     SalesforceError,
     ServerUnavailableError,
     SessionExpiredError,
+    UnexpectedAnswerError,
 )
 from sfnotebook.soql._frames import Layout
 from sfnotebook.soql.records import infer_layout
 
 __all__ = ["Plan", "layout_from_records", "plan"]
 
-# Failures that say nothing about the object: they must stop the query, not just its types.
-_FATAL = (RequestLimitExceededError, ServerUnavailableError, SessionExpiredError)
+# Failures that say nothing about the object: they must stop the query, not just its types
+# (an answer that is not Salesforce's, cut short say, is transient too: retrying gives types).
+_FATAL = (
+    RequestLimitExceededError,
+    ServerUnavailableError,
+    SessionExpiredError,
+    UnexpectedAnswerError,
+)
 
 
 @dataclass

@@ -60,6 +60,7 @@ from typing import Any
 
 import orjson
 
+from sfnotebook_demo.dialect import dialect_of
 from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 from sfnotebook_demo.reports.defs import REPORTS, ReportDef, case_safe_id, report_by_id
 from sfnotebook_demo.reports.filters import ReportError
@@ -204,7 +205,7 @@ def register(router: Router, org: OrgState) -> None:
             record = getattr(faults, "record", None)
             if record is not None:
                 record("report_timeout")
-            return _timeout_answer(getattr(faults, "report_timeout_answer", "documented"))
+            return _timeout_answer(dialect_of(org).report_timeout_answer)
         payload = run_plan(
             org.database.connect(),
             plan,

@@ -82,6 +82,7 @@ _ESCAPES = {
     "n": "\n", "N": "\n", "t": "\t", "T": "\t", "r": "\r", "R": "\r", "b": "\b", "B": "\b",
     "f": "\f", "F": "\f", '"': '"', "'": "'", "\\": "\\",
 }  # fmt: skip
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 @dataclass
@@ -141,6 +142,16 @@ def _read_string(text: str, start: int, row: int, col: int) -> tuple[str, str, i
             return "".join(out), "".join(like), i + 1
         if ch == "\\":
             nxt = text[i + 1 : i + 2]
+            code = text[i + 2 : i + 6]
+            if nxt == "u" and len(code) == 4 and all(c in _HEX for c in code):
+                # "\uXXXX: a Unicode character with XXXX as the code" (Quoted String Escape
+                # Sequences, developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/
+                # sforce-api-calls-soql-select-quotedstringescapes.html)
+                char = chr(int(code, 16))
+                out.append(char)
+                like.append("\\" + char if char in ("%", "_", "\\") else char)  # literal
+                i += 6
+                continue
             if nxt in ("%", "_"):
                 out.append(nxt)
                 like.append("\\" + nxt)

@@ -345,8 +345,9 @@ def test_body_that_is_not_json(api: Api) -> None:
 
 @pytest.mark.parametrize("answer", ["documented", "timeout-code"])
 def test_report_timeout_fault(answer: str) -> None:
-    faults = {"report_timeout": True, "report_timeout_answer": answer}
-    with DemoOrg(opportunities=1_000, faults=faults) as demo:
+    faults = {"report_timeout": True}
+    dialect = {"report_timeout_answer": answer}
+    with DemoOrg(opportunities=1_000, faults=faults, dialect=dialect) as demo:
         api = Api(demo)
         if answer == "documented":  # the Report Error Codes page: a 500 and its message only
             response = api.call("GET", f"{BASE}/{ALL}")

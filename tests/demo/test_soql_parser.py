@@ -40,6 +40,7 @@ def test_tokens_carry_row_and_column() -> None:
         (r"'tab\there'", "tab\there"),
         (r"'quote\"d'", 'quote"d'),
         ("'naïve café'", "naïve café"),
+        (r"'nul\u0000 bell\u0007 \u00e9'", "nul\x00 bell\x07 é"),
     ],
 )
 def test_string_escapes(literal: str, value: str) -> None:

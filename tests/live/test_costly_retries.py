@@ -17,7 +17,7 @@ import requests
 
 import sfnotebook
 from sfnotebook.errors import ServerUnavailableError
-from sfnotebook_demo.faults import REPORT_TIMEOUT_ANSWERS
+from sfnotebook_demo.dialect import Dialect
 from tests.conftest import connect_to
 
 
@@ -33,6 +33,7 @@ def demo() -> Iterator[Any]:
 def conn(demo: Any) -> Iterator[sfnotebook.Connection]:
     yield connect_to(demo)
     demo.set_faults(report_timeout=False, error_next=0, path_pattern=None)
+    demo.set_dialect(**Dialect().as_dict())
 
 
 def _report_id(conn: sfnotebook.Connection, name: str) -> str:
@@ -52,7 +53,7 @@ def _sent(conn: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch) -> list[
     return sent
 
 
-@pytest.mark.parametrize("answer", REPORT_TIMEOUT_ANSWERS)
+@pytest.mark.parametrize("answer", Dialect.choices()["report_timeout_answer"])
 @pytest.mark.parametrize(
     "name", ["All Opportunities", "Closed Bookings by Industry, Year and Stage"]
 )
@@ -66,7 +67,8 @@ def test_a_sync_run_failing_with_a_5xx_moves_async_once(
     report_id = _report_id(conn, name)
     whole = conn.report(report_id, progress=False)
     before = demo.stats()["faults"].get("report_timeout", 0)
-    demo.set_faults(report_timeout=True, report_timeout_answer=answer)
+    demo.set_dialect(report_timeout_answer=answer)
+    demo.set_faults(report_timeout=True)
     sent = _sent(conn, monkeypatch)
     res = conn.report(report_id, progress=False)
     assert len(res) == len(whole)

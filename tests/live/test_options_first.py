@@ -10,7 +10,12 @@ import pytest
 import requests
 
 import sfnotebook
-from sfnotebook.errors import OutputFolderError
+from sfnotebook.errors import (
+    InvalidArgumentError,
+    OutputFolderError,
+    ReportFilterError,
+    SoqlBindError,
+)
 from tests.conftest import connect_to
 
 SOQL = "SELECT Id, Name, Account.Name FROM Opportunity"
@@ -45,6 +50,9 @@ CASES: list[tuple[str, Call, type[BaseException], str]] = [
      "progress"),
     ("extract to= a file", lambda o, t: o.extract(SOQL, to=_file(t)), OutputFolderError,
      "is a file"),
+    ("extract to= with a NUL byte", lambda o, t: o.extract(SOQL, to=str(t / "a\x00b")),
+     OutputFolderError, "NUL byte"),
+    ("extract to= a number", lambda o, t: o.extract(SOQL, to=5), TypeError, "folder path"),
     ("job_results concurrency 0", lambda o, t: o.job_results("750000000000001AAA", concurrency=0),
      ValueError, "concurrency"),
     ("job_results max_records 0", lambda o, t: o.job_results("750000000000001AAA", max_records=0),
@@ -65,6 +73,40 @@ CASES: list[tuple[str, Call, type[BaseException], str]] = [
      ValueError, "chunk_rows"),
     ("query_iter chunk_rows 1.5", lambda o, t: next(o.query_iter(SOQL, chunk_rows=1.5)),
      TypeError, "chunk_rows"),
+    ("query dtypes unknown column", lambda o, t: o.query(SOQL, dtypes={"Nmae": "string"}),
+     KeyError, "Nmae"),
+    ("query dtypes not a dict", lambda o, t: o.query(SOQL, dtypes=["Name"]), TypeError,
+     "dtypes"),
+    ("query_iter dtypes unknown column",
+     lambda o, t: next(o.query_iter(SOQL, dtypes={"Account.Nmae": "string"})), KeyError,
+     "Account.Nmae"),
+    ("query dtypes unknown child column",
+     lambda o, t: o.query("SELECT Id, (SELECT Nmae FROM Contacts) FROM Account",
+                          dtypes={"LastName": "string"}), KeyError, "LastName"),
+    ("query dtypes misspelt dtype", lambda o, t: o.query(SOQL, dtypes={"Name": "strnig"}),
+     TypeError, "'strnig' is not a pandas dtype"),
+    ("query dtypes pandas-only dtype for arrow",
+     lambda o, t: o.query(SOQL, dtypes={"Name": "category"}, output="arrow"), TypeError,
+     "is not a pyarrow dtype"),
+    ("extract dtypes misspelt dtype", lambda o, t: o.extract(SOQL, dtypes={"Name": "flaot64"}),
+     TypeError, "flaot64"),
+    ("job_results dtypes misspelt dtype",
+     lambda o, t: o.job_results("750000000000001AAA", dtypes={"Name": "Int46"}), TypeError,
+     "Int46"),
+    ("query params missing", lambda o, t: o.query(SOQL + " WHERE Name = :n", params={}),
+     SoqlBindError, "'n' is not in params="),
+    ("query params unused", lambda o, t: o.query(SOQL, params={"n": 1}), SoqlBindError,
+     "does not bind"),
+    ("extract params NaN",
+     lambda o, t: o.extract(SOQL + " WHERE Amount > :a", params={"a": float("nan")}),
+     SoqlBindError, "missing value"),
+    ("extract params before dtypes",
+     lambda o, t: o.extract(SOQL + " WHERE Name = :n", params={}, dtypes={"Nmae": "string"}),
+     SoqlBindError, "'n'"),
+    ("job_results bad job id", lambda o, t: o.job_results("750/../limits"),
+     InvalidArgumentError, "job_id"),
+    ("describe bad object name", lambda o, t: o.describe("Account/../limits"),
+     InvalidArgumentError, "sobject"),
     # report
     ("report filter of two items", lambda o, t: o.report(REPORT, filters=[("AMOUNT", 5)]),
      ValueError, "filter"),
@@ -74,6 +116,15 @@ CASES: list[tuple[str, Call, type[BaseException], str]] = [
      "boolean_filter"),
     ("report progress 'no'", lambda o, t: o.report(REPORT, progress="no"), ValueError,
      "progress"),
+    ("report filter operator unknown",
+     lambda o, t: o.report(REPORT, filters=[("AMOUNT", "bigger", 5)]), ReportFilterError,
+     "bigger"),
+    ("report filter list item with a comma",
+     lambda o, t: o.report(REPORT, filters=[("ACCOUNT_NAME", "equals", ["a,b"])]),
+     ReportFilterError, "comma"),
+    ("report boolean_filter syntax", lambda o, t: o.report(REPORT, boolean_filter="1 AND OR 2"),
+     ReportFilterError, "boolean_filter"),
+    ("report not a str", lambda o, t: o.report(None), InvalidArgumentError, "report"),
 ]  # fmt: skip
 
 
