@@ -305,9 +305,14 @@ def check_csv(resp: requests.Response, body: Data, *, endpoint: str) -> None:
     Only the Content-Type and the first and last bytes are looked at, never the rows: a result
     page may be hundreds of megabytes. An empty body passes (no rows; the caller compares the
     row counts). A body cut at a row boundary is found by the caller's row counts; one cut
-    inside its last row is found here: Salesforce ends every row, the last one too, with the
-    job's line ending (LF or CRLF, both end in ``\\n``); a row cut inside its last value still
-    parses, quoted or not, so only the missing line ending shows it.
+    inside its last row only here: a row cut inside its last value still parses, quoted or
+    not, and the count still agrees, so only the missing final line ending shows it.
+
+    That the last row ends with the job's line ending (LF or CRLF, both end in ``\\n``) is
+    what CSV writers do and what the demo org does; Salesforce's sample page
+    (developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/
+    query_get_job_results.htm) does not show the end of a page: UNVERIFIED on a real org.
+    Were it wrong, every extract would fail here at once and loudly, never lose a value.
     """
     error = _csv_error(resp, body, endpoint)
     if error is not None:
