@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Dtype",
     "Dtypes",
+    "Fields",
     "Frame",
     "Json",
     "JsonObject",
@@ -62,6 +63,11 @@ Frame: TypeAlias = "pd.DataFrame | pl.DataFrame | pa.Table"
 
 #: ``(connect, read)`` seconds, or one number for both.
 Timeout: TypeAlias = float | tuple[float, float]
+
+#: The keys a JSON object must carry, with their JSON types (``dict``, ``list``, ``str``,
+#: ``int``, ``bool``, ``float``); ``None`` among a key's types: it may be absent or null.
+#: Checked at the edge by :func:`sfnotebook._answers.decode_json` (``get_json(fields=...)``).
+Fields: TypeAlias = Mapping[str, type | tuple[type | None, ...]]
 
 
 class OrgApi(Protocol):
@@ -110,8 +116,11 @@ class OrgApi(Protocol):
         *,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        expect: type | tuple[type, ...] | None = None,
+        fields: Fields | None = None,
+        items: Fields | None = None,
     ) -> Json:
-        """GET ``url`` and decode its JSON."""
+        """GET ``url`` and decode its JSON; ``expect``/``fields``/``items``: its shape."""
         ...
 
     def describe(self, sobject: str) -> dict[str, Json]:

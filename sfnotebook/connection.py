@@ -21,7 +21,7 @@ from sfnotebook._answers import (
     decode_limits,
     decode_versions,
 )
-from sfnotebook._api import Json, JsonObject, Timeout
+from sfnotebook._api import Fields, Json, JsonObject, Timeout
 from sfnotebook._once import OncePerKey
 from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
@@ -420,14 +420,38 @@ class Connection:
         *,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        expect: type | tuple[type, ...] | None = None,
+        fields: Fields | None = None,
+        items: Fields | None = None,
     ) -> Json:
         """GET ``url`` and decode the JSON answer.
 
         An answer that is not JSON (an HTML page, empty, truncated), ``null``, or an error array
-        carried by a 2xx raises :class:`~sfnotebook.errors.UnexpectedAnswerError`.
+        carried by a 2xx raises :class:`~sfnotebook.errors.UnexpectedAnswerError`; so does one
+        of another shape than asked for.
+
+        Parameters
+        ----------
+        url : str
+            A path relative to the API base (``"limits"``), an absolute path, or a URL.
+        params, headers : dict, optional
+            Query parameters and extra request headers.
+        expect : type, optional
+            The type the answer's top level must have: ``dict`` (an object) or ``list``.
+        fields : dict, optional
+            ``{key: type}`` the object must carry (``str``, ``int``, ``bool``, ``float``,
+            ``dict``, ``list``, or a tuple of them; ``None`` in a tuple: the key may be absent
+            or null).
+        items : dict, optional
+            ``{key: type}`` every object of an array answer must carry.
+
+        Examples
+        --------
+        >>> org.get_json("analytics/reports", expect=list)  # doctest: +SKIP
         """
         resp = self.request("GET", url, params=params, headers=headers)
-        return decode_json(resp, endpoint=f"GET {urlsplit(resp.url or url).path}")
+        endpoint = f"GET {urlsplit(resp.url or url).path}"
+        return decode_json(resp, endpoint=endpoint, expect=expect, fields=fields, items=items)
 
     def describe(self, sobject: str) -> JsonObject:
         """The object's describe (``/sobjects/{name}/describe``), cached per connection.

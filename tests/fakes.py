@@ -14,7 +14,8 @@ import orjson
 import requests
 
 from sfnotebook import errors
-from sfnotebook._api import Json, JsonObject, OrgApi, Timeout
+from sfnotebook._answers import decode_json
+from sfnotebook._api import Fields, Json, JsonObject, OrgApi, Timeout
 from sfnotebook._session import ApiSession
 
 __all__ = ["FakeOrg"]
@@ -76,8 +77,13 @@ class FakeOrg:
         *,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        expect: type | tuple[type, ...] | None = None,
+        fields: Fields | None = None,
+        items: Fields | None = None,
     ) -> Json:
-        return orjson.loads(self.request("GET", url, params=params, headers=headers).content)
+        resp = self.request("GET", url, params=params, headers=headers)
+        endpoint = f"GET {url}"
+        return decode_json(resp, endpoint=endpoint, expect=expect, fields=fields, items=items)
 
     def describe(self, sobject: str) -> dict[str, Json]:
         found = self.describes.get(sobject.lower())

@@ -34,12 +34,12 @@ import requests
 
 from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
-from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
-from sfnotebook._paths import is_record_id, record_id
+from sfnotebook._paths import record_id
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook._soql_bind import with_params
 from sfnotebook.bulk._collect import Collector
+from sfnotebook.bulk._job import COMPLETE, decode_created, decode_status
 from sfnotebook.bulk._pages import csv_headers, run_pages
 from sfnotebook.bulk._parquet import OutputTarget, prepare_folder
 from sfnotebook.errors import BulkJobError, OutputFolderError, SfNotebookError
@@ -48,7 +48,6 @@ __all__ = ["extract", "job_results"]
 
 log = logging.getLogger("sfnotebook.bulk")
 
-_DONE = "JobComplete"
 _FAILED = {"Failed", "Aborted"}
 MAX_POLL_INTERVAL = 30.0
 
@@ -288,7 +287,7 @@ def _results(
         info = _wait(conn, job_id, poll_interval=poll_interval, bar=bar)
         complete = True
         collector.root = info.get("object") or collector.root
-        expected = _int(info.get("numberRecordsProcessed"))
+        expected = info.get("numberRecordsProcessed")  # a whole number: checked at the edge
         bar.downloading(expected)
         pages = run_pages(
             conn,
@@ -337,23 +336,14 @@ def _create_job(conn: OrgApi, soql: str, *, include_deleted: bool) -> dict[str, 
     }
     # Never retried (retry=False): a 5xx may come after the job was created, and a blind retry
     # would start a second job (one of the 10,000 a day) running the same query.
-    resp = conn.request("POST", "jobs/query", json=body, retry=False)
-    job: dict[str, Any] = decode_json(resp, endpoint="bulk job creation", expect=dict)
-    if not is_record_id(job.get("id")):  # the Id goes into the URL paths that follow
-        raise unexpected(
-            resp,
-            "bulk job creation",
-            "an answer without a job Id",
-            "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
-        )
+    job = decode_created(conn.request("POST", "jobs/query", json=body, retry=False))
     log.info("bulk query job %s created (%s)", job.get("id"), job.get("state"))
     return job
 
 
 def _poll(conn: OrgApi, job_id: str) -> dict[str, Any]:
-    """One status check (``GET jobs/query/{id}``)."""
-    info: dict[str, Any] = conn.get_json(f"jobs/query/{job_id}")
-    return info
+    """One status check (``GET jobs/query/{id}``), its shape checked at the edge."""
+    return decode_status(conn.request("GET", f"jobs/query/{job_id}"))
 
 
 def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) -> dict[str, Any]:
@@ -363,8 +353,8 @@ def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) ->
     while True:
         info = _poll(conn, job_id)
         state = str(info.get("state"))
-        bar.state(state, _int(info.get("numberRecordsProcessed")))
-        if state == _DONE:
+        bar.state(state, info.get("numberRecordsProcessed"))
+        if state == COMPLETE:
             return info
         if state in _FAILED:
             message = info.get("errorMessage") or "no error message given"
@@ -389,13 +379,6 @@ def _abort(conn: OrgApi, job_id: str) -> None:
         log.info("bulk query job %s aborted", job_id)
     except (SfNotebookError, requests.RequestException) as exc:
         log.warning("could not abort bulk query job %s: %s", job_id, exc)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # --------------------------------------------------------------------------- progress

@@ -4,6 +4,12 @@ Pages are parsed in the download threads (:meth:`Collector.handle`), then handed
 order (:meth:`Collector.keep`). The schema is fixed by the first page to arrive, from the
 describes, before anything is kept or written.
 
+Each page is checked where it is parsed, with no work per row: its header must be the first
+page's (Salesforce repeats it on every page), with one column per item of the SELECT list
+(Bulk API 2.0 takes no subqueries, TYPEOF or compound fields, so each item is one column), and
+it must parse as the schema says. Anything else is an
+:class:`~sfnotebook.errors.UnexpectedAnswerError` naming the page's endpoint.
+
 :meth:`Collector.finish` is where the result is checked before it is returned: the rows
 received must equal the job's ``numberRecordsProcessed``, and with ``to=`` the rows in the
 files (read back from their footers) must equal the rows received, before the new folder is
@@ -12,6 +18,7 @@ swapped in for the caller's (see :class:`~sfnotebook.bulk._parquet.OutputTarget`
 
 from __future__ import annotations
 
+import csv
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,14 +28,25 @@ from typing import Any
 import pyarrow as pa
 
 from sfnotebook import _output
+from sfnotebook import _soql_parse as sp
+from sfnotebook._answers import Body, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
 from sfnotebook.bulk._pages import Page
 from sfnotebook.bulk._parquet import OutputTarget, ParquetFolder
-from sfnotebook.errors import IncompleteResultError, SfNotebookError
+from sfnotebook.errors import (
+    IncompleteResultError,
+    RequestLimitExceededError,
+    SalesforceError,
+)
 
 __all__ = ["Collector", "PageResult"]
+
+_HINT_COLUMNS = (
+    "A result page of another shape than the job's arrived: check that nothing between you "
+    "and Salesforce rewrites answers, then run the extract again."
+)
 
 
 @dataclass
@@ -64,13 +82,19 @@ class Collector:
         self.writer: ParquetFolder | None = None
         self.assembler: FrameAssembler | None = None
         self._schema: _csv.PageSchema | None = None
+        self._width = _select_width(soql)
         self._lock = threading.Lock()
 
     def _describe_of(self, name: str) -> Any:
         try:
             return self.conn.describe(name)
-        except SfNotebookError:
-            return None  # an object this user cannot describe: its columns stay text
+        except SalesforceError as exc:
+            # Only an object this user may not describe keeps its columns as text; a transient
+            # fault (5xx, network, API limit) or a malformed answer must not quietly untype
+            # the result, so it raises.
+            if exc.status not in (403, 404) or isinstance(exc, RequestLimitExceededError):
+                raise
+            return None
 
     def schema(self, headers: list[str]) -> _csv.PageSchema:
         """The extract's schema, fixed by the first page to arrive (from the describes)."""
@@ -88,16 +112,35 @@ class Collector:
     def handle(self, page: Page) -> PageResult:
         """Parse and type one page (in a download thread); write it out with ``to=``."""
         data = _csv.strip_nul(page.data)
+        if not isinstance(data, Body):  # NULs were dropped: keep the repr that hides the bytes
+            data = Body(data)
         page.data = bytearray()  # the page's bytes are not needed once parsed
-        headers = _csv.read_header(data)
+        headers = self._headers(page, data)
         if not headers:  # an empty body: no rows, not even a header
             return PageResult(page.index, 0, None)
-        table = _csv.read_page(data, self.schema(headers))
+        schema = self.schema(headers)
+        if tuple(headers) != schema.headers:
+            what = f"a page with the columns {headers}, where the first had {list(schema.headers)}"
+            raise unexpected(page.response, page.endpoint, what, _HINT_COLUMNS, body=data)
+        table = _parsed(page, data, schema)
         del data
         if self.writer is not None:
             self.writer.write(page.index, table)
             return PageResult(page.index, table.num_rows, None)
         return PageResult(page.index, table.num_rows, table)
+
+    def _headers(self, page: Page, data: _csv.Data) -> list[str]:
+        """The page's header line, which must have a column per item of the SELECT list."""
+        try:
+            headers = _csv.read_header(data)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            failure = f"a page whose header line does not read as UTF-8 CSV ({exc})"
+        else:
+            if not headers or self._width is None or len(headers) == self._width:
+                return headers
+            failure = f"a page with {len(headers)} columns ({headers[:8]}) for {self._width}"
+            failure += " items of the SELECT list"
+        raise unexpected(page.response, page.endpoint, failure, _HINT_COLUMNS, body=data)
 
     def keep(self, result: PageResult) -> None:
         """Keep a parsed page's table (called in page order, in the main thread)."""
@@ -156,6 +199,31 @@ class Collector:
     def _schema_table(self) -> pa.Table:
         assert self._schema is not None  # noqa: S101 - checked by finish
         return self._schema.arrow_schema().empty_table()
+
+
+def _parsed(page: Page, data: _csv.Data, schema: _csv.PageSchema) -> pa.Table:
+    """The page as a typed table; a body that does not parse as the schema says is an error
+    naming the page (raised outside the handler: no pyarrow frames chained)."""
+    try:
+        return _csv.read_page(data, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        failure = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    raise unexpected(
+        page.response,
+        page.endpoint,
+        f"a CSV page that does not parse ({failure})",
+        "The page is not the CSV Salesforce sends (cut short, or rewritten on the way): run "
+        "the extract again; if it keeps happening, check what sits between you and Salesforce.",
+        body=data,
+    )
+
+
+def _select_width(soql: str) -> int | None:
+    """The columns a Bulk-compatible SOQL gives, one per SELECT item (None: not known here)."""
+    select = sp.parse_select(soql) if soql else None
+    if select is None or not all(isinstance(i, sp.FieldRef) for i in select.items):
+        return None
+    return len(select.items)
 
 
 def _spelled_as(dtypes: Mapping[str, Any] | None, names: Any) -> Mapping[str, Any] | None:

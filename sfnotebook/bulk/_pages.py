@@ -9,6 +9,11 @@ Every request goes through ``Connection.request``, so an expired session is re-e
 a 5xx is retried there. A connection dropped while a page's body is being read is retried
 here, for that page only: a locator can be read again (the pages are idempotent).
 
+Every page is checked at the edge as it arrives (:func:`sfnotebook._answers.check_csv`): an
+HTML page, a JSON value, a Content-Type of another format or a body cut mid-row raises
+:class:`~sfnotebook.errors.UnexpectedAnswerError`; its header and its rows are checked where it
+is parsed (:mod:`sfnotebook.bulk._collect`), with the :class:`Page`'s ``response`` at hand.
+
 Nothing here decides that the result is complete: the caller compares the rows received with
 the job's ``numberRecordsProcessed``. What is decided here is that no answer of an unknown
 shape ever ends the chain quietly: a ``resultPages`` answer without ``done``, or with ``done:
@@ -27,13 +32,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 import urllib3.exceptions
 
+from sfnotebook._answers import Body, check_csv, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -77,12 +83,19 @@ _READ_SIZE = 1 << 20
 
 @dataclass
 class Page:
-    """One downloaded result page: its bytes and what the response headers said."""
+    """One downloaded result page: its bytes, what the response headers said, and the response
+    (closed, its body consumed) for the error that names it if the page does not parse."""
 
     index: int
-    data: bytearray
+    data: bytearray = field(repr=False)
     locator: str | None
     records: int | None
+    response: requests.Response = field(repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint an error names: ``GET /services/data/vXX.X/jobs/query/750.../results``."""
+        return f"GET {urlsplit(self.response.url or '').path}"
 
 
 class Stopped(Exception):
@@ -94,9 +107,9 @@ def _check(stop: threading.Event | None) -> None:
         raise Stopped
 
 
-def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> bytearray:
+def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> Body:
     """The (decompressed) body, read in 1 MiB pieces into one growing buffer."""
-    body = bytearray()
+    body = Body()
     for piece in resp.iter_content(chunk_size=_READ_SIZE):
         _check(stop)
         body += piece
@@ -133,11 +146,12 @@ def fetch_page(
             renewed = True
             continue
         try:
-            body = _read_body(resp, stop)
-            locator = resp.headers.get("Sforce-Locator")
-            count = resp.headers.get("Sforce-NumberOfRecords")
-            page = Page(index, body, locator, int(count) if count and count.isdigit() else None)
-            del body  # the page owns the bytes now; ``check`` may drop them once parsed
+            page = Page(
+                index, _read_body(resp, stop), resp.headers.get("Sforce-Locator"), None, resp
+            )
+            # The page owns the bytes (no local holds them); ``check`` drops them once parsed.
+            check_csv(resp, page.data, endpoint=page.endpoint)
+            page.records = _announced(page)
             _check(stop)
             rows = check(page) if check is not None else -1
             if page.records is not None and rows >= 0 and rows != page.records:
@@ -165,6 +179,24 @@ def fetch_page(
             resp.close()
 
 
+def _announced(page: Page) -> int | None:
+    """The page's ``Sforce-NumberOfRecords`` (None when absent); anything but a count is an
+    error, not a reason to skip the page's row check."""
+    count = page.response.headers.get("Sforce-NumberOfRecords")
+    if count is None:
+        return None
+    if not count.strip().isdigit():
+        raise unexpected(
+            page.response,
+            page.endpoint,
+            f"a page whose Sforce-NumberOfRecords is {count[:40]!r}, not a count",
+            "Something between you and Salesforce rewrote the answer: check SF_DOMAIN and "
+            "any proxy, then run the extract again.",
+            body=page.data,
+        )
+    return int(count)
+
+
 def _field(payload: dict[str, Any], *names: str) -> Any:
     for name in names:
         if name in payload:
@@ -186,7 +218,7 @@ def result_urls(conn: OrgApi, job_id: str, *, max_records: int | None) -> Iterat
         return None
     params = {"maxRecords": max_records} if max_records else None
     try:
-        first = conn.get_json(f"jobs/query/{job_id}/resultPages", params=params)
+        first = conn.get_json(f"jobs/query/{job_id}/resultPages", params=params, expect=dict)
     except NotFoundError:
         return None
     except SalesforceError as exc:
@@ -214,14 +246,8 @@ def _pages_hold(payload: Any, max_records: int) -> bool:
     return True
 
 
-def _follow(conn: OrgApi, payload: Any) -> Iterator[str]:
+def _follow(conn: OrgApi, payload: dict[str, Any]) -> Iterator[str]:
     while True:
-        if not isinstance(payload, dict):
-            raise IncompleteResultError(
-                f"unexpected resultPages answer: {str(payload)[:200]}; run the extract again.",
-                expected=None,
-                received=None,
-            )
         entries = _field(payload, "resultPages", "resultLinks")
         if not isinstance(entries, list):
             raise _unknown_shape(payload, "lists no result pages")
@@ -240,7 +266,7 @@ def _follow(conn: OrgApi, payload: Any) -> Iterator[str]:
             raise _unknown_shape(payload, "has no done: true or false")
         if not following:
             raise _unknown_shape(payload, "says done: false but names no next link we know")
-        payload = conn.get_json(str(following))
+        payload = conn.get_json(str(following), expect=dict)
 
 
 def _unknown_shape(payload: dict[str, Any], what: str) -> IncompleteResultError:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from sfnotebook._api import JsonObject, OrgApi
+from sfnotebook._api import Fields, JsonObject, OrgApi
 from sfnotebook._paths import record_id
 from sfnotebook.errors import (
     AmbiguousReportError,
@@ -22,6 +22,7 @@ from sfnotebook.errors import (
 )
 
 __all__ = [
+    "DESCRIBE_FIELDS",
     "catalog",
     "describe_by_id",
     "describe_report",
@@ -33,6 +34,15 @@ __all__ = [
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 _DESCRIBE_AT_MOST = 50
 _REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
+
+#: What a report's ``/describe`` carries, all read by the client (salesforce-api.md 5.8).
+DESCRIBE_FIELDS: Fields = {
+    "reportMetadata": dict,
+    "reportExtendedMetadata": dict,
+    "reportTypeMetadata": dict,
+}
+#: An item of ``GET analytics/reports`` (the recent-reports list): ``{id, name, url, ...}``.
+_LISTED_FIELDS: Fields = {"id": str, "name": (str, None)}
 
 
 def reports(conn: OrgApi) -> pd.DataFrame:
@@ -70,11 +80,11 @@ def catalog(conn: OrgApi) -> list[dict[str, Any]]:
         refused = isinstance(exc, InvalidTypeError) or exc.status in (400, 403, 404)
         if isinstance(exc, UnexpectedAnswerError | RequestLimitExceededError) or not refused:
             raise  # the API limit is a 403 too, but it says nothing about the Report object
-        listed = conn.get_json("analytics/reports")
+        listed = conn.get_json("analytics/reports", items=_LISTED_FIELDS)
         return [
-            {"id": r.get("id"), "name": r.get("name"), "developer_name": None, "folder": None,
+            {"id": r["id"], "name": r.get("name"), "developer_name": None, "folder": None,
              "format": None}
-            for r in listed or []
+            for r in listed
         ]  # fmt: skip
     return [
         {
@@ -212,9 +222,10 @@ def describe_report(conn: OrgApi, report: str) -> JsonObject:
 
 
 def describe_by_id(conn: OrgApi, report_id: str) -> dict[str, Any]:
-    """A report's ``/describe`` by its Id (checked before it goes into the URL)."""
+    """A report's ``/describe`` by its Id (checked before it goes into the URL), its shape
+    checked at the edge."""
     result: dict[str, Any] = conn.get_json(
-        f"analytics/reports/{report_path_id(report_id)}/describe"
+        f"analytics/reports/{report_path_id(report_id)}/describe", fields=DESCRIBE_FIELDS
     )
     return result
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sfnotebook._answers import decode_json, unexpected
-from sfnotebook._api import OrgApi
+from sfnotebook._api import Fields, OrgApi
 from sfnotebook._paths import is_record_id
 from sfnotebook.auth import TOKEN_PATH
 from sfnotebook.errors import NetworkError, ReportError, ReportRunLimitError, SfNotebookError
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 SYNC_RUN_TIMEOUT = 150.0
 _TIMEOUT_CODES = frozenset({"REPORT_TIMEOUT", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"})
 _UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail the same way
+# An instance answers with the run payload plus ``attributes.status`` (New, Running, Success,
+# Error; salesforce-api.md 5.9): without ``attributes`` its state cannot be told.
+_INSTANCE_FIELDS: Fields = {"attributes": dict}
 
 
 def is_timeout(exc: SfNotebookError) -> bool:
@@ -164,8 +167,9 @@ class Runner:
                 status=exc.status,
                 error_code=exc.error_code,
             ) from exc
-        instance = decode_json(resp, endpoint="report instance", expect=dict)
-        instance_id = instance.get("id")
+        # {"id": "0LG...", "status": "New", "url": ..., ...} (salesforce-api.md 5.9)
+        instance = decode_json(resp, endpoint="report instance", fields={"id": str})
+        instance_id = instance["id"]
         if not is_record_id(instance_id):  # it goes into the URL paths that follow
             raise unexpected(
                 resp,
@@ -192,8 +196,10 @@ class Runner:
         deadline = time.monotonic() + self.async_timeout
         delay = self.poll
         while True:
-            payload = dict(self.conn.get_json(f"{base}/{instance_id}"))
-            attributes = payload.get("attributes") or {}
+            payload: dict[str, Any] = self.conn.get_json(
+                f"{base}/{instance_id}", fields=_INSTANCE_FIELDS
+            )
+            attributes = payload["attributes"]
             status = attributes.get("status")
             if status == "Success":
                 return payload

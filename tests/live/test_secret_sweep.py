@@ -275,6 +275,28 @@ def _get_json_error_array(s: Sweep) -> Any:
     return org.get_json("sobjects")
 
 
+def _bulk_page_error_array_with_the_token(s: Sweep) -> Any:
+    """A result page answered 200 with an error array that echoes the session's own token."""
+    org = _via_proxy(s)
+    echo = f'[{{"errorCode":"INVALID_SESSION_ID","message":"Session {s.issued[-1]} expired"}}]'
+    s.proxy.answer("GET", r"/jobs/query/750\w+/results", 200, echo.encode(), "text/csv")
+    return org.extract("SELECT Id FROM Account", progress=False, poll_interval=0.01)
+
+
+def _bulk_status_a_list(s: Sweep) -> Any:
+    org = _via_proxy(s)
+    s.proxy.answer(
+        "GET", r"/jobs/query/750\w+$", 200, b'[{"state": "JobComplete"}]', "application/json"
+    )
+    return org.extract("SELECT Id FROM Account", progress=False, poll_interval=0.01)
+
+
+def _report_describe_a_list(s: Sweep) -> Any:
+    org = _via_proxy(s)
+    s.proxy.answer("GET", r"/analytics/reports/00O\w+/describe$", 200, b"[]", "application/json")
+    return org.report("Pipeline by Stage", filters=[("AMOUNT", "greaterThan", 1)], progress=False)
+
+
 def _bad_soql(s: Sweep) -> Any:
     return connect_to(s.demo).query("SELECT Nope FROM Account", progress=False)
 
@@ -365,6 +387,9 @@ CALLS: dict[str, Callable[[Sweep], Any]] = {
     "limits login page": _limits_login_page,
     "describe empty": _describe_empty,
     "get_json error array 200": _get_json_error_array,
+    "bulk page error array echoing the token": _bulk_page_error_array_with_the_token,
+    "bulk status a list": _bulk_status_a_list,
+    "report describe a list": _report_describe_a_list,
     "bad SOQL": _bad_soql,
     "unknown object": _unknown_object,
     "get_json 404": _get_json_404,
