@@ -20,6 +20,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     ├── NetworkError                  DNS, refused connection, TLS verification, timeout
     ├── SalesforceError               a REST error body ([{"errorCode", "message"}])
     │   ├── SessionExpiredError        INVALID_SESSION_ID after a re-exchange
+    │   │   └── WorkerTokenExpiredError  the token a Spark/Dask worker was handed expired
     │   ├── MalformedQueryError        MALFORMED_QUERY
     │   ├── InvalidFieldError          INVALID_FIELD
     │   ├── InvalidTypeError           INVALID_TYPE
@@ -76,6 +77,7 @@ __all__ = [
     "SfNotebookError",
     "SfNotebookWarning",
     "UnexpectedAnswerError",
+    "WorkerTokenExpiredError",
     "error_from_body",
 ]
 
@@ -205,6 +207,16 @@ class SalesforceError(SfNotebookError):
 
 class SessionExpiredError(SalesforceError):
     """The session stayed invalid after a fresh token exchange."""
+
+
+class WorkerTokenExpiredError(SessionExpiredError):
+    """The access token the driver handed to Spark executors or Dask workers expired mid-read.
+
+    Workers never hold the consumer secret, so they cannot exchange a new token: the read fails
+    (a partition, and so the whole read) instead of returning part of the result. The message
+    says what to do: read again (the job's results stay on Salesforce for 7 days; pass its
+    ``job_id``), or let the workers log in themselves (``credentials="environment"``).
+    """
 
 
 class MalformedQueryError(SalesforceError):
