@@ -118,6 +118,20 @@ class SfNotebookError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as class, message and context attributes: Exception's default (``cls(*args)``)
+        # fails for classes with required keyword context, and a Dask worker's error must
+        # reach the client whole. No error holds a secret (see the module docstring).
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[SfNotebookError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an error without calling its ``__init__`` (its context comes back as it was)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(SfNotebookError):
     """Settings are missing or unusable; raised before anything is sent."""
