@@ -162,10 +162,11 @@ def plan_read(
     expected = _bulk._int(info.get("numberRecordsProcessed"))
     announced = sum(r.rows for r in refs)
     if expected is None or announced != expected:
+        processed = f"{expected:,}" if expected is not None else "an unknown number of"
         raise IncompleteResultError(
             f"The result pages of bulk job {found_id} announce {announced:,} rows but the job "
-            f"processed {expected if expected is not None else 'an unknown number of'} rows; "
-            "nothing was read. Read the job again, or use org.extract.",
+            f"processed {processed} rows; nothing was read. Read the job again, or use "
+            "org.extract.",
             expected=expected,
             received=announced,
         )
