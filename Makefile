@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo lab bench cassettes audit browser clean
+.PHONY: install test lint typecheck pytest demo lab bench cassettes audit browser java clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,15 @@ browser:
 	  else echo "chromium missing and apt-get unavailable: the browser test will skip"; fi; \
 	fi
 
+# Debian's Java 17 runtime for the Spark tests (pyspark runs a JVM); like Chromium above.
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	      || echo "could not install openjdk-17-jre-headless: the Spark tests will skip"; \
+	  else echo "java missing and apt-get unavailable: the Spark tests will skip"; fi; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -33,7 +42,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browser
+pytest: install browser java
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
@@ -44,7 +53,7 @@ demo: install
 lab: install
 	$(BIN)/python -m tools.run_lab
 
-bench: install
+bench: install java
 	$(BIN)/python bench/run_all.py
 
 cassettes: install

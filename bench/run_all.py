@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_bulk.py", "soak.py", "bench_soql.py"]
+BENCHES = ["bench_bulk.py", "bench_scaleout.py", "soak.py", "bench_soql.py"]
 
 
 def main() -> int:

@@ -20,6 +20,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     ├── NetworkError                  DNS, refused connection, TLS verification, timeout
     ├── SalesforceError               a REST error body ([{"errorCode", "message"}])
     │   ├── SessionExpiredError        INVALID_SESSION_ID after a re-exchange
+    │   │   └── WorkerTokenExpiredError  the token a Spark/Dask worker was handed expired
     │   ├── MalformedQueryError        MALFORMED_QUERY
     │   ├── InvalidFieldError          INVALID_FIELD
     │   ├── InvalidTypeError           INVALID_TYPE
@@ -86,6 +87,7 @@ __all__ = [
     "SfNotebookWarning",
     "SoqlBindError",
     "UnexpectedAnswerError",
+    "WorkerTokenExpiredError",
     "error_from_body",
 ]
 
@@ -125,6 +127,20 @@ class SfNotebookError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as class, message and context attributes: Exception's default (``cls(*args)``)
+        # fails for classes with required keyword context, and a Dask worker's error must
+        # reach the client whole. No error holds a secret (see the module docstring).
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[SfNotebookError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an error without calling its ``__init__`` (its context comes back as it was)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(SfNotebookError):
@@ -216,6 +232,16 @@ class SalesforceError(SfNotebookError):
 
 class SessionExpiredError(SalesforceError):
     """The session stayed invalid after a fresh token exchange."""
+
+
+class WorkerTokenExpiredError(SessionExpiredError):
+    """The access token the driver handed to Spark executors or Dask workers expired mid-read.
+
+    Workers never hold the consumer secret, so they cannot exchange a new token: the read fails
+    (a partition, and so the whole read) instead of returning part of the result. The message
+    says what to do: read again (the job's results stay on Salesforce for 7 days; pass its
+    ``job_id``), or let the workers log in themselves (``credentials="environment"``).
+    """
 
 
 class MalformedQueryError(SalesforceError):

@@ -4,7 +4,8 @@ The snippets share one namespace, as cells of a notebook would, and read their s
 analyst's would: ``sfnotebook.connect()`` finds the demo org's ``.env`` in the working
 directory (a temporary folder, where ``opps/`` is written too). The only names the snippets
 take for granted are seeded here: ``payload`` ("JSON you already have"), ``pandas`` and
-``duckdb`` for the Parquet read-back, and the engines ``dask`` and ``spark`` where installed.
+``duckdb`` for the Parquet read-back, and the engines ``dask`` and ``spark`` (a local session,
+unless ``-m "not spark"``) where installed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_the_readme_has_snippets() -> None:
 
 @pytest.fixture(scope="module")
 def namespace(
-    demo_org: Any, tmp_path_factory: pytest.TempPathFactory
+    demo_org: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[dict[str, Any]]:
     import duckdb
     import pandas
@@ -46,6 +47,11 @@ def namespace(
             import dask.dataframe
 
             names["dask"] = dask
+        if "not spark" not in (request.config.getoption("markexpr") or ""):
+            try:
+                names["spark"] = request.getfixturevalue("spark")  # tests/conftest.py
+            except pytest.skip.Exception:
+                pass  # no pyspark or no Java here: the Spark lines are left out below
         yield {**names, "payload": payload}
         demo_org.set_faults()  # the demo-org snippet switches faults on
         org.close()
@@ -54,12 +60,15 @@ def namespace(
 @pytest.mark.parametrize("index", range(len(BLOCKS)), ids=lambda i: f"block{i}")
 def test_snippet_runs(index: int, namespace: dict[str, Any]) -> None:
     code = BLOCKS[index]
+    for name in ENGINES:
+        if name not in namespace:
+            # Spark and Dask are extras (and Spark needs Java): without them only their
+            # lines of a snippet are left out.
+            pattern = rf"\w+\s*=\s*{name}\."
+            code = "\n".join(line for line in code.splitlines() if not re.match(pattern, line))
     for name, module in ENGINES.items():
-        if re.search(rf"^\w+\s*=\s*{name}\.", code, re.M) and name not in namespace:
-            if importlib.util.find_spec(module.split(".")[0]) is None:
-                # Spark and Dask come with the scale-out work (issue 16); until then only
-                # their lines of this snippet are left out, and said so.
-                code = "\n".join(
-                    line for line in code.splitlines() if not re.match(rf"\w+\s*=\s*{name}\.", line)
-                )
+        if f"sfnotebook.{name}" in code and importlib.util.find_spec(module.split(".")[0]) is None:
+            pytest.skip(f"{module} is not installed (pip install 'sfnotebook[{name}]')")
+    if "sfnotebook.spark" in code and "spark" not in namespace:
+        pytest.skip("no Spark session here (pyspark or a Java runtime is missing)")
     exec(compile(code, f"README.md block {index}", "exec"), namespace)  # noqa: S102

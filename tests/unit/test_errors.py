@@ -71,3 +71,26 @@ def test_an_offset_past_2000_gets_advice() -> None:
     ]
     text = str(errors.error_from_body(400, body))
     assert "OFFSET is at most 2,000" in text and "page on a key" in text
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_every_error_survives_pickling_with_its_context(cls: type[errors.SfNotebookError]) -> None:
+    """A Dask worker's error travels to the client pickled: type, message and context intact."""
+    import pickle
+
+    params = inspect.signature(cls.__init__).parameters
+    context = {
+        n: ["x"]
+        if n in {"candidates", "close_matches"}
+        else 7
+        if n in {"expected", "received"}
+        else "x"
+        for n, p in params.items()
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+    }
+    error = cls("what happened; what to do", **context)
+    error.status = 401
+    back = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(back) is cls
+    assert str(back) == "what happened; what to do"
+    assert vars(back) == vars(error)
