@@ -88,7 +88,8 @@ class FaultConfig:
         :mod:`sfnotebook_demo.reports.endpoints`), answered as the dialect's
         ``report_timeout_answer`` says; async runs are not affected.
     fail_bulk_jobs
-        Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`).
+        Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`);
+        ingest jobs too, after their first batch (:mod:`sfnotebook_demo.bulk.ingest_jobs`).
     seed
         Seed of the random generator that draws the rate-based faults.
     apply_to
