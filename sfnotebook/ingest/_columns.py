@@ -17,7 +17,6 @@ never coerced.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,6 +82,10 @@ def _plain(values: pa.Array) -> pa.Array:
         values = values.dictionary_decode()
     if pa.types.is_large_string(values.type):
         values = values.cast(pa.string())
+    if pa.types.is_large_list(values.type) and pa.types.is_large_string(values.type.value_type):
+        values = values.cast(pa.list_(pa.string()))  # polars' lists of text
+    if pa.types.is_list(values.type) and pa.types.is_large_string(values.type.value_type):
+        values = values.cast(pa.list_(pa.string()))
     if pa.types.is_string(values.type):
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
     return values
@@ -357,5 +360,3 @@ _CONVERTERS: dict[str, Callable[[pa.Array, dict[str, Any]], Converted]] = {
     "datetime": _datetime,
     "time": _time,
 }
-
-_ = re  # patterns are matched by pyarrow (RE2 syntax, shared with Python's for these)
