@@ -55,7 +55,7 @@ def methods_sent(org: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch) ->
 def contacts(org: sfnotebook.Connection, where: str) -> pd.DataFrame:
     frame = org.query(
         "SELECT Id, External_Id__c, FirstName, LastName, Name, Title, Level__c, Birthdate, "
-        f"DoNotCall, LastModifiedDate FROM Contact WHERE {where} ORDER BY External_Id__c"
+        f"DoNotCall, LastModifiedDate FROM Contact WHERE {where} ORDER BY External_Id__c"  # noqa: S608 - the tests' own SOQL
     )
     assert isinstance(frame, pd.DataFrame)
     return frame
@@ -125,7 +125,9 @@ def test_the_next_extract_and_report_see_the_write(org: sfnotebook.Connection) -
     results = org.update(opp[["Id"]].assign(Amount=98_765_432.5), "Opportunity", progress=False)
     assert isinstance(results, pd.DataFrame) and results.success.all()
     extracted = org.extract(
-        f"SELECT Id, Amount FROM Opportunity WHERE Id = '{opp.Id[0]}'", progress=False
+        "SELECT Id, Amount FROM Opportunity WHERE Id = :id",
+        params={"id": opp.Id[0]},
+        progress=False,
     )
     assert isinstance(extracted, pd.DataFrame) and extracted.Amount.tolist() == [98_765_432.5]
     report = org.report(
