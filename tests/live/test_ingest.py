@@ -55,7 +55,7 @@ def methods_sent(org: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch) ->
 def contacts(org: sfnotebook.Connection, where: str) -> pd.DataFrame:
     frame = org.query(
         "SELECT Id, External_Id__c, FirstName, LastName, Name, Title, Level__c, Birthdate, "
-        f"DoNotCall, LastModifiedDate FROM Contact WHERE {where} ORDER BY External_Id__c"  # noqa: S608 - the tests' own SOQL
+        f"DoNotCall, LastModifiedDate FROM Contact WHERE {where} ORDER BY External_Id__c"
     )
     assert isinstance(frame, pd.DataFrame)
     return frame
