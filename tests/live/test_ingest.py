@@ -53,10 +53,9 @@ def methods_sent(org: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def contacts(org: sfnotebook.Connection, where: str) -> pd.DataFrame:
-    frame = org.query(
-        "SELECT Id, External_Id__c, FirstName, LastName, Name, Title, Level__c, Birthdate, "
-        f"DoNotCall, LastModifiedDate FROM Contact WHERE {where} ORDER BY External_Id__c"
-    )
+    fields = "Id, External_Id__c, FirstName, LastName, Name, Title, Level__c, Birthdate, DoNotCall"
+    soql = f"SELECT {fields}, LastModifiedDate FROM Contact WHERE {where} ORDER BY External_Id__c"  # noqa: S608
+    frame = org.query(soql)
     assert isinstance(frame, pd.DataFrame)
     return frame
 
