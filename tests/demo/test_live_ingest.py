@@ -156,7 +156,7 @@ def test_update_and_delete_errors(api: Api, demo: DemoOrg) -> None:
     ).json()
     live_id = live["records"][0]["Id"]
     rows = f"Id,Title\n{deleted},x\n003Dm0000ZZZZZZIQA,x\n001Dm0000ZZZZZZIQA,x\n{live_id},Boss\n{live_id},Again\n"
-    info, ok, failed = api.run(rows, operation="update")
+    _info, ok, failed = api.run(rows, operation="update")
     assert [r["sf__Id"] for r in ok] == [live_id]
     assert [f["sf__Error"] for f in failed] == [
         "ENTITY_IS_DELETED:entity is deleted:--",
@@ -165,7 +165,7 @@ def test_update_and_delete_errors(api: Api, demo: DemoOrg) -> None:
         f"DUPLICATE_VALUE:Duplicate id in list: {live_id}:--",
     ]
     assert failed[0]["sf__Id"] == deleted  # update failures name the record
-    info, ok, failed = api.run(f"Id\n{live_id}\n{deleted}\n", operation="delete")
+    _, ok, failed = api.run(f"Id\n{live_id}\n{deleted}\n", operation="delete")
     assert [r["sf__Id"] for r in ok] == [live_id]
     assert [f["sf__Error"] for f in failed] == ["ENTITY_IS_DELETED:entity is deleted:--"]
 
@@ -174,7 +174,7 @@ def test_upsert_updates_matches_and_creates_the_rest(api: Api) -> None:
     data = (
         "External_Id__c,LastName\nct-000002,Matched\nUP-NEW-1,Created\nUP-NEW-1,Twice\n,Keyless\n"
     )
-    info, ok, failed = api.run(data, operation="upsert", externalIdFieldName="External_Id__c")
+    _, ok, failed = api.run(data, operation="upsert", externalIdFieldName="External_Id__c")
     created = {r["LastName"]: r["sf__Created"] for r in ok}
     assert created == {"Matched": "false", "Created": "true"}
     assert [f["sf__Error"] for f in failed] == [
@@ -196,7 +196,7 @@ def test_results_come_back_out_of_order_with_sorted_columns(api: Api) -> None:
 
 
 def test_job_failures(api: Api, demo: DemoOrg) -> None:
-    info, ok, failed = api.run("LastName,Nope__c\nX,1\n", operation="insert")
+    info, ok, _failed = api.run("LastName,Nope__c\nX,1\n", operation="insert")
     assert (
         info["state"] == "Failed"
         and info["errorMessage"] == "InvalidBatch : Field name not found : Nope__c"
@@ -212,7 +212,7 @@ def test_job_failures(api: Api, demo: DemoOrg) -> None:
     assert api.results(job["id"], "unprocessedrecords") == [{"LastName": "X"}]
     demo.set_faults(fail_bulk_jobs=True)
     try:
-        info, ok, failed = api.run(
+        info, ok, _ = api.run(
             "LastName\n" + "".join(f"F{i}\n" for i in range(6)), operation="insert"
         )
     finally:
@@ -263,7 +263,7 @@ def test_batches_are_counted_in_limits(api: Api) -> None:
 
 
 def test_writes_are_seen_by_query_and_the_describe_knows_the_external_id(api: Api) -> None:
-    info, ok, _ = api.run(
+    _, ok, _ = api.run(
         "LastName,External_Id__c,Birthdate\nSeen,SEEN-1,2001-02-03\n", operation="insert"
     )
     got = api.call(
