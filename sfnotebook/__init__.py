@@ -21,7 +21,7 @@ from sfnotebook.connection import Connection, _wing, connect, get_default
 from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
-    from sfnotebook import bulk, reports, soql
+    from sfnotebook import bulk, ingest, reports, soql
     from sfnotebook._doctor import doctor
     from sfnotebook.notebook.magics import load_ipython_extension
     from sfnotebook.notebook.widgets import login_panel
@@ -34,9 +34,11 @@ __all__ = [
     "SfNotebookError",
     "__version__",
     "connect",
+    "delete",
     "doctor",
     "extract",
     "get_default",
+    "insert",
     "load_ipython_extension",
     "login_panel",
     "pivot_matrix",
@@ -45,6 +47,8 @@ __all__ = [
     "report",
     "report_aggregates",
     "report_details",
+    "update",
+    "upsert",
 ]
 
 P = ParamSpec("P")
@@ -74,8 +78,13 @@ if TYPE_CHECKING:
     query = _on_default(soql.query)
     report = _on_default(reports.report)
     extract = _on_default(bulk.extract)
+    insert = _on_default(ingest.insert)
+    update = _on_default(ingest.update)
+    upsert = _on_default(ingest.upsert)
+    delete = _on_default(ingest.delete)
 
 _ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk"}
+_ON_DEFAULT.update(insert="ingest", update="ingest", upsert="ingest", delete="ingest")
 
 
 def __getattr__(name: str) -> object:

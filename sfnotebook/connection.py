@@ -42,7 +42,7 @@ from sfnotebook.settings import Settings, load_settings
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
-    from sfnotebook import bulk, reports, soql
+    from sfnotebook import bulk, ingest, reports, soql
     from sfnotebook._output import Output
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
@@ -141,6 +141,10 @@ def _wing(name: str) -> ModuleType:
         from sfnotebook import reports
 
         return reports
+    if name == "ingest":
+        from sfnotebook import ingest
+
+        return ingest
     from sfnotebook import bulk
 
     return bulk
@@ -521,6 +525,10 @@ class Connection:
         report = reports.report
         extract = bulk.extract
         job_results = bulk.job_results
+        insert = ingest.insert
+        update = ingest.update
+        upsert = ingest.upsert
+        delete = ingest.delete
         reports = reports.reports  # last: the name shadows the module in this class body
     else:
         query = _Verb("soql")
@@ -530,6 +538,10 @@ class Connection:
         describe_report = _Verb("reports")
         extract = _Verb("bulk")
         job_results = _Verb("bulk")
+        insert = _Verb("ingest")
+        update = _Verb("ingest")
+        upsert = _Verb("ingest")
+        delete = _Verb("ingest")
 
     @property
     def token(self) -> Token:

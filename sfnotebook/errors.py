@@ -42,13 +42,19 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   └── ReportFilterError          (also an InvalidArgumentError)
     │   └── ReportRunLimitError        the org's hourly report runs cannot fetch it whole
     ├── BulkJobError                  a Bulk API 2.0 job failed or was aborted
+    │   └── IngestJobError             ... an ingest job (``.results`` holds every row's outcome)
+    ├── IngestValidationError         (also InvalidArgumentError) rows that cannot be written;
+    │                                  raised before any job exists, ``.problems`` lists them
+    ├── RowsFailedError               an insert/update/upsert/delete wrote some rows, not all
+    ├── IngestIncompleteError         (also IncompleteResultError) ingest results that do not
+    │                                  add up to the rows sent
     ├── OutputFolderError             extract(to=...) got a file or a folder already in use
     └── OutputLibraryMissingError     output="polars" without polars installed
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "AmbiguousReportError",
@@ -57,6 +63,10 @@ __all__ = [
     "ConfigurationError",
     "GrantTypeNotEnabledError",
     "IncompleteResultError",
+    "IngestIncompleteError",
+    "IngestJobError",
+    "IngestProblem",
+    "IngestValidationError",
     "InsecureDomainError",
     "InvalidArgumentError",
     "InvalidClientIdError",
@@ -79,6 +89,8 @@ __all__ = [
     "ReportPagingError",
     "ReportRunLimitError",
     "RequestLimitExceededError",
+    "RowsFailedError",
+    "RowsFailedWarning",
     "RunAsUserMissingError",
     "SalesforceError",
     "ServerUnavailableError",
@@ -558,12 +570,124 @@ class OutputLibraryMissingError(SfNotebookError, ImportError):
         self.library = library
 
 
+class IngestProblem(NamedTuple):
+    """One reason some rows cannot be written, found before any job exists.
+
+    ``column`` is the frame's column (``None`` for the whole frame), ``rows`` the input index
+    labels of the rows at fault (empty when it is the column itself), ``reason`` what is wrong
+    and what to do.
+    """
+
+    column: str | None
+    reason: str
+    rows: tuple[object, ...] = ()
+
+
+class IngestValidationError(InvalidArgumentError):
+    """The frame cannot be written as given; raised before any job is created, nothing sent.
+
+    Every problem found is listed at once (the message shows each with up to five of its rows).
+
+    Attributes
+    ----------
+    problems : list[IngestProblem]
+        ``(column, reason, rows)`` for each problem.
+    """
+
+    def __init__(self, message: str, *, problems: list[IngestProblem]) -> None:
+        super().__init__(message, argument="df")
+        self.problems = list(problems)
+
+    def table(self) -> Any:
+        """The problems as a pandas DataFrame: one row per (problem, input row)."""
+        import pandas as pd
+
+        rows = [(p.column, row, p.reason) for p in self.problems for row in (p.rows or (None,))]
+        return pd.DataFrame(
+            {name: pd.Series([r[i] for r in rows], dtype=object) for i, name in
+             enumerate(("column", "row", "reason"))}
+        )  # fmt: skip
+
+
+class RowsFailedError(SfNotebookError):
+    """Some rows were written and some were not: ``.results`` says which, row by row.
+
+    Raised after every job ended, so the rows that succeeded are in Salesforce: fix the
+    failed ones (``results[~results.success]``) and send only those again.
+
+    Attributes
+    ----------
+    results
+        The per-row results (input index, success, id, created, error_code, error_message).
+    failed : int
+        How many rows failed.
+    """
+
+    def __init__(self, message: str, *, results: Any, failed: int) -> None:
+        super().__init__(message)
+        self.results = results
+        self.failed = failed
+
+
+class IngestJobError(BulkJobError):
+    """An ingest job ended ``Failed`` or ``Aborted``; ``.results`` holds every row's outcome.
+
+    Rows that the job (or an earlier job of the same call) processed stay written.
+
+    Attributes
+    ----------
+    results
+        The per-row results of the whole call, as far as it got.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        state: str | None = None,
+        error_message: str | None = None,
+        results: Any = None,
+    ) -> None:
+        super().__init__(message, job_id=job_id, state=state, error_message=error_message)
+        self.results = results
+
+
+class IngestIncompleteError(IncompleteResultError):
+    """An ingest job's results do not account for every row sent (or name rows never sent).
+
+    Attributes
+    ----------
+    job_id : str
+        The job whose results do not add up.
+    results
+        The per-row results as far as they could be matched to the input.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        expected: int | None,
+        received: int | None,
+        results: Any = None,
+    ) -> None:
+        super().__init__(message, expected=expected, received=received)
+        self.job_id = job_id
+        self.results = results
+
+
 class SfNotebookWarning(UserWarning):
     """Base of sfnotebook's warnings."""
 
 
 class LargeResultWarning(SfNotebookWarning):
     """A REST query returned enough rows that ``extract`` (Bulk API 2.0) would serve better."""
+
+
+class RowsFailedWarning(SfNotebookWarning):
+    """Some rows of an insert/update/upsert/delete failed (with ``errors="warn"``)."""
 
 
 _BY_CODE: dict[str, type[SalesforceError]] = {

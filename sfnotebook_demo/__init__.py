@@ -15,7 +15,8 @@ What it serves (HTTPS on 127.0.0.1 only, a throwaway CA per start; plain HTTP is
   ``localhost:PORT`` (:attr:`DemoOrg.login_domain`) plays ``login.salesforce.com``.
 * ``GET /services/data/`` (versions 31.0-68.0), ``/services/data/vXX.X/`` and ``/limits``,
   with ``Sforce-Limit-Info`` on every counted API call; retired versions answer 410.
-* Whatever the feature modules register: sObjects/describe, query, reports, Bulk API 2.0.
+* Whatever the feature modules register: sObjects/describe, query, reports, Bulk API 2.0
+  query and ingest jobs (ingest writes go to the org's own copy of its data).
 * Faults on demand (:class:`~sfnotebook_demo.faults.FaultConfig`): latency, 503s, dropped
   connections, session expiry, ``REQUEST_LIMIT_EXCEEDED``, expired query locators, report
   time-outs and slow runs, failed Bulk jobs; :meth:`DemoOrg.set_faults`, :meth:`DemoOrg.stats`.
@@ -41,7 +42,8 @@ Where things are:
 * ``rest/``: OAuth and connected apps, versions and limits, sObjects and describe;
 * ``soql/``: the SOQL parser, resolver and SQLite engine, the ``/query`` endpoints, cursors;
 * ``reports/``: the Analytics reports API: definitions, filters, runs and their factMaps;
-* ``bulk/``: Bulk API 2.0 query jobs, their life cycle and their CSV result pages.
+* ``bulk/``: Bulk API 2.0 query jobs, their life cycle and their CSV result pages; ingest
+  jobs (``ingest*.py``), their row checks and writes.
 
 The demo org imports nothing from the client, :mod:`sfnotebook` (and the client nothing from
 it; ``tests/test_architecture.py`` checks both): both follow the Salesforce wire format on

@@ -119,7 +119,8 @@ class FaultConfig:
         report can be on Salesforce, whose REST timeout may be longer than a client's read
         timeout (fidelity-audit D1). With ``report_timeout`` too, the failure comes that late.
     fail_bulk_jobs
-        Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`).
+        Bulk query jobs end in state ``Failed`` (read by :mod:`sfnotebook_demo.bulk.jobs`);
+        ingest jobs too, after their first batch (:mod:`sfnotebook_demo.bulk.ingest_jobs`).
     seed
         Seed of the random generator that draws the rate-based faults.
     apply_to

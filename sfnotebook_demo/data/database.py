@@ -76,8 +76,9 @@ is_recent = dating.is_recent
 class Database:
     """A built dataset file; :meth:`connect` gives one read-only connection per thread.
 
-    Connections open the file read-only (``mode=ro``): the data cannot change under a query,
-    while ``TEMP`` tables (used to snapshot results) still work.
+    Connections open the file read-only (``mode=ro``): a query never writes, while ``TEMP``
+    tables (used to snapshot results) still work. Writes (Bulk API ingest) go through
+    :meth:`writer`, to the org's private copy.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -85,6 +86,7 @@ class Database:
         self._local = threading.local()
         self._by_thread: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
+        self._private: Path | None = None  # this org's own copy, once something was written
 
     def __repr__(self) -> str:
         return f"Database({str(self.path)!r})"
@@ -103,6 +105,33 @@ class Database:
                 # finished threads (their thread-local reference is gone too, so they close).
                 self._by_thread = {t: c for t, c in self._by_thread.items() if t.is_alive()}
                 self._by_thread[threading.current_thread()] = conn
+        return conn
+
+    def writer(self, folder: str | os.PathLike[str]) -> sqlite3.Connection:
+        """A new read-write connection to this org's private copy of the data, made on first use.
+
+        The built file is a cache shared by every demo org of the same sizes (and by other
+        processes), so it is never written: the first write copies it into ``folder`` and every
+        connection made afterwards, read-only ones included, opens the copy. Connections opened
+        before keep reading the cache file, as a snapshot (a running query stays consistent).
+        """
+        with self._lock:
+            if self._private is None:
+                target = Path(folder) / "org-data.sqlite"
+                source = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+                copy = sqlite3.connect(target)
+                try:
+                    source.backup(copy)
+                finally:
+                    copy.close()
+                    source.close()
+                self._private = target
+                self.path = target
+                # Every thread opens the copy on its next connect(); the old connections go
+                # when their threads next connect or end.
+                self._local = threading.local()
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
     @property
@@ -155,6 +184,10 @@ def _create_indexes(conn: sqlite3.Connection, obj: SObject) -> None:
     for f in obj.fields:
         if f.type == "reference" and f.name not in ("CreatedById", "LastModifiedById"):
             conn.execute(f'CREATE INDEX "{obj.name}_{f.name}" ON "{obj.name}" ("{f.name}")')
+        elif f.unique or f.external_id:  # upserts and uniqueness checks compare without case
+            conn.execute(
+                f'CREATE INDEX "{obj.name}_{f.name}" ON "{obj.name}" ("{f.name}" COLLATE NOCASE)'
+            )
 
 
 def build_database(

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 # Bump whenever a table's shape or the seeding changes: it keys the cached database files.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 # --- field builders -------------------------------------------------------------------------
@@ -253,6 +253,10 @@ _CONTACT = SObject(
         Field("LastActivityDate", "Last Activity", "date", createable=False, updateable=False),
         _string("Languages__c", "Languages", 100, custom=True),
         _pick("Level__c", "Level", CONTACT_LEVELS, custom=True),
+        # A custom external id (Text, External ID, Unique) for upserts: Salesforce marks such a
+        # field externalId, idLookup and unique in describe; standard Contact has none.
+        _string("External_Id__c", "External Id", 40, custom=True, external_id=True,
+                unique=True, id_lookup=True),
         *_system(),
     ),
     (

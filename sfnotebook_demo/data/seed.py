@@ -327,6 +327,8 @@ class Seeder:
             if rng.random() < 0.5
             else None,
             Level__c=s.CONTACT_LEVELS[int(rng.random() * 3)] if rng.random() < 0.6 else None,
+            # From the position alone: the random stream (and every other value) is unchanged.
+            External_Id__c=f"CT-{i:06d}",
         )
         return row
 
