@@ -21,9 +21,10 @@ from sfnotebook.connection import Connection, _wing, connect, get_default
 from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
-    from sfnotebook import bulk, reports, soql
+    from sfnotebook import bulk, dashboards, reports, soql
     from sfnotebook._doctor import doctor
     from sfnotebook.notebook.magics import load_ipython_extension
+    from sfnotebook.notebook.report_browser import report_browser
     from sfnotebook.notebook.widgets import login_panel
     from sfnotebook.reports.frames import report_aggregates, report_details
     from sfnotebook.reports.pivot import pivot_matrix
@@ -34,6 +35,7 @@ __all__ = [
     "SfNotebookError",
     "__version__",
     "connect",
+    "dashboard",
     "doctor",
     "extract",
     "get_default",
@@ -44,6 +46,7 @@ __all__ = [
     "records_frame",
     "report",
     "report_aggregates",
+    "report_browser",
     "report_details",
 ]
 
@@ -74,8 +77,9 @@ if TYPE_CHECKING:
     query = _on_default(soql.query)
     report = _on_default(reports.report)
     extract = _on_default(bulk.extract)
+    dashboard = _on_default(dashboards.dashboard)
 
-_ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk"}
+_ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk", "dashboard": "dashboards"}
 
 
 def __getattr__(name: str) -> object:
@@ -95,6 +99,8 @@ def __getattr__(name: str) -> object:
         from sfnotebook._doctor import doctor as found
     elif name == "login_panel":
         from sfnotebook.notebook.widgets import login_panel as found
+    elif name == "report_browser":
+        from sfnotebook.notebook.report_browser import report_browser as found
     elif name == "load_ipython_extension":
         from sfnotebook.notebook.magics import load_ipython_extension as found
     else:

@@ -39,7 +39,7 @@ from sfnotebook.settings import Settings, load_settings
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
-    from sfnotebook import bulk, reports, soql
+    from sfnotebook import bulk, dashboards, reports, soql
     from sfnotebook._output import Output
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
@@ -138,6 +138,10 @@ def _wing(name: str) -> ModuleType:
         from sfnotebook import reports
 
         return reports
+    if name == "dashboards":
+        from sfnotebook import dashboards
+
+        return dashboards
     from sfnotebook import bulk
 
     return bulk
@@ -450,7 +454,9 @@ class Connection:
         report = reports.report
         extract = bulk.extract
         job_results = bulk.job_results
-        reports = reports.reports  # last: the name shadows the module in this class body
+        dashboard = dashboards.dashboard
+        reports = reports.reports  # last: these names shadow the modules in this class body
+        dashboards = dashboards.dashboards
     else:
         query = _Verb("soql")
         query_iter = _Verb("soql")
@@ -459,6 +465,8 @@ class Connection:
         describe_report = _Verb("reports")
         extract = _Verb("bulk")
         job_results = _Verb("bulk")
+        dashboards = _Verb("dashboards")
+        dashboard = _Verb("dashboards")
 
     @property
     def token(self) -> Token:

@@ -85,6 +85,21 @@ _CONSUMERS: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"^/services/data/v[\d.]+/analytics/reports/\w+/instances/?$"),
         "HourlyAsyncReportRuns",
     ),
+    (
+        "PUT",
+        re.compile(r"^/services/data/v[\d.]+/analytics/dashboards/\w+/?$"),
+        "HourlyDashboardRefreshes",
+    ),
+    (
+        "GET",
+        re.compile(r"^/services/data/v[\d.]+/analytics/dashboards/\w+/?$"),
+        "HourlyDashboardResults",
+    ),
+    (
+        "GET",
+        re.compile(r"^/services/data/v[\d.]+/analytics/dashboards/\w+/status/?$"),
+        "HourlyDashboardStatuses",
+    ),
 )
 
 
