@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -22,6 +22,9 @@ from sfnotebook import connection as _connection
 from sfnotebook.display import error_html, progress_html, report_html
 from sfnotebook.errors import SfNotebookError
 from sfnotebook.notebook import _browser_model as model
+
+if TYPE_CHECKING:
+    from sfnotebook.connection import Connection
 
 __all__ = ["FilterRow", "ReportBrowser", "report_browser"]
 
@@ -81,7 +84,7 @@ class ReportBrowser(w.VBox):  # type: ignore[misc]
         Detail rows and aggregate rows shown after a run.
     """
 
-    def __init__(self, org: Any, *, variable: str = "org", preview_rows: int = 10) -> None:
+    def __init__(self, org: Connection, *, variable: str = "org", preview_rows: int = 10) -> None:
         self._org = org
         self._variable = variable
         self._preview_rows = preview_rows
@@ -282,7 +285,7 @@ class ReportBrowser(w.VBox):  # type: ignore[misc]
 
 
 def report_browser(
-    org: Any = None, *, variable: str = "org", preview_rows: int = 10
+    org: Connection | None = None, *, variable: str = "org", preview_rows: int = 10
 ) -> ReportBrowser:
     """Browse the reports of ``org`` (default: the default connection); display it in a cell.
 
