@@ -116,7 +116,8 @@ def _numbers(comp: DashboardComponent) -> str:
     if agg is None:
         return ""
     frame = agg if hasattr(agg, "iloc") else agg.to_pandas()
-    names = [c for c in frame.columns if c != "Is Total"]
+    # Outside pandas the grouping levels are leading columns: skip them too.
+    names = [c for c in frame.columns if c != "Is Total" and c not in comp.groupings]
     if not len(frame) or not names:
         return ""
     value = frame[names[0]].iloc[-1]

@@ -89,7 +89,9 @@ class ReportBrowser(w.VBox):  # type: ignore[misc]
         self._variable = variable
         self._preview_rows = preview_rows
         self._describes: dict[str, Mapping[str, Any]] = {}
-        self._catalog = org.reports().to_dict("records")
+        listed = org.reports()
+        # Missing folders or formats are <NA> in the frame: plain None here (NA has no truth).
+        self._catalog = listed.astype(object).where(listed.notna(), None).to_dict("records")
         self.result: Any = None  # the last run's ReportResult
         self.last_call = ""  # the code of the last run
 

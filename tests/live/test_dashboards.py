@@ -311,6 +311,9 @@ def test_output_libraries_and_api_names(org: Any) -> None:
     assert "s!AMOUNT" in res[0].aggregates.column_names
     assert isinstance(res["Top 10 open deals"].details, pa.Table)
     assert "AMOUNT" in res["Top 10 open deals"].details.column_names
+    shown = res._repr_html_()  # the grand total, not a grouping label, outside pandas too
+    total = res[0].aggregates.column("s!AMOUNT")[-1].as_py()
+    assert f"s!AMOUNT: {total:,.2f}".rstrip("0").rstrip(".") in shown
 
 
 def test_matrix_components_pivot(org: Any) -> None:

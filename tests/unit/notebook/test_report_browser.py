@@ -222,3 +222,18 @@ def test_the_call_without_filters_is_one_line() -> None:
     assert (
         model.report_call("org", "Pipeline by Stage", []) == "res = org.report('Pipeline by Stage')"
     )
+
+
+def test_reports_without_folder_or_format_are_listed(org: Any) -> None:
+    class Listing:
+        """An org whose report list lacks folders and formats (the Analytics API fallback)."""
+
+        def reports(self) -> Any:
+            frame = org.reports()
+            frame.loc[0, ["folder", "format"]] = None
+            return frame
+
+    browser = ReportBrowser(Listing())  # type: ignore[arg-type]
+    label, _ = browser.reports.options[0]
+    assert "(no folder, ?)" in label
+    assert browser.folder.options[1] == ""
