@@ -21,9 +21,10 @@ from sfnotebook.connection import Connection, _wing, connect, get_default
 from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
-    from sfnotebook import bulk, ingest, reports, soql
+    from sfnotebook import bulk, dashboards, ingest, reports, soql
     from sfnotebook._doctor import doctor
     from sfnotebook.notebook.magics import load_ipython_extension
+    from sfnotebook.notebook.report_browser import report_browser
     from sfnotebook.notebook.widgets import login_panel
     from sfnotebook.reports.frames import report_aggregates, report_details
     from sfnotebook.reports.pivot import pivot_matrix
@@ -34,6 +35,7 @@ __all__ = [
     "SfNotebookError",
     "__version__",
     "connect",
+    "dashboard",
     "delete",
     "doctor",
     "extract",
@@ -46,6 +48,7 @@ __all__ = [
     "records_frame",
     "report",
     "report_aggregates",
+    "report_browser",
     "report_details",
     "update",
     "upsert",
@@ -82,8 +85,9 @@ if TYPE_CHECKING:
     update = _on_default(ingest.update)
     upsert = _on_default(ingest.upsert)
     delete = _on_default(ingest.delete)
+    dashboard = _on_default(dashboards.dashboard)
 
-_ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk"}
+_ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk", "dashboard": "dashboards"}
 _ON_DEFAULT.update(insert="ingest", update="ingest", upsert="ingest", delete="ingest")
 
 
@@ -104,6 +108,8 @@ def __getattr__(name: str) -> object:
         from sfnotebook._doctor import doctor as found
     elif name == "login_panel":
         from sfnotebook.notebook.widgets import login_panel as found
+    elif name == "report_browser":
+        from sfnotebook.notebook.report_browser import report_browser as found
     elif name == "load_ipython_extension":
         from sfnotebook.notebook.magics import load_ipython_extension as found
     else:

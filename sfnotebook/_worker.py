@@ -195,7 +195,7 @@ class TokenConnection(Connection):
         self.api_version = grant.api_version
         self.base_path = f"/services/data/v{grant.api_version}"
 
-    def _expired(self, used: Secret | None, epoch: int) -> bool:
+    def _expired(self, used: Secret | None, epoch: int = 0) -> bool:
         raise WorkerTokenExpiredError(
             "The access token the workers were handed (issued "
             f"{self.grant.issued_at or 'by the driver'}) expired during the read, and workers "

@@ -42,7 +42,7 @@ from sfnotebook.settings import Settings, load_settings
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
-    from sfnotebook import bulk, ingest, reports, soql
+    from sfnotebook import bulk, dashboards, ingest, reports, soql
     from sfnotebook._output import Output
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
@@ -145,6 +145,10 @@ def _wing(name: str) -> ModuleType:
         from sfnotebook import ingest
 
         return ingest
+    if name == "dashboards":
+        from sfnotebook import dashboards
+
+        return dashboards
     from sfnotebook import bulk
 
     return bulk
@@ -529,7 +533,9 @@ class Connection:
         update = ingest.update
         upsert = ingest.upsert
         delete = ingest.delete
-        reports = reports.reports  # last: the name shadows the module in this class body
+        dashboard = dashboards.dashboard
+        reports = reports.reports  # last: these names shadow the modules in this class body
+        dashboards = dashboards.dashboards
     else:
         query = _Verb("soql")
         query_iter = _Verb("soql")
@@ -542,6 +548,8 @@ class Connection:
         update = _Verb("ingest")
         upsert = _Verb("ingest")
         delete = _Verb("ingest")
+        dashboards = _Verb("dashboards")
+        dashboard = _Verb("dashboards")
 
     @property
     def token(self) -> Token:

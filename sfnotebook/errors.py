@@ -39,8 +39,14 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── ReportNotFoundError
     │   ├── AmbiguousReportError
     │   ├── ReportPagingError          a report past 2,000 rows that cannot be paged
-    │   └── ReportFilterError          (also an InvalidArgumentError)
+    │   ├── ReportFilterError          (also an InvalidArgumentError)
     │   └── ReportRunLimitError        the org's hourly report runs cannot fetch it whole
+    ├── DashboardError                a dashboard could not be found, refreshed or read whole
+    │   ├── DashboardNotFoundError
+    │   ├── AmbiguousDashboardError
+    │   ├── DashboardComponentError    components answered an error or no data
+    │   ├── DashboardRefreshError      a refresh was refused or did not finish
+    │   └── DashboardFilterError       (also an InvalidArgumentError)
     ├── BulkJobError                  a Bulk API 2.0 job failed or was aborted
     │   └── IngestJobError             ... an ingest job (``.results`` holds every row's outcome)
     ├── IngestValidationError         (also InvalidArgumentError) rows that cannot be written;
@@ -57,10 +63,17 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 __all__ = [
+    "AmbiguousDashboardError",
     "AmbiguousReportError",
     "AuthenticationError",
     "BulkJobError",
     "ConfigurationError",
+    "DashboardComponentError",
+    "DashboardError",
+    "DashboardFilterError",
+    "DashboardNotFoundError",
+    "DashboardRefreshError",
+    "DashboardWarning",
     "GrantTypeNotEnabledError",
     "IncompleteResultError",
     "IngestIncompleteError",
@@ -520,6 +533,92 @@ class ReportRunLimitError(ReportError):
         self.async_remaining = async_remaining
 
 
+class DashboardError(SfNotebookError):
+    """A dashboard could not be found, refreshed or read whole.
+
+    Attributes
+    ----------
+    dashboard_id : str | None
+        The dashboard's Id (``01Z...``), once it is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        dashboard_id: str | None = None,
+        status: int | None = None,
+        error_code: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_code=error_code, url=url)
+        self.dashboard_id = dashboard_id
+
+
+class DashboardNotFoundError(DashboardError):
+    """No dashboard with that Id or name is visible to the user.
+
+    Attributes
+    ----------
+    close_matches : list[str]
+        Names of listed dashboards close to the one asked for.
+    """
+
+    def __init__(self, message: str, *, close_matches: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.close_matches = list(close_matches or [])
+
+
+class AmbiguousDashboardError(DashboardError):
+    """Several dashboards carry that name.
+
+    Attributes
+    ----------
+    candidates : list[str]
+        The Ids of the dashboards with that name.
+    """
+
+    def __init__(self, message: str, *, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = list(candidates)
+
+
+class DashboardComponentError(DashboardError):
+    """Components of a dashboard answered an error, or no data; no partial dashboard is returned.
+
+    Attributes
+    ----------
+    components : list[str]
+        The Ids of the components at fault.
+    """
+
+    def __init__(self, message: str, *, dashboard_id: str, components: list[str]) -> None:
+        super().__init__(message, dashboard_id=dashboard_id)
+        self.components = list(components)
+
+
+class DashboardRefreshError(DashboardError):
+    """A dashboard refresh was refused (the hourly allowance is used up) or did not finish."""
+
+
+class DashboardFilterError(InvalidArgumentError, DashboardError):
+    """A dashboard filter, filter option or running user that the dashboard does not have.
+
+    Raised before the dashboard's data is read, with the filters and options it does have.
+
+    Attributes
+    ----------
+    close_matches : list[str]
+        Filter names (or options) close to the one given, when there are any.
+    """
+
+    def __init__(
+        self, message: str, *, argument: str = "filters", close_matches: list[str] | None = None
+    ) -> None:
+        super().__init__(message, argument=argument)
+        self.close_matches = list(close_matches or [])
+
+
 class BulkJobError(SfNotebookError):
     """A Bulk API 2.0 job failed or was aborted.
 
@@ -680,6 +779,10 @@ class IngestIncompleteError(IncompleteResultError):
 
 class SfNotebookWarning(UserWarning):
     """Base of sfnotebook's warnings."""
+
+
+class DashboardWarning(SfNotebookWarning):
+    """A dashboard component answered a warning: its data may be incomplete (it is flagged)."""
 
 
 class LargeResultWarning(SfNotebookWarning):

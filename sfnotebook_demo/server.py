@@ -42,7 +42,7 @@ __all__ = ["FEATURE_MODULES", "ORG_ID", "DemoServer"]
 logger = logging.getLogger("sfnotebook_demo")
 
 # The features a server loads by default (``features=``); _feature_routes names their modules.
-FEATURE_MODULES = ("sobjects", "soql", "reports", "bulk", "ingest")
+FEATURE_MODULES = ("sobjects", "soql", "reports", "dashboards", "bulk", "ingest")
 
 ORG_ID = sf_id("00DDE0000000001")
 FALLBACK_USER_ID = sf_id("005DE0000000001")
@@ -52,6 +52,7 @@ def _feature_routes() -> dict[str, Callable[[Router, OrgState], None]]:
     """What each feature serves: a static table (imported on first use, not by name)."""
     from sfnotebook_demo.bulk import endpoints as bulk
     from sfnotebook_demo.bulk import ingest
+    from sfnotebook_demo.dashboards import endpoints as dashboards
     from sfnotebook_demo.reports import endpoints as reports
     from sfnotebook_demo.rest import sobjects
     from sfnotebook_demo.soql import endpoint as soql
@@ -60,6 +61,7 @@ def _feature_routes() -> dict[str, Callable[[Router, OrgState], None]]:
         "sobjects": sobjects.register,
         "soql": soql.register,
         "reports": reports.register,
+        "dashboards": dashboards.register,
         "bulk": bulk.register,
         "ingest": ingest.register,
     }

@@ -141,6 +141,21 @@ class ApiUsage:
 # (Report runs are taken by the reports feature before they run: ApiUsage.take.)
 _CONSUMERS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"^/services/data/v[\d.]+/jobs/query/?$"), "DailyBulkV2QueryJobs"),
+    (
+        "PUT",
+        re.compile(r"^/services/data/v[\d.]+/analytics/dashboards/\w+/?$"),
+        "HourlyDashboardRefreshes",
+    ),
+    (
+        "GET",
+        re.compile(r"^/services/data/v[\d.]+/analytics/dashboards/\w+/?$"),
+        "HourlyDashboardResults",
+    ),
+    (
+        "GET",
+        re.compile(r"^/services/data/v[\d.]+/analytics/dashboards/\w+/status/?$"),
+        "HourlyDashboardStatuses",
+    ),
 )
 
 

@@ -256,3 +256,136 @@ def test_login_panel_and_soql_in_jupyterlab(lab: dict[str, Any], demo_org: Any, 
     assert demo_org.consumer_secret not in text
     assert not re.search(r"00D[A-Za-z0-9]{12}![A-Za-z0-9._]{20,}", text)  # no session id
     assert screenshot.stat().st_size > 10_000
+
+
+BROWSER_NOTEBOOK = {
+    **NOTEBOOK,
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "browser",
+            "metadata": {},
+            "outputs": [],
+            "source": [
+                "import sfnotebook\n",
+                "org = sfnotebook.connect()  # the .env beside this notebook\n",
+                "browser = sfnotebook.report_browser(org)\n",
+                "browser",
+            ],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "pasted",
+            "metadata": {},
+            "outputs": [],
+            "source": [],
+        },
+    ],
+}
+BUILD = ROOT / "build" / "browser"
+
+
+def test_report_browser_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: Any) -> None:
+    """Select a report, add a filter, run it, copy the call into a cell and run that too."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    folder = lab["work"] / "browse"  # its own .env: the login notebook next door has none
+    folder.mkdir()
+    demo_org.write_env(folder / ".env")
+    (folder / "report_browser.ipynb").write_text(json.dumps(BROWSER_NOTEBOOK, indent=1))
+    expected = org.report(
+        "Pipeline by Stage", filters=[("AMOUNT", "greaterThan", 250000)], progress=False
+    )
+    BUILD.mkdir(parents=True, exist_ok=True)
+    screenshot = BUILD / "report_browser.png"
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2100})
+            page.set_default_timeout(TIMEOUT_MS)
+            # reset: the login notebook of the other test stays closed (one notebook shown).
+            page.goto(
+                f"{lab['url']}/lab/tree/browse/report_browser.ipynb?reset&token={lab['token']}"
+            )
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+
+            run_cell(page, 0)
+            panel = page.locator(".sfnotebook-report-browser")
+            panel.wait_for()
+            panel.locator(".sfnotebook-search input").fill("pipeline by")
+            reports = panel.locator(".sfnotebook-reports select")
+            reports.locator("option").filter(has_text="Pipeline by Stage").wait_for(
+                state="attached"
+            )
+            assert reports.locator("option").count() == 1
+            reports.select_option(index=0)
+            details = panel.locator(".sfnotebook-details")
+            details.filter(has_text="Summary").wait_for()
+            assert "Stage" in details.inner_text()  # the row grouping
+
+            panel.locator("button.sfnotebook-add-filter").click()
+            row = panel.locator(".sfnotebook-filter-row")
+            row.wait_for()
+            selects = row.locator("select")
+            selects.nth(0).select_option(label="Amount (AMOUNT)")
+            selects.nth(1).locator("option").filter(has_text="greater than").first.wait_for(
+                state="attached"
+            )
+            selects.nth(1).select_option(label="greater than")
+            row.locator("input").fill("250000")
+            row.locator("input").press("Enter")
+
+            panel.locator("button.sfnotebook-run").click()
+            status = panel.locator(".sfnotebook-browser-status")
+            status.filter(has_text=f"{expected.row_count:,} rows in").wait_for()
+            preview = panel.locator(".sfnotebook-preview")
+            preview.filter(has_text="Aggregates").wait_for()
+            assert "Sum of Amount" in preview.inner_text()
+
+            panel.locator("button.sfnotebook-show-code").click()
+            code_box = panel.locator(".sfnotebook-code textarea")
+            code_box.wait_for()
+            code = code_box.input_value()
+            assert code == (
+                "res = org.report(\n"
+                "    'Pipeline by Stage',\n"
+                "    filters=[\n"
+                "        ('AMOUNT', 'greaterThan', 250000),\n"
+                "    ],\n"
+                ")"
+            )
+            page.screenshot(path=str(screenshot), full_page=True)
+            print(f"\nscreenshot: {screenshot}")
+
+            # Copy the call into the empty cell below, as an analyst would, and run it.
+            pasted = page.locator(".jp-Notebook .jp-Cell").nth(1)
+            pasted.locator(".jp-InputArea-editor").click()
+            page.keyboard.insert_text(code + "\nprint('rows:', res.row_count)")
+            run_cell(page, 1)
+            output = pasted.locator(".jp-OutputArea-output")
+            output.filter(has_text="rows:").wait_for()
+            assert output.inner_text().strip() == f"rows: {expected.row_count}"
+
+            page.keyboard.press("Control+s")
+            saved = folder / "report_browser.ipynb"
+            deadline = time.monotonic() + 30
+            while "rows:" not in saved.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        except Exception:
+            failure = BUILD / "report_browser_failure.png"
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
+            raise
+        finally:
+            browser.close()
+
+    text = saved.read_text()
+    nb = json.loads(text)
+    assert "widgets" in nb["metadata"], "widget state was not saved"
+    assert "Pipeline by Stage" in json.dumps(nb["metadata"]["widgets"])
+    assert demo_org.consumer_secret not in text
+    assert not re.search(r"00D[A-Za-z0-9]{12}![A-Za-z0-9._]{20,}", text)  # no session id
+    assert screenshot.stat().st_size > 10_000

@@ -89,6 +89,18 @@ def test_a_bad_login_answer_names_its_endpoint(
         (r"/limits/?$", lambda org: org.limits(), "limits"),
         (r"/sobjects/Account/describe/?$", lambda org: org.describe("Account"), "describe Account"),
         (r"/analytics/reports/?$", lambda org: org.get_json("analytics/reports"), "GET /services"),
+        (r"/analytics/dashboards/?$", lambda org: org.dashboards(), "dashboard list"),
+        (r"/analytics/dashboards/\w+/status$", lambda org: org.dashboards(), "dashboard status"),
+        (
+            r"/analytics/dashboards/\w+/describe$",
+            lambda org: org.dashboard("Sales Pipeline"),
+            "dashboard describe",
+        ),
+        (
+            r"/analytics/dashboards/01Z\w+$",
+            lambda org: org.dashboard("Sales Pipeline"),
+            "dashboard results",
+        ),
     ],
 )
 def test_a_login_page_after_login_names_its_endpoint(

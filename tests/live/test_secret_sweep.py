@@ -317,6 +317,14 @@ def _report_not_found(s: Sweep) -> Any:
     return connect_to(s.demo).report("No Such Report In The Sweep", progress=False)
 
 
+def _dashboard_not_found(s: Sweep) -> Any:
+    return connect_to(s.demo).dashboard("No Such Dashboard In The Sweep")
+
+
+def _dashboard_filter_refused(s: Sweep) -> Any:
+    return connect_to(s.demo).dashboard("Sales Pipeline", filters={"Lead Source": "Nowhere"})
+
+
 def _bulk_job_failed(s: Sweep) -> Any:
     org = connect_to(s.demo)
     s.demo.set_faults(fail_bulk_jobs=True)
@@ -395,6 +403,8 @@ CALLS: dict[str, Callable[[Sweep], Any]] = {
     "get_json 404": _get_json_404,
     "foreign URL": _foreign_url,
     "report not found": _report_not_found,
+    "dashboard not found": _dashboard_not_found,
+    "dashboard filter refused": _dashboard_filter_refused,
     "bulk job failed": _bulk_job_failed,
     "503 after retries": _server_unavailable,
     "dropped connection": _dropped_connection,

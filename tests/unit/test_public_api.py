@@ -51,6 +51,9 @@ def _verbs() -> list[tuple[str, Any]]:
         ("sfnotebook.report_details", sfnotebook.report_details),
         ("sfnotebook.report_aggregates", sfnotebook.report_aggregates),
         ("sfnotebook.pivot_matrix", sfnotebook.pivot_matrix),
+        ("org.dashboards", org.dashboards),
+        ("org.dashboard", org.dashboard),
+        ("sfnotebook.dashboard", sfnotebook.dashboard),
     ]
 
 
@@ -62,6 +65,8 @@ KEYWORDS = {
     "sfnotebook.query": {"soql", "include_deleted", "progress", "dtypes", "batch_size"},
     "sfnotebook.report": {"report", "filters", "column_names"},
     "sfnotebook.extract": {"soql", "to", "overwrite", "dtypes"},
+    "org.dashboard": {"dashboard", "refresh", "filters", "running_user", "output"},
+    "sfnotebook.dashboard": {"dashboard", "refresh", "filters"},
 }
 
 

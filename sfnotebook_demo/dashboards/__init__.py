@@ -1,0 +1,1 @@
+"""The demo org's Dashboards REST API: dashboards over the seeded reports (see ``endpoints``)."""
