@@ -355,6 +355,9 @@ def _locators(calls: _Calls, scratch: Scratch) -> Finding:
         )
     second = next_url
     third = next_url[: match.start()] + f"-{2 * PAGE}"
+    # The locator's own form (opaque to the client; the demo can answer either).
+    locator = next_url.rsplit("/", 1)[-1][:3]
+    form = {"query_locators": locator} if locator in ("0r8", "01g") else {}
     last_id = str(page["records"][-1]["Id"])
 
     def fetch(url: str) -> dict[str, Any] | SfNotebookError:
@@ -403,7 +406,7 @@ def _locators(calls: _Calls, scratch: Scratch) -> Finding:
         "ok",
         f"offsets can be chosen and pages fetched in parallel ({name}, {PAGE}-row pages)",
         {"object": name},
-        dialect={"locator_offsets": "arbitrary"},
+        dialect={"locator_offsets": "arbitrary", **form},
     )
 
 
@@ -437,7 +440,12 @@ def _cursor_sessions(calls: _Calls, scratch: Scratch) -> Finding:
                 "no",
                 "a cursor belongs to the session that opened it: after a token re-exchange a "
                 f"query restarts from the beginning ({_first_line(exc)})",
-                dialect={"query_cursors": "session"},
+                dialect={
+                    "query_cursors": "session",
+                    "foreign_cursor_answer": "invalid-session"
+                    if getattr(exc, "status", None) == 401
+                    else "invalid-locator",
+                },
             )
         return Finding(
             "cursor_sessions",

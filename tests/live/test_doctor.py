@@ -24,7 +24,13 @@ from sfnotebook_demo.dialect import Dialect
 from tests.conftest import connect_to
 
 # The switches whose value the doctor can tell from outside, read-only.
-PROBED = ("id_filter_operators", "query_cursors", "locator_offsets", "offset_queries")
+PROBED = (
+    "id_filter_operators",
+    "query_cursors",
+    "foreign_cursor_answer",
+    "query_locators",
+    "offset_queries",
+)
 CASES = [
     pytest.param(name, value, id=f"{name}={value}")
     for name in PROBED
@@ -121,6 +127,7 @@ def test_each_dialect_is_reported_as_it_is(
     demo.set_dialect(**{switch: value})
     report = doctor(conn, announce=None, cache=False)
     assert report.dialect.get(switch) == value, str(report)
+    demo.set_dialect(**Dialect().as_dict())
 
 
 def test_the_findings_are_cached_privately_and_read_back(
