@@ -145,7 +145,7 @@ VERBS: dict[str, tuple[Phase, ...]] = {
     "limits": (Phase("limits", "read", "GET", _V + r"/limits$"), TOKEN),
     "org.sf (simple-salesforce)": (
         Phase("first page", "read", "GET", _V + r"/query/?$"),
-        Phase("later page", "read", "GET", _V + r"/query/01g[^/]+$"),
+        Phase("later page", "read", "GET", _V + r"/query/[^/]+-\d+$"),
         TOKEN,
     ),
 }

@@ -68,7 +68,10 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
         mp.setenv("SFNOTEBOOK_DEMO_BULK_DELAY", "0.02")
         mp.setattr(report_endpoints, "NEW_SECONDS", 0.01)
         mp.setattr(report_endpoints, "RUNNING_SECONDS", 0.03)
-        with DemoOrg(opportunities=OPPORTUNITIES) as demo:
+        # Request counts per phase are those of cursors any session of the user may continue;
+        # the session-bound rule (the default dialect) and its restarts are exercised by
+        # tests/live/test_query_cursors.py and test_threads.py.
+        with DemoOrg(opportunities=OPPORTUNITIES, dialect={"query_cursors": "user"}) as demo:
             conn = connect_to(demo)
             catalog = conn.reports()
             ids = dict(zip(catalog["name"], catalog["id"], strict=False))
