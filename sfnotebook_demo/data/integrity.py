@@ -63,7 +63,7 @@ def _clear_lookups(conn: sqlite3.Connection) -> None:
         for field in obj.fields:
             if field.type != "reference" or not field.nillable:
                 continue
-            for target in field.reference_to:
+            for target in (t for t in field.reference_to if t in SCHEMA):  # not Profile
                 conn.execute(
                     f'UPDATE "{obj.name}" SET "{field.name}" = NULL WHERE IsDeleted = 0 AND '
                     f'"{field.name}" IN (SELECT Id FROM "{target}" WHERE IsDeleted = 1)'

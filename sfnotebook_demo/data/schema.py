@@ -13,6 +13,7 @@ from typing import Any
 from sfnotebook_demo.data.model import ChildRelationship, Field, SObject
 
 __all__ = [
+    "PERMISSIONS",
     "READ_ONLY",
     "REPORT_FORMATS",
     "SCHEMA",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 # Bump whenever a table's shape or the seeding changes: it keys the cached database files.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 # --- field builders -------------------------------------------------------------------------
@@ -184,6 +185,7 @@ _USER = SObject(
         ChildRelationship(None, "Opportunity", "OwnerId"),
         ChildRelationship(None, "Case", "OwnerId"),
         ChildRelationship(None, "Task", "OwnerId"),
+        ChildRelationship("PermissionSetAssignments", "PermissionSetAssignment", "AssigneeId"),
     ),
 )  # fmt: skip
 
@@ -386,12 +388,68 @@ _REPORT = SObject(
     ),
 )  # fmt: skip
 
-SCHEMA: dict[str, SObject] = {
-    o.name: o for o in (_USER, _ACCOUNT, _CONTACT, _OPPORTUNITY, _CASE, _TASK, _REPORT)
+# PermissionSet and PermissionSetAssignment, read-only here (query and describe only), so that
+# a client can read the running user's permissions as on a real org, where every profile owns
+# a permission set (IsOwnedByProfile true, ProfileId its profile's Id) and the assignments
+# include the profile's. Fields from the object reference (developer.salesforce.com/docs/
+# atlas.en-us.api.meta/api/sforce_api_objects_permissionset.htm: Name and Label 80,
+# IsOwnedByProfile and ProfileId from API 25.0, one boolean PermissionsXxx field per permission;
+# .../sforce_api_objects_permissionsetassignment.htm: AssigneeId, relationship Assignee, to
+# User; PermissionSetId, nillable (an assignment may name a permission set group instead)) and
+# the field reference's labels. Key prefixes 0PS and 0Pa as on Salesforce. Only the five
+# permissions sfnotebook reads are modelled; PermissionSetGroupId, ExpirationDate, IsRevoked
+# and the permission set's Description, License and Type are left out. An assignment has no
+# Created/LastModified audit fields on Salesforce (SystemModstamp is "Date Assigned"); the
+# demo keeps IsDeleted on it because its SOQL engine filters every table on that column.
+# Label as the name field is the demo's choice. The demo has no Profile object: a ProfileId
+# names an Id with Profile's key prefix (00e).
+PERMISSIONS = ("ApiEnabled", "ViewSetup", "RunReports", "ViewAllData", "BulkApiHardDelete")
+_PERMISSION_LABELS = {
+    "ApiEnabled": "API Enabled",
+    "ViewSetup": "View Setup and Configuration",
+    "RunReports": "Run Reports",
+    "ViewAllData": "View All Data",
+    "BulkApiHardDelete": "Bulk API Hard Delete",
 }
 
-#: Objects whose access is read-only (the object reference says so of Report).
-READ_ONLY = frozenset({"Report"})
+_PERMISSION_SET = SObject(
+    "PermissionSet", "Permission Set", "Permission Sets", "0PS",
+    (
+        _id("PermissionSet"),
+        _string("Name", "Permission Set Name", 80, nillable=False, **_RO),
+        _string("Label", "Permission Set Label", 80, nillable=False, name_field=True, **_RO),
+        _bool("IsOwnedByProfile", "Is Owned By Profile", **_RO),
+        _ref("ProfileId", "Profile ID", ("Profile",), "Profile", **_RO),
+        *(_bool(f"Permissions{p}", _PERMISSION_LABELS[p], **_RO) for p in PERMISSIONS),
+        *_system(owner=False),
+    ),
+    (ChildRelationship("Assignments", "PermissionSetAssignment", "PermissionSetId"),),
+)  # fmt: skip
+
+_PERMISSION_SET_ASSIGNMENT = SObject(
+    "PermissionSetAssignment", "Permission Set Assignment", "Permission Set Assignments", "0Pa",
+    (
+        _id("Permission Set Assignment"),
+        _ref("AssigneeId", "Assignee ID", ("User",), "Assignee", nillable=False, **_RO),
+        _ref("PermissionSetId", "Permission Set ID", ("PermissionSet",), "PermissionSet",
+             **_RO),
+        _bool("IsDeleted", "Deleted", createable=False, updateable=False),
+        Field("SystemModstamp", "Date Assigned", "datetime", nillable=False,
+              defaulted_on_create=True, **_RO),
+    ),
+)  # fmt: skip
+
+SCHEMA: dict[str, SObject] = {
+    o.name: o
+    for o in (
+        _USER, _ACCOUNT, _CONTACT, _OPPORTUNITY, _CASE, _TASK, _REPORT, _PERMISSION_SET,
+        _PERMISSION_SET_ASSIGNMENT,
+    )
+}  # fmt: skip
+
+#: Objects whose access is read-only (the object reference says so of Report; the demo
+#: serves the permission objects read-only too: it has no Setup to change them).
+READ_ONLY = frozenset({"Report", "PermissionSet", "PermissionSetAssignment"})
 
 _BY_LOWER = {name.lower(): o for name, o in SCHEMA.items()}
 

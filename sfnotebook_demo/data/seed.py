@@ -50,6 +50,34 @@ DEFAULT_SIZES: dict[str, int] = {
 DELETED_RATE = 0.02
 
 
+def _permission_set(
+    i: int, name: str, label: str, profile: int | None, granted: frozenset[str]
+) -> dict[str, Any]:
+    """One PermissionSet row; ``profile`` numbers the owning profile (the demo has none)."""
+    row: dict[str, Any] = {
+        "Id": make_id("0PS", i),
+        "Name": name,
+        "Label": label,
+        "IsOwnedByProfile": int(profile is not None),
+        "ProfileId": None if profile is None else make_id("00e", profile),
+    }
+    row.update({f"Permissions{p}": int(p in granted) for p in s.PERMISSIONS})
+    return row
+
+
+# A profile-owned permission set's Name is "X" and its profile's Id (help.salesforce.com
+# knowledge article 000230980, "X00e20000003Fk9OAAS"); the labels here are the demo's own.
+PERMISSION_SETS: tuple[dict[str, Any], ...] = (
+    _permission_set(0, "X" + make_id("00e", 0), "Standard User", 0,
+                    frozenset({"RunReports"})),
+    _permission_set(1, "X" + make_id("00e", 1), "Salesforce API Only System Integrations", 1,
+                    frozenset({"ApiEnabled", "ViewSetup", "RunReports", "ViewAllData"})),
+    _permission_set(2, "Bulk_Data_Maintenance", "Bulk Data Maintenance", None,
+                    frozenset({"ApiEnabled", "BulkApiHardDelete"})),
+)  # fmt: skip
+_STANDARD_SET, _INTEGRATION_PROFILE_SET, _EXTRA_SET = 0, 1, 2
+
+
 @functools.lru_cache(maxsize=4096)
 def _slug(text: str, keep: str = "") -> str:
     """Lower-case ASCII letters and digits of ``text`` (accents dropped), plus ``keep``."""
@@ -123,6 +151,9 @@ class Seeder:
         if name == "Report":
             yield from self._reports()
             return
+        if name in ("PermissionSet", "PermissionSetAssignment"):
+            yield from self._permission_rows(name)
+            return
         make: Callable[[random.Random, int], dict[str, Any]] = getattr(self, "_" + name.lower())
         getter = itemgetter(*s.SCHEMA[name].columns)
         rng = self._rng(name)
@@ -147,6 +178,37 @@ class Seeder:
             row["LastReferencedDate"] = row["LastViewedDate"]
             row.update(record)
             yield getter(row)
+
+    def _permission_rows(self, name: str) -> Iterator[tuple[Any, ...]]:
+        """PermissionSet's rows (fixed) or PermissionSetAssignment's (one or two per user)."""
+        getter = itemgetter(*s.SCHEMA[name].columns)
+        rng = self._rng(name)
+        made = PERMISSION_SETS if name == "PermissionSet" else self._assignments()
+        for i, record in enumerate(made):
+            row = self.audit(rng, self.anchor, 900, i)
+            row["IsDeleted"] = 0
+            row.update(record)
+            yield getter(row)
+
+    def _assignments(self) -> Iterator[dict[str, Any]]:
+        """Each user's profile permission set; the Run As user (the last) gets one more.
+
+        The Run As user is the integration user that reads everything in the demo, so its
+        profile grants every permission sfnotebook checks; the other users' profile does not
+        enable the API.
+        """
+        run_as = len(self.user_ids) - 1
+        number = 0
+        for i, user_id in enumerate(self.user_ids):
+            sets = (_INTEGRATION_PROFILE_SET, _EXTRA_SET) if i == run_as else (_STANDARD_SET,)
+            for index in sets:
+                ps_id = PERMISSION_SETS[index]["Id"]
+                yield {
+                    "Id": make_id("0Pa", number),
+                    "AssigneeId": user_id,
+                    "PermissionSetId": ps_id,
+                }
+                number += 1
 
     def _user(self, rng: random.Random, i: int) -> dict[str, Any]:
         first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]

@@ -330,11 +330,13 @@ def register(router: Router, org: OrgState) -> None:
             return obj
         version = request.api_version or ""
         name_field = next((f.name for f in obj.fields if f.name_field), "Id")
+        # An assignment has SystemModstamp ("Date Assigned") and no LastModifiedDate.
+        changed = "LastModifiedDate" if obj.field("LastModifiedDate") else "SystemModstamp"
         rows = (
             org.database.connect()
             .execute(
                 f'SELECT "Id", "{name_field}" FROM "{obj.name}" WHERE "IsDeleted" = 0 '  # noqa: S608 - names from SCHEMA
-                'ORDER BY "LastModifiedDate" DESC, "Id" LIMIT ?',
+                f'ORDER BY "{changed}" DESC, "Id" LIMIT ?',
                 (_RECENT_ITEMS,),
             )
             .fetchall()

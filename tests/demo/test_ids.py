@@ -58,6 +58,8 @@ def test_key_prefixes() -> None:
         "Case": "500",
         "Task": "00T",
         "Report": "00O",
+        "PermissionSet": "0PS",
+        "PermissionSetAssignment": "0Pa",
     }
 
 

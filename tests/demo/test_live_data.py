@@ -52,7 +52,8 @@ def test_sizes(small: data.Database) -> None:
     conn = small.connect()
     counts = {n: conn.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in SCHEMA}
     assert counts == {"User": 12, "Account": 300, "Contact": 900, "Opportunity": 3000,
-                      "Case": 200, "Task": 600, "Report": len(REPORTS)}  # fmt: skip
+                      "Case": 200, "Task": 600, "Report": len(REPORTS), "PermissionSet": 3,
+                      "PermissionSetAssignment": 13}  # fmt: skip
     meta = small.meta()
     assert meta["build_day"] == "2030-03-15"
     assert meta["anchor_date"] == data.ANCHOR_DATE.isoformat()
@@ -134,8 +135,9 @@ def test_ids_are_valid_unique_and_typed(full: data.Database) -> None:
 
 
 # Objects a reference may point to that the demo org has no table for, by key prefix
-# (Report.OwnerId is a folder's Id: the reports feature's folders).
-OUTSIDE = {"Folder": "00l", "Organization": "00D"}
+# (Report.OwnerId is a folder's Id: the reports feature's folders; PermissionSet.ProfileId a
+# profile's).
+OUTSIDE = {"Folder": "00l", "Organization": "00D", "Profile": "00e"}
 
 
 def test_references_resolve(full: data.Database) -> None:

@@ -113,6 +113,15 @@ def test_the_table_names_every_probe(conn: sfnotebook.Connection) -> None:
     assert report["limits"].status == "ok"
     assert "HourlySyncReportRuns" in report["limits"].summary
     assert report["reports"].status == "ok"
+    user = report["user"]  # the Run As user's permission sets: its profile's grants all four
+    assert user.status == "ok", user.summary
+    assert user.summary == (
+        "integration@sfnotebook-demo.example: has API Enabled, View Setup and Configuration, "
+        "Run Reports, View All Data"
+    )
+    assert user.details["permissions"] == dict.fromkeys(
+        ("API Enabled", "View Setup and Configuration", "Run Reports", "View All Data"), True
+    )
     assert f"{report.calls} API calls; nothing was written to the org." in text
     assert "<table>" in report._repr_html_()
     token = conn.token.access_token.reveal()
