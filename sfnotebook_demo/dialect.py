@@ -105,6 +105,14 @@ class Dialect:
         58.0+), so the page URLs carry locators at the org's own page size and no
         ``maxRecords``. ``"honoured"``: the URLs carry the ``maxRecords`` asked for (the demo's
         older behaviour). UNVERIFIED.
+    locator_offsets
+        Which offsets of an open query cursor a query-more call may name (issue 13).
+        ``"arbitrary"``: any ``<locator>-<offset>`` up to the cursor's size, so pages can be
+        fetched out of order and in parallel, as a Stack Exchange answer says locators do and
+        a restforce pull request fans pages out by offset. ``"sequential"``: only the
+        next-page URL the org handed out last (of a parent or a child cursor); any other offset
+        is 400 ``INVALID_QUERY_LOCATOR`` "invalid query locator", as for an unknown locator,
+        after Salesforce's own "use each locator once". UNVERIFIED which a real org does.
     flow_disabled_error
         The token answer when the connected app does not have the client credentials flow
         enabled (D13, audit 4b: public reports and runbooks disagree, none verified):
@@ -126,6 +134,7 @@ class Dialect:
     child_batch: Literal[199, 499] = 199
     offset_queries: Literal["capped", "paged"] = "capped"
     result_pages_max_records: Literal["ignored", "honoured"] = "ignored"
+    locator_offsets: Literal["arbitrary", "sequential"] = "arbitrary"
     flow_disabled_error: Literal[
         "unsupported_grant_type", "unauthorized_client", "invalid_grant", "invalid_client"
     ] = "unsupported_grant_type"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -366,12 +365,14 @@ def _locators(calls: _Calls, scratch: Scratch) -> Finding:
         except SfNotebookError as exc:
             return exc
 
-    with ThreadPoolExecutor(2) as pool:  # both pages at once: parallel locators and an offset
-        got_third, got_second = pool.map(fetch, [third, second])
+    # The page after next is asked for before the next one. Both at once would race: should
+    # the next page land first, the chosen offset becomes the next-page URL handed out, and an
+    # org that serves only that (the demo's locator_offsets="sequential") would pass as one
+    # that serves any offset. Parallel paging needs exactly this: an offset ahead of the chain.
+    got_third = fetch(third)
+    got_second = fetch(second)
     scratch.paging_object = name
-    scratch.next_url = (
-        str(got_third.get("nextRecordsUrl") or "") if isinstance(got_third, dict) else None
-    )
+    scratch.next_url = _next_url(got_third) or _next_url(got_second)
     if isinstance(got_third, SfNotebookError):
         return Finding(
             "locators",
@@ -404,10 +405,18 @@ def _locators(calls: _Calls, scratch: Scratch) -> Finding:
         "locators",
         label,
         "ok",
-        f"offsets can be chosen and pages fetched in parallel ({name}, {PAGE}-row pages)",
+        f"offsets can be chosen ahead of the chain, so pages can be fetched in parallel ({name}, "
+        f"{PAGE}-row pages)",
         {"object": name},
         dialect={"locator_offsets": "arbitrary", **form},
     )
+
+
+def _next_url(got: dict[str, Any] | SfNotebookError) -> str | None:
+    """The next-page URL a query-more answer hands out (for the cursor probe), if any."""
+    if isinstance(got, dict) and got.get("nextRecordsUrl"):
+        return str(got["nextRecordsUrl"])
+    return None
 
 
 def _cursor_sessions(calls: _Calls, scratch: Scratch) -> Finding:

@@ -3,7 +3,7 @@
 The life of one extract:
 
 1. ``POST jobs/query`` creates the job (``query``, or ``queryAll`` with deleted rows);
-2. ``GET jobs/query/{id}`` is polled with a growing interval until ``JobComplete``
+2. ``GET jobs/query/{id}`` is polled on a schedule that notices the end within 10% of the job's age, until ``JobComplete``
    (``Failed`` / ``Aborted`` raise :class:`~sfnotebook.errors.BulkJobError` with Salesforce's
    ``errorMessage``);
 3. the result pages are downloaded (concurrently through ``resultPages`` on API 58.0+, else by
@@ -36,6 +36,7 @@ from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._paths import record_id
+from sfnotebook._polling import FIRST_POLL, first_poll, next_poll
 from sfnotebook._progress import Enabled, progress_bar
 from sfnotebook._soql_bind import with_params
 from sfnotebook.bulk._collect import Collector
@@ -49,7 +50,6 @@ __all__ = ["extract", "job_results"]
 log = logging.getLogger("sfnotebook.bulk")
 
 _FAILED = {"Failed", "Aborted"}
-MAX_POLL_INTERVAL = 30.0
 
 
 def extract(
@@ -63,7 +63,7 @@ def extract(
     progress: Progress = "auto",
     dtypes: Dtypes | None = None,
     max_records: int | None = None,
-    poll_interval: float = 0.5,
+    poll_interval: float = FIRST_POLL,
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
@@ -99,8 +99,9 @@ def extract(
     max_records : int, optional
         Rows per result page (Salesforce picks when omitted); smaller pages use less memory.
     poll_interval : float
-        Seconds before the first status check; the interval then grows 1.5x, up to a tenth
-        of the time the job has run and at most 30 s.
+        Seconds before the first status check (default 0.2), and the smallest gap between
+        checks; gaps then grow to a tenth of the job's age, at most 30 s. A job is noticed
+        within 0.2 s or 10% of its age when this is at most 0.2 (see ``sfnotebook._polling``).
     concurrency : int
         Result pages downloaded at once when the API offers independent page URLs (58.0+).
     compress : bool, optional
@@ -170,7 +171,7 @@ def job_results(
     progress: Progress = "auto",
     dtypes: Dtypes | None = None,
     max_records: int | None = None,
-    poll_interval: float = 0.5,
+    poll_interval: float = FIRST_POLL,
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
@@ -347,10 +348,17 @@ def _poll(conn: OrgApi, job_id: str) -> dict[str, Any]:
 
 
 def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) -> dict[str, Any]:
-    """Poll until the job completes; raise :class:`BulkJobError` if it fails or is aborted."""
-    interval = max(poll_interval, 0.0)
+    """Poll until the job completes; raise :class:`BulkJobError` if it fails or is aborted.
+
+    Checks are sent on :mod:`sfnotebook._polling`'s schedule (the time a check takes counts
+    towards the gap before the next), so a finished job is noticed within 0.2 s or a tenth of
+    its age.
+    """
     started = time.monotonic()
+    due = first_poll(poll_interval)
     while True:
+        time.sleep(max(due - (time.monotonic() - started), 0.0))
+        sent = time.monotonic() - started
         info = _poll(conn, job_id)
         state = str(info.get("state"))
         bar.state(state, info.get("numberRecordsProcessed"))
@@ -364,12 +372,7 @@ def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) ->
                 state=state,
                 error_message=info.get("errorMessage"),
             )
-        time.sleep(interval)
-        # Back off 1.5x, but never wait longer than a tenth of the time the job has run so far:
-        # the job's completion is then noticed at most ~10% late, with ~25 checks per decade.
-        elapsed = time.monotonic() - started
-        interval = min(max(interval * 1.5, 0.05), max(poll_interval, 0.1 * elapsed))
-        interval = min(interval, MAX_POLL_INTERVAL)
+        due = next_poll(sent, poll_interval)
 
 
 def _abort(conn: OrgApi, job_id: str) -> None:

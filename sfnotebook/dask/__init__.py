@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from sfnotebook import _options
 from sfnotebook._api import Dtypes
+from sfnotebook._polling import FIRST_POLL
 from sfnotebook._worker import Credentials, WorkerGrant, grant_for, worker_connection
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
@@ -43,7 +44,7 @@ def read_soql(
     include_deleted: bool = False,
     max_records: int | None = None,
     pages_per_partition: int = 1,
-    poll_interval: float = 0.5,
+    poll_interval: float = FIRST_POLL,
     compress: bool | None = None,
     dtypes: Dtypes | None = None,
 ) -> dd.DataFrame:

@@ -28,14 +28,14 @@ import requests
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook._paths import is_record_id
+from sfnotebook._polling import first_poll, next_poll
 from sfnotebook.errors import NetworkError, SfNotebookError
 
-__all__ = ["MAX_POLL_INTERVAL", "TERMINAL", "Job", "JobOutcome"]
+__all__ = ["TERMINAL", "Job", "JobOutcome"]
 
 log = logging.getLogger("sfnotebook.ingest")
 
 TERMINAL = ("JobComplete", "Failed", "Aborted")
-MAX_POLL_INTERVAL = 30.0
 RESULT_SETS = ("successfulResults", "failedResults", "unprocessedrecords")
 
 
@@ -116,19 +116,18 @@ class Job:
     def wait(
         self, poll_interval: float, on_state: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
-        """Poll until the job ends; the interval grows 1.5x, to a tenth of the time waited."""
-        interval = max(poll_interval, 0.0)
+        """Poll until the job ends, on :mod:`sfnotebook._polling`'s schedule (the end is
+        noticed within 0.2 s or a tenth of the job's age)."""
         started = time.monotonic()
+        due = first_poll(poll_interval)
         while True:
+            time.sleep(max(due - (time.monotonic() - started), 0.0))
+            sent = time.monotonic() - started
             info = self.status()
             on_state(info)
             if info.get("state") in TERMINAL:
                 return info
-            time.sleep(interval)
-            elapsed = time.monotonic() - started
-            interval = min(
-                max(interval * 1.5, 0.05), max(poll_interval, 0.1 * elapsed), MAX_POLL_INTERVAL
-            )
+            due = next_poll(sent, poll_interval)
 
     def results(self, info: dict[str, Any]) -> JobOutcome:
         files = [

@@ -17,7 +17,8 @@
   query-more call while the ``expire_locators`` fault is on. With ``query_cursors="session"``
   a cursor belongs to the token that opened it: another token of the same user gets the
   dialect's ``foreign_cursor_answer`` (401 ``INVALID_SESSION_ID`` or 400
-  ``INVALID_QUERY_LOCATOR``).
+  ``INVALID_QUERY_LOCATOR``). Under ``locator_offsets="sequential"`` only the next-page URL
+  handed out last is served; any other offset of the cursor is ``INVALID_QUERY_LOCATOR`` too.
 * Top-level ``OFFSET`` queries, under ``offset_queries="capped"``: ``totalSize`` is capped at
   2,000 and only the first batch is sent, ``done: true``, no locator (dialect docstring).
 * Aggregate queries cannot be continued: more than 2,000 result rows answer 400
@@ -309,6 +310,8 @@ class QueryService:
         if dialect.query_cursors == "session" and cur.session != session_key(request.token):
             return _foreign_cursor(dialect)
         offset = int(offset_text)
+        if dialect.locator_offsets == "sequential" and offset != cur.position:
+            return _invalid_locator()  # only the next-page URL handed out (dialect docstring)
         # Without the header, query-more keeps the batch size the query started with.
         header = request.header("Sforce-Query-Options")
         batch = batch_size(header) if header else cur.batch
@@ -329,6 +332,7 @@ class QueryService:
         payload: dict[str, Any] = {"totalSize": total, "done": end >= total}
         if end < total:
             payload["nextRecordsUrl"] = self._url(request, cur.resource, cur, end)
+            cur.position = end
         payload["records"] = chunk
         return _json(payload)
 

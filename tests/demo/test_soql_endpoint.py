@@ -434,3 +434,64 @@ def test_an_offset_past_2000_is_refused(org: Org, mode: str) -> None:
         }
     ]
     assert query(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 10 OFFSET 2000").status == 200
+
+
+REFUSED = [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
+
+
+def _at(url: str, offset: int) -> str:
+    """The same cursor's locator URL at another offset."""
+    return f"{url.rsplit('-', 1)[0]}-{offset}"
+
+
+def _contact_ids(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT Id FROM Contact WHERE IsDeleted = 0 ORDER BY Id").fetchall()
+    return [r[0] for r in rows]
+
+
+@pytest.mark.parametrize("offsets", Dialect.choices()["locator_offsets"])
+def test_the_handed_out_chain_is_served_under_both_locator_offsets(
+    org: Org, conn: sqlite3.Connection, offsets: str
+) -> None:
+    org.dialect.update(locator_offsets=offsets)
+    first = body(query(org, "SELECT Id FROM Contact ORDER BY Id", batch=200))
+    pages = follow(org, first, batch=200)
+    assert [r["Id"] for p in pages for r in p["records"]] == _contact_ids(conn)
+
+
+def test_arbitrary_offsets_serve_any_page_in_any_order(org: Org, conn: sqlite3.Connection) -> None:
+    assert Dialect().locator_offsets == "arbitrary"
+    first = body(query(org, "SELECT Id FROM Contact ORDER BY Id", batch=200))
+    ids = _contact_ids(conn)
+    for offset in (600, 200, 600, 1000):  # ahead, back, the same one again
+        page = body(org.get(_at(first["nextRecordsUrl"], offset), batch=200))
+        assert [r["Id"] for r in page["records"]] == ids[offset : offset + 200]
+
+
+def test_sequential_offsets_refuse_any_but_the_next_page_handed_out(
+    org: Org, conn: sqlite3.Connection
+) -> None:
+    org.dialect.update(locator_offsets="sequential")
+    first = body(query(org, "SELECT Id FROM Contact ORDER BY Id", batch=200))
+    second_url = first["nextRecordsUrl"]
+    ahead = org.get(_at(second_url, 400), batch=200)
+    assert (ahead.status, body(ahead)) == (400, REFUSED)
+    second = org.get(second_url, batch=200)  # the refusal does not spoil the cursor
+    assert second.status == 200
+    assert [r["Id"] for r in body(second)["records"]] == _contact_ids(conn)[200:400]
+    again = org.get(second_url, batch=200)  # each locator once
+    assert (again.status, body(again)) == (400, REFUSED)
+    assert body(org.get(body(second)["nextRecordsUrl"], batch=200))["records"]
+
+
+def test_sequential_offsets_hold_for_child_cursors(org: Org) -> None:
+    org.dialect.update(locator_offsets="sequential")
+    page = body(query(org, "SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account"))
+    child_url = page["records"][0]["Contacts"]["nextRecordsUrl"]
+    ahead = org.get(_at(child_url, 399), batch=200)
+    assert (ahead.status, body(ahead)) == (400, REFUSED)
+    served = org.get(child_url, batch=200)
+    assert served.status == 200
+    following = body(served)["nextRecordsUrl"]
+    assert org.get(child_url, batch=200).status == 400
+    assert org.get(following, batch=200).status == 200

@@ -29,6 +29,7 @@ PROBED = (
     "query_cursors",
     "foreign_cursor_answer",
     "query_locators",
+    "locator_offsets",
     "offset_queries",
 )
 CASES = [

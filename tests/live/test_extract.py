@@ -252,7 +252,9 @@ def test_interrupt_while_polling_aborts_the_job(
 
     monkeypatch.setattr(bulk, "_poll", poll_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        org.extract("SELECT Id FROM Opportunity")
+        # The first check at once (poll_interval=0), while the demo's job still runs: by the
+        # default first wait (0.2 s) it may have completed, and a complete job is not aborted.
+        org.extract("SELECT Id FROM Opportunity", poll_interval=0)
     monkeypatch.undo()
     assert _job_state(org, seen[0]) == "Aborted"
 
