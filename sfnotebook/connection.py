@@ -195,6 +195,9 @@ class Connection:
         self._token_lock = threading.Lock()
         self._failed_exchange: tuple[int, SfNotebookError] | None = None
         self._describes: OncePerKey[JsonObject] = OncePerKey()
+        # The report catalogue (sfnotebook.reports._catalog): listed once, refreshed by
+        # org.reports() and by a report name it does not list.
+        self._report_catalog: OncePerKey[list[dict[str, Any]]] = OncePerKey()
         self._sf_lock = threading.Lock()
         self.session.timeout = DEFAULT_TIMEOUT
         self.output: Output = "pandas"  # what the verbs' output=None means

@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+import sfnotebook
+from sfnotebook import errors
 from sfnotebook._session import ApiSession
+from sfnotebook.reports import _catalog
 from tests.conftest import connect_to
 
 _HOLD = 1.0  # seconds a lone request waits for a partner: a deadlock guard, not a measure
@@ -86,3 +89,73 @@ def test_connect_is_the_token_then_one_round_trip(demo_org: Any, trips: _Trips) 
     assert any(what.endswith("/services/data/") for what in trips.sent())
     assert any("/id/" in what for what in trips.sent())
     assert trips.sequential() == 2, trips.events  # the token; then versions and identity
+
+
+# -- the report catalogue, kept per connection -------------------------------------------------
+
+_FEW = [("AMOUNT", "greaterThan", "98000000")]  # a small run: the run is not what is counted
+
+
+def _catalogue_requests(conn: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The catalogue queries (SOQL on Report) the connection's session sends from now on."""
+    sent: list[str] = []
+    real = conn.session.request
+
+    def spy(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        query = str((kwargs.get("params") or {}).get("q", ""))
+        if "FROM Report" in query or url.endswith("/analytics/reports"):
+            sent.append(f"{method} {url} {query}")
+        return real(method, url, *args, **kwargs)
+
+    monkeypatch.setattr(conn.session, "request", spy)
+    return sent
+
+
+def test_a_second_report_by_name_sends_no_catalogue_request(
+    demo_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connect_to(demo_org)
+    sent = _catalogue_requests(conn, monkeypatch)
+    first = conn.report("All Opportunities", filters=_FEW, progress=False)
+    assert len(sent) == 1
+    second = conn.report("All Opportunities", filters=_FEW, progress=False)
+    assert len(sent) == 1, sent  # the kept catalogue named it
+    assert first.id == second.id and first.name == "All Opportunities"
+    assert first.details.equals(second.details)
+    conn.reports()
+    assert len(sent) == 2  # the list the user asks for is listed again
+
+
+def test_a_report_newer_than_the_kept_catalogue_is_found_after_one_refresh(
+    demo_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo cannot create reports: the first listing hides one, as if made after it."""
+    conn = connect_to(demo_org)
+    real = _catalog._list
+    listings: list[int] = []
+
+    def listing(org: Any) -> list[dict[str, Any]]:
+        rows = real(org)
+        listings.append(len(rows))
+        return [r for r in rows if r["name"] != "All Opportunities"] if len(listings) == 1 else rows
+
+    monkeypatch.setattr(_catalog, "_list", listing)
+    other = conn.reports()["name"].iloc[0]
+    assert other != "All Opportunities" and len(listings) == 1
+    frame = conn.report("All Opportunities", filters=_FEW, progress=False)
+    assert frame.name == "All Opportunities" and len(listings) == 2  # one refresh found it
+    conn.describe_report("All Opportunities")
+    assert len(listings) == 2  # and the refreshed catalogue is kept
+    with pytest.raises(errors.ReportNotFoundError, match="No report called 'No Such Report'"):
+        conn.describe_report("No Such Report")
+    assert len(listings) == 3  # a miss refreshes once, and only once, before raising
+
+
+def test_a_miss_on_a_fresh_catalogue_lists_only_once(
+    demo_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connect_to(demo_org)
+    sent = _catalogue_requests(conn, monkeypatch)
+    with pytest.raises(errors.ReportNotFoundError):
+        conn.describe_report("No Such Report")
+    assert len(sent) == 1  # listed by this call: already fresh, no second listing
