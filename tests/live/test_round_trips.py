@@ -20,7 +20,7 @@ from sfnotebook._session import ApiSession
 from sfnotebook.reports import _catalog
 from tests.conftest import connect_to
 
-_HOLD = 1.0  # seconds a lone request waits for a partner: a deadlock guard, not a measure
+_HOLD = 2.0  # seconds a lone request waits for a partner: a guard, never a measure
 
 
 class _Trips:
