@@ -5,7 +5,8 @@ describe loader, a bulk extract's page downloads) must not send the same describ
 because eight threads missed the cache together. :class:`OncePerKey` lets the first caller of a
 key fetch it; the callers that arrive while it is in flight wait and share its answer, or its
 failure (a copy of the same typed error), rather than each trying again in turn. A caller that
-comes after a failure tries again.
+comes after a failure tries again. :meth:`OncePerKey.forget` drops an answer known to be stale
+(the report catalogue after a name it does not list), so the next caller fetches it again.
 """
 
 from __future__ import annotations
@@ -61,3 +62,12 @@ class OncePerKey(Generic[T]):
             with self._lock:
                 self._answers[key] = answer
             return answer
+
+    def forget(self, key: str) -> None:
+        """Drop ``key``'s answer: the next :meth:`get` fetches it again.
+
+        A fetch in flight meanwhile still stores its answer (it was asked for after the stale
+        one, so it is at least as fresh).
+        """
+        with self._lock:
+            self._answers.pop(key, None)

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from types import MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -194,6 +195,9 @@ class Connection:
         self._token_lock = threading.Lock()
         self._failed_exchange: tuple[int, SfNotebookError] | None = None
         self._describes: OncePerKey[JsonObject] = OncePerKey()
+        # The report catalogue (sfnotebook.reports._catalog): listed once, refreshed by
+        # org.reports() and by a report name it does not list.
+        self._report_catalog: OncePerKey[list[dict[str, Any]]] = OncePerKey()
         self._sf_lock = threading.Lock()
         self.session.timeout = DEFAULT_TIMEOUT
         self.output: Output = "pandas"  # what the verbs' output=None means
@@ -211,10 +215,26 @@ class Connection:
         self.session.instance_host = urlsplit(self.instance_url).netloc
         self.session.auth = BearerAuth(self._token.access_token, self.instance_url)
         self.session.reauthenticate = self._reauthenticate
-        self.api_version = self._choose_version(self.settings.api_version)
+        self.api_version, self.identity = self._version_and_identity()
         self.base_path = f"/services/data/v{self.api_version}"
-        self.identity = self._fetch_identity()
         return self
+
+    def _version_and_identity(self) -> tuple[str, dict[str, Any]]:
+        """The API version and the identity, asked for at the same time (one round trip).
+
+        Both need only the token: the identity is fetched on a worker thread while this one
+        asks for the versions, so ``connect()`` costs the token exchange plus one round trip
+        (issue 13, item 2). The identity stays eager (not lazy) so ``repr(conn)``, the login
+        panel and ``sfnotebook doctor`` read it without I/O, and a foreign answer on the
+        instance host still fails ``connect()`` itself. Each failure keeps its type; when both
+        fail the versions error is raised, as when they were asked one after the other.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-identity") as pool:
+            identity = pool.submit(self._fetch_identity)
+            # Leaving the block waits for the identity even when the versions failed: no
+            # request of this connection outlives connect().
+            version = self._choose_version(self.settings.api_version)
+            return version, identity.result()
 
     # -- identity -----------------------------------------------------------------------------
     @property

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from sfnotebook._api import Fields, JsonObject, OrgApi
+from sfnotebook._once import OncePerKey
 from sfnotebook._paths import record_id
 from sfnotebook.errors import (
     AmbiguousReportError,
@@ -33,6 +34,7 @@ __all__ = [
 
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 _DESCRIBE_AT_MOST = 50
+_KEY = "reports"  # the one key of a connection's kept catalogue
 _REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
 
 #: What a report's ``/describe`` carries, all read by the client (salesforce-api.md 5.8).
@@ -61,14 +63,43 @@ def reports(conn: OrgApi) -> pd.DataFrame:
     --------
     >>> org.reports().query("format == 'SUMMARY'")  # doctest: +SKIP
     """
-    rows = catalog(conn)
+    rows = catalog(conn, refresh=True)  # the user asks for the list: show today's
     if len(rows) <= _DESCRIBE_AT_MOST:
         _describe_missing(conn, rows)
     frame = pd.DataFrame(rows, columns=["id", "name", "developer_name", "folder", "format"])
     return frame.astype("string[pyarrow]")
 
 
-def catalog(conn: OrgApi) -> list[dict[str, Any]]:
+def catalog(conn: OrgApi, *, refresh: bool = False) -> list[dict[str, Any]]:
+    """Every report this user can see (id, name, developer_name, folder, format), as dicts.
+
+    Listed once per connection and kept (``Connection._report_catalog``), so each
+    ``org.report(name)`` does not pay the listing again (issue 13, item 2); ``refresh=True``
+    lists it again. Concurrent callers share one listing; a failure is not kept. The rows are
+    copies: a caller may fill them in without changing the kept list. A connection that keeps
+    no catalogue (another :class:`~sfnotebook._api.OrgApi`, a test's fake) lists every time.
+    """
+    return _kept(conn, refresh=refresh)[0]
+
+
+def _kept(conn: OrgApi, *, refresh: bool) -> tuple[list[dict[str, Any]], bool]:
+    """:func:`catalog`'s rows, and whether they were listed by this call (so are fresh)."""
+    kept: OncePerKey[list[dict[str, Any]]] | None = getattr(conn, "_report_catalog", None)
+    if kept is None:
+        return _list(conn), True
+    if refresh:
+        kept.forget(_KEY)
+    listed_now: list[bool] = []
+
+    def fetch() -> list[dict[str, Any]]:
+        listed_now.append(True)
+        return _list(conn)
+
+    return [dict(r) for r in kept.get(_KEY, fetch)], bool(listed_now)
+
+
+def _list(conn: OrgApi) -> list[dict[str, Any]]:
+    """The catalogue as the org lists it now: SOQL on ``Report``, else the Analytics list."""
     try:
         records = _soql_all(conn, _REPORT_SOQL)
     except IncompleteResultError:
@@ -150,31 +181,48 @@ def resolve(conn: OrgApi, report: str) -> str:
     text = report.strip()
     if _ID_RE.match(text):
         return text
-    listed = catalog(conn)
+    listed, fresh = _kept(conn, refresh=False)
+    found = _matching(listed, text)
+    if not found and not fresh:
+        # The kept catalogue may predate the report (created or renamed since): list once more
+        # before saying it does not exist.
+        listed = catalog(conn, refresh=True)
+        found = _matching(listed, text)
+    if not found:
+        raise _not_found(listed, text)
+    if len(found) == 1:
+        return report_path_id(found[0]["id"])
+    _describe_missing(conn, found)
+    listing = "\n".join(
+        f"  {r['id']}  {r['name']!r} in folder {r['folder'] or '?'} ({r['format'] or '?'})"
+        for r in found
+    )
+    raise AmbiguousReportError(
+        f"{len(found)} reports are called {text!r}; pass the Id of the one you mean:\n{listing}",
+        candidates=[str(r["id"]) for r in found],
+    )
+
+
+def _matching(listed: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The reports ``text`` names: by exact name, else case-insensitive name, else API name."""
     for match in (
         lambda r: r["name"] == text,
         lambda r: str(r["name"] or "").casefold() == text.casefold(),
         lambda r: r["developer_name"] == text,
     ):
         found = [r for r in listed if match(r)]
-        if len(found) == 1:
-            return report_path_id(found[0]["id"])
-        if len(found) > 1:
-            _describe_missing(conn, found)
-            listing = "\n".join(
-                f"  {r['id']}  {r['name']!r} in folder {r['folder'] or '?'} ({r['format'] or '?'})"
-                for r in found
-            )
-            raise AmbiguousReportError(
-                f"{len(found)} reports are called {text!r}; pass the Id of the one you mean:\n"
-                f"{listing}",
-                candidates=[str(r["id"]) for r in found],
-            )
+        if found:
+            return found
+    return []
+
+
+def _not_found(listed: list[dict[str, Any]], text: str) -> ReportNotFoundError:
+    """The error for a name no report has, with the close matches the listing offers."""
     names = [str(r["name"]) for r in listed if r["name"]]
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
     close += [n for n in names if text.casefold() in n.casefold() and n not in close][:5]
     hint = ("Close matches: " + ", ".join(repr(n) for n in close)) if close else ""
-    raise ReportNotFoundError(
+    return ReportNotFoundError(
         f"No report called {text!r} is visible to this user. {hint}".strip()
         + "\nList them with org.reports(), or pass the report's Id (00O...).",
         close_matches=close,

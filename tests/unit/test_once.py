@@ -102,3 +102,20 @@ def test_a_failure_is_shared_with_the_waiters_and_a_later_caller_tries_again() -
     assert all(isinstance(r, ServerUnavailableError) and r is not failure for r in results)
     assert {(str(r), r.status) for r in results} == {("503 after the retries", 503)}
     assert cache.get("account", lambda: "fetched again") == "fetched again"
+
+
+def test_a_forgotten_answer_is_fetched_again_and_others_are_kept() -> None:
+    cache: OncePerKey[int] = OncePerKey()
+    fetched: list[str] = []
+
+    def fetch(key: str, value: int) -> int:
+        fetched.append(key)
+        return value
+
+    assert cache.get("a", lambda: fetch("a", 1)) == 1
+    assert cache.get("b", lambda: fetch("b", 2)) == 2
+    cache.forget("a")
+    cache.forget("never asked")  # nothing to drop: no error
+    assert cache.get("a", lambda: fetch("a", 3)) == 3
+    assert cache.get("b", lambda: fetch("b", 4)) == 2
+    assert fetched == ["a", "b", "a"]
