@@ -173,7 +173,7 @@ def _plan(conn: Connection, options: Mapping[str, str]) -> ReadPlan:
         job_id=options.get("jobId"),
         include_deleted=_flag(options, "includeDeleted", False) or False,
         max_records=_count(options, "maxRecords", None),
-        poll_interval=_seconds(options, "pollInterval", 0.5),
+        poll_interval=_seconds(options, "pollInterval", 0.2),
         compress=_flag(options, "compress", None),
     )
 

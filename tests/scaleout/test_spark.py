@@ -193,7 +193,8 @@ def test_an_interrupt_while_the_job_runs_aborts_it(
     monkeypatch.setattr(bulk, "_create_job", create)
     monkeypatch.setattr(bulk, "_poll", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        registered(CaseInsensitiveDict({"soql": SOQL})).schema()
+        # pollInterval 0: the first status check comes at once, while the job still runs.
+        registered(CaseInsensitiveDict({"soql": SOQL, "pollInterval": "0"})).schema()
     monkeypatch.undo()
     assert scale_org.get_json(f"jobs/query/{created[0]}")["state"] == "Aborted"
 
