@@ -317,10 +317,11 @@ def test_report_browser_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: A
             panel.wait_for()
             panel.locator(".sfnotebook-search input").fill("pipeline by")
             reports = panel.locator(".sfnotebook-reports select")
-            reports.locator("option").filter(has_text="Pipeline by Stage").wait_for(
-                state="attached"
-            )
-            assert reports.locator("option").count() == 1
+            # The search filters as it is typed: wait until the list is down to the one match
+            # (the report is in the unfiltered list too, so waiting for it would not do).
+            sync_api.expect(reports.locator("option")).to_have_count(1)
+            shown = reports.locator("option").first.inner_text().replace("\xa0", " ")
+            assert shown.startswith("Pipeline by Stage")
             reports.select_option(index=0)
             details = panel.locator(".sfnotebook-details")
             details.filter(has_text="Summary").wait_for()
