@@ -126,8 +126,8 @@ class Dialect:
         on the resource, answered 304 Not Modified with no body when the object's metadata has
         not changed since that date, and shows a 304 with a ``Date`` header only; it says
         nothing of ``Last-Modified``. ``"absent"``: no such header (a client dates its copy by
-        ``Date``). ``"sent"``: the date the metadata last changed (for the demo, when it
-        started). ``If-Modified-Since`` is honoured under both. UNVERIFIED which a real org
+        ``Date``). ``"sent"``: the date the metadata last changed (for the demo's fixed
+        schema, 1 January 2026). ``If-Modified-Since`` is honoured under both. UNVERIFIED which a real org
         does.
     """
 
