@@ -568,6 +568,24 @@ class Connection:
         # wait for it and share its answer (the same dict), or its failure.
         return self._describes.get(sobject.lower(), lambda: self._fetch_describe(sobject))
 
+    def _kept_describe(self, sobject: str) -> JsonObject | None:
+        """The describe this connection or the disk cache holds, not revalidated; no request.
+
+        A hint for planning, never for typing: the query planner can read which objects a
+        query's relationships lead to from it, and then ask :meth:`describe` for all of them
+        at once (each revalidation one request, all in the same wave as page 1). None when
+        neither holds one.
+        """
+        api_name(sobject, argument="sobject", what="an object's API name")
+        held = self._describes.peek(sobject.lower())
+        if held is not None:
+            return held
+        if not self.describe_cache:
+            return None
+        cache = DescribeCache.for_user(self.org_id, self.user_id, self.api_version)
+        kept = cache.load(sobject) if cache is not None else None
+        return kept.describe if kept is not None else None
+
     def _fetch_describe(self, sobject: str) -> JsonObject:
         """The describe from the org, or the kept copy the org says is still current (304)."""
         cache = (

@@ -174,3 +174,20 @@ def test_the_cache_can_be_turned_off(
     assert sent == [(None, 200), (None, 200)]
     assert {p: p.stat().st_mtime_ns for p in cache_dir.rglob("*.json")} == before
     assert not os.path.exists(_file(cache_dir, conn, "contact"))
+
+
+def test_a_kept_describe_can_be_read_without_a_request(
+    demo_org: Any, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For planning which describes to ask together; the describe itself still revalidates."""
+    connect_to(demo_org).describe("Account")
+    conn = connect_to(demo_org)
+    sent = _describes(conn, monkeypatch)
+    hint = conn._kept_describe("Account")
+    assert hint is not None and hint["name"] == "Account"
+    assert conn._kept_describe("Contact") is None  # never described: nothing kept
+    assert sent == []
+    assert conn.describe("Account") == hint and len(sent) == 1  # the revalidation
+    assert conn._kept_describe("account") is conn.describe("Account")  # held in memory now
+    conn.describe_cache = False
+    assert conn._kept_describe("Account") is not None and conn._kept_describe("Opportunity") is None
