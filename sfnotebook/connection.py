@@ -228,7 +228,7 @@ class Connection:
         Available REST API Versions", dome_versions.htm; its resource page says
         "Authentication: none"), so it is asked of the My Domain on a worker thread while this
         one exchanges the token there. The token answer's ``instance_url`` is the My Domain
-        for the client credentials flow; should it name another origin, or should the org
+        URL (``salesforce-api.md`` 1.2); should it name another origin, or should the org
         refuse the versions without a token after all, they are asked again on the instance
         with it (a second round trip, never a wrong answer). The identity is fetched on first
         use (:attr:`identity`). The token's error wins over the versions' when both fail, as
