@@ -10,6 +10,7 @@ never destroys the previous one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -28,22 +29,37 @@ def cache_root() -> Path:
 def private_dir(*parts: str) -> Path:
     """``cache_root()/parts...``, created with mode 0700 (each level this call creates).
 
-    An existing directory keeps its mode except the last level, which is tightened to 0700:
-    it is ours, and it holds data from the user's org.
+    Directories this call creates are 0700 (parents too, whatever the umask); an existing
+    one keeps its mode except the last level, which is tightened to 0700: it is ours, and it
+    holds data from the user's org.
     """
     for part in parts:
         if not part or part in (".", "..") or "/" in part or "\\" in part or "\0" in part:
             raise ValueError(f"not a cache directory name: {part!r}")
-    path = cache_root().joinpath(*parts)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if parts:
-        os.chmod(path, 0o700)
+    path = cache_root()
+    _make_private(path, tighten=False)
+    for part in parts:
+        path = path / part
+        _make_private(path, tighten=part == parts[-1])
     return path
+
+
+def _make_private(path: Path, *, tighten: bool) -> None:
+    """Create ``path`` (and missing parents) 0700; ``tighten``: make an existing one 0700 too."""
+    if not path.exists():
+        if not path.parent.exists():
+            _make_private(path.parent, tighten=False)
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+            path.mkdir(mode=0o700)
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    elif tighten:
+        os.chmod(path, 0o700)
 
 
 def write_private(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically, readable by the user only (0600, dir 0700)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.parent.exists():
+        _make_private(path.parent, tighten=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o600)
