@@ -14,6 +14,8 @@ again rather than show something subtly different.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
 import json
 from typing import Any
@@ -37,6 +39,14 @@ def _library(frame: Any) -> str:
     if module.startswith("pandas"):
         return "pandas"
     raise NotCacheable(f"a {type(frame).__name__} is not a frame the cache keeps")
+
+
+# Python values an object column may hold and get back as they are (anyType values, Decimals,
+# dates; lists of text are multi-select picklists split with split_multipicklist=True). A dict
+# would come back with its numbers turned to floats: such a column is not kept.
+_PLAIN = frozenset(
+    {str, bool, int, float, decimal.Decimal, dt.date, dt.datetime, dt.time, bytes, list}
+)
 
 
 def encode(frame: Any) -> tuple[bytes, dict[str, Any]]:
@@ -74,8 +84,12 @@ def decode(data: bytes, meta: dict[str, Any]) -> Any:
     frame.attrs.clear()
     frame.attrs.update(json.loads(meta.get("attrs") or "{}"))
     for column, dtype in (meta.get("dtypes") or {}).items():
-        if column in frame.columns and str(frame[column].dtype) != dtype:
+        if column not in frame.columns:
+            continue
+        if str(frame[column].dtype) != dtype:
             frame[column] = frame[column].astype(dtype)
+        if dtype == "object":  # pyarrow reads a missing text as NaN; sfnotebook's is None
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     for column in meta.get("lists") or ():
         frame[column] = frame[column].map(_as_list, na_action="ignore").astype(object)
     levels = meta.get("index_dtypes") or []
@@ -110,12 +124,17 @@ def _pandas_table(frame: Any, meta: dict[str, Any]) -> tuple[pa.Table, dict[str,
         raise NotCacheable("its column names are not all text")
     meta["dtypes"] = {c: str(frame[c].dtype) for c in names}
     meta["index_dtypes"] = [str(d) for d in _index_dtypes(frame.index)]
-    meta["lists"] = [
-        c
-        for c in names
-        if frame[c].dtype == object
-        and any(isinstance(v, list) for v in frame[c].dropna().head(1000))
-    ]
+    meta["lists"] = []
+    for c in names:
+        if frame[c].dtype == object:
+            kinds = {type(v) for v in frame[c].dropna()}
+            if kinds - _PLAIN:
+                shown = sorted(k.__name__ for k in kinds - _PLAIN)
+                raise NotCacheable(f"column {c!r} holds {', '.join(shown)} objects")
+            if list in kinds:
+                if not all(isinstance(x, str) for v in frame[c].dropna() for x in v):
+                    raise NotCacheable(f"column {c!r} holds lists of other things than text")
+                meta["lists"].append(c)
     bare = frame.copy(deep=False)
     bare.attrs = {}  # kept as JSON above; pyarrow would otherwise copy them into its metadata
     return pa.Table.from_pandas(bare), meta
