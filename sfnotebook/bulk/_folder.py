@@ -1,76 +1,78 @@
 """What ``extract(to=)`` returns: the folder's path, saying what it holds.
 
-:class:`ExtractFolder` is path-like (``os.fspath``, ``open``, ``pd.read_parquet``,
-``pq.read_table`` and ``duckdb.sql(f"... '{folder}/*.parquet'")`` take it), compares equal to
-the :class:`pathlib.Path` of the folder, and offers every ``Path`` method and attribute by
-delegation (``folder.glob("*.parquet")``, ``folder / "part-00000.parquet"``, ``folder.name``);
-``folder.path`` is the plain ``Path``. Its ``repr`` says what was written::
+:class:`ExtractFolder` is a :class:`pathlib.Path` (``isinstance(folder, Path)``, equal to the
+folder's ``Path``, every method: ``folder.glob("*.parquet")``, ``folder / "part-00000.parquet"``)
+that ``pd.read_parquet``, ``pq.read_table`` and ``duckdb.sql(f"... '{folder}/*.parquet'")``
+take, and its ``repr`` says what was written::
 
     ExtractFolder('opps', rows=1,204,331, files=3, bytes=41.2 MB)
 
-It wraps a ``Path`` rather than subclassing one: ``pathlib.Path`` subclasses differ between
-Python 3.10, 3.11 and 3.12 (``_flavour``, ``with_segments``), and a subclass would have every
-derived path (``folder.parent``) claim this folder's rows.
+``Path`` itself can be subclassed only from Python 3.12; before, the concrete class
+(``PosixPath``/``WindowsPath``) can. Paths derived from it (``folder.parent``, ``folder / x``)
+are plain paths on 3.12+ (``with_segments``); on 3.10 and 3.11 they are of this class with no
+counts, and show as plain paths.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
 __all__ = ["ExtractFolder", "folder_result"]
 
+if TYPE_CHECKING:
+    _ConcretePath = Path
+else:
+    _ConcretePath = type(Path())  # PosixPath or WindowsPath
 
-class ExtractFolder(os.PathLike[str]):
-    """The Parquet folder of an extract: a path, with ``rows``, ``files``, ``bytes``, ``info``."""
 
-    def __init__(self, path: Path, *, rows: int, files: int, size: int) -> None:
-        self.path = Path(path)
-        self.rows = rows
-        self.files = files
-        self.bytes = size
-        self.info: dict[str, Any] = {}
+class ExtractFolder(_ConcretePath):
+    """The Parquet folder of an extract: a ``Path``, with ``rows``, ``files``, ``bytes``, ``info``."""
 
-    def __fspath__(self) -> str:
-        return os.fspath(self.path)
+    rows: int | None = None
+    files: int | None = None
+    bytes: int | None = None
+    # A plain class attribute: on Python 3.14, where Path has an ``info`` property, it is this
+    # result's metadata dict instead (see sfnotebook._meta).
+    info: Any = None
 
-    def __str__(self) -> str:
-        return str(self.path)
+    @classmethod
+    def made(
+        cls, path: str | os.PathLike[str], *, rows: int, files: int, size: int
+    ) -> ExtractFolder:
+        """The folder at ``path`` holding ``rows`` rows in ``files`` files of ``size`` bytes."""
+        folder = cls(path)
+        folder.rows, folder.files, folder.bytes = rows, files, size
+        folder.info = {}
+        return folder
+
+    def with_segments(self, *pathsegments: str | os.PathLike[str]) -> Path:
+        # Python 3.12+: a path derived from this one is a plain Path, not this folder.
+        return Path(*pathsegments)
+
+    @property
+    def path(self) -> Path:
+        """The folder as a plain ``Path``."""
+        return Path(os.fspath(self))
 
     def __repr__(self) -> str:
+        if self.rows is None or self.files is None or self.bytes is None:
+            return repr(self.path)
         return (
-            f"ExtractFolder({str(self.path)!r}, rows={self.rows:,}, files={self.files}, "
+            f"ExtractFolder({os.fspath(self)!r}, rows={self.rows:,}, files={self.files}, "
             f"bytes={_size(self.bytes)})"
         )
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ExtractFolder):
-            return self.path == other.path
-        return self.path == other
-
-    def __hash__(self) -> int:
-        return hash(self.path)
-
-    def __truediv__(self, other: str | os.PathLike[str]) -> Path:
-        return self.path / other
-
-    def __rtruediv__(self, other: str | os.PathLike[str]) -> Path:
-        return Path(other) / self.path
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names this class lacks: the Path's own (glob, iterdir, name, ...).
-        if name.startswith("__") or "path" not in self.__dict__:
-            raise AttributeError(name)
-        return getattr(self.__dict__["path"], name)
 
     def _repr_html_(self) -> str:
         import html
 
+        if self.rows is None or self.files is None or self.bytes is None:
+            return f"<code>{html.escape(os.fspath(self))}</code>"
         return (
-            f"<code>{html.escape(str(self.path))}</code>: {self.rows:,} rows in "
+            f"<code>{html.escape(os.fspath(self))}</code>: {self.rows:,} rows in "
             f"{self.files} Parquet file{'s' * (self.files != 1)} ({_size(self.bytes)})"
         )
 
@@ -85,7 +87,7 @@ def folder_result(result: Any, info: dict[str, Any]) -> Any:
     parts = sorted(result.glob("*.parquet"))
     rows = sum(pq.read_metadata(p).num_rows for p in parts)
     size = sum(p.stat().st_size for p in parts)
-    return ExtractFolder(result, rows=rows, files=len(parts), size=size)
+    return ExtractFolder.made(result, rows=rows, files=len(parts), size=size)
 
 
 def _size(n: int) -> str:

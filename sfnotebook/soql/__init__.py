@@ -452,6 +452,8 @@ def query_iter(
     include_deleted, progress, dtypes, batch_size, children, split_multipicklist, large_result_rows
         As for ``org.query``.
 
+    Notes
+    -----
     Each chunk has the same columns and dtypes (a column whose
     type the describes cannot tell is inferred per chunk). Completeness is checked at the end:
     if fewer rows than announced arrived, :class:`IncompleteResultError` is raised after the

@@ -107,7 +107,7 @@ def _parts(folder: Path, sizes: list[int]) -> Path:
 def test_the_extract_folder_is_a_path_that_says_what_it_holds(tmp_path: Path) -> None:
     path = _parts(tmp_path / "opps", [3, 2])
     folder = folder_result(path, _info())
-    assert isinstance(folder, ExtractFolder) and isinstance(folder, os.PathLike)
+    assert isinstance(folder, ExtractFolder) and isinstance(folder, Path)
     assert (folder.rows, folder.files) == (5, 2)
     assert folder.bytes == sum(p.stat().st_size for p in path.iterdir())
     assert repr(folder).startswith(f"ExtractFolder({str(path)!r}, rows=5, files=2, bytes=")
@@ -119,6 +119,7 @@ def test_the_extract_folder_is_a_path_that_says_what_it_holds(tmp_path: Path) ->
         "part-00001.parquet",
     ]
     assert (folder / "part-00000.parquet").exists()
+    assert repr(folder.parent) == repr(path.parent)  # a derived path claims no counts
     assert len(pd.read_parquet(folder)) == 5
     assert pq.read_table(folder).num_rows == 5
     assert "5 rows in 2 Parquet files" in folder._repr_html_()
