@@ -85,3 +85,43 @@ def test_snippet_runs(index: int, namespace: dict[str, Any]) -> None:
     if "sfnotebook.spark" in code and "spark" not in namespace:
         pytest.skip("no Spark session here (pyspark or a Java runtime is missing)")
     exec(compile(code, f"README.md block {index}", "exec"), namespace)  # noqa: S102
+
+
+def test_the_panel_cell_shows_the_panel_and_the_next_cell_leaves_a_connection(
+    demo_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pasted as cells: the panel is the cell's last expression (Jupyter displays it), and the
+    cell after it gives a connection, not ``None``."""
+    import ast
+
+    import sfnotebook
+    from sfnotebook.notebook.widgets import LoginPanel
+
+    at = next(i for i, b in enumerate(BLOCKS) if "login_panel(" in b)
+    last = ast.parse(BLOCKS[at]).body[-1]
+    assert isinstance(last, ast.Expr), "the panel is not the cell's last expression"
+    demo_org.write_env(tmp_path / ".env")
+    monkeypatch.chdir(tmp_path)
+    cells: dict[str, Any] = {}
+    exec(compile(BLOCKS[at], "panel cell", "exec"), cells)  # noqa: S102
+    assert isinstance(eval(compile(ast.Expression(last.value), "shown", "eval"), cells), LoginPanel)  # noqa: S307
+    exec(compile(BLOCKS[at + 1], "next cell", "exec"), cells)  # noqa: S102
+    try:
+        assert isinstance(cells["org"], sfnotebook.Connection)
+    finally:
+        cells["org"].close(revoke=False)
+        sfnotebook.connection.set_default(None)
+
+
+def test_the_opening_report_is_unambiguous_on_the_demo_org(demo_org: Any) -> None:
+    from tests.conftest import connect_to
+
+    named = set(re.findall(r'org\.report\("([^"]+)"', README.read_text(encoding="utf-8")))
+    conn = connect_to(demo_org)
+    try:
+        listed = conn.reports()["name"].tolist()
+    finally:
+        conn.close(revoke=False)
+    assert named
+    for name in named:
+        assert listed.count(name) == 1, name
