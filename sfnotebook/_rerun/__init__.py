@@ -82,7 +82,8 @@ def rerunnable(
             if cacheable:
                 max_age, store, key = _plan(kind, conn, arguments)
                 if store is not None and max_age is not None and not arguments.get("refresh"):
-                    hit = _load(store, key, max_age, restorers or {})
+                    started = time.monotonic()
+                    hit = _load(store, key, max_age, restorers or {}, started=started)
                     if hit is not None:
                         return hit
             result, info = _fetch(kind, conn, request, verb, bound, finish)
@@ -231,7 +232,9 @@ class _PageCounter:
                 self._hooks.remove(self._seen)
 
 
-def _load(store: _store.Store, key: str, max_age: float, restorers: Restorers) -> Any:
+def _load(
+    store: _store.Store, key: str, max_age: float, restorers: Restorers, *, started: float
+) -> Any:
     """The kept result of ``key`` with from-cache metadata, or None (then it is fetched)."""
     entry = store.get(key, max_age)
     if entry is None:
@@ -246,7 +249,7 @@ def _load(store: _store.Store, key: str, max_age: float, restorers: Restorers) -
     age = entry.age_s
     info = {**entry.manifest["info"], "from_cache": True, "cache_age_s": round(age, 1)}
     info["api_calls"] = 0
-    info["elapsed_s"] = None
+    info["elapsed_s"] = round(time.monotonic() - started, 3)  # reading the kept copy
     _notice(info, age)
     return _meta.attach(result, info)
 
