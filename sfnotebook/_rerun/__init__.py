@@ -114,7 +114,7 @@ def _plan(
     asked = arguments.get("cache")
     max_age = parse_max_age(asked)
     if asked is None:
-        max_age = parse_max_age(getattr(conn, "cache", None), argument="the connection's cache")
+        max_age = parse_max_age(getattr(conn, "cache", None), argument="org.cache")
     if arguments.get("to") is not None:
         if asked is not None:
             raise InvalidArgumentError(
@@ -269,12 +269,16 @@ def _save(store: _store.Store, key: str, result: Any, info: dict[str, Any]) -> N
 def _notice(info: dict[str, Any], age: float) -> None:
     """``from cache, 12 min old`` in the log, and printed in a notebook."""
     line = (
-        f"sfnotebook: {info.get('rows')} rows from cache, {describe_age(age)} "
+        f"sfnotebook: {_count(info.get('rows'))} from cache, {describe_age(age)} "
         f"(fetched {info.get('fetched_at')}); refresh=True fetches again."
     )
     log.info(line)
     if "ipykernel" in sys.modules:
         print(line)
+
+
+def _count(rows: object) -> str:
+    return f"{rows:,} rows" if isinstance(rows, int) else "a result"
 
 
 def clear_cache(org: Any = None) -> int:

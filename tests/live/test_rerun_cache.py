@@ -7,6 +7,7 @@ give the same frame with the same dtypes, and must never be read by another org 
 from __future__ import annotations
 
 import dataclasses
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,3 +232,20 @@ def test_the_magic_says_what_it_stored(
     finally:
         sfnotebook.connection.set_default(None)
         InteractiveShell.clear_instance()
+
+
+def test_a_bad_connection_default_names_where_it_was_set(conn: sfnotebook.Connection) -> None:
+    conn.cache = "a while"
+    with pytest.raises(InvalidArgumentError, match=r'org.cache="1h"'):
+        conn.query("SELECT Id FROM Account LIMIT 1")
+    conn.cache = None
+
+
+def test_the_notice_says_how_old(
+    conn: sfnotebook.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn.query("SELECT Id FROM Account LIMIT 7", cache="1h")
+    with caplog.at_level("INFO", logger="sfnotebook"):
+        conn.query("SELECT Id FROM Account LIMIT 7", cache="1h")
+    notices = [r.getMessage() for r in caplog.records if "from cache" in r.getMessage()]
+    assert len(notices) == 1 and re.match(r"sfnotebook: 7 rows from cache, \d+ s old ", notices[0])
