@@ -30,7 +30,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sfnotebook import _meta
@@ -74,6 +74,11 @@ def rerunnable(
         def run(*args: Any, **kwargs: Any) -> Any:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
+            for name, value in bound.arguments.items():
+                if isinstance(value, Iterator):
+                    # A generator of filters is read here (request text, key): the verb gets
+                    # the same values as a list, not an exhausted generator.
+                    bound.arguments[name] = list(value)
             arguments = dict(bound.arguments)
             conn = arguments["conn"]
             request = _request_text(kind, arguments)
@@ -123,10 +128,8 @@ def _plan(
                 argument="cache",
             )
         return None, None, ""
-    if max_age is None and not arguments.get("refresh"):
-        return None, None, ""
     if max_age is None:
-        return None, None, ""  # refresh=True without a cache: just a fetch
+        return None, None, ""  # no cache (refresh=True without one is just a fetch)
     org_id, user_id = _owner(conn)
     if not org_id or not user_id:
         return None, None, ""

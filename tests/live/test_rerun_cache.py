@@ -249,3 +249,12 @@ def test_the_notice_says_how_old(
         conn.query("SELECT Id FROM Account LIMIT 7", cache="1h")
     notices = [r.getMessage() for r in caplog.records if "from cache" in r.getMessage()]
     assert len(notices) == 1 and re.match(r"sfnotebook: 7 rows from cache, \d+ s old ", notices[0])
+
+
+def test_filters_given_as_a_generator_reach_the_report(conn: sfnotebook.Connection) -> None:
+    as_list = conn.report("All Opportunities", filters=[("AMOUNT", "greaterThan", 900000)])
+    generated = conn.report(
+        "All Opportunities", filters=(f for f in [("AMOUNT", "greaterThan", 900000)])
+    )
+    assert 0 < len(generated) == len(as_list)
+    assert "900000" in generated.info["request"]
