@@ -17,7 +17,7 @@ answered 304 (a change just before it is fetched again once, which costs a round
 correctness).
 
 Layout: ``<cache>/describes/<org Id>/<user Id>/v<version>/<object>.json`` under the folder of
-:mod:`sfnotebook._cache_dir`, folders 0700 and files 0600. A describe depends on the user's
+:mod:`sfnotebook._cachedir`, folders 0700 and files 0600. A describe depends on the user's
 permissions (which fields it lists) as well as the org's metadata, hence the user in the key.
 Whether a change of the user's permissions alone counts as a change of the object's metadata is
 not documented, so a copy older than :data:`MAX_AGE` is fetched in full again. A file that
@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 import requests
 
-from sfnotebook._cache_dir import cache_root, write_private
+from sfnotebook._cachedir import cache_root, write_private
 
 __all__ = ["MAX_AGE", "Cached", "DescribeCache", "enabled_by_env", "stamp_of"]
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from sfnotebook import bulk, dashboards, ingest, reports, soql
     from sfnotebook._output import Output
+    from sfnotebook._rerun import CacheAge
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
 
@@ -68,6 +69,7 @@ def connect(
     set_default: bool = True,
     output: Output = "pandas",
     describe_cache: bool | None = None,
+    cache: CacheAge = None,
 ) -> Connection:
     """Log in with the client credentials flow and return a :class:`Connection`.
 
@@ -93,6 +95,10 @@ def connect(
         ``If-Modified-Since`` before each use; see :mod:`sfnotebook._describe_cache`). ``None``:
         on unless the environment sets ``SFNOTEBOOK_DESCRIBE_CACHE=0``; also
         ``conn.describe_cache``.
+    cache
+        The rerun cache of every ``query``/``report``/``extract`` on this connection that
+        gives no ``cache=`` of its own: a maximum age (``"1h"``, ``"30min"``, seconds); also
+        ``conn.cache``. Default: none, every call fetches (see :mod:`sfnotebook._rerun`).
 
     Examples
     --------
@@ -112,10 +118,15 @@ def connect(
         ca_bundle=ca_bundle,
         env_file=env_file,
     )
+    if cache is not None:
+        from sfnotebook._rerun import parse_max_age
+
+        parse_max_age(cache)  # a bad value is refused before the login
     conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
     conn.output = output
     if describe_cache is not None:
         conn.describe_cache = describe_cache
+    conn.cache = cache
     conn.open()
     if set_default:
         set_default_connection(conn)
@@ -210,6 +221,7 @@ class Connection:
         self._sf_lock = threading.Lock()
         self.session.timeout = DEFAULT_TIMEOUT
         self.output: Output = "pandas"  # what the verbs' output=None means
+        self.cache: CacheAge = None  # the verbs' cache=None: see sfnotebook._rerun
         self._token: Token | None = None
         self.instance_url = ""
         self.api_version = ""
@@ -414,6 +426,12 @@ class Connection:
         """The token exchange's timeouts: the auth module's, or the connection's if shorter."""
         mine = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
         return (min(mine[0], AUTH_TIMEOUT[0]), min(mine[1], AUTH_TIMEOUT[1]))
+
+    def clear_cache(self) -> int:
+        """Remove this org and user's results from the rerun cache; how many were removed."""
+        from sfnotebook._rerun import clear_cache
+
+        return clear_cache(self)
 
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""

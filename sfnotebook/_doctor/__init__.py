@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfnotebook._cache_dir import cache_root, write_private
+from sfnotebook._cachedir import cache_root, write_private
 from sfnotebook._doctor._probes import PROBES, Finding, Probe, Scratch
 from sfnotebook.connection import Connection, get_default
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sfnotebook import _options, _output
 from sfnotebook._api import OrgApi, Progress
+from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook.errors import (
     IncompleteResultError,
     SfNotebookWarning,
@@ -48,6 +49,8 @@ def report(
     column_names: Literal["label", "api"] = "label",
     progress: Progress = "auto",
     output: _output.Output | None = None,
+    cache: CacheAge = None,
+    refresh: bool = False,
 ) -> ReportResult:
     """Run a report whole, every detail row, and return its rows and aggregates.
 
@@ -72,6 +75,13 @@ def report(
         Progress bar while paging (auto: only in a notebook).
     output : {"pandas", "polars", "arrow"}, optional
         The library of ``.details`` and ``.aggregates``. Default: the connection's ``output``.
+
+    cache : str, int or timedelta, optional
+        Keep the result on disk and return it again, with no API call, while it is younger
+        than this: ``"1h"``, ``"30min"``, ``"2d"``, seconds or a ``timedelta``. Default: the
+        connection's ``cache`` (none unless ``connect(cache=...)``). See :mod:`sfnotebook._rerun`.
+    refresh : bool
+        Fetch again even if a kept result is young enough, and keep the new one.
 
     Returns
     -------
@@ -297,3 +307,7 @@ def _override_filters(
     if boolean_filter is not None:
         metadata["reportBooleanFilter"] = boolean_filter.strip() or None
     return metadata
+
+
+if not TYPE_CHECKING:  # metadata and the rerun cache (sfnotebook._rerun); mypy sees the verb
+    report = rerunnable("report", restorers={"report": ReportResult._from_cache_parts})(report)

@@ -38,6 +38,10 @@ class ReportResult:
         The ``reportMetadata`` of the first run (the definition, with any filter overrides).
     paged_on : str or None
         The column keyset paging used, or None when one run sufficed.
+    info : dict
+        What this result is (see :mod:`sfnotebook._meta`): the report asked for, rows, runs,
+        API calls, elapsed seconds, org, user, when it was fetched and whether from the cache;
+        also in ``details.attrs["sfnotebook"]``.
     """
 
     def __init__(
@@ -64,6 +68,30 @@ class ReportResult:
         self.paged_on = paged_on
         self._payload = payload
         self._column_names = column_names
+        self.info: dict[str, Any] = {}
+
+    def _cache_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The frames and plain data the rerun cache keeps (:mod:`sfnotebook._rerun`)."""
+        frames = {"details": self.details, "aggregates": self.aggregates}
+        extra = {
+            "payload": self._payload,
+            "runs": self.runs,
+            "paged_on": self.paged_on,
+            "column_names": self._column_names,
+        }
+        return frames, extra
+
+    @classmethod
+    def _from_cache_parts(cls, frames: Mapping[str, Any], extra: Mapping[str, Any]) -> ReportResult:
+        """The result :meth:`_cache_parts` took apart."""
+        return cls(
+            details=frames["details"],
+            aggregates=frames["aggregates"],
+            payload=extra["payload"],
+            runs=int(extra["runs"]),
+            paged_on=extra.get("paged_on"),
+            column_names=extra.get("column_names") or "label",
+        )
 
     @property
     def df(self) -> Any:

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import requests
 
-from sfnotebook import _cache_dir
+from sfnotebook import _cachedir
 from sfnotebook._describe_cache import MAX_AGE, DescribeCache, enabled_by_env, stamp_of
 
 ORG = "00DDE0000000001AAA"
@@ -187,20 +187,20 @@ def test_the_environment_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_cache_folder_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SFNOTEBOOK_CACHE_DIR", str(tmp_path / "mine"))
-    assert _cache_dir.cache_root() == tmp_path / "mine"
+    assert _cachedir.cache_root() == tmp_path / "mine"
     monkeypatch.delenv("SFNOTEBOOK_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert _cache_dir.cache_root() == tmp_path / "xdg" / "sfnotebook"
+    assert _cachedir.cache_root() == tmp_path / "xdg" / "sfnotebook"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert _cache_dir.cache_root() == tmp_path / "home" / ".cache" / "sfnotebook"
+    assert _cachedir.cache_root() == tmp_path / "home" / ".cache" / "sfnotebook"
 
 
 def test_write_private_replaces_a_file_whole(tmp_path: Path) -> None:
     path = tmp_path / "a" / "b.json"
-    _cache_dir.write_private(path, "old")
+    _cachedir.write_private(path, "old")
     os.chmod(path, 0o644)
-    _cache_dir.write_private(path, b"new")
+    _cachedir.write_private(path, b"new")
     assert path.read_bytes() == b"new" and _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
     assert sorted(p.name for p in path.parent.iterdir()) == ["b.json"]
