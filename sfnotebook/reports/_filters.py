@@ -385,7 +385,57 @@ def _check_column(flt: Filter, columns: ColumnIndex, describe: Mapping[str, Any]
             f"{columns.shown(key)}, a {data_type} column; it takes {shown}{also}.",
             close_matches=ordered,
         )
+    _check_value(where, flt, columns.shown(key), data_type)
     return flt.api(key)
+
+
+_NUMERIC = frozenset({"currency", "double", "int", "percent", "number"})
+_ORDERING = frozenset({"lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual"})
+# The date forms of Salesforce's Report Error Codes page ("Accepted formats are
+# yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd"), and relative dates (TODAY, LAST_N_DAYS:30).
+_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}Z)?$")
+# Relative dates are TODAY, YESTERDAY, TOMORROW or words joined by "_" (THIS_FISCAL_YEAR,
+# LAST_N_DAYS:30); the org checks the word itself when the report runs.
+_RELATIVE_DATE = re.compile(
+    r"^(?:TODAY|YESTERDAY|TOMORROW|[A-Z0-9]+(?:_[A-Z0-9]+)+(?::\d+)?)$", re.IGNORECASE
+)
+
+
+def _check_value(where: str, flt: Filter, shown: str, data_type: str) -> None:
+    """A value the column's type cannot take, refused before it costs a run."""
+    values = flt.value.split(",") if flt.value else [""]
+    op = _SHOWN.get(flt.operator, flt.operator)
+    if flt.operator in _ORDERING and values == [""]:
+        raise ReportFilterError(f"{where}: {op!r} needs a value; blank goes with = or !=.")
+    if flt.operator in _ORDERING and len(values) > 1:
+        raise ReportFilterError(
+            f"{where}: {op!r} compares with one value, not {len(values)}; "
+            "a list goes with 'in' or 'not in'."
+        )
+    for text in values:
+        if not text:
+            continue
+        if data_type in _NUMERIC:
+            try:
+                ok = is_finite(float(text))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ReportFilterError(
+                    f"{where}: {shown} is a {data_type} column; {text!r} is not a number."
+                )
+        elif data_type in ("date", "datetime") and not (
+            _DATE_VALUE.match(text) or _RELATIVE_DATE.match(text)
+        ):
+            raise ReportFilterError(
+                f"{where}: {shown} is a {data_type} column; {text!r} is not a date. Pass a "
+                "datetime.date, a time-zone-aware datetime, 'YYYY-MM-DD', or a relative date "
+                "such as 'LAST_N_DAYS:30' or 'THIS_YEAR'."
+            )
+        elif data_type == "boolean" and text.lower() not in ("true", "false", "1", "0"):
+            raise ReportFilterError(
+                f"{where}: {shown} is a boolean column; pass True or False, not {text!r}."
+            )
 
 
 def explain_run_error(

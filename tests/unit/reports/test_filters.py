@@ -240,7 +240,7 @@ def test_known_columns_and_operators_pass() -> None:
      ("STAGE_NAME", "STAGE_NAME"), ("stage_name", "STAGE_NAME"), ("Owner", "FULL_NAME")],
 )  # fmt: skip
 def test_labels_become_api_names(column: str, api: str) -> None:
-    (sent,) = check_against(DESCRIBE, read_filters([(column, "=", "x")]), None) or []
+    (sent,) = check_against(DESCRIBE, read_filters([(column, "=", "1")]), None) or []
     assert sent["column"] == api
 
 
@@ -326,3 +326,47 @@ def test_a_runs_refusal_names_the_users_filter(message: str, told: str) -> None:
     error = explain_run_error(exc, added, sent, saved)
     assert error is not None and str(error) == told
     assert explain_run_error(_Refused(message, status=500), added, sent, saved) is None
+
+
+TYPED: dict[str, Any] = {
+    "reportTypeMetadata": {
+        "categories": [
+            {
+                "columns": {
+                    "AMOUNT": {"label": "Amount", "dataType": "currency", "filterable": True},
+                    "CLOSE_DATE": {"label": "Close Date", "dataType": "date", "filterable": True},
+                    "WON": {"label": "Won", "dataType": "boolean", "filterable": True},
+                }
+            }
+        ]
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("flt", "words"),
+    [
+        (("Amount", ">", "100k"), "'Amount' \\(AMOUNT\\) is a currency column; '100k' is not a number"),
+        (("Close Date", ">", "soon"), "'soon' is not a date"),
+        (("Close Date", ">", "2025-13"), "'2025-13' is not a date"),
+        (("Close Date", ">", "next week"), "'next week' is not a date"),
+        (("Won", "=", "yes"), "pass True or False"),
+        (("Amount", ">", None), "'>' needs a value"),
+        (("Amount", ">", [1, 2]), "compares with one value, not 2"),
+    ],
+)  # fmt: skip
+def test_values_the_column_type_cannot_take(flt: Any, words: str) -> None:
+    with pytest.raises(ReportFilterError, match=words):
+        check_against(TYPED, read_filters([flt]), None)
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        ("Amount", ">", 100000), ("Amount", "in", [1, 2.5]), ("Amount", "=", None),
+        ("Close Date", ">=", dt.date(2025, 1, 1)), ("Close Date", "=", "LAST_N_DAYS:30"),
+        ("Close Date", "<", "THIS_FISCAL_YEAR"), ("Won", "=", True), ("Won", "!=", False),
+    ],
+)  # fmt: skip
+def test_values_the_column_type_takes(flt: Any) -> None:
+    check_against(TYPED, read_filters([flt]), None)
