@@ -396,6 +396,7 @@ _ORDERING = frozenset({"lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual
 _DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}Z)?$")
 # Relative dates are TODAY, YESTERDAY, TOMORROW or words joined by "_" (THIS_FISCAL_YEAR,
 # LAST_N_DAYS:30); the org checks the word itself when the report runs.
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _RELATIVE_DATE = re.compile(
     r"^(?:TODAY|YESTERDAY|TOMORROW|[A-Z0-9]+(?:_[A-Z0-9]+)+(?::\d+)?)$", re.IGNORECASE
 )
@@ -431,6 +432,15 @@ def _check_value(where: str, flt: Filter, shown: str, data_type: str) -> None:
                 f"{where}: {shown} is a {data_type} column; {text!r} is not a date. Pass a "
                 "datetime.date, a time-zone-aware datetime, 'YYYY-MM-DD', or a relative date "
                 "such as 'LAST_N_DAYS:30' or 'THIS_YEAR'."
+            )
+        elif (
+            data_type == "id"
+            and flt.operator in ("equals", "notEqual")
+            and not _RECORD_ID.match(text)
+        ):
+            raise ReportFilterError(
+                f"{where}: {shown} is an Id column; {text!r} is not a 15- or 18-character "
+                "record Id ('startsWith' matches the start of one)."
             )
         elif data_type == "boolean" and text.lower() not in ("true", "false", "1", "0"):
             raise ReportFilterError(
@@ -469,7 +479,15 @@ def explain_run_error(
         matching = [i for i, d in enumerate(sent) if named in (d["column"], d["operator"])]
         which = added[matching[0]] if len(matching) == 1 else None
     if which is None and not own:
-        return None
+        # No number and no column: the filter whose value the message quotes, else the only
+        # filter added when the message is about a filter (the saved ones ran without it).
+        quoted = [i for i, d in enumerate(sent) if d["value"] and d["value"] in message]
+        if len(quoted) == 1:
+            which = added[quoted[0]]
+        elif len(added) == 1 and "filter" in message.lower():
+            which = added[0]
+        else:
+            return None
     what = which.where if which is not None else own
     return ReportFilterError(f"Salesforce refused {what}: {message.strip()}")
 

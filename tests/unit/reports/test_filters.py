@@ -370,3 +370,21 @@ def test_values_the_column_type_cannot_take(flt: Any, words: str) -> None:
 )  # fmt: skip
 def test_values_the_column_type_takes(flt: Any) -> None:
     check_against(TYPED, read_filters([flt]), None)
+
+
+def test_a_refusal_without_a_number_is_told_by_the_value_or_the_only_filter() -> None:
+    added = read_filters([("Opp", "=", "006bad"), ("Amount", ">", 5)]) or []
+    sent = [
+        {"column": "OPPORTUNITY_ID", "operator": "equals", "value": "006bad"},
+        {"column": "AMOUNT", "operator": "greaterThan", "value": "5"},
+    ]
+    exc = _Refused("The filter value for ID 006bad is incorrect.", status=400)
+    error = explain_run_error(exc, added, sent, [])
+    assert error is not None and "filter 1 of 2 ('Opp', '=', '006bad')" in str(error)
+    date = _Refused("Filter the date in the correct format.", status=400)
+    assert explain_run_error(date, added, sent, []) is None  # which of the two: unknown
+    error = explain_run_error(date, added[1:], sent[1:], [])
+    assert error is not None and "filter 2 of 2 ('Amount', '>', 5)" in str(error)
+    assert (
+        explain_run_error(_Refused("Something else.", status=400), added[1:], sent[1:], []) is None
+    )

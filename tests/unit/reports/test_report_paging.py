@@ -208,10 +208,9 @@ class ReportOrg(FakeOrg):
             if not self.soql:
                 raise InvalidTypeError("sObject type 'Report' is not supported.")
             records = [
-                {"Id": r["Id"], "Name": r["Name"], "DeveloperName": r.get("DeveloperName"),
-                 "FolderName": r.get("FolderName", "Sales"), "Format": "Tabular"}
+                {"DeveloperName": None, "FolderName": "Sales", "Format": "Tabular", **r}
                 for r in self.catalog
-            ]  # fmt: skip
+            ]
             return {"done": True, "totalSize": len(records), "records": records}
         if url == "analytics/reports":
             return [{"id": r["Id"], "name": r["Name"]} for r in self.catalog]
