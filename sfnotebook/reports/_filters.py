@@ -40,6 +40,7 @@ from typing import Any
 from sfnotebook._soql_bind import datetime_text, is_finite, is_missing, number_text, plain
 from sfnotebook.errors import ReportFilterError, SalesforceError
 from sfnotebook.reports._columns import ColumnIndex
+from sfnotebook.reports._logic import check_logic_syntax, check_numbers
 from sfnotebook.reports._paging import MAX_FILTERS, filter_operators
 
 __all__ = [
@@ -73,8 +74,6 @@ SYMBOLS = {
 _SHOWN = {"equals": "=", "notEqual": "!=", "lessThan": "<", "greaterThan": ">",
           "lessOrEqual": "<=", "greaterOrEqual": ">="}  # fmt: skip
 _KEYS = ("column", "operator", "value")
-# Spaces are optional: Salesforce's own example is "(1OR4)AND2AND3".
-_LOGIC_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)|([()]))", re.IGNORECASE)
 # How Salesforce names a filter in a run's error: "For the filter 3: ..." (Report Error Codes
 # page), and the column of "Specify a valid filterable column because X is invalid."
 _RUN_FILTER = re.compile(r"(?:for the )?filter (\d+)\s*:?\s*", re.IGNORECASE)
@@ -260,71 +259,6 @@ def _scalar(where: str, value: Any) -> str:
     )
 
 
-# --------------------------------------------------------------------------- logic
-
-
-def _logic_tokens(text: str) -> list[str]:
-    tokens, pos = [], 0
-    while pos < len(text.rstrip()):
-        m = _LOGIC_TOKEN.match(text, pos)
-        if m is None:
-            raise ReportFilterError(
-                f"boolean_filter {text!r}: unexpected {text[pos:].strip()[:20]!r}; write filter "
-                "numbers with AND, OR, NOT and parentheses, e.g. '(1 OR 2) AND 3'.",
-                argument="boolean_filter",
-            )
-        tokens.append((m.group(1) or m.group(2) or m.group(3)).upper())
-        pos = m.end()
-    return tokens
-
-
-def check_logic_syntax(text: str) -> list[int]:
-    """The filter numbers ``text`` names, or ReportFilterError for logic Salesforce refuses.
-
-    Salesforce needs parentheses where AND and OR meet ("1 AND 2 OR 3" is refused).
-    """
-    tokens = _logic_tokens(text)
-    numbers: list[int] = []
-    pos = 0
-
-    def fail(why: str) -> ReportFilterError:
-        return ReportFilterError(
-            f"boolean_filter {text!r}: {why}; e.g. '(1 OR 2) AND 3'.", argument="boolean_filter"
-        )
-
-    def term() -> None:
-        nonlocal pos
-        tok = tokens[pos] if pos < len(tokens) else ""
-        pos += 1
-        if tok == "NOT":
-            term()
-        elif tok == "(":
-            expr()
-            if pos >= len(tokens) or tokens[pos] != ")":
-                raise fail("a '(' is not closed")
-            pos += 1
-        elif tok.isdigit():
-            numbers.append(int(tok))
-        else:
-            raise fail(f"expected a filter number, found {tok or 'the end'!r}")
-
-    def expr() -> None:
-        nonlocal pos
-        term()
-        joiner = None
-        while pos < len(tokens) and tokens[pos] in ("AND", "OR"):
-            if joiner not in (None, tokens[pos]):
-                raise fail("AND and OR meet without parentheses")
-            joiner = tokens[pos]
-            pos += 1
-            term()
-
-    expr()
-    if pos != len(tokens):
-        raise fail(f"unexpected {tokens[pos]!r}")
-    return numbers
-
-
 # --------------------------------------------------------------------------- the describe
 
 
@@ -346,7 +280,7 @@ def check_against(
             f"API takes at most {MAX_FILTERS}. Use fewer filters."
         )
     if boolean_filter is not None and boolean_filter.strip():
-        _check_numbers(boolean_filter, total, len(saved))
+        check_numbers(boolean_filter, total, len(saved))
     return out
 
 
@@ -490,22 +424,3 @@ def explain_run_error(
             return None
     what = which.where if which is not None else own
     return ReportFilterError(f"Salesforce refused {what}: {message.strip()}")
-
-
-def _check_numbers(text: str, total: int, saved: int) -> None:
-    named = check_logic_syntax(text)
-    where = f"{saved} saved in the report, then {total - saved} from filters="
-    beyond = sorted({k for k in named if not 1 <= k <= total})
-    if beyond:
-        raise ReportFilterError(
-            f"boolean_filter {text!r} names filter {', '.join(map(str, beyond))}, but there "
-            f"are {total} filters ({where}).",
-            argument="boolean_filter",
-        )
-    unnamed = [k for k in range(1, total + 1) if k not in named]
-    if unnamed:
-        raise ReportFilterError(
-            f"boolean_filter {text!r} does not name filter {', '.join(map(str, unnamed))} of "
-            f"the {total} ({where}); Salesforce refuses filters left out of the logic.",
-            argument="boolean_filter",
-        )

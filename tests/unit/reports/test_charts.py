@@ -161,3 +161,11 @@ def test_matrix_level_is_a_grid_without_totals() -> None:
     two = matrix_level(result_of(load("matrix_2x2.json")), across=1)
     assert two.columns.names == ["Stage", "Close Date"]
     assert int(two.to_numpy().sum()) == 24
+
+
+def test_polars_aggregates_lead_with_the_same_labels() -> None:
+    pl = pytest.importorskip("polars")
+    frame = report_aggregates(load("summary_3.json"), output="polars")
+    assert isinstance(frame, pl.DataFrame)
+    assert "-" in frame["Lead Source"].to_list()
+    assert frame["Lead Source"].null_count() == 0
