@@ -221,7 +221,8 @@ def _short(what: str, expected: Any, received: int) -> IncompleteResultError:
 def resolve(conn: OrgApi, report: str, *, folder: str | None = None) -> str:
     """The report Id for an Id or a report name (exact, then case-insensitive, then API name).
 
-    ``folder`` (a folder's name, case-insensitive) picks among reports of the same name. A name
+    ``folder`` (a folder's name, case-insensitive, or its Id where the org lists no names)
+    picks among reports of the same name. A name
     is only ever compared with the listing (never put into a query or a URL), so quotes, ``%``,
     ``/``, ``?``, ``#`` or any other character in it find exactly that report or none.
     """
@@ -239,12 +240,21 @@ def resolve(conn: OrgApi, report: str, *, folder: str | None = None) -> str:
     if _ID_RE.match(text):
         return text
     listed, fresh = _kept(conn, refresh=False)
-    found = _matching(listed, text, folder)
+    found = _matching(listed, text)
     if not found and not fresh:
         # The kept catalogue may predate the report (created or renamed since): list once more
         # before saying it does not exist.
         listed = catalog(conn, refresh=True)
-        found = _matching(listed, text, folder)
+        found = _matching(listed, text)
+    if found and folder is not None:
+        if any(not r["folder"] for r in found):
+            _describe_missing(conn, found)  # the Analytics list names no folders
+        wanted = folder.strip().casefold()
+        found = [
+            r
+            for r in found
+            if wanted in (str(r["folder"] or "").casefold(), str(r["id"]).casefold())
+        ]
     if not found:
         raise _not_found(listed, text, folder)
     if len(found) == 1:
@@ -270,14 +280,8 @@ def resolve(conn: OrgApi, report: str, *, folder: str | None = None) -> str:
     )
 
 
-def _matching(
-    listed: list[dict[str, Any]], text: str, folder: str | None = None
-) -> list[dict[str, Any]]:
-    """The reports ``text`` names (in ``folder``): by exact name, else case-insensitive name,
-    else API name."""
-    if folder is not None:
-        wanted = folder.strip().casefold()
-        listed = [r for r in listed if str(r.get("folder") or "").casefold() == wanted]
+def _matching(listed: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The reports ``text`` names: by exact name, else case-insensitive name, else API name."""
     for match in (
         lambda r: r["name"] == text,
         lambda r: str(r["name"] or "").casefold() == text.casefold(),
@@ -298,9 +302,10 @@ def _not_found(
     close += [n for n in names if text.casefold() in n.casefold() and n not in close][:5]
     hint = ("Close matches: " + ", ".join(repr(n) for n in close)) if close else ""
     where = f" in folder {folder!r}" if folder is not None else ""
-    if folder is not None and any(r["name"] == text for r in listed):
-        others = sorted({str(r["folder"]) for r in listed if r["name"] == text})
-        hint = f"Reports of that name are in {', '.join(map(repr, others))}. {hint}".strip()
+    elsewhere = _matching(listed, text) if folder is not None else []
+    if elsewhere:
+        others = sorted({str(r["folder"] or "?") for r in elsewhere}, key=str.casefold)
+        hint = f"Reports of that name are in {', '.join(map(repr, others))}."
     return ReportNotFoundError(
         f"No report called {text!r}{where} is visible to this user. {hint}".strip()
         + "\nList them with org.reports() or org.reports(search=...), or pass the report's "
