@@ -20,11 +20,17 @@ that is neither documented for the API nor observed on it. So:
   datetimes must carry a time zone and whole seconds and go as UTC ``YYYY-MM-DDThh:mm:ssZ``
   (values are "interpreted in GMT": salesforce-api.md 5.7).
 
-The operator must be one of the documented ones, and, once the report's ``/describe`` is in,
-one its ``dataTypeFilterOperatorMap`` allows for the column's type; the column must be one of
-the report type's (``reportTypeMetadata``) and filterable; ``boolean_filter`` may only name
-filters that exist and must name every one of them (Salesforce refuses "filter conditions
-[that] are defined but not referenced in your filter logic").
+The column is a label as results show it ("Amount") or an API name (``AMOUNT``), resolved
+with :class:`~sfnotebook.reports._columns.ColumnIndex`; the operator is an analyst's (``=``
+``!=`` ``<`` ``>`` ``<=`` ``>=`` ``contains`` ``in`` ``not in``, see :data:`SYMBOLS`) or one of
+the documented API operators. Once the report's ``/describe`` is in, the column must be one of
+the report type's (``reportTypeMetadata``) and filterable, the operator one its
+``dataTypeFilterOperatorMap`` allows for the column's type, and the value one that type takes
+(a number, a date, true/false, a record Id); ``boolean_filter`` may only name filters that
+exist and must name every one of them (Salesforce refuses "filter conditions [that] are
+defined but not referenced in your filter logic"). Messages name a filter as the user wrote
+it, "filter 1 of 2 ('Amount', '>', 100000)", also when Salesforce refuses it in the run
+(:func:`explain_run_error`): its own numbers count the report's saved filters first.
 """
 
 from __future__ import annotations
