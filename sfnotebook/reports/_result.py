@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from sfnotebook.reports.frames import grouping_names, report_aggregates
+from sfnotebook.reports import charts
+from sfnotebook.reports.frames import grouping_names, relabel_empty, report_aggregates
 from sfnotebook.reports.pivot import pivot_matrix
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class ReportResult:
         runs: int,
         paged_on: str | None = None,
         column_names: Literal["label", "api"] = "label",
+        empty_label: str | None = None,
     ) -> None:
         metadata = dict(payload.get("reportMetadata") or {})
         attributes = payload.get("attributes") or {}
@@ -68,6 +70,7 @@ class ReportResult:
         self.paged_on = paged_on
         self._payload = payload
         self._column_names = column_names
+        self._empty_label = empty_label
         self.info: dict[str, Any] = {}
 
     def _cache_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -78,6 +81,7 @@ class ReportResult:
             "runs": self.runs,
             "paged_on": self.paged_on,
             "column_names": self._column_names,
+            "empty_label": self._empty_label,
         }
         return frames, extra
 
@@ -91,6 +95,7 @@ class ReportResult:
             runs=int(extra["runs"]),
             paged_on=extra.get("paged_on"),
             column_names=extra.get("column_names") or "label",
+            empty_label=extra.get("empty_label"),
         )
 
     @property
@@ -110,15 +115,47 @@ class ReportResult:
             return details
         return details.to_pandas()
 
-    def pivot(self, aggregate: str | None = None, *, totals: bool = True) -> pd.DataFrame:
+    def _pandas_aggregates(self, empty_label: str | None = None) -> pd.DataFrame:
+        """The aggregates as pandas (rebuilt from the payload for polars or Arrow output)."""
+        aggregates = self.aggregates
+        if not isinstance(getattr(aggregates, "attrs", None), dict):
+            aggregates = report_aggregates(
+                self._payload, column_names=self._column_names, empty_label=self._empty_label
+            )
+        return relabel_empty(aggregates, empty_label)
+
+    def pivot(
+        self,
+        aggregate: str | None = None,
+        *,
+        totals: bool = True,
+        empty_label: str | None = None,
+    ) -> pd.DataFrame:
         """MATRIX reports: one aggregate laid out as Salesforce's grid (see ``pivot_matrix``).
 
         The grid is a pandas frame (its rows and columns are indexes), whatever ``output``.
         """
-        aggregates = self.aggregates
-        if not isinstance(getattr(aggregates, "attrs", None), dict):
-            aggregates = report_aggregates(self._payload, column_names=self._column_names)
-        return pivot_matrix(aggregates, aggregate, totals=totals)
+        return pivot_matrix(self._pandas_aggregates(empty_label), aggregate, totals=totals)
+
+    def level(
+        self, level: int | str = 0, *, value: str | None = None, empty_label: str | None = None
+    ) -> pd.DataFrame | pd.Series:
+        """One grouping level's groups without subtotals, ready to chart (``summary_level``).
+
+        >>> result.level("Stage", value="Sum of Amount").plot.barh()  # doctest: +SKIP
+        """
+        return charts.summary_level(self._pandas_aggregates(empty_label), level, value=value)
+
+    def matrix_level(
+        self,
+        down: int | str = 0,
+        across: int | str = 0,
+        *,
+        value: str | None = None,
+        empty_label: str | None = None,
+    ) -> pd.DataFrame:
+        """MATRIX reports: one down level by one across level, without totals (``matrix_level``)."""
+        return charts.matrix_level(self._pandas_aggregates(empty_label), down, across, value=value)
 
     def __len__(self) -> int:
         return len(self.details)
