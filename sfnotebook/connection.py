@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import threading
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
+from sfnotebook._hints import add_hint
 from sfnotebook._once import OncePerKey
 from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
@@ -31,6 +34,7 @@ from sfnotebook._version import __version__
 from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
+    ConnectionClosedError,
     InvalidSettingError,
     NetworkError,
     RequestLimitExceededError,
@@ -38,7 +42,7 @@ from sfnotebook.errors import (
     SfNotebookError,
     error_from_body,
 )
-from sfnotebook.settings import Settings, load_settings
+from sfnotebook.settings import Settings, load_settings, mask_userinfo
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -46,12 +50,15 @@ if TYPE_CHECKING:
     from sfnotebook import bulk, dashboards, ingest, reports, soql
     from sfnotebook._output import Output
 
-__all__ = ["Connection", "connect", "get_default", "set_default"]
+__all__ = ["Connection", "connect", "get_default", "open_connection", "set_default", "use"]
 
 log = logging.getLogger("sfnotebook")
 
 DEFAULT_TIMEOUT = (10.0, 300.0)
 _default: Connection | None = None
+# The open connections by name (a profile's name, or "default"): the latest of each, for
+# ``%%soql -c NAME`` and ``sfnotebook.use("NAME")``. Weak: a connection nobody holds is gone.
+_open: weakref.WeakValueDictionary[str, Connection] = weakref.WeakValueDictionary()
 
 
 def connect(
@@ -62,27 +69,40 @@ def connect(
     api_version: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     env_file: str | os.PathLike[str] | bool | None = None,
+    profile: str | None = None,
     retries: int = 4,
     backoff: float = 0.5,
-    set_default: bool = True,
+    set_default: bool | None = None,
     output: Output = "pandas",
 ) -> Connection:
     """Log in with the client credentials flow and return a :class:`Connection`.
 
     Settings come from the keyword arguments, then the environment variables ``SF_DOMAIN``,
     ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``, ``SF_API_VERSION``, ``SF_CA_BUNDLE``, then the
-    nearest ``.env`` file (searched upward from the working directory).
+    nearest ``.env`` file (searched upward from the working directory). With a profile the
+    variables are ``SF_<PROFILE>_DOMAIN`` and so on (see ``docs/profiles.md``).
 
     Parameters
     ----------
     consumer_secret
         A ``str`` or a :class:`~sfnotebook._secret.Secret`; wrapped at once, so no traceback
         (not even one with locals, as ``%xmode Verbose`` prints) shows it.
+    profile
+        A named set of settings: ``profile="uat"`` reads ``SF_UAT_DOMAIN``,
+        ``SF_UAT_CONSUMER_KEY``, ``SF_UAT_CONSUMER_SECRET`` (and ``SF_UAT_API_VERSION``,
+        ``SF_UAT_CA_BUNDLE``). ``None``: the profile ``SF_PROFILE`` names, else the plain
+        ``SF_*`` variables (``profile="default"`` asks for those explicitly). The connection's
+        ``name`` is the profile's (``"default"`` without one); ``%%soql -c uat`` runs on it.
     retries, backoff
         How many times idempotent reads are retried on 5xx or dropped connections, and the
         first wait in seconds (doubling, with jitter).
     set_default
-        Make this the connection that ``sfnotebook.query`` and the ``%%soql`` magic use.
+        Whether this becomes the default connection, the one ``sfnotebook.query`` and
+        ``%%soql`` use. ``None`` (default): only if there is no open default yet, so the
+        first connection of a session is the default and a second ``connect()`` never takes
+        its place silently (it prints a line saying the default stays). ``True``: it becomes
+        the default (a line says so when it replaces another); ``False``: never.
+        ``sfnotebook.use(org)`` switches later.
     output
         The library results come out in when a verb's ``output=`` is not given: ``"pandas"``,
         ``"polars"`` or ``"arrow"`` (``pyarrow.Table``); also ``conn.output``.
@@ -97,6 +117,7 @@ def connect(
     consumer_secret = (
         Secret(consumer_secret) if isinstance(consumer_secret, str) else consumer_secret
     )
+    domain = mask_userinfo(domain)  # a password in the domain stays out of every frame
     settings = load_settings(
         domain=domain,
         consumer_key=consumer_key,
@@ -104,22 +125,109 @@ def connect(
         api_version=api_version,
         ca_bundle=ca_bundle,
         env_file=env_file,
+        profile=profile,
     )
     conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
     conn.output = output
     conn.open()
-    if set_default:
+    _open[conn.name] = conn
+    _install_error_display()
+    current = _default if _default is not None and not _default.closed else None
+    if set_default or (set_default is None and current is None):
         set_default_connection(conn)
+        if current is not None and current is not conn:
+            _notice(f"The default connection is now {_label(conn)} (it was {_label(current)}).")
+    elif set_default is None and current is not None:
+        _notice(
+            f"Connected to {_label(conn)}. The default connection stays {_label(current)}: "
+            "sfnotebook.query and %%soql run there; sfnotebook.use(org) switches, and "
+            f"%%soql -c {conn.name} runs one cell here."
+        )
     return conn
 
 
+def _label(conn: Connection) -> str:
+    """``'uat' (user@x on host)``: how a notice names a connection."""
+    where = urlsplit(conn.instance_url).netloc or "?"
+    return f"{conn.name!r} ({conn.username} on {where})"
+
+
+def _notice(text: str) -> None:
+    """A one-line note the user should see (the default connection changed, or did not).
+
+    Printed, not logged: it answers the user's own call, in the cell that made it, and a
+    notebook shows no log records by default.
+    """
+    print(f"sfnotebook: {text}", file=sys.stdout)
+
+
+def _install_error_display() -> None:
+    """Inside IPython, show sfnotebook errors concisely (``sfnotebook.notebook._errors``).
+
+    IPython is not imported here: if nobody imported it, this is not an IPython session.
+    """
+    if "IPython" not in sys.modules:
+        return
+    from sfnotebook.notebook._errors import install
+
+    install(secrets=_secrets_in_play)
+
+
+def _secrets_in_play() -> Iterator[Secret]:
+    """The consumer secrets and access tokens of the open connections and the default."""
+    for conn in {id(c): c for c in (*_open.values(), _default) if c is not None}.values():
+        yield conn.settings.consumer_secret
+        if conn._token is not None:
+            yield conn._token.access_token
+
+
 def set_default_connection(conn: Connection | None) -> None:
-    """Make ``conn`` the connection module-level verbs and the magics use."""
+    """Make ``conn`` the connection module-level verbs and the magics use (no notice)."""
     global _default
     _default = conn
 
 
 set_default = set_default_connection
+
+
+def open_connection(name: str) -> Connection | None:
+    """The open connection named ``name`` (a profile's name, or ``"default"``), if any."""
+    conn = _open.get(name.lower())
+    return conn if conn is not None and not conn.closed else None
+
+
+def use(org: Connection | str) -> Connection:
+    """Make ``org`` the default connection, the one ``sfnotebook.query`` and ``%%soql`` use.
+
+    Parameters
+    ----------
+    org
+        A connection, or a name: the open connection of that profile (``"uat"``), else a new
+        ``connect(profile=name)``.
+
+    Examples
+    --------
+    >>> uat = sfnotebook.connect(profile="uat")   # doctest: +SKIP
+    >>> sfnotebook.use(uat)                       # doctest: +SKIP
+    """
+    if isinstance(org, str):
+        conn = open_connection(org) or connect(profile=org, set_default=False)
+    elif isinstance(org, Connection):
+        conn = org
+    else:
+        raise TypeError(f"use() takes a Connection or a profile name, not {type(org).__name__}")
+    if conn.closed:
+        raise ConnectionClosedError(
+            f"The connection {conn.name!r} was closed; connect() again before using it."
+        )
+    current = _default
+    set_default_connection(conn)
+    if current is not conn:
+        before = (
+            f" (it was {_label(current)})" if current is not None and not current.closed else ""
+        )
+        _notice(f"The default connection is now {_label(conn)}{before}.")
+    return conn
 
 
 def get_default() -> Connection:
@@ -195,6 +303,8 @@ class Connection:
         self._token_lock = threading.Lock()
         self._failed_exchange: tuple[int, SfNotebookError] | None = None
         self._describes: OncePerKey[JsonObject] = OncePerKey()
+        self._sobject_names: OncePerKey[list[str]] = OncePerKey()  # "did you mean" (_hints)
+        self.closed = False  # close() was called: nothing is sent any more
         # The report catalogue (sfnotebook.reports._catalog): listed once, refreshed by
         # org.reports() and by a report name it does not list.
         self._report_catalog: OncePerKey[list[dict[str, Any]]] = OncePerKey()
@@ -208,8 +318,14 @@ class Connection:
         self._sf: Salesforce | None = None
         self.identity: dict[str, Any] = {}
 
+    @property
+    def name(self) -> str:
+        """The profile's name (``"uat"``), or ``"default"``: what ``%%soql -c NAME`` takes."""
+        return getattr(self.settings, "profile", None) or "default"
+
     def open(self) -> Connection:
         """Log in: the token exchange, the API version, the identity. Returns ``self``."""
+        self.closed = False
         self._token = exchange_token(self.settings, self.session)
         self.instance_url = self._token.instance_url
         self.session.instance_host = urlsplit(self.instance_url).netloc
@@ -360,8 +476,9 @@ class Connection:
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
         global _default
-        if revoke and self._token is not None:
+        if revoke and self._token is not None and not self.closed:
             revoke_token(self.settings, self.session, self._token)
+        self.closed = True
         self.session.reauthenticate = None
         self.session.auth = None
         if _default is self:
@@ -402,6 +519,13 @@ class Connection:
         ``reauth=False``: a 401 ``INVALID_SESSION_ID`` is raised (``SessionExpiredError``)
         instead of re-exchanging the credentials and resending.
         """
+        if self.closed:
+            # Without this the call goes out with no token and comes back INVALID_SESSION_ID,
+            # which reads like an expiry, not like the user's own close().
+            raise ConnectionClosedError(
+                f"This connection ({self.name}) was closed; connect() again: "
+                "org = sfnotebook.connect()."
+            )
         full = self.url(url)
         path = urlsplit(full).path
         failure: SfNotebookError | None = None
@@ -440,7 +564,7 @@ class Connection:
                     f"\nAPI usage: {usage[0]:,} of {usage[1]:,} requests in the last 24 hours."
                 )
             error.args = (error.message,)
-        return error
+        return add_hint(self, error)
 
     def get_json(
         self,
