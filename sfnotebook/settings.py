@@ -446,7 +446,8 @@ def _missing_message(env_name: str, path: Path | None, profile: str | None = Non
         if path
         else "No .env file was found in the working directory or any folder above it."
     )
-    plain = "SF_" + env_name.split("_", 2)[2] if profile else env_name
+    # SF_UAT_CONSUMER_KEY -> SF_CONSUMER_KEY (a profile's name may hold "_" itself).
+    plain = next(v for v in ENV_NAMES.values() if env_name.endswith(v.removeprefix("SF")))
     what = {
         "SF_DOMAIN": "your org's My Domain host, e.g. " + _EXAMPLE,
         "SF_CONSUMER_KEY": "the connected app's Consumer Key (Setup > App Manager > View)",
