@@ -136,7 +136,7 @@ def connect(
     if set_default or (set_default is None and current is None):
         set_default_connection(conn)
         if current is not None and current is not conn:
-            _notice(f"The default connection is now {_label(conn)} (it was {_label(current)}).")
+            _notice(f"The default connection is now {_label(conn)}; it was {_label(current)}.")
     elif set_default is None and current is not None:
         _notice(
             f"Connected to {_label(conn)}. The default connection stays {_label(current)}: "
@@ -223,9 +223,7 @@ def use(org: Connection | str) -> Connection:
     current = _default
     set_default_connection(conn)
     if current is not conn:
-        before = (
-            f" (it was {_label(current)})" if current is not None and not current.closed else ""
-        )
+        before = f"; it was {_label(current)}" if current is not None and not current.closed else ""
         _notice(f"The default connection is now {_label(conn)}{before}.")
     return conn
 

@@ -77,7 +77,7 @@ def test_the_first_connection_stays_the_default(
     assert sfnotebook.use(uat) is uat
     assert sfnotebook.get_default() is uat
     note = capsys.readouterr().out
-    assert "default connection is now 'uat'" in note and "it was 'default'" in note
+    assert "default connection is now 'uat'" in note and "; it was 'default'" in note
     assert sfnotebook.use("default") is prod  # by name: the open connection of that profile
     assert "now 'default'" in capsys.readouterr().out
 
