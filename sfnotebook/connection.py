@@ -7,8 +7,7 @@ import logging
 import os
 import sys
 import threading
-import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from sfnotebook import _default_connection as _defaults
 from sfnotebook._answers import (
     decode_describe,
     decode_identity,
@@ -25,6 +25,7 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
+from sfnotebook._default_connection import get_default, open_connection, set_default_connection
 from sfnotebook._hints import add_hint
 from sfnotebook._once import OncePerKey
 from sfnotebook._paths import api_name
@@ -55,10 +56,6 @@ __all__ = ["Connection", "connect", "get_default", "open_connection", "set_defau
 log = logging.getLogger("sfnotebook")
 
 DEFAULT_TIMEOUT = (10.0, 300.0)
-_default: Connection | None = None
-# The open connections by name (a profile's name, or "default"): the latest of each, for
-# ``%%soql -c NAME`` and ``sfnotebook.use("NAME")``. Weak: a connection nobody holds is gone.
-_open: weakref.WeakValueDictionary[str, Connection] = weakref.WeakValueDictionary()
 
 
 def connect(
@@ -130,35 +127,9 @@ def connect(
     conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
     conn.output = output
     conn.open()
-    _open[conn.name] = conn
     _install_error_display()
-    current = _default if _default is not None and not _default.closed else None
-    if set_default or (set_default is None and current is None):
-        set_default_connection(conn)
-        if current is not None and current is not conn:
-            _notice(f"The default connection is now {_label(conn)}; it was {_label(current)}.")
-    elif set_default is None and current is not None:
-        _notice(
-            f"Connected to {_label(conn)}. The default connection stays {_label(current)}: "
-            "sfnotebook.query and %%soql run there; sfnotebook.use(org) switches, and "
-            f"%%soql -c {conn.name} runs one cell here."
-        )
+    _defaults.adopt(conn, set_default)
     return conn
-
-
-def _label(conn: Connection) -> str:
-    """``'uat' (user@x on host)``: how a notice names a connection."""
-    where = urlsplit(conn.instance_url).netloc or "?"
-    return f"{conn.name!r} ({conn.username} on {where})"
-
-
-def _notice(text: str) -> None:
-    """A one-line note the user should see (the default connection changed, or did not).
-
-    Printed, not logged: it answers the user's own call, in the cell that made it, and a
-    notebook shows no log records by default.
-    """
-    print(f"sfnotebook: {text}", file=sys.stdout)
 
 
 def _install_error_display() -> None:
@@ -170,34 +141,16 @@ def _install_error_display() -> None:
         return
     from sfnotebook.notebook._errors import install
 
-    install(secrets=_secrets_in_play)
-
-
-def _secrets_in_play() -> Iterator[Secret]:
-    """The consumer secrets and access tokens of the open connections and the default."""
-    for conn in {id(c): c for c in (*_open.values(), _default) if c is not None}.values():
-        yield conn.settings.consumer_secret
-        if conn._token is not None:
-            yield conn._token.access_token
-
-
-def set_default_connection(conn: Connection | None) -> None:
-    """Make ``conn`` the connection module-level verbs and the magics use (no notice)."""
-    global _default
-    _default = conn
+    install(secrets=_defaults.secrets_in_play)
 
 
 set_default = set_default_connection
 
 
-def open_connection(name: str) -> Connection | None:
-    """The open connection named ``name`` (a profile's name, or ``"default"``), if any."""
-    conn = _open.get(name.lower())
-    return conn if conn is not None and not conn.closed else None
-
-
 def use(org: Connection | str) -> Connection:
     """Make ``org`` the default connection, the one ``sfnotebook.query`` and ``%%soql`` use.
+
+    Prints a line saying which connection is now the default (and which one was).
 
     Parameters
     ----------
@@ -220,22 +173,8 @@ def use(org: Connection | str) -> Connection:
         raise ConnectionClosedError(
             f"The connection {conn.name!r} was closed; connect() again before using it."
         )
-    current = _default
-    set_default_connection(conn)
-    if current is not conn:
-        before = f"; it was {_label(current)}" if current is not None and not current.closed else ""
-        _notice(f"The default connection is now {_label(conn)}{before}.")
+    _defaults.switch_to(conn)
     return conn
-
-
-def get_default() -> Connection:
-    """The default connection, or an error saying how to make one."""
-    if _default is None:
-        raise SfNotebookError(
-            "No Salesforce connection yet. Run org = sfnotebook.connect() (or use the login "
-            "panel, sfnotebook.login_panel()) first."
-        )
-    return _default
 
 
 def _wing(name: str) -> ModuleType:
@@ -320,6 +259,11 @@ class Connection:
     def name(self) -> str:
         """The profile's name (``"uat"``), or ``"default"``: what ``%%soql -c NAME`` takes."""
         return getattr(self.settings, "profile", None) or "default"
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default connection (``sfnotebook.get_default()``)."""
+        return _defaults.is_default(self)
 
     def open(self) -> Connection:
         """Log in: the token exchange, the API version, the identity. Returns ``self``."""
@@ -421,7 +365,9 @@ class Connection:
         identity = getattr(self, "identity", None) or {}
         user = identity.get("username") or token.user_id
         version = getattr(self, "api_version", "") or "?"
-        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}>"
+        named = getattr(getattr(self, "settings", None), "profile", None)
+        profile = f" profile={named}" if named else ""
+        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}{profile}>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError(
@@ -473,14 +419,12 @@ class Connection:
 
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
-        global _default
         if revoke and self._token is not None and not self.closed:
             revoke_token(self.settings, self.session, self._token)
         self.closed = True
         self.session.reauthenticate = None
         self.session.auth = None
-        if _default is self:
-            _default = None
+        _defaults.forget(self)
 
     # -- HTTP ---------------------------------------------------------------------------------
     def url(self, url: str) -> str:

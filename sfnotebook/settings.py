@@ -26,6 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sfnotebook._profiles import (
+    ENV_NAMES,
+    SHARED,
+    check_profile,
+    env_names,
+    is_checked_variable,
+    mask_userinfo,
+)
 from sfnotebook._secret import Secret
 from sfnotebook.errors import (
     InsecureDomainError,
@@ -44,66 +52,12 @@ __all__ = [
     "read_env_file",
 ]
 
-ENV_NAMES = {
-    "domain": "SF_DOMAIN",
-    "consumer_key": "SF_CONSUMER_KEY",
-    "consumer_secret": "SF_CONSUMER_SECRET",
-    "api_version": "SF_API_VERSION",
-    "ca_bundle": "SF_CA_BUNDLE",
-}
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _GENERIC_LOGIN_HOSTS = {"login.salesforce.com", "test.salesforce.com"}
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _VERSION = re.compile(r"^v?(\d{2,3})(?:\.(\d))?$")
 _EXAMPLE = "SF_DOMAIN=acme.my.salesforce.com (sandbox: acme--uat.sandbox.my.salesforce.com)"
-_PROFILE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# Settings a profile may take from the plain SF_* variables (never the domain or credentials).
-_SHARED = ("api_version", "ca_bundle")
-# Any variable a profile can set (SF_UAT_DOMAIN ...): checked in .env files like SF_DOMAIN.
-_PROFILE_VARIABLE = re.compile(
-    r"^SF_[A-Z][A-Z0-9_]*_(?:DOMAIN|CONSUMER_KEY|CONSUMER_SECRET|API_VERSION|CA_BUNDLE)$"
-)
-
-
-def env_names(profile: str | None) -> dict[str, str]:
-    """Each setting's variable for ``profile`` (``SF_UAT_DOMAIN`` ...); plain without one."""
-    if profile is None:
-        return dict(ENV_NAMES)
-    prefix = f"SF_{profile.upper()}_"
-    return {name: prefix + env.removeprefix("SF_") for name, env in ENV_NAMES.items()}
-
-
-def _check_profile(profile: str) -> str | None:
-    """The profile's name in lower case (``None`` for ``"default"``), or InvalidSettingError."""
-    name = profile.strip()
-    if not _PROFILE.match(name):
-        raise InvalidSettingError(
-            f"The profile name {name!r} cannot make variable names: use letters, digits and _, "
-            "starting with a letter (profile='uat' reads SF_UAT_DOMAIN, SF_UAT_CONSUMER_KEY, "
-            "SF_UAT_CONSUMER_SECRET)."
-        )
-    return None if name.lower() == "default" else name.lower()
-
-
-def mask_userinfo(value: str | None) -> str | None:
-    """``value`` with any ``user:password@`` before the host replaced by ``***@``.
-
-    A domain pasted with credentials in it (``https://bob:pw@acme.my.salesforce.com``) is
-    refused by :func:`normalize_domain`; masking it first, where it is read, keeps the password
-    out of every local a traceback with locals (``%xmode Verbose``) would print. Never raises.
-    """
-    if not isinstance(value, str) or "@" not in value:
-        return value
-    scheme, sep, rest = value.partition("://")
-    if not sep:
-        scheme, rest = "", value
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority = rest[:end]
-    if "@" not in authority:
-        return value
-    masked = "***@" + authority.rsplit("@", 1)[1] + rest[end:]
-    return f"{scheme}://{masked}" if sep else masked
 
 
 @dataclass(frozen=True, repr=False)
@@ -225,7 +179,7 @@ def _parse_env(path: Path) -> tuple[dict[str, str], str | None]:
         line = binding.original.line
         if binding.error:
             name = _statement_name(binding.original.string)
-            if name is not None and _checked(name):
+            if name is not None and is_checked_variable(name):
                 return {}, (
                     f"Line {line} of {path} sets {name} but cannot be read (an unbalanced "
                     f'quote?). Write it on one line as {name}=value or {name}="value".'
@@ -234,7 +188,7 @@ def _parse_env(path: Path) -> tuple[dict[str, str], str | None]:
         if binding.key is None or binding.value is None:
             continue
         value = binding.value.strip()
-        known = _checked(binding.key) and binding.key in values
+        known = is_checked_variable(binding.key) and binding.key in values
         if known and values[binding.key] != value:
             return {}, (
                 f"{binding.key} is set twice in {path}, to different values (lines "
@@ -243,11 +197,6 @@ def _parse_env(path: Path) -> tuple[dict[str, str], str | None]:
         values[binding.key] = value
         lines[binding.key] = line
     return values, None
-
-
-def _checked(name: str) -> bool:
-    """A variable whose misreading would mislead: a setting's, a profile's, ``SF_PROFILE``."""
-    return name in ENV_NAMES.values() or name == "SF_PROFILE" or bool(_PROFILE_VARIABLE.match(name))
 
 
 def _env_text(path: Path) -> tuple[str, str | None]:
@@ -377,7 +326,7 @@ def _choose_profile(
         if not named:
             return None
         profile = named
-    return _check_profile(profile)
+    return check_profile(profile)
 
 
 def _is_file(path: Path) -> bool:
@@ -424,7 +373,7 @@ def _resolve(
         if isinstance(value, str):
             value = value.strip() or None
         # A profile's API version and CA bundle may be the plain ones (the module docstring).
-        fallbacks = [env_name] + ([ENV_NAMES[name]] if name in _SHARED else [])
+        fallbacks = [env_name] + ([ENV_NAMES[name]] if name in SHARED else [])
         for variable in dict.fromkeys(fallbacks):
             if value is None:
                 value, source = (env.get(variable) or "").strip() or None, "environment"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import sfnotebook
+from sfnotebook import _default_connection as defaults
 from sfnotebook import connection as connection_module
 from sfnotebook import errors
 
@@ -37,9 +38,9 @@ def two_orgs(
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name.replace("SF_", "SF_UAT_", 1), value)
     connection_module.set_default(None)
-    connection_module._open.clear()
+    defaults._open.clear()
     yield demo_org, sandbox
-    for conn in list(connection_module._open.values()):
+    for conn in list(defaults._open.values()):
         conn.close(revoke=False)
     connection_module.set_default(None)
 
