@@ -102,7 +102,10 @@ def show_error(
 
     Called by IPython as a method of the shell; returns the structured traceback it showed.
     """
-    shell._get_exc_info((etype, value, tb))  # sys.last_* for %debug and %tb, as IPython does
+    # sys.last_* for %debug and %tb, as IPython's own showtraceback sets them.
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
     formatter = shell.InteractiveTB
     mode = str(getattr(formatter, "mode", "Context"))
     if mode == "Verbose":
