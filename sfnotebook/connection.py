@@ -419,7 +419,7 @@ class Connection:
 
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
-        if revoke and self._token is not None and not self.closed:
+        if revoke and self._token is not None:
             revoke_token(self.settings, self.session, self._token)
         self.closed = True
         self.session.reauthenticate = None
