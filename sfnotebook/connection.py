@@ -258,7 +258,7 @@ class Connection:
     @property
     def name(self) -> str:
         """The profile's name (``"uat"``), or ``"default"``: what ``%%soql -c NAME`` takes."""
-        return getattr(self.settings, "profile", None) or "default"
+        return getattr(getattr(self, "settings", None), "profile", None) or "default"
 
     @property
     def is_default(self) -> bool:
