@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from sfnotebook._api import OrgApi
 from sfnotebook._version import __version__
-from sfnotebook.connection import Connection, _wing, connect, get_default
+from sfnotebook.connection import Connection, _wing, connect, get_default, use
 from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ __all__ = [
     "report_details",
     "update",
     "upsert",
+    "use",
 ]
 
 P = ParamSpec("P")
@@ -73,8 +74,8 @@ def _on_default(verb: Callable[Concatenate[OrgApi, P], R]) -> Callable[P, R]:
     on_default.__name__ = on_default.__qualname__ = verb.__name__
     on_default.__module__ = __name__
     on_default.__doc__ = (
-        f"``org.{verb.__name__}`` on the default connection (the last ``connect()`` or the "
-        f"login panel's).\n\n    {inspect.cleandoc(verb.__doc__ or '').replace(chr(10), chr(10) + '    ')}"
+        f"``org.{verb.__name__}`` on the default connection (the first ``connect()``, the "
+        f"login panel's, or the one ``sfnotebook.use(org)`` chose).\n\n    {inspect.cleandoc(verb.__doc__ or '').replace(chr(10), chr(10) + '    ')}"
     )
     return on_default
 

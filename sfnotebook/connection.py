@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from sfnotebook import _default_connection as _defaults
 from sfnotebook._answers import (
     decode_describe,
     decode_identity,
@@ -23,7 +25,9 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
+from sfnotebook._default_connection import get_default, open_connection, set_default_connection
 from sfnotebook._describe_cache import DescribeCache, enabled_by_env
+from sfnotebook._hints import add_hint
 from sfnotebook._once import OncePerKey
 from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
@@ -32,6 +36,7 @@ from sfnotebook._version import __version__
 from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
+    ConnectionClosedError,
     InvalidSettingError,
     NetworkError,
     RequestLimitExceededError,
@@ -39,7 +44,7 @@ from sfnotebook.errors import (
     SfNotebookError,
     error_from_body,
 )
-from sfnotebook.settings import Settings, load_settings
+from sfnotebook.settings import Settings, load_settings, mask_userinfo
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -48,12 +53,11 @@ if TYPE_CHECKING:
     from sfnotebook._output import Output
     from sfnotebook._rerun import CacheAge
 
-__all__ = ["Connection", "connect", "get_default", "set_default"]
+__all__ = ["Connection", "connect", "get_default", "open_connection", "set_default", "use"]
 
 log = logging.getLogger("sfnotebook")
 
 DEFAULT_TIMEOUT = (10.0, 300.0)
-_default: Connection | None = None
 
 
 def connect(
@@ -64,9 +68,10 @@ def connect(
     api_version: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     env_file: str | os.PathLike[str] | bool | None = None,
+    profile: str | None = None,
     retries: int = 4,
     backoff: float = 0.5,
-    set_default: bool = True,
+    set_default: bool | None = None,
     output: Output = "pandas",
     describe_cache: bool | None = None,
     cache: CacheAge = None,
@@ -75,18 +80,30 @@ def connect(
 
     Settings come from the keyword arguments, then the environment variables ``SF_DOMAIN``,
     ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``, ``SF_API_VERSION``, ``SF_CA_BUNDLE``, then the
-    nearest ``.env`` file (searched upward from the working directory).
+    nearest ``.env`` file (searched upward from the working directory). With a profile the
+    variables are ``SF_<PROFILE>_DOMAIN`` and so on (see ``docs/profiles.md``).
 
     Parameters
     ----------
     consumer_secret
         A ``str`` or a :class:`~sfnotebook._secret.Secret`; wrapped at once, so no traceback
         (not even one with locals, as ``%xmode Verbose`` prints) shows it.
+    profile
+        A named set of settings: ``profile="uat"`` reads ``SF_UAT_DOMAIN``,
+        ``SF_UAT_CONSUMER_KEY``, ``SF_UAT_CONSUMER_SECRET`` (and ``SF_UAT_API_VERSION``,
+        ``SF_UAT_CA_BUNDLE``). ``None``: the profile ``SF_PROFILE`` names, else the plain
+        ``SF_*`` variables (``profile="default"`` asks for those explicitly). The connection's
+        ``name`` is the profile's (``"default"`` without one); ``%%soql -c uat`` runs on it.
     retries, backoff
         How many times idempotent reads are retried on 5xx or dropped connections, and the
         first wait in seconds (doubling, with jitter).
     set_default
-        Make this the connection that ``sfnotebook.query`` and the ``%%soql`` magic use.
+        Whether this becomes the default connection, the one ``sfnotebook.query`` and
+        ``%%soql`` use. ``None`` (default): only if there is no open default yet, so the
+        first connection of a session is the default and a second ``connect()`` never takes
+        its place silently (it prints a line saying the default stays). ``True``: it becomes
+        the default (a line says so when it replaces another); ``False``: never.
+        ``sfnotebook.use(org)`` switches later.
     output
         The library results come out in when a verb's ``output=`` is not given: ``"pandas"``,
         ``"polars"`` or ``"arrow"`` (``pyarrow.Table``); also ``conn.output``.
@@ -110,6 +127,7 @@ def connect(
     consumer_secret = (
         Secret(consumer_secret) if isinstance(consumer_secret, str) else consumer_secret
     )
+    domain = mask_userinfo(domain)  # a password in the domain stays out of every frame
     settings = load_settings(
         domain=domain,
         consumer_key=consumer_key,
@@ -117,6 +135,7 @@ def connect(
         api_version=api_version,
         ca_bundle=ca_bundle,
         env_file=env_file,
+        profile=profile,
     )
     if cache is not None:
         from sfnotebook._rerun import parse_max_age
@@ -128,28 +147,54 @@ def connect(
         conn.describe_cache = describe_cache
     conn.cache = cache
     conn.open()
-    if set_default:
-        set_default_connection(conn)
+    _install_error_display()
+    _defaults.adopt(conn, set_default)
     return conn
 
 
-def set_default_connection(conn: Connection | None) -> None:
-    """Make ``conn`` the connection module-level verbs and the magics use."""
-    global _default
-    _default = conn
+def _install_error_display() -> None:
+    """Inside IPython, show sfnotebook errors concisely (``sfnotebook.notebook._errors``).
+
+    IPython is not imported here: if nobody imported it, this is not an IPython session.
+    """
+    if "IPython" not in sys.modules:
+        return
+    from sfnotebook.notebook._errors import install
+
+    install(secrets=_defaults.secrets_in_play)
 
 
 set_default = set_default_connection
 
 
-def get_default() -> Connection:
-    """The default connection, or an error saying how to make one."""
-    if _default is None:
-        raise SfNotebookError(
-            "No Salesforce connection yet. Run org = sfnotebook.connect() (or use the login "
-            "panel, sfnotebook.login_panel()) first."
+def use(org: Connection | str) -> Connection:
+    """Make ``org`` the default connection, the one ``sfnotebook.query`` and ``%%soql`` use.
+
+    Prints a line saying which connection is now the default (and which one was).
+
+    Parameters
+    ----------
+    org
+        A connection, or a name: the open connection of that profile (``"uat"``), else a new
+        ``connect(profile=name)``.
+
+    Examples
+    --------
+    >>> uat = sfnotebook.connect(profile="uat")   # doctest: +SKIP
+    >>> sfnotebook.use(uat)                       # doctest: +SKIP
+    """
+    if isinstance(org, str):
+        conn = open_connection(org) or connect(profile=org, set_default=False)
+    elif isinstance(org, Connection):
+        conn = org
+    else:
+        raise TypeError(f"use() takes a Connection or a profile name, not {type(org).__name__}")
+    if conn.closed:
+        raise ConnectionClosedError(
+            f"The connection {conn.name!r} was closed; connect() again before using it."
         )
-    return _default
+    _defaults.switch_to(conn)
+    return conn
 
 
 def _wing(name: str) -> ModuleType:
@@ -215,6 +260,8 @@ class Connection:
         self._token_lock = threading.Lock()
         self._failed_exchange: tuple[int, SfNotebookError] | None = None
         self._describes: OncePerKey[JsonObject] = OncePerKey()
+        self._sobject_names: OncePerKey[list[str]] = OncePerKey()  # "did you mean" (_hints)
+        self.closed = False  # close() was called: nothing is sent any more
         # The report catalogue (sfnotebook.reports._catalog): listed once, refreshed by
         # org.reports() and by a report name it does not list.
         self._report_catalog: OncePerKey[list[dict[str, Any]]] = OncePerKey()
@@ -232,6 +279,16 @@ class Connection:
         # Object describes kept on disk (sfnotebook._describe_cache); False: memory only.
         self.describe_cache: bool = enabled_by_env()
 
+    @property
+    def name(self) -> str:
+        """The profile's name (``"uat"``), or ``"default"``: what ``%%soql -c NAME`` takes."""
+        return getattr(getattr(self, "settings", None), "profile", None) or "default"
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default connection (``sfnotebook.get_default()``)."""
+        return _defaults.is_default(self)
+
     def open(self) -> Connection:
         """Log in: the token exchange and the API versions, at the same time. Returns ``self``.
 
@@ -246,6 +303,7 @@ class Connection:
         use (:attr:`identity`). The token's error wins over the versions' when both fail, as
         when they were asked one after the other, and no request outlives ``open()``.
         """
+        self.closed = False
         domain = self.settings.domain_url
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-versions") as pool:
             early = pool.submit(self._offered_versions, domain)
@@ -377,7 +435,9 @@ class Connection:
         identity = getattr(self, "_identity", None) or {}
         user = identity.get("username") or token.user_id
         version = getattr(self, "api_version", "") or "?"
-        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}>"
+        named = getattr(getattr(self, "settings", None), "profile", None)
+        profile = f" profile={named}" if named else ""
+        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}{profile}>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError(
@@ -435,13 +495,12 @@ class Connection:
 
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
-        global _default
         if revoke and self._token is not None:
             revoke_token(self.settings, self.session, self._token)
+        self.closed = True
         self.session.reauthenticate = None
         self.session.auth = None
-        if _default is self:
-            _default = None
+        _defaults.forget(self)
 
     # -- HTTP ---------------------------------------------------------------------------------
     def url(self, url: str) -> str:
@@ -478,6 +537,13 @@ class Connection:
         ``reauth=False``: a 401 ``INVALID_SESSION_ID`` is raised (``SessionExpiredError``)
         instead of re-exchanging the credentials and resending.
         """
+        if self.closed:
+            # Without this the call goes out with no token and comes back INVALID_SESSION_ID,
+            # which reads like an expiry, not like the user's own close().
+            raise ConnectionClosedError(
+                f"This connection ({self.name}) was closed; connect() again: "
+                "org = sfnotebook.connect()."
+            )
         full = self.url(url)
         path = urlsplit(full).path
         failure: SfNotebookError | None = None
@@ -516,7 +582,7 @@ class Connection:
                     f"\nAPI usage: {usage[0]:,} of {usage[1]:,} requests in the last 24 hours."
                 )
             error.args = (error.message,)
-        return error
+        return add_hint(self, error)
 
     def get_json(
         self,

@@ -44,6 +44,7 @@ from sfnotebook.bulk._folder import ExtractFolder, folder_result
 from sfnotebook.bulk._job import COMPLETE, decode_created, decode_status
 from sfnotebook.bulk._pages import csv_headers, run_pages
 from sfnotebook.bulk._parquet import OutputTarget, prepare_folder
+from sfnotebook.bulk._soql_check import check_bulk_soql
 from sfnotebook.errors import BulkJobError, OutputFolderError, SfNotebookError
 
 __all__ = ["extract", "job_results"]
@@ -145,6 +146,7 @@ def extract(
     >>> org.extract("SELECT Id FROM Lead WHERE Status IN :open", params={"open": ["New", "Working"]})  # doctest: +SKIP
     """
     soql = with_params(soql, params)
+    check_bulk_soql(soql)  # before any round trip: GROUP BY, OFFSET, TYPEOF, aggregates ...
     _check_options(
         to=to,
         progress=progress,

@@ -27,11 +27,12 @@ from typing import Any
 
 import ipywidgets as w
 
+from sfnotebook import _default_connection
 from sfnotebook import connection as _connection
 from sfnotebook._secret import Secret
 from sfnotebook.display import connection_html, error_html, progress_html
 from sfnotebook.errors import SfNotebookError
-from sfnotebook.settings import ENV_NAMES, find_env_file, read_env_file
+from sfnotebook.settings import env_names, find_env_file, read_env_file
 
 __all__ = ["LoginPanel", "login_panel"]
 
@@ -42,7 +43,10 @@ _FIELD_LAYOUT = {"width": "34em"}
 
 
 def _prefill(
-    *, env_file: str | os.PathLike[str] | bool | None, environ: Mapping[str, str]
+    *,
+    env_file: str | os.PathLike[str] | bool | None,
+    environ: Mapping[str, str],
+    profile: str | None = None,
 ) -> tuple[dict[str, str], dict[str, str], Path | None]:
     """What the environment and ``.env`` hold, and where each value came from.
 
@@ -60,7 +64,8 @@ def _prefill(
         from_file, path = {}, None
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
-    for name, env_name in ENV_NAMES.items():
+    # A profile's fields come from its SF_<PROFILE>_* variables (sfnotebook._profiles).
+    for name, env_name in env_names(profile).items():
         # The secret's value is not kept (only where it comes from): connect() reads it again.
         if (environ.get(env_name) or "").strip():
             values[name], sources[name] = environ[env_name].strip(), "environment"
@@ -89,6 +94,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         The environment to prefill from (default ``os.environ``).
     connect_options
         Extra keyword arguments for :func:`sfnotebook.connect` (``retries``, ``api_version``).
+    profile
+        Log in to a profile's org: the fields are prefilled from ``SF_<PROFILE>_*`` and
+        Connect calls ``connect(profile=...)`` (``docs/profiles.md``).
 
     Examples
     --------
@@ -104,13 +112,19 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         env_file: str | os.PathLike[str] | bool | None = None,
         environ: Mapping[str, str] | None = None,
         connect_options: Mapping[str, Any] | None = None,
+        profile: str | None = None,
     ) -> None:
+        from sfnotebook._profiles import check_profile
+
+        self._profile = check_profile(profile) if profile is not None else None
         self._environ = os.environ if environ is None else environ
         self._env_option = env_file
         self._connect_options = dict(connect_options or {})
         self._callbacks: list[ConnectCallback] = []
         self._connection: Any = None
-        values, sources, path = _prefill(env_file=env_file, environ=self._environ)
+        values, sources, path = _prefill(
+            env_file=env_file, environ=self._environ, profile=self._profile
+        )
         self._origins = sources
         self._env_path = path
 
@@ -212,6 +226,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
                 consumer_secret=typed_secret,
                 ca_bundle=self.ca_bundle.value.strip() or None,
                 env_file=self._env_file_for_connect(),
+                profile=self._profile or "default",
                 set_default=True,
                 **self._connect_options,
             )
@@ -298,15 +313,15 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         if self._origins.get("consumer_secret") == "environment":
             return (
                 '<span style="color:#555">Consumer Secret loaded from the environment '
-                "(SF_CONSUMER_SECRET)</span>"
+                f"({env_names(self._profile)['consumer_secret']})</span>"
             )
         return ""
 
     def _idle_status(self, text: str | None = None) -> str:
         if text is None:
             text = "Not connected."
-            default = getattr(_connection, "_default", None)
-            if default is not None and getattr(default, "_token", None) is not None:
+            default = _default_connection._default
+            if default is not None and not getattr(default, "closed", True):
                 # The kernel is connected already (connect() in an earlier cell): say so, rather
                 # than "Not connected." under that connection's card.
                 text = (
@@ -352,6 +367,7 @@ def login_panel(
     *,
     env_file: str | os.PathLike[str] | bool | None = None,
     on_connect: ConnectCallback | None = None,
+    profile: str | None = None,
     **connect_options: Any,
 ) -> LoginPanel:
     """Make the login panel; display it as a cell's last expression.
@@ -363,6 +379,8 @@ def login_panel(
         directory, a path reads that file, ``False`` reads none.
     on_connect
         Called with the connection after each successful connect.
+    profile
+        Log in to that profile's org (fields from ``SF_<PROFILE>_*``; ``docs/profiles.md``).
     **connect_options
         Passed on to :func:`sfnotebook.connect` (``api_version``, ``retries`` ...).
 
@@ -372,7 +390,7 @@ def login_panel(
     >>> panel = sfnotebook.login_panel(on_connect=lambda org: print(org))  # doctest: +SKIP
     >>> panel                                                             # doctest: +SKIP
     """
-    panel = LoginPanel(env_file=env_file, connect_options=connect_options)
+    panel = LoginPanel(env_file=env_file, connect_options=connect_options, profile=profile)
     if on_connect is not None:
         panel.on_connect(on_connect)
     return panel

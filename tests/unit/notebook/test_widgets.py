@@ -224,3 +224,28 @@ def test_a_new_panel_names_the_connection_the_kernel_has(demo_org: Any) -> None:
         assert conn.username in panel.status.value
     finally:
         conn.close(revoke=False)
+
+
+def test_a_profile_panel_prefills_and_connects_with_the_profile(
+    tmp_path: Path, demo_org: Any
+) -> None:
+    """login_panel(profile="uat"): fields from SF_UAT_*, Connect uses connect(profile="uat")."""
+    path = tmp_path / ".env"
+    path.write_text(
+        "SF_DOMAIN=prod.my.salesforce.com\n"
+        + "".join(f"SF_UAT_{k.removeprefix('SF_')}={v}\n" for k, v in demo_org.env().items())
+    )
+    panel = login_panel(env_file=path, profile="UAT", backoff=0.01)
+    assert panel.domain.value == demo_org.domain
+    assert panel.consumer_key.value == demo_org.consumer_key
+    assert panel.consumer_secret.value == ""
+    assert demo_org.consumer_secret not in saved_state(panel)
+    panel.connect_button.click()
+    conn = panel.connection
+    assert conn is not None, panel.status.value
+    try:
+        assert conn.name == "uat"
+        assert sfnotebook.get_default() is conn
+        assert "uat, the default connection" in panel.status.value
+    finally:
+        panel.disconnect()
