@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["NullBar", "SummaryBar", "Tally", "in_interactive_kernel", "progress_bar", "summary_text"]
+__all__ = [
+    "NullBar",
+    "SummaryBar",
+    "Tally",
+    "in_interactive_kernel",
+    "progress_bar",
+    "summary_text",
+]
 
 Enabled = bool | Literal["auto"] | str  # "auto"; other strings count as "auto" too
 
@@ -178,7 +185,7 @@ class SummaryBar:
                 elapsed=self.tally.elapsed(),
                 state=self.state,
             )
-            print(self.summary, file=self.out or sys.stdout)  # noqa: T201 - the bar's last line
+            print(self.summary, file=self.out or sys.stdout)
 
     def __enter__(self) -> SummaryBar:
         return self

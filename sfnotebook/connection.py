@@ -19,7 +19,6 @@ from sfnotebook._answers import (
     decode_describe,
     decode_identity,
     decode_json,
-    decode_limits,
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
@@ -30,6 +29,7 @@ from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy
 from sfnotebook._version import __version__
 from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
+from sfnotebook.browse._describe import SObjectDescribe
 from sfnotebook.errors import (
     InvalidSettingError,
     NetworkError,
@@ -43,7 +43,7 @@ from sfnotebook.settings import Settings, load_settings
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
-    from sfnotebook import bulk, dashboards, ingest, reports, soql
+    from sfnotebook import browse, bulk, dashboards, ingest, reports, soql
     from sfnotebook._output import Output
 
 __all__ = ["Connection", "connect", "get_default", "set_default"]
@@ -134,6 +134,9 @@ def get_default() -> Connection:
 
 def _wing(name: str) -> ModuleType:
     """The wing module ``sfnotebook.<name>``, imported now (wings pull in pandas and pyarrow)."""
+    from sfnotebook.export import register_accessor  # df.sf: once pandas is loaded anyway
+
+    register_accessor()
     if name == "soql":
         from sfnotebook import soql
 
@@ -150,6 +153,10 @@ def _wing(name: str) -> ModuleType:
         from sfnotebook import dashboards
 
         return dashboards
+    if name == "browse":
+        from sfnotebook import browse
+
+        return browse
     from sfnotebook import bulk
 
     return bulk
@@ -507,15 +514,14 @@ class Connection:
         """
         api_name(sobject, argument="sobject", what="an object's API name")
         # One request per object, whatever the number of threads asking at once: the others
-        # wait for it and share its answer (the same dict), or its failure.
+        # wait for it and share its answer (the same dict), or its failure. SObjectDescribe:
+        # the same dict, shown in a notebook as a compact card (sfnotebook.browse).
         return self._describes.get(
             sobject.lower(),
-            lambda: decode_describe(self.request("GET", f"sobjects/{sobject}/describe"), sobject),
+            lambda: SObjectDescribe(
+                decode_describe(self.request("GET", f"sobjects/{sobject}/describe"), sobject)
+            ),
         )
-
-    def limits(self) -> dict[str, dict[str, int]]:
-        """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""
-        return decode_limits(self.request("GET", "limits"))
 
     def _choose_version(self, pinned: str | None) -> str:
         """The pinned version if the org offers it, else the newest the org lists."""
@@ -554,6 +560,10 @@ class Connection:
         upsert = ingest.upsert
         delete = ingest.delete
         dashboard = dashboards.dashboard
+        objects = browse.objects
+        fields = browse.fields
+        picklist = browse.picklist
+        limits = browse.limits
         reports = reports.reports  # last: these names shadow the modules in this class body
         dashboards = dashboards.dashboards
     else:
@@ -570,6 +580,10 @@ class Connection:
         delete = _Verb("ingest")
         dashboards = _Verb("dashboards")
         dashboard = _Verb("dashboards")
+        objects = _Verb("browse")
+        fields = _Verb("browse")
+        picklist = _Verb("browse")
+        limits = _Verb("browse")
 
     @property
     def token(self) -> Token:

@@ -48,7 +48,7 @@ def test_connection_html_escapes_hostile_values() -> None:
 
 
 def test_usage_text() -> None:
-    assert usage_text(None) == "not reported yet"
+    assert usage_text(None).startswith("reported by the first API call")
     assert usage_text((0, 0)) == "0 of 0 requests in the last 24 hours"
 
 

@@ -1,0 +1,501 @@
+"""Exports that work: any result to Excel, CSV or the clipboard in one call.
+
+``sfnotebook.to_excel(result, "pipeline.xlsx")`` takes what the verbs return (a pandas
+DataFrame, a :class:`~sfnotebook.reports.ReportResult`, a polars DataFrame or a
+``pyarrow.Table``) and writes it so that it opens as the analyst expects:
+
+* **Datetimes** (Salesforce sends them in UTC; sfnotebook keeps them time-zone aware) are
+  written as plain date-times in one stated zone: ``tz="UTC"`` (the default), ``tz=None`` for
+  the analyst's own zone (this computer's, daylight saving included), or a zone name such as
+  ``"Europe/Paris"``. Excel has no time zones: ``DataFrame.to_excel`` refuses aware
+  datetimes, and writing them "as is" would silently shift them.
+* **Types are kept**: whole numbers stay whole numbers, nullable ones (``Int64``) and
+  nullable booleans are written as numbers and booleans with empty cells for missing values,
+  date columns as dates (not date-times), lists (picklist values) as ``a; b`` text.
+* **Nothing is destroyed on failure**: the file is written to a temporary file in the same
+  folder and renamed over the target only once complete (an atomic rename), so an error, an
+  interrupt or a full disk leaves an earlier file as it was. Files are created readable by
+  the user only (0600), as every file sfnotebook writes.
+* **Typed errors**: no openpyxl -> :class:`~sfnotebook.errors.OutputLibraryMissingError`
+  saying ``pip install "sfnotebook[excel]"``; too many rows for a sheet, a missing folder, an
+  unknown zone, no clipboard -> :class:`~sfnotebook.errors.ExportError` or
+  :class:`~sfnotebook.errors.InvalidArgumentError` saying what to do.
+
+A report's Excel file gets two sheets: the detail rows, and the aggregates (groups, subtotals
+and grand total, grouping levels as columns). Its CSV is the detail rows
+(``to_csv(res.aggregates, ...)`` writes the other part).
+
+The ``df.sf`` accessor (``df.sf.to_excel(path)``, ``df.sf.to_csv(path)``,
+``df.sf.to_clipboard()``, ``df.sf.naive()``) is registered when a wing or this module is
+imported (:func:`register_accessor`), never by ``import sfnotebook`` (which must not import
+pandas).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import tempfile
+import zoneinfo
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from sfnotebook.errors import ExportError, InvalidArgumentError, OutputLibraryMissingError
+
+if TYPE_CHECKING:
+    from sfnotebook._api import Frame
+    from sfnotebook.reports import ReportResult
+
+__all__ = ["naive_frame", "register_accessor", "to_clipboard", "to_csv", "to_excel"]
+
+#: Excel's sheet size (Excel specifications and limits): 1,048,576 rows (one is the header)
+#: and 16,384 columns; 32,767 characters in a cell.
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+EXCEL_MAX_CELL_CHARS = 32_767
+_WIDTH_SAMPLE = 1_000  # rows read to size each Excel column
+_MAX_WIDTH = 60
+
+Zone = str | None
+
+
+# --------------------------------------------------------------------------- preparing frames
+
+
+def _zone(tz: Zone) -> Any:
+    """The tzinfo for ``tz``: a zone name, ``None`` (this computer's zone) or ``"UTC"``."""
+    if tz is None:
+        from dateutil.tz import tzlocal  # a pandas dependency; follows daylight saving
+
+        return tzlocal()
+    if not isinstance(tz, str) or not tz.strip():
+        raise InvalidArgumentError(
+            f'tz must be a time zone name such as "UTC" or "Europe/Paris", or None for this '
+            f"computer's zone, not {tz!r}.",
+            argument="tz",
+        )
+    try:
+        return zoneinfo.ZoneInfo(tz.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f'Unknown time zone {tz!r}: use an IANA name such as "UTC", "Europe/Paris" or '
+            '"America/New_York" (zoneinfo.available_timezones() lists them), or tz=None for '
+            "this computer's zone.",
+            argument="tz",
+        ) from exc
+
+
+def _to_pandas(result: Any, what: str) -> pd.DataFrame:
+    """A pandas frame of ``result``: pandas as is, polars/Arrow converted, a Series framed."""
+    if isinstance(result, pd.DataFrame):
+        return result
+    if isinstance(result, pd.Series):
+        return result.to_frame()
+    module = type(result).__module__.split(".")[0]
+    if module in ("polars", "pyarrow") and hasattr(result, "to_pandas"):
+        frame = result.to_pandas()
+        if isinstance(frame, pd.DataFrame):
+            return frame
+    raise InvalidArgumentError(
+        f"{what} takes a pandas DataFrame, a report result (org.report), a polars DataFrame "
+        f"or a pyarrow.Table, not {type(result).__name__}.",
+        argument="result",
+    )
+
+
+def _is_report(result: Any) -> bool:
+    """A report result (anything with ``details`` and ``aggregates`` that is not a frame)."""
+    if isinstance(result, (pd.DataFrame, pd.Series)):
+        return False  # a column named "details" is not a report
+    return hasattr(result, "details") and hasattr(result, "aggregates")
+
+
+def _flat_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The index as leading columns unless it is the default 0..n-1 (report group levels)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    if index.nlevels == 1 and index.name is None and not isinstance(index, pd.DatetimeIndex):
+        return frame.reset_index(drop=True)
+    taken = set(map(str, frame.columns))
+    names = [
+        n if n is not None and str(n) not in taken else f"level_{i}"
+        for i, n in enumerate(index.names)
+    ]
+    return frame.rename_axis(names).reset_index()
+
+
+def _cell_text(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return "; ".join("" if v is None else str(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return value
+
+
+def _column(series: pd.Series, zone: Any) -> pd.Series:
+    """One column as Excel and CSV readers expect it (see the module docstring)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_timestamp(arrow) and arrow.tz is not None:
+            series = series.astype(f"datetime64[ns, {arrow.tz}]")
+            dtype = series.dtype
+        elif pa.types.is_date(arrow):
+            return series.astype(object).where(series.notna(), None)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert(zone).dt.tz_localize(None)
+    if dtype.kind == "M":  # naive: Salesforce's date fields; all midnights -> dates
+        values = series.dropna()
+        if len(values) and (values == values.dt.normalize()).all():
+            return pd.Series(
+                [None if pd.isna(v) else v.date() for v in series],
+                index=series.index,
+                name=series.name,
+                dtype=object,
+            )
+        return series
+    if pd.api.types.is_object_dtype(dtype):
+        return series.map(_cell_text, na_action="ignore")
+    return series
+
+
+def naive_frame(result: Frame | ReportResult | pd.Series, *, tz: Zone = "UTC") -> pd.DataFrame:
+    """A copy of ``result`` ready for Excel or CSV: naive datetimes in ``tz``, dates as dates.
+
+    Parameters
+    ----------
+    result
+        A pandas DataFrame (or Series), a report result (its detail rows), a polars DataFrame
+        or a ``pyarrow.Table``.
+    tz : str or None
+        The zone the naive date-times are expressed in: ``"UTC"`` (default), a zone name
+        (``"Europe/Paris"``) or ``None`` for this computer's zone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Time-zone-aware columns converted to ``tz`` and made naive; naive columns holding only
+        midnights (Salesforce date fields) as ``datetime.date``; lists as ``a; b`` text; a
+        non-default index (report group levels) as leading columns.
+
+    Examples
+    --------
+    >>> df.sf.naive(tz="Europe/Paris")  # doctest: +SKIP
+    """
+    zone = _zone(tz)
+    if _is_report(result):
+        result = getattr(result, "details")  # noqa: B009 - a ReportResult, typed as Any here
+    frame = _flat_index(_to_pandas(result, "naive_frame"))
+    return pd.DataFrame(
+        {i: _column(frame.iloc[:, i], zone) for i in range(frame.shape[1])}
+    ).set_axis(frame.columns, axis=1)
+
+
+# --------------------------------------------------------------------------- atomic files
+
+
+def _target(path: str | os.PathLike[str], suffixes: tuple[str, ...], what: str) -> Path:
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in suffixes:
+        raise InvalidArgumentError(
+            f"{what} writes {' or '.join(suffixes)} files: {str(target)!r} has another "
+            f"extension; name it {target.stem}{suffixes[0]}.",
+            argument="path",
+        )
+    if target.is_dir():
+        raise ExportError(f"{str(target)!r} is a folder: give a file name.", path=str(target))
+    if not target.parent.is_dir():
+        raise ExportError(
+            f"The folder {str(target.parent)!r} does not exist: create it first "
+            f"(Path({str(target.parent)!r}).mkdir(parents=True)).",
+            path=str(target),
+        )
+    return target
+
+
+@contextlib.contextmanager
+def _atomic(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``; renamed over it only if the block succeeds."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)  # mkstemp made it 0600; the writers reopen it by name
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)  # atomic on one file system: the old file or the new
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write(target: Path, writer: Callable[[Path], None]) -> Path:
+    try:
+        with _atomic(target) as temporary:
+            writer(temporary)
+    except (ExportError, InvalidArgumentError, OutputLibraryMissingError):
+        raise
+    except OSError as exc:
+        raise ExportError(
+            f"Could not write {str(target)!r}: {exc.strerror or exc}. Any earlier file there is "
+            "unchanged.",
+            path=str(target),
+        ) from exc
+    return target
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def _need_openpyxl() -> None:
+    if importlib.util.find_spec("openpyxl") is None:
+        raise OutputLibraryMissingError(
+            'Excel export needs openpyxl, which is not installed: pip install "sfnotebook[excel]" '
+            "(or pip install openpyxl); or write CSV with sfnotebook.to_csv.",
+            library="openpyxl",
+        )
+
+
+def _check_sheet(frame: pd.DataFrame, sheet: str, target: Path) -> None:
+    rows, columns = frame.shape
+    if rows + 1 > EXCEL_MAX_ROWS or columns > EXCEL_MAX_COLUMNS:
+        raise ExportError(
+            f"{rows:,} rows x {columns:,} columns do not fit an Excel sheet ({sheet!r}): Excel "
+            f"holds {EXCEL_MAX_ROWS - 1:,} rows (plus the header) and {EXCEL_MAX_COLUMNS:,} "
+            "columns. Write CSV (sfnotebook.to_csv) or Parquet (df.to_parquet) instead.",
+            path=str(target),
+        )
+    for name in frame.columns[frame.dtypes.map(lambda d: d.kind in "OSU")]:
+        longest = frame[name].map(lambda v: len(v) if isinstance(v, str) else 0).max()
+        if longest and longest > EXCEL_MAX_CELL_CHARS:
+            raise ExportError(
+                f"Column {name!r} holds text of {int(longest):,} characters; an Excel cell "
+                f"holds {EXCEL_MAX_CELL_CHARS:,} (longer text would be cut). Write CSV "
+                "(sfnotebook.to_csv) instead, or shorten the column first.",
+                path=str(target),
+            )
+
+
+def _sheet_name(name: str) -> str:
+    """A name Excel accepts: at most 31 characters, none of ``[]:*?/\\``."""
+    cleaned = "".join("_" if c in "[]:*?/\\" else c for c in name).strip("'") or "Sheet1"
+    return cleaned[:31]
+
+
+def _size_columns(sheet: Any, frame: pd.DataFrame) -> None:
+    from openpyxl.utils import get_column_letter
+
+    sample = frame.head(_WIDTH_SAMPLE)
+    for i, name in enumerate(frame.columns, 1):
+        values = sample.iloc[:, i - 1].map(lambda v: len(str(v)) if v is not None else 0)
+        widest = max([len(str(name)), *values.fillna(0).astype(int).tolist()])
+        sheet.column_dimensions[get_column_letter(i)].width = min(widest + 2, _MAX_WIDTH)
+
+
+def to_excel(
+    result: Frame | ReportResult | pd.Series,
+    path: str | os.PathLike[str],
+    *,
+    tz: Zone = "UTC",
+    sheet_name: str | None = None,
+) -> Path:
+    """Write a result to an Excel file (``.xlsx``) that opens with its types and times right.
+
+    Parameters
+    ----------
+    result
+        A pandas DataFrame or Series, a report result (``org.report``: a "Details" sheet and
+        an "Aggregates" sheet), a polars DataFrame or a ``pyarrow.Table``.
+    path : str or path-like
+        The ``.xlsx`` file. Replaced whole if it exists, and only once the new file is
+        complete: after an error the earlier file is unchanged.
+    tz : str or None
+        The zone date-times are written in: ``"UTC"`` (default), a zone name such as
+        ``"Europe/Paris"``, or ``None`` for this computer's zone. Excel has no time zones.
+    sheet_name : str, optional
+        The sheet's name (a report's detail sheet); default ``"Sheet1"``, or ``"Details"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    OutputLibraryMissingError
+        openpyxl is not installed: ``pip install "sfnotebook[excel]"``.
+    ExportError
+        The folder does not exist, the rows do not fit a sheet, or the file could not be
+        written (the earlier file, if any, is left as it was).
+
+    Examples
+    --------
+    >>> df = org.query("SELECT Id, Name, CreatedDate FROM Account")      # doctest: +SKIP
+    >>> sfnotebook.to_excel(df, "accounts.xlsx", tz="Europe/Paris")       # doctest: +SKIP
+    """
+    _need_openpyxl()
+    zone = tz  # validated below, before any file is touched
+    target = _target(path, (".xlsx",), "to_excel")
+    sheets: list[tuple[str, pd.DataFrame]] = []
+    if _is_report(result):
+        details = naive_frame(getattr(result, "details"), tz=zone)  # noqa: B009
+        sheets.append((_sheet_name(sheet_name or "Details"), details))
+        aggregates = getattr(result, "aggregates", None)
+        if aggregates is not None and len(aggregates.columns):
+            sheets.append(("Aggregates", naive_frame(aggregates, tz=zone)))
+    else:
+        sheets.append((_sheet_name(sheet_name or "Sheet1"), naive_frame(result, tz=zone)))
+    for name, frame in sheets:
+        _check_sheet(frame, name, target)
+
+    def write(temporary: Path) -> None:
+        with pd.ExcelWriter(
+            temporary,
+            engine="openpyxl",
+            date_format="YYYY-MM-DD",
+            datetime_format="YYYY-MM-DD HH:MM:SS",
+        ) as writer:
+            for name, frame in sheets:
+                frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+                _size_columns(writer.sheets[name], frame)
+
+    try:
+        return _write(target, write)
+    except ValueError as exc:  # openpyxl: an illegal character in a cell, and the like
+        raise ExportError(
+            f"Excel refused a value: {exc}. Clean the column first, or write CSV "
+            "(sfnotebook.to_csv). Any earlier file is unchanged.",
+            path=str(target),
+        ) from exc
+
+
+# --------------------------------------------------------------------------- CSV and clipboard
+
+
+def to_csv(
+    result: Frame | ReportResult | pd.Series,
+    path: str | os.PathLike[str],
+    *,
+    tz: Zone = "UTC",
+    encoding: str = "utf-8",
+) -> Path:
+    """Write a result to a CSV file: a header row, naive date-times in ``tz``, blanks for NA.
+
+    Parameters
+    ----------
+    result
+        A pandas DataFrame or Series, a report result (its detail rows), a polars DataFrame
+        or a ``pyarrow.Table``.
+    path : str or path-like
+        The ``.csv`` file. Replaced whole, only once complete (an earlier file survives an
+        error).
+    tz : str or None
+        The zone date-times are written in: ``"UTC"`` (default), a zone name, or ``None``
+        for this computer's zone.
+    encoding : str
+        ``"utf-8"`` (default); ``"utf-8-sig"`` adds the mark Excel needs to read accents in
+        a CSV file right.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> sfnotebook.to_csv(org.report("Pipeline by Stage"), "pipeline.csv")  # doctest: +SKIP
+    """
+    frame = naive_frame(result, tz=tz)
+    target = _target(path, (".csv", ".txt", ".tsv"), "to_csv")
+    sep = "\t" if target.suffix.lower() == ".tsv" else ","
+
+    def write(temporary: Path) -> None:
+        frame.to_csv(temporary, index=False, sep=sep, encoding=encoding, lineterminator="\n")
+
+    return _write(target, write)
+
+
+def to_clipboard(result: Frame | ReportResult | pd.Series, *, tz: Zone = "UTC") -> None:
+    """Copy a result to the clipboard as tab-separated text, ready to paste into Excel.
+
+    The clipboard is the one of the computer running Python: with a Jupyter server on
+    another machine, paste there, or download a file (``to_excel``) instead.
+
+    Parameters
+    ----------
+    result
+        A pandas DataFrame or Series, a report result (its detail rows), a polars DataFrame
+        or a ``pyarrow.Table``.
+    tz : str or None
+        The zone date-times are written in: ``"UTC"`` (default), a zone name, or ``None``.
+
+    Raises
+    ------
+    ExportError
+        No clipboard is reachable (on Linux pandas needs ``xclip``, ``xsel`` or
+        ``wl-clipboard``; a headless server has none).
+
+    Examples
+    --------
+    >>> sfnotebook.to_clipboard(df.head(50))  # doctest: +SKIP
+    """
+    frame = naive_frame(result, tz=tz)
+    from pandas.errors import PyperclipException
+
+    try:
+        frame.to_clipboard(excel=True, index=False)
+    except PyperclipException as exc:
+        raise ExportError(
+            "No clipboard is reachable from this Python process (on Linux pandas needs "
+            "xclip, xsel or wl-clipboard, and a display; a remote or headless Jupyter server "
+            "has none). Write a file instead: sfnotebook.to_excel(df, 'data.xlsx') or to_csv."
+        ) from exc
+
+
+# --------------------------------------------------------------------------- df.sf accessor
+
+
+class SfAccessor:
+    """``df.sf``: sfnotebook's exports on any pandas DataFrame."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def to_excel(
+        self, path: str | os.PathLike[str], *, tz: Zone = "UTC", sheet_name: str | None = None
+    ) -> Path:
+        """:func:`sfnotebook.to_excel` of this frame."""
+        return to_excel(self._frame, path, tz=tz, sheet_name=sheet_name)
+
+    def to_csv(
+        self, path: str | os.PathLike[str], *, tz: Zone = "UTC", encoding: str = "utf-8"
+    ) -> Path:
+        """:func:`sfnotebook.to_csv` of this frame."""
+        return to_csv(self._frame, path, tz=tz, encoding=encoding)
+
+    def to_clipboard(self, *, tz: Zone = "UTC") -> None:
+        """:func:`sfnotebook.to_clipboard` of this frame."""
+        to_clipboard(self._frame, tz=tz)
+
+    def naive(self, *, tz: Zone = "UTC") -> pd.DataFrame:
+        """:func:`naive_frame` of this frame: naive datetimes in ``tz``, dates as dates."""
+        return naive_frame(self._frame, tz=tz)
+
+
+def register_accessor() -> None:
+    """Register ``df.sf`` once (pandas warns when an accessor is registered twice)."""
+    if "sf" in getattr(pd.DataFrame, "_accessors", set()) or isinstance(
+        getattr(pd.DataFrame, "sf", None), type
+    ):
+        return
+    pd.api.extensions.register_dataframe_accessor("sf")(SfAccessor)
+
+
+register_accessor()
