@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
 import tempfile
 import zoneinfo
@@ -356,15 +357,20 @@ def to_excel(
         _check_sheet(frame, name, target)
 
     def write(temporary: Path) -> None:
-        with pd.ExcelWriter(
-            temporary,
+        # Built in memory and closed (saved) only when every sheet is written: closing a
+        # writer after a failure would make openpyxl save a half-built workbook.
+        buffer = io.BytesIO()
+        writer = pd.ExcelWriter(
+            buffer,
             engine="openpyxl",
             date_format="YYYY-MM-DD",
             datetime_format="YYYY-MM-DD HH:MM:SS",
-        ) as writer:
-            for name, frame in sheets:
-                frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
-                _size_columns(writer.sheets[name], frame)
+        )
+        for name, frame in sheets:
+            frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+            _size_columns(writer.sheets[name], frame)
+        writer.close()
+        temporary.write_bytes(buffer.getbuffer())
 
     try:
         return _write(target, write)
