@@ -134,9 +134,6 @@ def get_default() -> Connection:
 
 def _wing(name: str) -> ModuleType:
     """The wing module ``sfnotebook.<name>``, imported now (wings pull in pandas and pyarrow)."""
-    from sfnotebook.export import register_accessor  # df.sf: once pandas is loaded anyway
-
-    register_accessor()
     if name == "soql":
         from sfnotebook import soql
 

@@ -41,7 +41,7 @@ import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -49,9 +49,23 @@ from sfnotebook.errors import ExportError, InvalidArgumentError, OutputLibraryMi
 
 if TYPE_CHECKING:
     from sfnotebook._api import Frame
-    from sfnotebook.reports import ReportResult
 
-__all__ = ["naive_frame", "register_accessor", "to_clipboard", "to_csv", "to_excel"]
+__all__ = [
+    "ReportResult",
+    "naive_frame",
+    "register_accessor",
+    "to_clipboard",
+    "to_csv",
+    "to_excel",
+]
+
+
+class ReportResult(Protocol):
+    """What an export reads of a :class:`sfnotebook.reports.ReportResult` (typed by shape:
+    the report wing's frames import this module's accessor, so it cannot import them)."""
+
+    details: Frame
+    aggregates: Frame
 
 #: Excel's sheet size (Excel specifications and limits): 1,048,576 rows (one is the header)
 #: and 16,384 columns; 32,767 characters in a cell.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sfnotebook.display import listing_html
+from sfnotebook.export import register_accessor
 
 __all__ = ["Listing", "listing"]
 
@@ -40,6 +41,9 @@ class Listing(pd.DataFrame):
         caption = getattr(self, "caption", "")
         note = getattr(self, "note", None)
         return "\n".join(part for part in (caption, body, note) if part)
+
+
+register_accessor()  # df.sf on these frames too (the browse verbs load no other wing)
 
 
 def listing(frame: pd.DataFrame, caption: str, note: str | None = None) -> Listing:

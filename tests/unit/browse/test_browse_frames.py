@@ -362,3 +362,19 @@ def test_the_describe_card_never_raises_on_odd_payloads() -> None:
     odd = SObjectDescribe({"name": "<b>X</b>", "fields": "not a list"})
     assert "Fields" in repr(odd)
     assert "<b>X</b>" not in odd._repr_html_()  # escaped
+
+
+def test_the_browse_wing_and_the_raw_limits_load_no_pandas() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sfnotebook.browse as b\n"
+        "from tests.fakes import FakeOrg\n"
+        "class Org(FakeOrg):\n"
+        "    def answer(self, *a, **k): return {'A': {'Max': 1, 'Remaining': 1}}\n"
+        "assert b.limits(Org(), as_dict=True) == {'A': {'Max': 1, 'Remaining': 1}}\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
