@@ -11,7 +11,8 @@ DataFrame, a :class:`~sfnotebook.reports.ReportResult`, a polars DataFrame or a
   datetimes, and writing them "as is" would silently shift them.
 * **Types are kept**: whole numbers stay whole numbers, nullable ones (``Int64``) and
   nullable booleans are written as numbers and booleans with empty cells for missing values,
-  date columns as dates (not date-times), lists (picklist values) as ``a; b`` text.
+  date columns as dates (not date-times), time fields as times of day, lists (picklist
+  values) as ``a; b`` text.
 * **Nothing is destroyed on failure**: the file is written to a temporary file in the same
   folder and renamed over the target only once complete (an atomic rename), so an error, an
   interrupt or a full disk leaves an earlier file as it was. Files are created readable by
@@ -66,6 +67,7 @@ class ReportResult(Protocol):
 
     details: Frame
     aggregates: Frame
+
 
 #: Excel's sheet size (Excel specifications and limits): 1,048,576 rows (one is the header)
 #: and 16,384 columns; 32,767 characters in a cell.
@@ -181,6 +183,29 @@ def _column(series: pd.Series, zone: Any) -> pd.Series:
     if pd.api.types.is_object_dtype(dtype):
         return series.map(_cell_text, na_action="ignore")
     return series
+
+
+_DAY = pd.Timedelta(days=1)
+
+
+def _is_time_of_day(series: pd.Series) -> bool:
+    """A duration column whose values all lie within one day (Salesforce time fields)."""
+    if series.dtype.kind != "m":
+        return False
+    values = series.dropna()
+    return not ((values < pd.Timedelta(0)) | (values >= _DAY)).any()
+
+
+def _time_text(series: pd.Series) -> pd.Series:
+    """Times of day as ``10:30:00`` (``10:30:00.250`` with milliseconds) for CSV."""
+
+    def text(value: pd.Timedelta) -> str:
+        seconds = int(value.total_seconds())
+        out = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        millis = value.microseconds // 1000
+        return f"{out}.{millis:03d}" if millis else out
+
+    return series.map(text, na_action="ignore").astype(object)
 
 
 def naive_frame(result: Frame | ReportResult | pd.Series, *, tz: Zone = "UTC") -> pd.DataFrame:
@@ -314,6 +339,14 @@ def _size_columns(sheet: Any, frame: pd.DataFrame) -> None:
         sheet.column_dimensions[get_column_letter(i)].width = min(widest + 2, _MAX_WIDTH)
 
 
+def _format_times(sheet: Any, frame: pd.DataFrame) -> None:
+    """Time-of-day columns: pandas writes them as fractions of a day; show them as times."""
+    for i in range(frame.shape[1]):
+        if _is_time_of_day(frame.iloc[:, i]):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+                cell.number_format = "HH:MM:SS"
+
+
 def to_excel(
     result: Frame | ReportResult | pd.Series,
     path: str | os.PathLike[str],
@@ -379,10 +412,11 @@ def to_excel(
             engine="openpyxl",
             date_format="YYYY-MM-DD",
             datetime_format="YYYY-MM-DD HH:MM:SS",
-        )
+        )  # datetime.time cells get openpyxl's time format
         for name, frame in sheets:
             frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
             _size_columns(writer.sheets[name], frame)
+            _format_times(writer.sheets[name], frame)
         writer.close()
         temporary.write_bytes(buffer.getbuffer())
 
@@ -397,6 +431,17 @@ def to_excel(
 
 
 # --------------------------------------------------------------------------- CSV and clipboard
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times of day as ``HH:MM:SS`` text (pandas would write ``0 days 10:30:00``)."""
+    times = [i for i in range(frame.shape[1]) if _is_time_of_day(frame.iloc[:, i])]
+    if not times:
+        return frame
+    frame = frame.copy()
+    for i in times:
+        frame.isetitem(i, _time_text(frame.iloc[:, i]))
+    return frame
 
 
 def to_csv(
@@ -432,7 +477,7 @@ def to_csv(
     --------
     >>> sfnotebook.to_csv(org.report("Pipeline by Stage"), "pipeline.csv")  # doctest: +SKIP
     """
-    frame = naive_frame(result, tz=tz)
+    frame = _csv_ready(naive_frame(result, tz=tz))
     target = _target(path, (".csv", ".txt", ".tsv"), "to_csv")
     sep = "\t" if target.suffix.lower() == ".tsv" else ","
 
@@ -466,7 +511,7 @@ def to_clipboard(result: Frame | ReportResult | pd.Series, *, tz: Zone = "UTC") 
     --------
     >>> sfnotebook.to_clipboard(df.head(50))  # doctest: +SKIP
     """
-    frame = naive_frame(result, tz=tz)
+    frame = _csv_ready(naive_frame(result, tz=tz))
     from pandas.errors import PyperclipException
 
     try:

@@ -9,6 +9,9 @@ from sfnotebook.reports.frames import grouping_names, report_aggregates
 from sfnotebook.reports.pivot import pivot_matrix
 
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
     import pandas as pd
 
 __all__ = ["ReportResult"]
@@ -91,6 +94,19 @@ class ReportResult:
         if not isinstance(getattr(aggregates, "attrs", None), dict):
             aggregates = report_aggregates(self._payload, column_names=self._column_names)
         return pivot_matrix(aggregates, aggregate, totals=totals)
+
+    def to_excel(self, path: str | os.PathLike[str], *, tz: str | None = "UTC") -> Path:
+        """:func:`sfnotebook.to_excel` of this result: a Details and an Aggregates sheet, naive
+        date-times in ``tz`` (pandas' own ``to_excel`` refuses time-zone-aware ones)."""
+        from sfnotebook.export import to_excel
+
+        return to_excel(self, path, tz=tz)
+
+    def to_csv(self, path: str | os.PathLike[str], *, tz: str | None = "UTC") -> Path:
+        """:func:`sfnotebook.to_csv` of the detail rows, naive date-times in ``tz``."""
+        from sfnotebook.export import to_csv
+
+        return to_csv(self, path, tz=tz)
 
     def __len__(self) -> int:
         return len(self.details)

@@ -275,3 +275,29 @@ def test_the_accessor_is_not_registered_by_import_sfnotebook() -> None:
     code = "import sfnotebook, sys; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_time_fields_are_times_of_day(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"Start": pd.to_timedelta(["10:30:00.250", None, "00:00:05"])})
+    sheet = openpyxl.load_workbook(sfnotebook.to_excel(frame, tmp_path / "t.xlsx")).active
+    assert sheet["A2"].value == dt.time(10, 30, 0, 250000)
+    assert sheet["A2"].number_format == "HH:MM:SS" and sheet["A3"].value is None
+    text = sfnotebook.to_csv(frame, tmp_path / "t.csv").read_text().splitlines()
+    assert text == ["Start", "10:30:00.250", '""', "00:00:05"]  # pandas quotes a lone blank
+    longer = pd.DataFrame({"Took": pd.to_timedelta(["2 days 01:00:00"])})
+    assert (
+        sfnotebook.to_csv(longer, tmp_path / "d.csv")
+        .read_text()
+        .splitlines()[1]
+        .startswith("2 days")
+    )  # a duration, not a time of day: left as pandas writes it
+
+
+def test_a_report_result_exports_itself(tmp_path: Path) -> None:
+    payload = {"reportMetadata": {"name": "R", "reportFormat": "TABULAR"}}
+    aggregates = pd.DataFrame({"Record Count": pd.array([3], dtype="Int64")})
+    result = ReportResult(details=sample(), aggregates=aggregates, payload=payload, runs=1)
+    path = result.to_excel(tmp_path / "r.xlsx", tz="Europe/Paris")
+    assert openpyxl.load_workbook(path).sheetnames == ["Details", "Aggregates"]
+    assert cells(path)[1][4] == dt.datetime(2026, 1, 15, 11, 0)
+    assert result.to_csv(tmp_path / "r.csv").read_text().count("\n") == 1 + len(sample())
