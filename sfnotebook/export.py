@@ -312,9 +312,16 @@ def _check_sheet(frame: pd.DataFrame, sheet: str, target: Path) -> None:
             "columns. Write CSV (sfnotebook.to_csv) or Parquet (df.to_parquet) instead.",
             path=str(target),
         )
-    for name in frame.columns[frame.dtypes.map(lambda d: d.kind in "OSU")]:
-        longest = frame[name].map(lambda v: len(v) if isinstance(v, str) else 0).max()
-        if longest and longest > EXCEL_MAX_CELL_CHARS:
+    for i in range(columns):
+        column = frame.iloc[:, i]
+        name = frame.columns[i]
+        if isinstance(column.dtype, pd.StringDtype):
+            longest = column.str.len().max()
+        elif column.dtype.kind == "O":
+            longest = column.map(lambda v: len(v) if isinstance(v, str) else 0).max()
+        else:
+            continue
+        if pd.notna(longest) and longest > EXCEL_MAX_CELL_CHARS:
             raise ExportError(
                 f"Column {name!r} holds text of {int(longest):,} characters; an Excel cell "
                 f"holds {EXCEL_MAX_CELL_CHARS:,} (longer text would be cut). Write CSV "
