@@ -36,16 +36,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import io
 import os
 import tempfile
-import zoneinfo
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sfnotebook._naive import (
+    ReportResult,
+    Zone,
+    is_report,
+    is_time_of_day,
+    naive_frame,
+    time_text,
+)
 from sfnotebook.errors import ExportError, InvalidArgumentError, OutputLibraryMissingError
 
 if TYPE_CHECKING:
@@ -60,184 +66,11 @@ __all__ = [
     "to_excel",
 ]
 
-
-class ReportResult(Protocol):
-    """What an export reads of a :class:`sfnotebook.reports.ReportResult` (typed by shape:
-    the report wing's frames import this module's accessor, so it cannot import them)."""
-
-    details: Frame
-    aggregates: Frame
-
-
 #: Excel's sheet size (Excel specifications and limits): 1,048,576 rows (one is the header)
 #: and 16,384 columns; 32,767 characters in a cell.
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
 EXCEL_MAX_CELL_CHARS = 32_767
-_WIDTH_SAMPLE = 1_000  # rows read to size each Excel column
-_MAX_WIDTH = 60
-
-Zone = str | None
-
-
-# --------------------------------------------------------------------------- preparing frames
-
-
-def _zone(tz: Zone) -> Any:
-    """The tzinfo for ``tz``: a zone name, ``None`` (this computer's zone) or ``"UTC"``."""
-    if tz is None:
-        from dateutil.tz import tzlocal  # a pandas dependency; follows daylight saving
-
-        return tzlocal()
-    if not isinstance(tz, str) or not tz.strip():
-        raise InvalidArgumentError(
-            f'tz must be a time zone name such as "UTC" or "Europe/Paris", or None for this '
-            f"computer's zone, not {tz!r}.",
-            argument="tz",
-        )
-    try:
-        return zoneinfo.ZoneInfo(tz.strip())
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidArgumentError(
-            f'Unknown time zone {tz!r}: use an IANA name such as "UTC", "Europe/Paris" or '
-            '"America/New_York" (zoneinfo.available_timezones() lists them), or tz=None for '
-            "this computer's zone.",
-            argument="tz",
-        ) from exc
-
-
-def _to_pandas(result: Any, what: str) -> pd.DataFrame:
-    """A pandas frame of ``result``: pandas as is, polars/Arrow converted, a Series framed."""
-    if isinstance(result, pd.DataFrame):
-        return result
-    if isinstance(result, pd.Series):
-        return result.to_frame()
-    module = type(result).__module__.split(".")[0]
-    if module in ("polars", "pyarrow") and hasattr(result, "to_pandas"):
-        frame = result.to_pandas()
-        if isinstance(frame, pd.DataFrame):
-            return frame
-    raise InvalidArgumentError(
-        f"{what} takes a pandas DataFrame, a report result (org.report), a polars DataFrame "
-        f"or a pyarrow.Table, not {type(result).__name__}.",
-        argument="result",
-    )
-
-
-def _is_report(result: Any) -> bool:
-    """A report result (anything with ``details`` and ``aggregates`` that is not a frame)."""
-    if isinstance(result, (pd.DataFrame, pd.Series)):
-        return False  # a column named "details" is not a report
-    return hasattr(result, "details") and hasattr(result, "aggregates")
-
-
-def _flat_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """The index as leading columns unless it is the default 0..n-1 (report group levels)."""
-    index = frame.index
-    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
-        return frame
-    if index.nlevels == 1 and index.name is None and not isinstance(index, pd.DatetimeIndex):
-        return frame.reset_index(drop=True)
-    taken = set(map(str, frame.columns))
-    names = [
-        n if n is not None and str(n) not in taken else f"level_{i}"
-        for i, n in enumerate(index.names)
-    ]
-    return frame.rename_axis(names).reset_index()
-
-
-def _cell_text(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return "; ".join("" if v is None else str(v) for v in value)
-    if isinstance(value, dict):
-        import json
-
-        return json.dumps(value, default=str, ensure_ascii=False)
-    return value
-
-
-def _column(series: pd.Series, zone: Any) -> pd.Series:
-    """One column as Excel and CSV readers expect it (see the module docstring)."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.ArrowDtype):
-        import pyarrow as pa
-
-        arrow = dtype.pyarrow_dtype
-        if pa.types.is_timestamp(arrow) and arrow.tz is not None:
-            series = series.astype(f"datetime64[ns, {arrow.tz}]")
-            dtype = series.dtype
-        elif pa.types.is_date(arrow):
-            return series.astype(object).where(series.notna(), None)
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert(zone).dt.tz_localize(None)
-    if dtype.kind == "M":  # naive: Salesforce's date fields; all midnights -> dates
-        values = series.dropna()
-        if len(values) and (values == values.dt.normalize()).all():
-            return pd.Series(
-                [None if pd.isna(v) else v.date() for v in series],
-                index=series.index,
-                name=series.name,
-                dtype=object,
-            )
-        return series
-    if pd.api.types.is_object_dtype(dtype):
-        return series.map(_cell_text, na_action="ignore")
-    return series
-
-
-_DAY = pd.Timedelta(days=1)
-
-
-def _is_time_of_day(series: pd.Series) -> bool:
-    """A duration column whose values all lie within one day (Salesforce time fields)."""
-    if series.dtype.kind != "m":
-        return False
-    values = series.dropna()
-    return not ((values < pd.Timedelta(0)) | (values >= _DAY)).any()
-
-
-def _time_text(series: pd.Series) -> pd.Series:
-    """Times of day as ``10:30:00`` (``10:30:00.250`` with milliseconds) for CSV."""
-
-    def text(value: pd.Timedelta) -> str:
-        seconds = int(value.total_seconds())
-        out = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        millis = value.microseconds // 1000
-        return f"{out}.{millis:03d}" if millis else out
-
-    return series.map(text, na_action="ignore").astype(object)
-
-
-def naive_frame(result: Frame | ReportResult | pd.Series, *, tz: Zone = "UTC") -> pd.DataFrame:
-    """A copy of ``result`` ready for Excel or CSV: naive datetimes in ``tz``, dates as dates.
-
-    Parameters
-    ----------
-    result
-        A pandas DataFrame (or Series), a report result (its detail rows), a polars DataFrame
-        or a ``pyarrow.Table``.
-    tz : str or None
-        The zone the naive date-times are expressed in: ``"UTC"`` (default), a zone name
-        (``"Europe/Paris"``) or ``None`` for this computer's zone.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Time-zone-aware columns converted to ``tz`` and made naive; naive columns holding only
-        midnights (Salesforce date fields) as ``datetime.date``; lists as ``a; b`` text; a
-        non-default index (report group levels) as leading columns.
-
-    Examples
-    --------
-    >>> df.sf.naive(tz="Europe/Paris")  # doctest: +SKIP
-    """
-    zone = _zone(tz)
-    if _is_report(result):
-        result = getattr(result, "details")  # noqa: B009 - a ReportResult, typed as Any here
-    frame = _flat_index(_to_pandas(result, "naive_frame"))
-    return pd.DataFrame(
-        {i: _column(frame.iloc[:, i], zone) for i in range(frame.shape[1])}
-    ).set_axis(frame.columns, axis=1)
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -294,6 +127,12 @@ def _write(target: Path, writer: Callable[[Path], None]) -> Path:
 # --------------------------------------------------------------------------- Excel
 
 
+def _illegal() -> type[Exception]:
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    return IllegalCharacterError
+
+
 def _need_openpyxl() -> None:
     if importlib.util.find_spec("openpyxl") is None:
         raise OutputLibraryMissingError(
@@ -334,24 +173,6 @@ def _sheet_name(name: str) -> str:
     """A name Excel accepts: at most 31 characters, none of ``[]:*?/\\``."""
     cleaned = "".join("_" if c in "[]:*?/\\" else c for c in name).strip("'") or "Sheet1"
     return cleaned[:31]
-
-
-def _size_columns(sheet: Any, frame: pd.DataFrame) -> None:
-    from openpyxl.utils import get_column_letter
-
-    sample = frame.head(_WIDTH_SAMPLE)
-    for i, name in enumerate(frame.columns, 1):
-        values = sample.iloc[:, i - 1].map(lambda v: len(str(v)) if v is not None else 0)
-        widest = max([len(str(name)), *values.fillna(0).astype(int).tolist()])
-        sheet.column_dimensions[get_column_letter(i)].width = min(widest + 2, _MAX_WIDTH)
-
-
-def _format_times(sheet: Any, frame: pd.DataFrame) -> None:
-    """Time-of-day columns: pandas writes them as fractions of a day; show them as times."""
-    for i in range(frame.shape[1]):
-        if _is_time_of_day(frame.iloc[:, i]):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                cell.number_format = "HH:MM:SS"
 
 
 def to_excel(
@@ -399,7 +220,7 @@ def to_excel(
     zone = tz  # validated below, before any file is touched
     target = _target(path, (".xlsx",), "to_excel")
     sheets: list[tuple[str, pd.DataFrame]] = []
-    if _is_report(result):
+    if is_report(result):
         details = naive_frame(getattr(result, "details"), tz=zone)  # noqa: B009
         sheets.append((_sheet_name(sheet_name or "Details"), details))
         aggregates = getattr(result, "aggregates", None)
@@ -411,25 +232,13 @@ def to_excel(
         _check_sheet(frame, name, target)
 
     def write(temporary: Path) -> None:
-        # Built in memory and closed (saved) only when every sheet is written: closing a
-        # writer after a failure would make openpyxl save a half-built workbook.
-        buffer = io.BytesIO()
-        writer = pd.ExcelWriter(
-            buffer,
-            engine="openpyxl",
-            date_format="YYYY-MM-DD",
-            datetime_format="YYYY-MM-DD HH:MM:SS",
-        )  # datetime.time cells get openpyxl's time format
-        for name, frame in sheets:
-            frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
-            _size_columns(writer.sheets[name], frame)
-            _format_times(writer.sheets[name], frame)
-        writer.close()
-        temporary.write_bytes(buffer.getbuffer())
+        from sfnotebook._xlsx import write_workbook
+
+        write_workbook(temporary, sheets)
 
     try:
         return _write(target, write)
-    except ValueError as exc:  # openpyxl: an illegal character in a cell, and the like
+    except (ValueError, TypeError, _illegal()) as exc:  # openpyxl refused a cell's value
         raise ExportError(
             f"Excel refused a value: {exc}. Clean the column first, or write CSV "
             "(sfnotebook.to_csv). Any earlier file is unchanged.",
@@ -442,12 +251,12 @@ def to_excel(
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Times of day as ``HH:MM:SS`` text (pandas would write ``0 days 10:30:00``)."""
-    times = [i for i in range(frame.shape[1]) if _is_time_of_day(frame.iloc[:, i])]
+    times = [i for i in range(frame.shape[1]) if is_time_of_day(frame.iloc[:, i])]
     if not times:
         return frame
     frame = frame.copy()
     for i in times:
-        frame.isetitem(i, _time_text(frame.iloc[:, i]))
+        frame.isetitem(i, time_text(frame.iloc[:, i]))
     return frame
 
 

@@ -136,15 +136,22 @@ def test_a_failed_write_keeps_the_earlier_file(
     sfnotebook.to_excel(sample(), path)
     before = path.read_bytes()
 
-    def broken(*args: Any, **kwargs: Any) -> None:
+    def broken(book: Any, target: Any) -> None:
+        Path(target).write_bytes(b"PK half a workbook")  # the disk filled up mid-way
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_excel", broken)
+    import glob
+    import tempfile
+
+    spill = glob.glob(f"{tempfile.gettempdir()}/openpyxl.*")
+
+    monkeypatch.setattr(openpyxl.Workbook, "save", broken)
     with pytest.raises(errors.ExportError, match="No space left") as info:
         sfnotebook.to_excel(sample().head(1), path)
     assert info.value.path == str(path) and isinstance(info.value, OSError)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.xlsx"]  # no temporary file left
+    assert glob.glob(f"{tempfile.gettempdir()}/openpyxl.*") == spill  # nor openpyxl's
 
 
 def test_an_interrupt_keeps_the_earlier_file(
@@ -192,6 +199,13 @@ def test_too_many_rows_for_a_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 3)  # a 1,048,576-row frame would be slow
     with pytest.raises(errors.ExportError, match="do not fit an Excel sheet"):
         sfnotebook.to_excel(sample(), tmp_path / "big.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_character_excel_refuses_is_a_typed_error(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"Body": pd.array(["ok", "bell\x07"], dtype="string")})
+    with pytest.raises(errors.ExportError, match="Excel refused a value"):
+        sfnotebook.to_excel(frame, tmp_path / "bell.xlsx")
     assert list(tmp_path.iterdir()) == []
 
 
