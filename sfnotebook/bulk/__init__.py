@@ -144,11 +144,13 @@ def extract(
     output = _output.resolve(output, conn)
     _output.check_dtype_values(dtypes, output)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
+    tally = Tally.start(conn.session)  # the progress summary counts the job's creation too
     job = _create_job(conn, soql, include_deleted=include_deleted)
     return _results(
         conn,
         str(job["id"]),
         created=True,
+        tally=tally,
         soql=soql,
         root=job.get("object"),
         target=target,
@@ -274,6 +276,7 @@ def _results(
     concurrency: int,
     compress: bool | None,
     output: _output.Output,
+    tally: Tally | None = None,
 ) -> Any:
     """Wait for the job, download, convert and check its pages.
 
@@ -281,7 +284,7 @@ def _results(
     failure before it completed: nobody else knows its id, so nothing may be left running.
     """
     collector: Collector | None = None
-    bar = _Progress(progress, job_id, conn.session)
+    bar = _Progress(progress, job_id, tally or Tally.start(conn.session))
     complete = False
     try:
         collector = Collector(conn, soql, root=root, target=target, dtypes=dtypes, output=output)
@@ -392,9 +395,9 @@ class _Progress:
     40,000 rows``, no empty counter), then rows downloaded out of ``numberRecordsProcessed``,
     then one summary line (``JobComplete · 120,000 rows · 4 API calls · 6.2 s``)."""
 
-    def __init__(self, progress: Enabled, job_id: str, session: Any = None) -> None:
+    def __init__(self, progress: Enabled, job_id: str, tally: Tally | None = None) -> None:
         self.job_id = job_id
-        self.bar = progress_bar(None, enabled=progress, tally=Tally.start(session))
+        self.bar = progress_bar(None, enabled=progress, tally=tally)
         self.bar.status(f"Bulk job {job_id}: queued")
 
     def state(self, state: str, processed: int | None) -> None:

@@ -50,3 +50,16 @@ def test_progress_false_prints_nothing(
 ) -> None:
     conn.query("SELECT Id FROM Opportunity LIMIT 4500", progress=False)
     assert capsys.readouterr().out == ""
+
+
+def test_a_bulk_extract_sums_up_with_the_jobs_state(
+    conn: sfnotebook.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = conn.stats["requests"]
+    df = conn.extract("SELECT Id FROM Account", progress=True, poll_interval=0.01)
+    spent = conn.stats["requests"] - before
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, out
+    state, rows, calls, _ = out[0].split(" · ")
+    assert state == "JobComplete" and rows == f"{len(df):,} rows"
+    assert calls == f"{spent:,} API calls"  # the job's creation included

@@ -132,7 +132,7 @@ def test_the_bulk_bar_shows_state_and_rows_then_sums_up(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(bulk, "progress_bar", fake_bar)
     session = _session(1)
-    progress = _Progress(True, "750xx", session)
+    progress = _Progress(True, "750xx", Tally.start(session))
     inner = made[0].bar
     assert inner.desc == "Bulk job 750xx: queued" and inner.bar_format == "{desc}"
     progress.state("InProgress", 40000)
