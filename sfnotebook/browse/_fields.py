@@ -106,11 +106,10 @@ def fields_frame(conn: OrgApi, sobject: str, *, search: str | None) -> Listing:
     frame = pd.DataFrame({name: columns[name] for name in _ORDER})
     name = str(describe.get("name") or sobject)
     what = f"{len(frame):,} fields" + (f" matching {search!r}" if search else "")
-    first_picklist = next((f["name"] for f in fields if f.get("type") in _PICKLISTS), "Field")
-    note = (
-        f'org.picklist("{name}", "{first_picklist}") shows a picklist\'s values; '
-        f'org.describe("{name}") is the raw describe'
-    )
+    picklist = next((f["name"] for f in _fields(describe) if f.get("type") in _PICKLISTS), None)
+    note = f'org.describe("{name}") is the raw describe'
+    if picklist:
+        note = f'org.picklist("{name}", "{picklist}") shows a picklist\'s values; ' + note
     label = describe.get("label")
     title = f"{name} ({label})" if label and label != name else name
     return listing(frame, f"{title}: {what}", note)

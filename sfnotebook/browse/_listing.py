@@ -31,9 +31,7 @@ class Listing(pd.DataFrame):
         return pd.DataFrame
 
     def _repr_html_(self) -> str | None:
-        table = pd.DataFrame(self).to_html(
-            max_rows=_MAX_ROWS, border=0, na_rep="", escape=True, index=False
-        )
+        table = _shown(pd.DataFrame(self)).to_html(border=0, na_rep="", escape=True, index=False)
         return listing_html(getattr(self, "caption", ""), table, note=getattr(self, "note", None))
 
     def __repr__(self) -> str:
@@ -44,6 +42,35 @@ class Listing(pd.DataFrame):
 
 
 register_accessor()  # df.sf on these frames too (the browse verbs load no other wing)
+
+
+def _cell(value: object) -> object:
+    """One shown cell: blank for missing, ``1,234`` for whole numbers, lists as ``a, b``."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return value
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a notebook shows, as text pandas renders without ``<NA>`` or ``[]``."""
+    parts = [frame]
+    if len(frame) > _MAX_ROWS:  # the first and last rows, as pandas shows long frames
+        half = _MAX_ROWS // 2
+        parts = [frame.head(half), frame.tail(half)]
+    shown = [
+        pd.DataFrame(
+            {i: part.iloc[:, i].astype(object).map(_cell) for i in range(part.shape[1])}
+        ).set_axis(part.columns, axis=1)
+        for part in parts
+    ]
+    if len(shown) == 2:
+        gap = pd.DataFrame([["…"] * frame.shape[1]], columns=frame.columns)
+        shown.insert(1, gap)
+    return pd.concat(shown, ignore_index=True) if len(shown) > 1 else shown[0]
 
 
 def listing(frame: pd.DataFrame, caption: str, note: str | None = None) -> Listing:

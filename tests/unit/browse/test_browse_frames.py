@@ -378,3 +378,14 @@ def test_the_browse_wing_and_the_raw_limits_load_no_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_listings_show_blanks_separators_and_a_gap_in_long_tables() -> None:
+    from sfnotebook.browse._listing import listing
+
+    html = browse.fields(BrowseOrg(), "Account", search="date")._repr_html_()
+    assert "&lt;NA&gt;" not in html and "<td>[]</td>" not in html
+    assert "org.picklist(&quot;Account&quot;, &quot;Region__c&quot;)" in html  # whole describe
+    long = listing(pd.DataFrame({"n": pd.array(range(1000, 1100), dtype="Int64")}), "long")
+    html = long._repr_html_()
+    assert "1,000" in html and "1,099" in html and "…" in html and "1,050" not in html
