@@ -315,3 +315,18 @@ def test_a_report_result_exports_itself(tmp_path: Path) -> None:
     assert openpyxl.load_workbook(path).sheetnames == ["Details", "Aggregates"]
     assert cells(path)[1][4] == dt.datetime(2026, 1, 15, 11, 0)
     assert result.to_csv(tmp_path / "r.csv").read_text().count("\n") == 1 + len(sample())
+
+
+def test_arrow_backed_pandas_columns(tmp_path: Path) -> None:
+    at = pa.array([dt.datetime(2026, 1, 1, 12), None, None], pa.timestamp("us", tz="UTC"))
+    day = pa.array([dt.date(2026, 2, 3), None, dt.date(2026, 2, 4)], pa.date32())
+    frame = pd.DataFrame(
+        {
+            "at": pd.Series(at, dtype=pd.ArrowDtype(at.type)),
+            "day": pd.Series(day, dtype=pd.ArrowDtype(day.type)),
+        }
+    )
+    rows = cells(sfnotebook.to_excel(frame, tmp_path / "a.xlsx", tz="Europe/Paris"))
+    assert rows[1] == (dt.datetime(2026, 1, 1, 13, 0), dt.datetime(2026, 2, 3))
+    assert rows[2] == (None, None)  # an empty row keeps its place
+    assert rows[3] == (None, dt.datetime(2026, 2, 4))
