@@ -23,6 +23,7 @@ from sfnotebook.errors import SfNotebookError
 if TYPE_CHECKING:
     from sfnotebook import browse, bulk, dashboards, ingest, reports, soql
     from sfnotebook._doctor import doctor
+    from sfnotebook._rerun import clear_cache
     from sfnotebook.export import to_clipboard, to_csv, to_excel
     from sfnotebook.notebook.magics import load_ipython_extension
     from sfnotebook.notebook.report_browser import report_browser
@@ -35,6 +36,7 @@ __all__ = [
     "Connection",
     "SfNotebookError",
     "__version__",
+    "clear_cache",
     "connect",
     "dashboard",
     "delete",
@@ -121,6 +123,8 @@ def __getattr__(name: str) -> object:
         found = getattr(export, name)
     elif name == "doctor":
         from sfnotebook._doctor import doctor as found
+    elif name == "clear_cache":
+        from sfnotebook._rerun import clear_cache as found
     elif name == "login_panel":
         from sfnotebook.notebook.widgets import login_panel as found
     elif name == "report_browser":

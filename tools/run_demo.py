@@ -127,8 +127,9 @@ def _print_identity(settings: Mapping[str, str]) -> list[str]:
         env_file=False,
         set_default=False,
     )
+    user = org.username  # the identity is asked on first use: now, so the repr names the user
     print(f"Connected: {org!r}")
-    print(f"  user      {org.username} ({org.user_id})")
+    print(f"  user      {user} ({org.user_id})")
     print(f"  org       {org.org_id} at {org.instance_url}")
     print(f"  API       v{org.api_version}")
     limits = org.limits(as_dict=True)

@@ -17,13 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sfnotebook._cachedir import cache_root, write_private
 from sfnotebook._doctor._probes import PROBES, Finding, Probe, Scratch
 from sfnotebook.connection import Connection, get_default
 
@@ -148,7 +147,7 @@ def doctor(
         findings=findings,
     )
     if cache:
-        _write_private(cache_path(conn.org_id), json.dumps(report.as_dict(), indent=1))
+        write_private(cache_path(conn.org_id), json.dumps(report.as_dict(), indent=1))
     return report
 
 
@@ -156,10 +155,7 @@ def cache_path(org_id: str) -> Path:
     """Where the findings for ``org_id`` are kept."""
     if not org_id.isalnum():
         raise ValueError(f"not an org Id: {org_id!r}")
-    base = os.environ.get("SFNOTEBOOK_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "sfnotebook"
-    )
-    return Path(base) / "doctor" / f"{org_id}.json"
+    return cache_root() / "doctor" / f"{org_id}.json"
 
 
 def cached_findings(org: Connection | str) -> DoctorReport | None:
@@ -172,17 +168,3 @@ def cached_findings(org: Connection | str) -> DoctorReport | None:
         return DoctorReport.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no report yet, or one this version cannot read: as if none
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the user only (0600, dir 0700)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -213,7 +213,22 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
     def _finish(self, result: Any, opts: _Options) -> Any:
         if opts.output:
             self._user_ns[opts.output] = result
+            if not opts.quiet:
+                print(_stored(result, opts.output))  # the cell says where its result went
         return None if opts.quiet else result
+
+
+def _stored(result: Any, name: str) -> str:
+    """``Stored 1,204 rows in `accts` (from cache, 12 min old)``."""
+    from sfnotebook._meta import info_of
+    from sfnotebook._rerun._age import describe_age
+
+    rows = result if isinstance(result, int) else len(result)
+    what = "the count" if isinstance(result, int) else f"{rows:,} row{'s' * (rows != 1)}"
+    info = info_of(result) or {}
+    age = info.get("cache_age_s") if info.get("from_cache") else None
+    cached = f" (from cache, {describe_age(age)})" if age is not None else ""
+    return f"Stored {what} in `{name}`{cached}"
 
 
 def _call(fn: Callable[[], Any]) -> Any:

@@ -5,7 +5,15 @@ into the notebook file and shared with it. A secret found in the environment or 
 there (the password field is left empty and a note says where it came from). A typed secret
 reaches the kernel when the field loses focus or Enter is pressed (``continuous_update`` off,
 so not keystroke by keystroke); the panel moves it at once into a private attribute and empties
-the field, so the widget state never keeps it.
+the field, so the widget state never keeps it; the field's placeholder then says a secret was
+received, so the empty field does not look as if it had been lost.
+
+A saved notebook keeps the panel's output but not, by default, its widget state, so where the
+live panel was, a reader of the file (GitHub, nbviewer, ``nbconvert``, VS Code) sees the
+output's ``text/html`` stand-in instead: what the panel is and how to bring it back. JupyterLab
+itself always prefers the widget view and shows "Error displaying widget: model not found" for
+a model that is gone (jupyterlab-manager's ``WidgetRenderer.renderModel``); only its "Save
+Widget State Automatically" setting avoids that, and the stand-in names it.
 """
 
 from __future__ import annotations
@@ -244,6 +252,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             return
         self._typed_secret = Secret(str(change["new"]))
         self.consumer_secret.value = ""
+        self.consumer_secret.placeholder = _RECEIVED
         self.secret_note.value = (
             '<span style="color:#555">Consumer Secret received; it is kept out of the widget '
             "and never saved in the notebook.</span>"
@@ -254,6 +263,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         if not quiet:  # a real Disconnect forgets the typed secret too
             self._typed_secret = None
             self.secret_note.value = self._secret_note()
+            self.consumer_secret.placeholder = self._secret_placeholder()
         self.disconnect_button.disabled = True
         self.connect_button.description = "Connect"
         if conn is None:
@@ -274,10 +284,11 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         return self._env_option
 
     def _secret_placeholder(self) -> str:
+        # Short enough for the field's width (34em less the 9.5em label) in JupyterLab's font.
         if self._origins.get("consumer_secret") == ".env":
-            return "loaded from .env (type here to override)"
+            return "from .env; type to override"
         if self._origins.get("consumer_secret") == "environment":
-            return "loaded from the environment (type here to override)"
+            return "from the environment; type to override"
         return "paste the consumer secret"
 
     def _secret_note(self) -> str:
@@ -291,16 +302,50 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             )
         return ""
 
-    def _idle_status(self, text: str = "Not connected.") -> str:
+    def _idle_status(self, text: str | None = None) -> str:
+        if text is None:
+            text = "Not connected."
+            default = getattr(_connection, "_default", None)
+            if default is not None and getattr(default, "_token", None) is not None:
+                # The kernel is connected already (connect() in an earlier cell): say so, rather
+                # than "Not connected." under that connection's card.
+                text = (
+                    f"Not connected from this panel. {default.username or 'An org'} is "
+                    "connected already, and %%soql and sfnotebook.query use it."
+                )
         return f'<div style="color:#555">{_esc(text)}</div>'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, plus a static stand-in for readers of the saved notebook."""
+        data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/html"] = _standin_html(self._connection)
+        return data
 
     def __repr__(self) -> str:
         state = "connected" if self._connection is not None else "not connected"
         return f"<sfnotebook.LoginPanel {state}>"
 
 
+_RECEIVED = "secret received (not stored here); type to replace"
+
+
 def _esc(text: str) -> str:
     return html.escape(text)
+
+
+def _standin_html(conn: Any) -> str:
+    """What a saved notebook shows where the panel was, once its widget state is gone."""
+    state = "not connected when this output was made"
+    if conn is not None:
+        state = f"connected as {_esc(str(conn.username or 'unknown'))} when this output was made"
+    return (
+        '<div class="sfnotebook-login-standin" style="border:1px solid #ccc;padding:6px 10px;'
+        'color:#555;max-width:40em"><b>Salesforce login panel</b> (' + state + "). "
+        "The panel is a live widget: run this cell to show it again. To keep widgets in a "
+        "saved notebook, turn on JupyterLab's Settings &gt; Save Widget State Automatically "
+        "(no secret is ever kept in the panel's state).</div>"
+    )
 
 
 def login_panel(

@@ -19,7 +19,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -30,6 +30,7 @@ from sfnotebook import dtypes as _dt
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
 from sfnotebook._progress import Enabled, Tally, progress_bar
+from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
 from sfnotebook.errors import (
     IncompleteResultError,
@@ -325,6 +326,8 @@ def query(
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
     output: _output.Output | None = None,
+    cache: CacheAge = None,
+    refresh: bool = False,
 ) -> Frame | QueryResult | int:
     """Run SOQL and return the whole result as a typed DataFrame.
 
@@ -364,6 +367,13 @@ def query(
         The library of the result: a pandas DataFrame, a polars DataFrame or a
         ``pyarrow.Table``, with the same columns (child frames too). Default: the connection's
         ``output`` (``"pandas"`` unless ``connect(output=...)`` chose another).
+
+    cache : str, int or timedelta, optional
+        Keep the result on disk and return it again, with no API call, while it is younger
+        than this: ``"1h"``, ``"30min"``, ``"2d"``, seconds or a ``timedelta``. Default: the
+        connection's ``cache`` (none unless ``connect(cache=...)``). See :mod:`sfnotebook._rerun`.
+    refresh : bool
+        Fetch again even if a kept result is young enough, and keep the new one.
 
     Returns
     -------
@@ -443,6 +453,8 @@ def query_iter(
     include_deleted, progress, dtypes, batch_size, children, split_multipicklist, large_result_rows
         As for ``org.query``.
 
+    Notes
+    -----
     Each chunk has the same columns and dtypes (a column whose
     type the describes cannot tell is inferred per chunk). Completeness is checked at the end:
     if fewer rows than announced arrived, :class:`IncompleteResultError` is raised after the
@@ -483,3 +495,7 @@ def query_iter(
         result = builder.result(dtypes=dtypes, children=children, output=output)
         if isinstance(result, QueryResult) or len(result) or builder.rows == 0:
             yield result
+
+
+if not TYPE_CHECKING:  # metadata and the rerun cache (sfnotebook._rerun); mypy sees the verb
+    query = rerunnable("soql", restorers={"children": QueryResult})(query)
