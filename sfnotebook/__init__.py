@@ -21,9 +21,10 @@ from sfnotebook.connection import Connection, _wing, connect, get_default, use
 from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
-    from sfnotebook import bulk, dashboards, ingest, reports, soql
+    from sfnotebook import browse, bulk, dashboards, ingest, reports, soql
     from sfnotebook._doctor import doctor
     from sfnotebook._rerun import clear_cache
+    from sfnotebook.export import to_clipboard, to_csv, to_excel
     from sfnotebook.notebook.magics import load_ipython_extension
     from sfnotebook.notebook.report_browser import report_browser
     from sfnotebook.notebook.widgets import login_panel
@@ -41,10 +42,13 @@ __all__ = [
     "delete",
     "doctor",
     "extract",
+    "fields",
     "get_default",
     "insert",
     "load_ipython_extension",
     "login_panel",
+    "objects",
+    "picklist",
     "pivot_matrix",
     "query",
     "records_frame",
@@ -52,6 +56,9 @@ __all__ = [
     "report_aggregates",
     "report_browser",
     "report_details",
+    "to_clipboard",
+    "to_csv",
+    "to_excel",
     "update",
     "upsert",
     "use",
@@ -89,9 +96,13 @@ if TYPE_CHECKING:
     upsert = _on_default(ingest.upsert)
     delete = _on_default(ingest.delete)
     dashboard = _on_default(dashboards.dashboard)
+    objects = _on_default(browse.objects)
+    fields = _on_default(browse.fields)
+    picklist = _on_default(browse.picklist)
 
 _ON_DEFAULT = {"query": "soql", "report": "reports", "extract": "bulk", "dashboard": "dashboards"}
 _ON_DEFAULT.update(insert="ingest", update="ingest", upsert="ingest", delete="ingest")
+_ON_DEFAULT.update(objects="browse", fields="browse", picklist="browse")
 
 
 def __getattr__(name: str) -> object:
@@ -107,6 +118,10 @@ def __getattr__(name: str) -> object:
         from sfnotebook.reports import frames
 
         found = getattr(frames, name)
+    elif name in ("to_excel", "to_csv", "to_clipboard"):
+        from sfnotebook import export
+
+        found = getattr(export, name)
     elif name == "doctor":
         from sfnotebook._doctor import doctor as found
     elif name == "clear_cache":

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from sfnotebook.dtypes import FieldType
 from sfnotebook.dtypes import pandas_dtype_named as pandas_dtype
 from sfnotebook.errors import OutputLibraryMissingError
+from sfnotebook.export import register_accessor
 
 __all__ = [
     "OUTPUTS",
@@ -315,3 +316,8 @@ def apply_overrides(result: Any, dtypes: Mapping[str, Any] | None, output: Outpu
         at = result.column_names.index(name)
         result = result.set_column(at, name, result.column(at).cast(_arrow_type(dtype)))
     return result
+
+
+# Every frame is born here, so this is where ``df.sf`` (sfnotebook.export's accessor) gets
+# registered: with pandas, which this module loads anyway, never by ``import sfnotebook``.
+register_accessor()

@@ -21,7 +21,6 @@ from sfnotebook._answers import (
     decode_describe,
     decode_identity,
     decode_json,
-    decode_limits,
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
@@ -35,6 +34,7 @@ from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy, same_origin
 from sfnotebook._version import __version__
 from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
+from sfnotebook.browse._describe import SObjectDescribe
 from sfnotebook.errors import (
     ConnectionClosedError,
     InvalidSettingError,
@@ -49,7 +49,7 @@ from sfnotebook.settings import Settings, load_settings, mask_userinfo
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
-    from sfnotebook import bulk, dashboards, ingest, reports, soql
+    from sfnotebook import browse, bulk, dashboards, ingest, reports, soql
     from sfnotebook._output import Output
     from sfnotebook._rerun import CacheAge
 
@@ -215,6 +215,10 @@ def _wing(name: str) -> ModuleType:
         from sfnotebook import dashboards
 
         return dashboards
+    if name == "browse":
+        from sfnotebook import browse
+
+        return browse
     from sfnotebook import bulk
 
     return bulk
@@ -649,8 +653,11 @@ class Connection:
         """
         api_name(sobject, argument="sobject", what="an object's API name")
         # One request per object, whatever the number of threads asking at once: the others
-        # wait for it and share its answer (the same dict), or its failure.
-        return self._describes.get(sobject.lower(), lambda: self._fetch_describe(sobject))
+        # wait for it and share its answer (the same dict), or its failure. SObjectDescribe:
+        # the same dict, shown in a notebook as a compact card (sfnotebook.browse).
+        return self._describes.get(
+            sobject.lower(), lambda: SObjectDescribe(self._fetch_describe(sobject))
+        )
 
     def _kept_describe(self, sobject: str) -> JsonObject | None:
         """The describe this connection or the disk cache holds, not revalidated; no request.
@@ -686,10 +693,6 @@ class Connection:
         if cache is not None:
             cache.store(sobject, resp, describe)
         return describe
-
-    def limits(self) -> dict[str, dict[str, int]]:
-        """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""
-        return decode_limits(self.request("GET", "limits"))
 
     def _choose_version(self, pinned: str | None, offered: list[str]) -> str:
         """The pinned version if the org offers it, else the newest the org lists."""
@@ -727,6 +730,10 @@ class Connection:
         upsert = ingest.upsert
         delete = ingest.delete
         dashboard = dashboards.dashboard
+        objects = browse.objects
+        fields = browse.fields
+        picklist = browse.picklist
+        limits = browse.limits
         reports = reports.reports  # last: these names shadow the modules in this class body
         dashboards = dashboards.dashboards
     else:
@@ -743,6 +750,10 @@ class Connection:
         delete = _Verb("ingest")
         dashboards = _Verb("dashboards")
         dashboard = _Verb("dashboards")
+        objects = _Verb("browse")
+        fields = _Verb("browse")
+        picklist = _Verb("browse")
+        limits = _Verb("browse")
 
     @property
     def token(self) -> Token:

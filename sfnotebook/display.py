@@ -1,4 +1,5 @@
-"""HTML reprs for notebooks: the connection, report results, and the login panel's messages.
+"""HTML reprs for notebooks: the connection, report results, browse listings and describe
+cards, and the login panel's messages.
 
 Every value is escaped with :func:`html.escape`; no function here ever renders a token or a
 consumer secret (the connection's token is simply never read). pandas is imported only when
@@ -14,6 +15,8 @@ from typing import Any
 __all__ = [
     "connection_html",
     "error_html",
+    "key_value_html",
+    "listing_html",
     "progress_html",
     "report_html",
     "usage_text",
@@ -24,6 +27,7 @@ _TABLE = "border-collapse:collapse;margin:0.25em 0"
 _TH = "text-align:left;padding:1px 12px 1px 0;font-weight:600;vertical-align:top"
 _TD = "text-align:left;padding:1px 12px 1px 0;font-family:monospace"
 _TITLE = "font-weight:600;margin-bottom:0.2em"
+_NOTE = "color:#555;margin-top:0.2em"
 
 
 def _e(value: Any) -> str:
@@ -43,10 +47,39 @@ def _table(title: str, pairs: Iterable[tuple[str, Any]], *, css_class: str) -> s
     )
 
 
+def key_value_html(
+    title: str, pairs: Iterable[tuple[str, Any]], *, css_class: str, footer: str | None = None
+) -> str:
+    """A titled two-column card (a describe card), with an optional grey line under it."""
+    card = _table(title, pairs, css_class=css_class)
+    if footer:
+        card = card[: -len("</div>")] + f'<div style="{_NOTE}">{_e(footer)}</div></div>'
+    return card
+
+
+def listing_html(caption: str, table_html: str, *, note: str | None = None) -> str:
+    """A listing: a bold caption, a table already rendered as HTML (pandas' own), a note.
+
+    ``table_html`` is trusted markup (pandas escapes every value it renders); the caption and
+    the note are escaped here.
+    """
+    out = f'<div class="sfnotebook-listing"><div style="{_TITLE}">{_e(caption)}</div>'
+    out += table_html
+    if note:
+        out += f'<div style="{_NOTE}">{_e(note)}</div>'
+    return out + "</div>"
+
+
+# What the connection card says before any answer carried a Sforce-Limit-Info header (the
+# token exchange and the versions list do not). Nothing is fetched to fill it: a repr does no
+# I/O, and the next API call brings the figure.
+USAGE_NOT_YET = "reported by the first API call (org.limits() lists every limit)"
+
+
 def usage_text(usage: tuple[int, int] | None) -> str:
     """``(used, max)`` -> ``"1,234 of 15,000 requests (8.2%) in the last 24 hours"``."""
     if not usage:
-        return "not reported yet"
+        return USAGE_NOT_YET
     used, limit = usage
     share = f" ({used / limit:.1%})" if limit else ""
     return f"{used:,} of {limit:,} requests{share} in the last 24 hours"

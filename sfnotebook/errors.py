@@ -56,7 +56,9 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     ├── IngestIncompleteError         (also IncompleteResultError) ingest results that do not
     │                                  add up to the rows sent
     ├── OutputFolderError             extract(to=...) got a file or a folder already in use
-    └── OutputLibraryMissingError     output="polars" without polars installed
+    ├── OutputLibraryMissingError     output="polars" (or an Excel export) without the library
+    └── ExportError                   to_excel/to_csv/to_clipboard could not write (the earlier
+                                      file, if any, is left as it was)
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ __all__ = [
     "DashboardNotFoundError",
     "DashboardRefreshError",
     "DashboardWarning",
+    "ExportError",
     "GrantTypeNotEnabledError",
     "IncompleteResultError",
     "IngestIncompleteError",
@@ -691,6 +694,24 @@ class OutputLibraryMissingError(SfNotebookError, ImportError):
     def __init__(self, message: str, *, library: str) -> None:
         super().__init__(message)
         self.library = library
+
+
+class ExportError(SfNotebookError, OSError):
+    """An export (``to_excel``, ``to_csv``, ``to_clipboard``) could not be written.
+
+    A file export writes a temporary file beside the target and renames it over the target
+    only once complete, so after this error an earlier file at ``path`` is as it was. Also an
+    :class:`OSError`, so code written against the built-in keeps working.
+
+    Attributes
+    ----------
+    path : str | None
+        The file that was to be written (None for the clipboard).
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class IngestProblem(NamedTuple):

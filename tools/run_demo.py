@@ -163,7 +163,7 @@ def _print_identity(settings: Mapping[str, str]) -> list[str]:
     print(f"  user      {user} ({org.user_id})")
     print(f"  org       {org.org_id} at {org.instance_url}")
     print(f"  API       v{org.api_version}")
-    limits = org.limits()
+    limits = org.limits(as_dict=True)
     print("  limits    (remaining / max)")
     for name in sorted(limits):
         value = limits[name]

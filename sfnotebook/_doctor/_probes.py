@@ -216,7 +216,7 @@ def _user(calls: _Calls, scratch: Scratch) -> Finding:
 
 def _limits(calls: _Calls, scratch: Scratch) -> Finding:
     calls.count += 1
-    limits = calls.conn.limits()
+    limits = calls.conn.limits(as_dict=True)
     spent = {name: limits[name] for name in SPENT_LIMITS if name in limits}
     text = "; ".join(f"{n} {v['Remaining']:,} of {v['Max']:,}" for n, v in spent.items())
     absent = [name for name in SPENT_LIMITS if name not in limits]

@@ -36,7 +36,7 @@ from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._paths import record_id
 from sfnotebook._polling import FIRST_POLL, first_poll, next_poll
-from sfnotebook._progress import Enabled, progress_bar
+from sfnotebook._progress import Enabled, Tally, progress_bar
 from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
 from sfnotebook.bulk._collect import Collector
@@ -158,11 +158,13 @@ def extract(
     output = _output.resolve(output, conn)
     _output.check_dtype_values(dtypes, output)
     target = prepare_folder(to, overwrite=overwrite) if to is not None else None
+    tally = Tally.start(conn.session)  # the progress summary counts the job's creation too
     job = _create_job(conn, soql, include_deleted=include_deleted)
     return _results(
         conn,
         str(job["id"]),
         created=True,
+        tally=tally,
         soql=soql,
         root=job.get("object"),
         target=target,
@@ -288,6 +290,7 @@ def _results(
     concurrency: int,
     compress: bool | None,
     output: _output.Output,
+    tally: Tally | None = None,
 ) -> Any:
     """Wait for the job, download, convert and check its pages.
 
@@ -295,7 +298,7 @@ def _results(
     failure before it completed: nobody else knows its id, so nothing may be left running.
     """
     collector: Collector | None = None
-    bar = _Progress(progress, job_id)
+    bar = _Progress(progress, job_id, tally or Tally.start(conn.session))
     complete = False
     try:
         collector = Collector(conn, soql, root=root, target=target, dtypes=dtypes, output=output)
@@ -402,16 +405,21 @@ def _abort(conn: OrgApi, job_id: str) -> None:
 
 
 class _Progress:
-    """The job state while it runs, then rows downloaded out of ``numberRecordsProcessed``."""
+    """The job's state and rows processed while it runs (``Bulk job 750...: InProgress ·
+    40,000 rows``, no empty counter), then rows downloaded out of ``numberRecordsProcessed``,
+    then one summary line (``JobComplete · 120,000 rows · 4 API calls · 6.2 s``)."""
 
-    def __init__(self, progress: Enabled, job_id: str) -> None:
-        self.bar = progress_bar(None, enabled=progress, desc=f"Bulk job {job_id}: queued")
+    def __init__(self, progress: Enabled, job_id: str, tally: Tally | None = None) -> None:
+        self.job_id = job_id
+        self.bar = progress_bar(None, enabled=progress, tally=tally)
+        self.bar.status(f"Bulk job {job_id}: queued")
 
     def state(self, state: str, processed: int | None) -> None:
-        text = f"Bulk job: {state}"
+        text = f"Bulk job {self.job_id}: {state}"
         if processed:
-            text += f" ({processed:,} rows processed)"
-        self.bar.set_description(text)
+            text += f" · {processed:,} rows"
+        self.bar.status(text)
+        self.bar.finish_state(state)
 
     def downloading(self, total: int | None) -> None:
         self.bar.reset(total=total)

@@ -35,7 +35,7 @@ from sfnotebook import _options, _output
 from sfnotebook._api import Frame, OrgApi, Progress
 from sfnotebook._paths import api_name
 from sfnotebook._polling import FIRST_POLL
-from sfnotebook._progress import progress_bar
+from sfnotebook._progress import Tally, progress_bar
 from sfnotebook.errors import (
     IngestIncompleteError,
     IngestJobError,
@@ -336,7 +336,10 @@ def _run(
     """Run the jobs one after the other; stop at the first that does not complete."""
     key = prepared.key if prepared.operation == "upsert" else None
     bar = progress_bar(
-        prepared.rows.count, enabled=progress, desc=f"{prepared.operation} {prepared.sobject}"
+        prepared.rows.count,
+        enabled=progress,
+        desc=f"{prepared.operation} {prepared.sobject}",
+        tally=Tally.start(getattr(conn, "session", None)),
     )
     job: Job | None = None
     try:

@@ -242,9 +242,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         self._connection = conn
         if conn.api_usage is None:
             # The login calls carry no Sforce-Limit-Info header; one /limits call brings it.
-            # If it fails, usage just stays "not reported yet": the connection itself is fine.
+            # If it fails, the card says usage comes with the first call: the connection is fine.
             with contextlib.suppress(SfNotebookError):
-                conn.limits()
+                conn.limits(as_dict=True)
         self.status.value = (
             '<div style="color:#1a7f37;font-weight:600">&#10004; Connected</div>'
             + connection_html(conn)

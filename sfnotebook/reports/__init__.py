@@ -164,6 +164,7 @@ def _fetch_whole(
 ) -> ReportResult:
     """The first run, then (past 2,000 rows) the planned paging runs; every row checked."""
     report_id = runner.report_id
+    tally = _tally(conn)  # the progress summary's API calls and time
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     sent: list[dict[str, str]] | None = None
@@ -206,7 +207,13 @@ def _fetch_whole(
         grouped_as_tabular(base)  # refuses a report past the column cap before any other run
     if expected is not None:  # without a record count the runs cannot be planned
         ledger.plan(total=expected, name=first_name(first))
-    bar = _progress_bar(expected, enabled=progress, desc=f"Report {first_name(first)}")
+    bar = _progress_bar(
+        expected,
+        enabled=progress,
+        desc=f"Report {first_name(first)}",
+        tally=tally,
+        runs=lambda: runner.runs,
+    )
     try:
         rows, counted = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
     finally:
@@ -236,10 +243,16 @@ def _check_count(first: Mapping[str, Any], expected: int | None, received: int) 
         )
 
 
-def _progress_bar(total: int | None, *, enabled: bool | str, desc: str) -> Any:
+def _progress_bar(total: int | None, *, enabled: bool | str, desc: str, **summary: Any) -> Any:
     from sfnotebook._progress import progress_bar  # front-end: loaded only when paging
 
-    return progress_bar(total, enabled=enabled, desc=desc)
+    return progress_bar(total, enabled=enabled, desc=desc, **summary)
+
+
+def _tally(conn: OrgApi) -> Any:
+    from sfnotebook._progress import Tally
+
+    return Tally.start(getattr(conn, "session", None))
 
 
 def first_name(payload: Mapping[str, Any]) -> str:

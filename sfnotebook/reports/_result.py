@@ -10,6 +10,9 @@ from sfnotebook.reports.frames import grouping_names, relabel_empty, report_aggr
 from sfnotebook.reports.pivot import pivot_matrix
 
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
     import pandas as pd
 
 __all__ = ["ReportResult"]
@@ -156,6 +159,19 @@ class ReportResult:
     ) -> pd.DataFrame:
         """MATRIX reports: one down level by one across level, without totals (``matrix_level``)."""
         return charts.matrix_level(self._pandas_aggregates(empty_label), down, across, value=value)
+
+    def to_excel(self, path: str | os.PathLike[str], *, tz: str | None = "UTC") -> Path:
+        """:func:`sfnotebook.to_excel` of this result: a Details and an Aggregates sheet, naive
+        date-times in ``tz`` (pandas' own ``to_excel`` refuses time-zone-aware ones)."""
+        from sfnotebook.export import to_excel
+
+        return to_excel(self, path, tz=tz)
+
+    def to_csv(self, path: str | os.PathLike[str], *, tz: str | None = "UTC") -> Path:
+        """:func:`sfnotebook.to_csv` of the detail rows, naive date-times in ``tz``."""
+        from sfnotebook.export import to_csv
+
+        return to_csv(self, path, tz=tz)
 
     def __len__(self) -> int:
         return len(self.details)

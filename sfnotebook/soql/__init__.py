@@ -29,7 +29,7 @@ from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
-from sfnotebook._progress import Enabled, progress_bar
+from sfnotebook._progress import Enabled, Tally, progress_bar
 from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
 from sfnotebook.errors import (
@@ -221,6 +221,7 @@ def _run_once(
 
     A count-only query yields ``(None, count)``.
     """
+    tally = Tally.start(getattr(conn, "session", None))  # the progress summary's calls and time
     select = sp.parse_select(soql)
     # Without child subqueries a thread can follow the pages on its own (no child cursor to
     # protect), so downloads run ahead of the conversion.
@@ -247,7 +248,7 @@ def _run_once(
         if layout is not None:
             builder = FrameBuilder(layout, split_multipicklist=split_multipicklist)
         if not head.done:
-            bar = progress_bar(head.totalSize, enabled=progress, desc="query")
+            bar = progress_bar(head.totalSize, enabled=progress, desc="query", tally=tally)
         received = 0
         try:
             while raw is not None:

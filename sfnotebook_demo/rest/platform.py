@@ -1,5 +1,12 @@
 """Org-level REST resources of the demo org: versions, the resource directory, limits.
 
+``/limits/recordCount`` follows REST API's "Record Count" resource (API 40.0 and later;
+developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_record_count.htm):
+``{"sObjects": [{"count": n, "name": "Account"}, ...]}``; ``sObjects=A,B`` narrows the list and
+"if a listed object is not found in the org, it is ignored and not returned"; without it every
+object is listed. Records in the recycle bin are not counted. Salesforce's figure is a cached
+snapshot; the demo's is always current (a client must not rely on either).
+
 Also the API usage counter behind the ``Sforce-Limit-Info`` header, and the other ``/limits``
 entries features use up. ``Hourly*`` limits count over a rolling hour (the runs of the last
 3,600 seconds), others since the org started. Report runs are taken by the reports feature
@@ -20,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sfnotebook_demo.http import Request, Response, Router, json_response
+from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 from sfnotebook_demo.state import API_VERSIONS, OrgState
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "LIMIT_MAX",
     "ApiUsage",
     "limit_consumed",
+    "record_counts",
     "register",
     "version_label",
     "versions_payload",
@@ -201,6 +209,29 @@ def limits_payload(usage: ApiUsage, limit_max: int | None = None) -> dict[str, A
     return dict(sorted(out.items()))
 
 
+# The first API version with the Record Count resource (its documentation page).
+RECORD_COUNT_SINCE = 40.0
+
+
+def record_counts(database: Any, names: str | None) -> dict[str, Any]:
+    """The ``/limits/recordCount`` body for ``sObjects=names`` (None: every object)."""
+    from sfnotebook_demo.data.schema import SCHEMA
+
+    by_lower = {name.lower(): name for name in SCHEMA}
+    if names is None:
+        wanted = sorted(SCHEMA)
+    else:  # unknown names are ignored, as documented; each object once, in the asked order
+        asked = (by_lower.get(n.strip().lower()) for n in names.split(","))
+        wanted = list(dict.fromkeys(n for n in asked if n))
+    conn = database.connect()
+    out = []
+    for name in wanted:
+        sql = f'SELECT COUNT(*) FROM "{name}" WHERE NOT "IsDeleted"'  # noqa: S608 - a schema name
+        (count,) = conn.execute(sql).fetchone()
+        out.append({"count": int(count), "name": name})
+    return {"sObjects": out}
+
+
 def register(router: Router, org: OrgState) -> None:
     """Add ``GET /services/data/``, the version's resource directory and ``/limits``."""
     usage: ApiUsage = org.feature("api_usage", ApiUsage)
@@ -225,6 +256,12 @@ def register(router: Router, org: OrgState) -> None:
         limit_max = getattr(faults, "request_limit", None)
         return json_response(limits_payload(usage, limit_max))
 
+    def record_count(request: Request) -> Response:
+        if float(request.api_version or 0) < RECORD_COUNT_SINCE:
+            return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+        return json_response(record_counts(org.database, request.query.get("sObjects")))
+
     router.add("GET", r"/services/data/?", versions, auth=False)
     router.add("GET", r"/services/data/{v}/?", directory)
     router.add("GET", r"/services/data/{v}/limits/?", limits)
+    router.add("GET", r"/services/data/{v}/limits/recordCount/?", record_count)

@@ -143,7 +143,7 @@ def _job_results(conn: sfnotebook.Connection, org: Org, opts: dict[str, Any], _:
 
 def _limits(conn: sfnotebook.Connection, org: Org, opts: dict[str, Any], _: Path) -> Any:
     # What an org's limits are; the Remaining counts move with every call.
-    return {name: value["Max"] for name, value in conn.limits().items()}
+    return {name: value["Max"] for name, value in conn.limits(as_dict=True).items()}
 
 
 def _simple_salesforce(conn: sfnotebook.Connection, org: Org, opts: dict[str, Any], _: Path) -> Any:
@@ -369,7 +369,7 @@ def test_cell(org: Org, fault: str, verb: str, phase_name: str) -> None:
         _bulk(org).queue_delay = queue_delay
         demo.set_faults(**FaultConfig.defaults())
     # The connection still works once the fault is gone.
-    assert conn.limits()["DailyApiRequests"]["Max"] > 0
+    assert conn.limits(as_dict=True)["DailyApiRequests"]["Max"] > 0
 
 
 def test_org_sf_calls_wait_no_longer_than_the_connection_timeout(

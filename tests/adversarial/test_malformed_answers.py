@@ -75,7 +75,7 @@ def _identity(proxy: RewritingProxy) -> object:
 
 
 def _limits(proxy: RewritingProxy) -> object:
-    return _connect(proxy).limits()
+    return _connect(proxy).limits(as_dict=True)
 
 
 def _describe(proxy: RewritingProxy) -> object:

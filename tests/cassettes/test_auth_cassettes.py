@@ -71,7 +71,7 @@ def test_replayed_exchange(case: str, error: type[Exception] | None, live: Any) 
             org = sfnotebook.connect(**creds, env_file=False, set_default=False)
             assert org.user_id.startswith("005")
             assert org.api_version == "68.0"
-            assert org.limits()["DailyApiRequests"]["Max"] > 0
+            assert org.limits(as_dict=True)["DailyApiRequests"]["Max"] > 0
         else:
             with pytest.raises(error) as info:
                 sfnotebook.connect(**creds, env_file=False, set_default=False)

@@ -38,7 +38,7 @@ def _connect(proxy: RewritingProxy) -> sfnotebook.Connection:
 def test_through_the_rewriter_everything_works(bad: RewritingProxy) -> None:
     org = _connect(bad)
     assert org.instance_url == bad.url
-    assert org.username and org.limits()["DailyApiRequests"]["Max"] > 0
+    assert org.username and org.limits(as_dict=True)["DailyApiRequests"]["Max"] > 0
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def test_simple_salesforce_is_one_attribute_away(org: sfnotebook.Connection) -> 
 
 
 def test_limits_and_usage(org: sfnotebook.Connection) -> None:
-    limits = org.limits()
+    limits = org.limits(as_dict=True)
     assert limits["DailyApiRequests"]["Max"] >= limits["DailyApiRequests"]["Remaining"] > 0
     assert org.api_usage is not None and org.api_usage[1] > 0
 
@@ -57,7 +57,7 @@ def test_expired_token_is_replaced_without_the_caller_noticing(demo_org: Any) ->
     conn = connect_to(demo_org)
     before = conn.token.access_token.reveal()
     demo_org.expire_sessions()
-    assert conn.limits()["DailyApiRequests"]["Max"] > 0  # our own call path
+    assert conn.limits(as_dict=True)["DailyApiRequests"]["Max"] > 0  # our own call path
     assert conn.token.access_token.reveal() != before
     demo_org.expire_sessions()
     assert conn.sf.limits()  # simple-salesforce's call path, same session

@@ -201,10 +201,10 @@ def test_components_carry_title_type_and_the_filters_applied(org: Any) -> None:
 
 def test_refresh_spends_one_refresh_and_says_so(org: Any) -> None:
     before = org.dashboard("Executive Overview").last_refreshed
-    left = org.limits()["HourlyDashboardRefreshes"]["Remaining"]
+    left = org.limits(as_dict=True)["HourlyDashboardRefreshes"]["Remaining"]
     res = org.dashboard("Executive Overview", refresh=True)
     assert res.refreshed is True
-    assert org.limits()["HourlyDashboardRefreshes"]["Remaining"] == left - 1
+    assert org.limits(as_dict=True)["HourlyDashboardRefreshes"]["Remaining"] == left - 1
     assert len(res.notes) == 1
     assert "spent one of the org's 200 dashboard refreshes per hour" in res.notes[0]
     assert f"({left - 1:,} of 200 left this hour)" in res.notes[0]
@@ -215,9 +215,9 @@ def test_refresh_spends_one_refresh_and_says_so(org: Any) -> None:
 
 def test_a_refresh_already_running_is_waited_for_not_spent_again(org: Any) -> None:
     org.request("PUT", f"analytics/dashboards/{_id(org, 'Marketing Funnel')}")
-    left = org.limits()["HourlyDashboardRefreshes"]["Remaining"]
+    left = org.limits(as_dict=True)["HourlyDashboardRefreshes"]["Remaining"]
     res = org.dashboard("Marketing Funnel", refresh=True)
-    assert org.limits()["HourlyDashboardRefreshes"]["Remaining"] == left
+    assert org.limits(as_dict=True)["HourlyDashboardRefreshes"]["Remaining"] == left
     assert res.notes == [
         "A refresh of this dashboard was already running: it was waited for, and no refresh "
         "was spent."
@@ -231,7 +231,7 @@ def _id(org: Any, name: str) -> str:
 
 def test_a_used_up_refresh_allowance_is_a_dashboard_refresh_error(org: Any, demo_org: Any) -> None:
     dashboards = demo_org.server.org.features["dashboards"]
-    used = org.limits()["HourlyDashboardRefreshes"]
+    used = org.limits(as_dict=True)["HourlyDashboardRefreshes"]
     dashboards.refresh_max = used["Max"] - used["Remaining"]
     try:
         with pytest.raises(DashboardRefreshError, match="refresh=False") as caught:

@@ -475,6 +475,12 @@ def test_progress_shows_job_state_then_rows_out_of_processed(
         def set_description(self, text: str) -> None:
             events.append(("desc", text))
 
+        def status(self, text: str) -> None:
+            events.append(("status", text))
+
+        def finish_state(self, state: str) -> None:
+            events.append(("state", state))
+
         def reset(self, total: int | None = None) -> None:
             events.append(("total", total))
 
@@ -486,8 +492,9 @@ def test_progress_shows_job_state_then_rows_out_of_processed(
 
     monkeypatch.setattr(bulk, "progress_bar", lambda *a, **k: Recorder())
     org.extract(SMALL, max_records=PAGE, poll_interval=0.01, progress=True)
-    states = [v for k, v in events if k == "desc" and str(v).startswith("Bulk job")]
-    assert states and "JobComplete" in states[-1]
+    states = [v for k, v in events if k == "status" and str(v).startswith("Bulk job")]
+    assert states and "JobComplete" in states[-1] and "?" not in states[-1]
+    assert ("state", "JobComplete") in events  # the summary line starts with it
     assert ("total", len(small)) in events  # numberRecordsProcessed
     rows = [v for k, v in events if k == "rows"]
     assert sum(rows) == len(small) and len(rows) == -(-len(small) // PAGE)

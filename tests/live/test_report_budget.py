@@ -30,7 +30,7 @@ def conn(request: pytest.FixtureRequest, demo_org: Any) -> Iterator[sfnotebook.C
 
 
 def _runs_left(conn: sfnotebook.Connection) -> tuple[int, int]:
-    limits = conn.limits()
+    limits = conn.limits(as_dict=True)
     return limits["HourlySyncReportRuns"]["Remaining"], limits["HourlyAsyncReportRuns"]["Remaining"]
 
 

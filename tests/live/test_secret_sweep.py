@@ -254,7 +254,7 @@ def _identity_null(s: Sweep) -> Any:
 def _limits_login_page(s: Sweep) -> Any:
     org = _via_proxy(s)
     s.proxy.answer("GET", r"/limits/?$", 200, LOGIN_PAGE)
-    return org.limits()
+    return org.limits(as_dict=True)
 
 
 def _describe_empty(s: Sweep) -> Any:
@@ -334,7 +334,7 @@ def _bulk_job_failed(s: Sweep) -> Any:
 def _server_unavailable(s: Sweep) -> Any:
     org = connect_to(s.demo, retries=1)
     s.demo.set_faults(error_rate=1.0)
-    return org.limits()
+    return org.limits(as_dict=True)
 
 
 def _dropped_connection(s: Sweep) -> Any:

@@ -303,7 +303,7 @@ def test_limits_accept_old_string_counts_and_skip_non_objects() -> None:
         "application/json",
         json.dumps(body).encode(),
     )
-    assert conn.limits() == {"A": {"Max": 10, "Remaining": 7}}
+    assert conn.limits(as_dict=True) == {"A": {"Max": 10, "Remaining": 7}}
     body = {"A": {"Max": "ten", "Remaining": 7}}
     fake.override["/services/data/v68.0/limits"] = (
         200,

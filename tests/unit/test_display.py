@@ -48,7 +48,7 @@ def test_connection_html_escapes_hostile_values() -> None:
 
 
 def test_usage_text() -> None:
-    assert usage_text(None) == "not reported yet"
+    assert usage_text(None).startswith("reported by the first API call")
     assert usage_text((0, 0)) == "0 of 0 requests in the last 24 hours"
 
 
@@ -109,3 +109,19 @@ def test_report_html_reads_groupings_from_metadata() -> None:
     out = report_html(result)
     assert "Matrix" in out
     assert "OWNER (rows), CLOSE_DATE (columns)" in out
+
+
+def test_usage_before_any_call_says_when_it_comes() -> None:
+    out = connection_html(fake_connection(api_usage=None))
+    assert "not reported yet" not in out
+    assert "reported by the first API call" in out and "org.limits()" in out
+
+
+def test_listing_and_card_html_escape_their_text() -> None:
+    from sfnotebook.display import key_value_html, listing_html
+
+    listing = listing_html("<b>caption</b>", "<table></table>", note="a & b")
+    assert "&lt;b&gt;caption" in listing and "a &amp; b" in listing
+    assert "<table></table>" in listing  # pandas' own, already escaped markup
+    card = key_value_html("T", [("k", "<v>")], css_class="c", footer="<hint>")
+    assert "&lt;v&gt;" in card and "&lt;hint&gt;" in card and card.endswith("</div>")

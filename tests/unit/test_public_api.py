@@ -54,6 +54,16 @@ def _verbs() -> list[tuple[str, Any]]:
         ("org.dashboards", org.dashboards),
         ("org.dashboard", org.dashboard),
         ("sfnotebook.dashboard", sfnotebook.dashboard),
+        ("org.objects", org.objects),
+        ("org.fields", org.fields),
+        ("org.picklist", org.picklist),
+        ("org.limits", org.limits),
+        ("sfnotebook.objects", sfnotebook.objects),
+        ("sfnotebook.fields", sfnotebook.fields),
+        ("sfnotebook.picklist", sfnotebook.picklist),
+        ("sfnotebook.to_excel", sfnotebook.to_excel),
+        ("sfnotebook.to_csv", sfnotebook.to_csv),
+        ("sfnotebook.to_clipboard", sfnotebook.to_clipboard),
     ]
 
 
@@ -67,6 +77,13 @@ KEYWORDS = {
     "sfnotebook.extract": {"soql", "to", "overwrite", "dtypes"},
     "org.dashboard": {"dashboard", "refresh", "filters", "running_user", "output"},
     "sfnotebook.dashboard": {"dashboard", "refresh", "filters"},
+    "org.objects": {"search", "counts"},
+    "org.fields": {"sobject", "search"},
+    "org.picklist": {"sobject", "field"},
+    "org.limits": {"as_dict"},
+    "sfnotebook.to_excel": {"result", "path", "tz", "sheet_name"},
+    "sfnotebook.to_csv": {"result", "path", "tz"},
+    "sfnotebook.to_clipboard": {"result", "tz"},
 }
 
 

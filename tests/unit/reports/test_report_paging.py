@@ -634,7 +634,9 @@ def fake_progress(calls: list[Any]) -> Callable[..., Any]:
         def close(self) -> None:
             calls.append("closed")
 
-    def progress_bar(total: int | None, *, enabled: Any = "auto", desc: str = "") -> Bar:
+    def progress_bar(
+        total: int | None, *, enabled: Any = "auto", desc: str = "", **summary: Any
+    ) -> Bar:
         calls.append(("total", total))
         return Bar()
 
