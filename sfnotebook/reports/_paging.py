@@ -55,6 +55,7 @@ __all__ = [
     "ROW_LIMIT",
     "Cursor",
     "choose_cursors",
+    "cursor_value",
     "filter_date",
     "filter_operators",
     "operators",
@@ -62,9 +63,11 @@ __all__ = [
     "page_details_counted",
     "record_count",
     "record_id_column",
+    "tabular_rows",
     "truncated",
     "type_columns",
     "with_added_filter",
+    "with_row_count",
 ]
 
 ROW_LIMIT = 2000
@@ -261,14 +264,14 @@ def _crowded(
     """
     if not sample or not total:
         return False
-    values = Counter(_cursor_value(cells[at], data_type) for cells in sample if at < len(cells))
+    values = Counter(cursor_value(cells[at], data_type) for cells in sample if at < len(cells))
     blanks = values.pop(None, 0)
     busiest = max(values.values(), default=0)
     scale = total / len(sample)
     return max(busiest, blanks) * scale >= ROW_LIMIT * 0.75
 
 
-def _cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
+def cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
     """A cell's value as a filter value of its column (None when blank)."""
     value = _value(cell)
     if value is None:
@@ -336,12 +339,18 @@ def page_details_counted(
     """:func:`page_details`, and the record count of its first, unfiltered page (or None)."""
     chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
     pager = _Pager(run, metadata, chain, on_rows)
+    rows = pager.page(with_row_count(metadata), 0, first=first, pre_seen=Counter())
+    return rows, pager.total
+
+
+def with_row_count(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``metadata`` whose aggregates include RowCount (the count rows are checked
+    against: each run answers it as its grand total, ``T!T``)."""
     base = copy.deepcopy(dict(metadata))
     aggregates = list(base.get("aggregates") or [])
     if not any(str(a).lower() == "rowcount" for a in aggregates):
-        base["aggregates"] = [*aggregates, "RowCount"]  # the count to check the rows against
-    rows = pager.page(base, 0, first=first, pre_seen=Counter())
-    return rows, pager.total
+        base["aggregates"] = [*aggregates, "RowCount"]
+    return base
 
 
 def record_count(payload: Mapping[str, Any]) -> int | None:
@@ -404,14 +413,14 @@ class _Pager:
         boundary: Counter[str] = Counter()  # rows already taken at the filter value
         last: str | None = None
         while True:
-            page = [cells for _, cells in _tabular_rows(payload)]
+            page = [cells for _, cells in tabular_rows(payload)]
             self._check_unique(page)
             fresh = [c for c in page if self._is_new(c, at, cursor, last, boundary, pre_seen)]
             rows.extend(fresh)
             self.on_rows(len(fresh))
             if not truncated(payload):
                 return rows
-            values = [_cursor_value(c[at], cursor.data_type) for c in page]
+            values = [cursor_value(c[at], cursor.data_type) for c in page]
             present = [v for v in values if v]
             if not present:
                 raise self._stuck(cursor, None)
@@ -457,7 +466,7 @@ class _Pager:
         if (
             last is not None
             and boundary[key] > 0
-            and _cursor_value(cells[at], cursor.data_type) == last
+            and cursor_value(cells[at], cursor.data_type) == last
         ):
             boundary[key] -= 1
             return False
@@ -497,6 +506,7 @@ def truncated(payload: Mapping[str, Any]) -> bool:
     return payload.get("allData") is False or payload.get("hasExceededTabularRowLimit") is True
 
 
-def _tabular_rows(payload: Mapping[str, Any]) -> list[DetailRow]:
+def tabular_rows(payload: Mapping[str, Any]) -> list[DetailRow]:
+    """The ``(labels, dataCells)`` rows of a TABULAR run (its ``T!T`` node)."""
     fact = (payload.get("factMap") or {}).get("T!T") or {}
     return [((), row.get("dataCells") or []) for row in fact.get("rows") or []]
