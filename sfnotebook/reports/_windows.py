@@ -63,12 +63,23 @@ from sfnotebook.reports._paging import (
     with_row_count,
 )
 
-__all__ = ["WINDOWS", "WindowMismatch", "Windows", "fetch_windows", "runs_bound", "usable"]
+__all__ = [
+    "MIN_PAGES",
+    "WINDOWS",
+    "WindowMismatch",
+    "Windows",
+    "fetch_windows",
+    "runs_bound",
+    "usable",
+]
 
 log = logging.getLogger(__name__)
 
 #: Windows in flight at most (each one async instance at a time).
 WINDOWS = 12
+#: Windows only past this many runs' worth of rows: an async run waits for its instance (about
+#: twice a sync run's time), so below it one sync chain is as fast and costs fewer runs.
+MIN_PAGES = 8
 _TYPES = frozenset({"date", "datetime", "int", "double", "currency", "percent"})
 Cells = Sequence[Mapping[str, Any]]
 
@@ -88,7 +99,7 @@ class Windows:
 
 def usable(metadata: Mapping[str, Any], cursors: Sequence[Cursor], total: int | None) -> bool:
     """Whether the report can page in windows: a splittable cursor, filter slots, many rows."""
-    if total is None or total <= 3 * ROW_LIMIT or not cursors:
+    if total is None or total <= MIN_PAGES * ROW_LIMIT or not cursors:
         return False
     cursor = cursors[0]
     if cursor.unique or cursor.data_type not in _TYPES:
