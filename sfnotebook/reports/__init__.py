@@ -24,6 +24,7 @@ from sfnotebook.reports import _budget, _filters, _windows
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import describe_by_id, describe_report, reports, resolve
 from sfnotebook.reports._cells import cell_text, cell_value
+from sfnotebook.reports._columns import Converter
 from sfnotebook.reports._filters import FilterSpec
 from sfnotebook.reports._groups import GroupLabeler, grouped_as_tabular
 from sfnotebook.reports._result import ReportResult
@@ -177,14 +178,19 @@ def _fetch_whole(
     windows = None
     if expected is not None and ledger.fits_async(_windows.runs_bound(expected)):
         windows = _Windowed(runner, ledger, expected, first_name(first))
+    converter = Converter(first)
     try:
-        rows, counted = _fetch_rows(
-            runner, first, base, cursors, on_rows=bar.update, windows=windows
+        rows, counted, order = _fetch_rows(
+            runner, first, base, cursors, on_rows=bar.update, windows=windows, converter=converter
         )
     finally:
         bar.close()
     _check_count(first, expected if expected is not None else counted, len(rows))
-    details = frame_from_detail_rows(first, rows, column_names=column_names, output=output)
+    # Every run was converted as it came (the rows are only read for their group labels).
+    converted = converter.columns(order) if converter.rows == len(rows) else None
+    details = frame_from_detail_rows(
+        first, rows, column_names=column_names, output=output, converted=converted
+    )
     return ReportResult(
         details=details,
         aggregates=aggregates,
@@ -237,9 +243,12 @@ def _page(
     on_rows: Callable[[int], Any],
     first: dict[str, Any] | None = None,
     windows: _Windowed | None = None,
+    converter: Converter | None = None,
 ) -> tuple[list[Any], int | None]:
     """The detail cells of TABULAR runs of ``metadata``: in windows when they can, else one
-    keyset chain; and the record count they add up to."""
+    keyset chain; and the record count they add up to. ``converter`` converts each run's
+    rows as they come."""
+    segment = converter.segment if converter is not None else None
     if windows is not None and _windows.usable(metadata, cursors, windows.total):
         seen = 0
 
@@ -250,7 +259,12 @@ def _page(
 
         try:
             got = _windows.fetch_windows(
-                windows.runner.run_async, metadata, cursors, total=windows.total, on_rows=counted
+                windows.runner.run_async,
+                metadata,
+                cursors,
+                total=windows.total,
+                on_rows=counted,
+                segment=segment,
             )
             return got.rows, got.total
         except _windows.WindowMismatch as exc:
@@ -260,7 +274,16 @@ def _page(
             windows.ledger.plan(total=windows.total, name=windows.name)
             on_rows(-seen)
             first = None
-    return paging.page_details_counted(runner, metadata, cursors, on_rows=on_rows, first=first)
+            if converter is not None:
+                converter.reset()
+    return paging.page_details_counted(
+        runner,
+        metadata,
+        cursors,
+        on_rows=on_rows,
+        first=first,
+        on_page=segment() if segment is not None else None,
+    )
 
 
 def _fetch_rows(
@@ -271,8 +294,10 @@ def _fetch_rows(
     *,
     on_rows: Callable[[int], Any],
     windows: _Windowed | None = None,
-) -> tuple[list[DetailRow], int | None]:
-    """Every detail row in report order, and the record count paging saw (or None)."""
+    converter: Converter | None = None,
+) -> tuple[list[DetailRow], int | None, list[int] | None]:
+    """Every detail row in report order, the record count paging saw (or None), and the
+    order taken (positions in fetch order; None: as fetched)."""
     fmt = str(base.get("reportFormat") or "TABULAR").upper()
     if fmt == "TABULAR":
         sort = base.get("sortBy") or []
@@ -284,13 +309,17 @@ def _fetch_rows(
             on_rows=on_rows,
             first=first if reuse else None,
             windows=windows,
+            converter=converter,
         )
         rows: list[DetailRow] = [((), c) for c in cells]
-        return _report_order(rows, first, None), counted
+        order = _report_order(rows, first, None)
+        return _take(rows, order), counted, order
     tabular, _groups = grouped_as_tabular(base)
     labeler = GroupLabeler(first, tabular["detailColumns"])
     width = len(base.get("detailColumns") or [])
-    cells, counted = _page(runner, tabular, cursors, on_rows=on_rows, windows=windows)
+    cells, counted = _page(
+        runner, tabular, cursors, on_rows=on_rows, windows=windows, converter=converter
+    )
     grouped = [(labeler.labels(c), c[:width]) for c in cells]
     unplaced = sum(1 for labels, _ in grouped if not labeler.known(labels))
     if unplaced:
@@ -300,13 +329,19 @@ def _fetch_rows(
             SfNotebookWarning,
             stacklevel=3,
         )
-    return _report_order(grouped, first, labeler), counted
+    order = _report_order(grouped, first, labeler)
+    return _take(grouped, order), counted, order
+
+
+def _take(rows: list[DetailRow], order: list[int] | None) -> list[DetailRow]:
+    return rows if order is None else [rows[i] for i in order]
 
 
 def _report_order(
     rows: list[DetailRow], first: Mapping[str, Any], labeler: GroupLabeler | None
-) -> list[DetailRow]:
-    """Rows back in report order: groups first, then the report's own sort column.
+) -> list[int] | None:
+    """The positions of ``rows`` in report order: groups first, then the report's own sort
+    column (None: they are in it already).
 
     Paging fetched them in cursor order; ties keep that order (record Id ascending).
     """
@@ -314,20 +349,22 @@ def _report_order(
     info = (first.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
     columns = list(base.get("detailColumns") or [])
     sort = (base.get("sortBy") or [None])[0]
+    order: list[int] | None = None
     if sort and sort.get("sortColumn") in columns:
         at = columns.index(sort["sortColumn"])
         data_type = str((info.get(sort["sortColumn"]) or {}).get("dataType") or "").lower()
         desc = str(sort.get("sortOrder") or "Asc").lower() == "desc"
-        keyed = [(_sort_value(r[1][at], data_type), r) for r in rows]
+        keyed = [(_sort_value(r[1][at], data_type), i) for i, r in enumerate(rows)]
         present = [kr for kr in keyed if kr[0] is not None]
         present.sort(key=lambda kr: kr[0], reverse=desc)
-        blank = [r for k, r in keyed if k is None]
-        ordered = [r for _, r in present]
+        blank = [i for k, i in keyed if k is None]
+        ordered = [i for _, i in present]
         # Blank cells sort first in ascending order, last in descending order.
-        rows = ordered + blank if desc else blank + ordered
+        order = ordered + blank if desc else blank + ordered
     if labeler is not None:
-        rows.sort(key=lambda r: labeler.sort_key(r[0]))
-    return rows
+        order = list(range(len(rows))) if order is None else order
+        order.sort(key=lambda i: labeler.sort_key(rows[i][0]))
+    return order
 
 
 def _sort_value(cell: Mapping[str, Any], data_type: str) -> Any:

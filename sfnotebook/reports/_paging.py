@@ -335,10 +335,16 @@ def page_details_counted(
     *,
     on_rows: Callable[[int], None] = lambda n: None,
     first: dict[str, Any] | None = None,
+    on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None,
 ) -> tuple[list[Sequence[Mapping[str, Any]]], int | None]:
-    """:func:`page_details`, and the record count of its first, unfiltered page (or None)."""
+    """:func:`page_details`, and the record count of its first, unfiltered page (or None).
+
+    ``on_page`` gets each run's new rows as soon as they are kept, in row order (to convert
+    them while the next run is fetched).
+    """
     chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
     pager = _Pager(run, metadata, chain, on_rows)
+    pager.on_page = on_page
     rows = pager.page(with_row_count(metadata), 0, first=first, pre_seen=Counter())
     return rows, pager.total
 
@@ -381,6 +387,7 @@ class _Pager:
         self.dedup_at = self.columns.index(dedup) if dedup else None
         self.seen_ids: set[Any] = set()
         self.total: int | None = None
+        self.on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None
 
     def _check_filters(self, metadata: Mapping[str, Any], needed: int) -> None:
         filters = list(metadata.get("reportFilters") or [])
@@ -417,6 +424,8 @@ class _Pager:
             self._check_unique(page)
             fresh = [c for c in page if self._is_new(c, at, cursor, last, boundary, pre_seen)]
             rows.extend(fresh)
+            if self.on_page is not None:
+                self.on_page(fresh)
             self.on_rows(len(fresh))
             if not truncated(payload):
                 return rows

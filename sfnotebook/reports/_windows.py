@@ -121,10 +121,13 @@ def fetch_windows(
     *,
     total: int,
     on_rows: Callable[[int], Any],
+    segment: Callable[[], Callable[[list[Cells]], None]] | None = None,
 ) -> Windows:
     """Every row of the TABULAR run ``metadata`` in cursor order, fetched in windows.
 
     ``run`` makes one run (an async instance) and may be called from several threads.
+    ``segment()`` gives a converter for each stretch of rows in order (the rows below the first
+    window, then each window's), called with each run's new rows.
     Raises :class:`WindowMismatch` when the windows do not add up; typed errors of a run
     (an org refusing a run) are raised as they are.
     """
@@ -138,7 +141,9 @@ def fetch_windows(
         low_run, high_run = pool.submit(run, asc), pool.submit(run, desc)
         low, high = low_run.result(), high_run.result()
     low_rows = [cells for _, cells in tabular_rows(low)]
+    pieces = segment if segment is not None else (lambda: _nothing)
     if not truncated(low):  # the report shrank to one run: it is all here
+        pieces()(low_rows)
         on_rows(len(low_rows))
         return Windows(low_rows, record_count(low) or len(low_rows), 1)
     low_values = [cursor_value(c[at], cursor.data_type) for c in low_rows]
@@ -152,6 +157,7 @@ def fetch_windows(
     kept = [
         c for c, v in zip(low_rows, low_values, strict=True) if v is None or _key(v) < _key(start)
     ]
+    pieces()(kept)
     on_rows(len(kept))
     bounds = _bounds(
         start,
@@ -177,13 +183,13 @@ def fetch_windows(
         with lock:
             on_rows(n)
 
-    def fetch(window: dict[str, Any]) -> tuple[list[Cells], int | None]:
-        return page_details_counted(run, window, list(cursors), on_rows=counted)
+    def fetch(window: dict[str, Any], seg: Any) -> tuple[list[Cells], int | None]:
+        return page_details_counted(run, window, list(cursors), on_rows=counted, on_page=seg)
 
     with ThreadPoolExecutor(
         min(WINDOWS, len(windows)), thread_name_prefix="sfnotebook-report"
     ) as pool:
-        futures = [pool.submit(fetch, w) for w in windows]
+        futures = [pool.submit(fetch, w, pieces()) for w in windows]
         try:
             parts = [f.result() for f in futures]
         except SfNotebookError:
@@ -205,6 +211,10 @@ def fetch_windows(
         [len(p) for p, _ in parts],
     )
     return Windows(rows, total, len(windows))
+
+
+def _nothing(rows: list[Cells]) -> None:
+    """No conversion wanted."""
 
 
 def _sorted(metadata: Mapping[str, Any], column: str, order: str) -> dict[str, Any]:
