@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 import pyarrow as pa
 
 import sfnotebook._values as v
-from sfnotebook._values import cell_text, cell_value, currency_code, number
+from sfnotebook._values import cell_text, currency_code, number
 from sfnotebook.dtypes import TYPES, field_type, read_cells
 
 __all__ = [
@@ -69,6 +70,23 @@ class _Row(_Keyed, gc=False, forbid_unknown_fields=True):
 class _Fact(_Keyed, forbid_unknown_fields=True):
     rows: list[_Row] = []
     aggregates: list[Any] = []
+
+
+_LABEL = attrgetter("label")
+_VALUE = attrgetter("value")
+_PLAIN = frozenset({int, float, bool})
+
+
+def cell_value(cell: Mapping[str, Any]) -> Any:
+    """:func:`sfnotebook._values.cell_value` (a cell's typed value), read straight from a
+    :class:`Cell`'s attribute when it holds a plain value."""
+    if cell.__class__ is Cell:
+        value = cell.value  # type: ignore[attr-defined]
+        if value is None or value.__class__ in _PLAIN:
+            return value
+        if value.__class__ is str:
+            return None if value.strip() in ("", "-") else value
+    return v.cell_value(cell)
 
 
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -130,8 +148,8 @@ def convert_cells(cells: Sequence[Mapping[str, Any]], data_type: str) -> tuple[A
     if fast is None:
         return read_cells(cells, data_type)
     try:
-        labels = [c.label for c in cells]  # type: ignore[attr-defined]
-        values = [c.value for c in cells]  # type: ignore[attr-defined]
+        labels = list(map(_LABEL, cells))
+        values = list(map(_VALUE, cells))
     except AttributeError:  # dict cells (a first run, a short row): the table's reader
         return read_cells(cells, data_type)
     try:

@@ -45,8 +45,13 @@ class Segment:
         if not rows:
             return
         self.rows += len(rows)
+        width = len(self.types)
+        if min(map(len, rows)) >= width:  # every row has every cell: one transpose
+            by_column: Sequence[Sequence[Any]] = list(zip(*rows, strict=False))[:width]
+        else:
+            by_column = [[r[j] if j < len(r) else {} for r in rows] for j in range(width)]
         for j, data_type in enumerate(self.types):
-            cells = [r[j] if j < len(r) else {} for r in rows]
+            cells = by_column[j]
             self.pieces[j].append(convert_cells(cells, data_type))
             codes = self.codes[j]
             if codes is not None:

@@ -90,6 +90,7 @@ DOCUMENTED_OPERATORS: dict[str, frozenset[str]] = {
     "boolean": frozenset({"equals", "notEqual"}),
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WHOLE_SECOND_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,8 @@ def filter_date(value: str, data_type: str) -> str:
     text = value.strip()
     if _DATE.match(text[:10]) and (data_type == "date" or len(text) == 10):
         return text[:10]
+    if _WHOLE_SECOND_UTC.match(text) and text[0] != "0":
+        return text  # already the format (parsing and printing it again gives it back)
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
