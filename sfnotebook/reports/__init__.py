@@ -293,6 +293,7 @@ def _page(
                 total=windows.total,
                 on_rows=counted,
                 segment=segment,
+                stop=windows.runner.stopped,
             )
             return got.rows, got.total
         except _windows.WindowMismatch as exc:

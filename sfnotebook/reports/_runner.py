@@ -36,7 +36,7 @@ from sfnotebook.reports._budget import run_limit
 from sfnotebook.reports._catalog import report_path_id
 from sfnotebook.reports._cells import decode_run
 
-__all__ = ["SYNC_RUN_TIMEOUT", "Runner"]
+__all__ = ["SYNC_RUN_TIMEOUT", "RunStopped", "Runner"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,11 @@ _UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail t
 # An instance answers with the run payload plus ``attributes.status`` (New, Running, Success,
 # Error; salesforce-api.md 5.9): without ``attributes`` its state cannot be told.
 _INSTANCE_FIELDS: Fields = {"attributes": dict}
+
+
+class RunStopped(Exception):
+    """An async run given up because :attr:`Runner.stopped` was set (another window failed,
+    or the user interrupted the report): its instance is deleted, no result."""
 
 
 def is_timeout(exc: SfNotebookError) -> bool:
@@ -92,6 +97,8 @@ class Runner:
         self.sync_failures = 0
         self._async = False
         self._lock = threading.Lock()  # paging windows run from several threads
+        #: Set to give up the async runs in flight (they end with RunStopped, instance deleted).
+        self.stopped = threading.Event()
 
     @property
     def sync_runs(self) -> int:
@@ -161,6 +168,8 @@ class Runner:
     def _run_async(
         self, metadata: Mapping[str, Any] | None, *, fast: bool = False
     ) -> dict[str, Any]:
+        if self.stopped.is_set():
+            raise RunStopped(self.report_id)
         with self._lock:
             self.async_runs += 1
         base = f"analytics/reports/{self.report_id}/instances"
@@ -237,7 +246,8 @@ class Runner:
                     f"{self.async_timeout:.0f} s. Add filters so it returns fewer records.",
                     report_id=self.report_id,
                 )
-            time.sleep(delay)
+            if self.stopped.wait(delay):  # a sleep that ends early when the report is given up
+                raise RunStopped(instance_id)
             delay = min(delay * 2, 2.0)
 
 

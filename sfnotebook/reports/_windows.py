@@ -122,12 +122,15 @@ def fetch_windows(
     total: int,
     on_rows: Callable[[int], Any],
     segment: Callable[[], Callable[[list[Cells]], None]] | None = None,
+    stop: threading.Event | None = None,
 ) -> Windows:
     """Every row of the TABULAR run ``metadata`` in cursor order, fetched in windows.
 
     ``run`` makes one run (an async instance) and may be called from several threads.
     ``segment()`` gives a converter for each stretch of rows in order (the rows below the first
-    window, then each window's), called with each run's new rows.
+    window, then each window's), called with each run's new rows. ``stop`` is set when one
+    window fails or the caller is interrupted, so the runs in flight give up (the runner's
+    :attr:`~sfnotebook.reports._runner.Runner.stopped`), and cleared once they have.
     Raises :class:`WindowMismatch` when the windows do not add up; typed errors of a run
     (an org refusing a run) are raised as they are.
     """
@@ -137,9 +140,7 @@ def fetch_windows(
     base = with_row_count(metadata)
     asc = _sorted(base, cursor.column, "Asc")
     desc = _sorted(base, cursor.column, "Desc")
-    with ThreadPoolExecutor(2, thread_name_prefix="sfnotebook-report") as pool:
-        low_run, high_run = pool.submit(run, asc), pool.submit(run, desc)
-        low, high = low_run.result(), high_run.result()
+    low, high = _all([lambda: run(asc), lambda: run(desc)], stop)
     low_rows = [cells for _, cells in tabular_rows(low)]
     pieces = segment if segment is not None else (lambda: _nothing)
     if not truncated(low):  # the report shrank to one run: it is all here
@@ -183,19 +184,18 @@ def fetch_windows(
         with lock:
             on_rows(n)
 
-    def fetch(window: dict[str, Any], seg: Any) -> tuple[list[Cells], int | None]:
-        return page_details_counted(run, window, list(cursors), on_rows=counted, on_page=seg)
+    def fetch(window: dict[str, Any], seg: Any) -> Callable[[], tuple[list[Cells], int | None]]:
+        return lambda: page_details_counted(
+            run, window, list(cursors), on_rows=counted, on_page=seg
+        )
 
-    with ThreadPoolExecutor(
-        min(WINDOWS, len(windows)), thread_name_prefix="sfnotebook-report"
-    ) as pool:
-        futures = [pool.submit(fetch, w, pieces()) for w in windows]
-        try:
-            parts = [f.result() for f in futures]
-        except SfNotebookError:
-            for f in futures:
-                f.cancel()
+    try:
+        parts = _all([fetch(w, pieces()) for w in windows], stop)
+    except SfNotebookError as exc:
+        if exc.status != 400:
             raise
+        # A bound filter refused (400: an operator or value the org does not take there).
+        raise WindowMismatch(f"a window was refused: {exc}") from exc
     rows = list(kept)
     for i, (part, count) in enumerate(parts):
         if count is None or count != len(part):
@@ -211,6 +211,25 @@ def fetch_windows(
         [len(p) for p, _ in parts],
     )
     return Windows(rows, total, len(windows))
+
+
+def _all(calls: Sequence[Callable[[], Any]], stop: threading.Event | None) -> list[Any]:
+    """Every call's result, the calls run at once (at most :data:`WINDOWS`); the first
+    failure (or an interrupt) stops the others before it is raised."""
+    pool = ThreadPoolExecutor(min(WINDOWS, len(calls)), thread_name_prefix="sfnotebook-report")
+    futures = [pool.submit(call) for call in calls]
+    try:
+        return [f.result() for f in futures]
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        if stop is not None:
+            stop.set()  # the runs in flight end at their next poll, their instances deleted
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        if stop is not None:
+            stop.clear()
 
 
 def _nothing(rows: list[Cells]) -> None:

@@ -132,3 +132,33 @@ def test_a_mismatch_without_runs_left_for_the_fallback_raises_typed(
     monkeypatch.setattr(Runner, "run_async", short_total)
     with pytest.raises(ReportRunLimitError):
         conn.report(rid, progress=False)
+
+
+def test_an_interrupt_in_a_window_stops_every_window_and_leaves_no_instance(
+    conn: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupt comes in while windows have instances in flight: every other window gives
+    up at its next poll, and each instance not finished is deleted."""
+    rid = _report_id(conn)
+    base = f"analytics/reports/{rid}/instances"
+    before = {i["id"] for i in conn.get_json(base)}
+    real = conn.request
+    polls: list[str] = []
+
+    def poll(method: str, url: str, **kwargs: Any) -> Any:
+        if method == "GET" and url.startswith(base + "/"):
+            polls.append(url)
+            if len(polls) == 10:  # the windows' first runs are in flight by now
+                raise KeyboardInterrupt
+        return real(method, url, **kwargs)
+
+    monkeypatch.setattr(conn, "request", poll)
+    with pytest.raises(KeyboardInterrupt):
+        conn.report(rid, progress=False)
+    monkeypatch.undo()
+    left = [i for i in conn.get_json(base) if i["id"] not in before]
+    # The runs that had finished keep their results (24 hours, as any async run's); none is
+    # left queued or running.
+    assert left and {i["status"] for i in left} == {"Success"}
+    assert len(left) < len(polls)
+    assert len(conn.report(rid, progress=False)) > 2000  # and the next report runs as usual
