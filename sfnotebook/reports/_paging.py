@@ -42,6 +42,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -348,7 +349,10 @@ def page_details_counted(
     chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
     pager = _Pager(run, metadata, chain, on_rows)
     pager.on_page = on_page
-    rows = pager.page(with_row_count(metadata), 0, first=first, pre_seen=Counter())
+    try:
+        rows = pager.page(with_row_count(metadata), 0, first=first, pre_seen=Counter())
+    finally:
+        pager.close()
     return rows, pager.total
 
 
@@ -391,6 +395,19 @@ class _Pager:
         self.seen_ids: set[Any] = set()
         self.total: int | None = None
         self.on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _send(self, metadata: dict[str, Any]) -> Future[dict[str, Any]]:
+        """Start the next run on the pager's own thread (one run ahead at most)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-report-next")
+        return self._pool.submit(self.run, metadata)
+
+    def close(self) -> None:
+        """Wait for a run still in flight (a failure while it was sent) and end the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _check_filters(self, metadata: Mapping[str, Any], needed: int) -> None:
         filters = list(metadata.get("reportFilters") or [])
@@ -425,36 +442,47 @@ class _Pager:
         while True:
             page = [cells for _, cells in tabular_rows(payload)]
             self._check_unique(page)
+            more = truncated(payload)
+            ahead: Future[dict[str, Any]] | None = None
+            if more:
+                # The next run's filter is this run's last value: send it now, and keep this
+                # run's rows (de-duplicated, converted) while it is in flight.
+                values = [cursor_value(c[at], cursor.data_type) for c in page]
+                present = [v for v in values if v]
+                if not present:
+                    raise self._stuck(cursor, None)
+                value = present[-1]
+                crowded = len(present) == len(page) and present[0] == value
+                crowded = crowded and not cursor.unique
+                if not crowded:
+                    flt = {"column": cursor.column, "operator": cursor.operator, "value": value}
+                    ahead = self._send(with_added_filter(page_md, flt))
             fresh = [c for c in page if self._is_new(c, at, cursor, last, boundary, pre_seen)]
             rows.extend(fresh)
             if self.on_page is not None:
                 self.on_page(fresh)
             self.on_rows(len(fresh))
-            if not truncated(payload):
+            if not more:
                 return rows
-            values = [cursor_value(c[at], cursor.data_type) for c in page]
-            present = [v for v in values if v]
-            if not present:
-                raise self._stuck(cursor, None)
-            value = present[-1]
-            operator = cursor.operator
-            if len(present) == len(page) and present[0] == value and not cursor.unique:
-                # One value fills a whole run: page that value's rows on the next cursor.
-                if level + 1 >= len(self.chain):
-                    raise self._stuck(cursor, value)
-                self._check_filters(base, 2)
-                taken = Counter(_row_key(c) for c in page) if self.dedup_at is None else Counter()
-                same = with_added_filter(
-                    base, {"column": cursor.column, "operator": "equals", "value": value}
-                )
-                rows.extend(self.page(same, level + 1, pre_seen=taken))
-                operator, boundary = "greaterThan", Counter()
-            elif self.dedup_at is None and not cursor.unique:
-                boundary = Counter(
-                    _row_key(c) for c, v in zip(page, values, strict=True) if v == value
-                )
-            last = value
-            flt = {"column": cursor.column, "operator": operator, "value": value}
+            if ahead is not None:
+                if self.dedup_at is None and not cursor.unique:
+                    boundary = Counter(
+                        _row_key(c) for c, v in zip(page, values, strict=True) if v == value
+                    )
+                last = value
+                payload = ahead.result()
+                continue
+            # One value fills a whole run: page that value's rows on the next cursor.
+            if level + 1 >= len(self.chain):
+                raise self._stuck(cursor, value)
+            self._check_filters(base, 2)
+            taken = Counter(_row_key(c) for c in page) if self.dedup_at is None else Counter()
+            same = with_added_filter(
+                base, {"column": cursor.column, "operator": "equals", "value": value}
+            )
+            rows.extend(self.page(same, level + 1, pre_seen=taken))
+            boundary, last = Counter(), value
+            flt = {"column": cursor.column, "operator": "greaterThan", "value": value}
             payload = self.run(with_added_filter(page_md, flt))
 
     def _is_new(
