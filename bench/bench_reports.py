@@ -11,12 +11,20 @@ Figures:
 
 * ``49,028-row report at 100 ms``: wall seconds of ``org.report`` (target <= 3.5 s).
 * ``client CPU per report run, 2,000 rows``: the client's CPU time for the whole report divided
-  by the runs it made (decode, paging bookkeeping and the typed frame; target <= 40 ms).
+  by the runs it made (every thread: HTTP, decode, paging bookkeeping, conversion and the typed
+  frame; target <= 40 ms), as the issue's "today" figure was measured.
+* ``... one run's decode + rows + conversion``: the same work for one recorded 2,000-row run
+  (its bytes fetched once), on one thread, best of 15: the part of a run the client controls,
+  without the HTTP stack and without other processes' noise.
+
+Both CPU figures count CPU time, not wall time; on a machine shared with other work they
+still rise (caches, hyper-threads), so compare figures taken on a quiet machine.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -66,7 +74,40 @@ def _child(env: dict[str, str], report_id: str) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
 
 
-def measure() -> list[dict[str, Any]]:
+def one_run_cpu(org: Any, report_id: str) -> float:
+    """Milliseconds of CPU to decode, keep and convert one recorded 2,000-row paging run."""
+    import copy
+
+    from sfnotebook.reports import _paging
+    from sfnotebook.reports._cells import decode_run
+    from sfnotebook.reports._columns import Converter
+
+    first = org.get_json(f"analytics/reports/{report_id}", params={"includeDetails": "true"})
+    metadata = copy.deepcopy(first["reportMetadata"])
+    metadata["sortBy"] = [{"sortColumn": "CREATED_DATE", "sortOrder": "Asc"}]
+    raw = org.request(
+        "POST",
+        f"analytics/reports/{report_id}",
+        params={"includeDetails": "true"},
+        json={"reportMetadata": metadata},
+    ).content
+    columns = list(metadata["detailColumns"])
+    at, key = columns.index("CREATED_DATE"), columns.index("OPPORTUNITY_ID")
+    best = math.inf
+    for _ in range(15):
+        start = time.process_time()
+        payload = decode_run(raw)
+        assert payload is not None
+        rows = [cells for _, cells in _paging.tabular_rows(payload)]
+        values = [_paging.cursor_value(c[at], "datetime") for c in rows]
+        seen = {c[key].get("value") for c in rows}
+        Converter(first).segment()(rows)
+        best = min(best, time.process_time() - start)
+        assert len(rows) == 2000 and len(seen) == 2000 and values[-1]
+    return 1000 * best
+
+
+def measure() -> tuple[list[dict[str, Any]], float]:
     """Start the demo org and run the report :data:`REPEATS` times at :data:`LATENCY`."""
     from sfnotebook_demo import DemoOrg
 
@@ -85,20 +126,21 @@ def measure() -> list[dict[str, Any]]:
         found = org.reports()
         report_id = str(found[found["name"] == REPORT_NAME]["id"].iloc[0])
         org.report(report_id, progress=False)  # warm the server's caches
+        one_run = one_run_cpu(org, report_id)
         demo.set_faults(latency=LATENCY)
-        return [_child(env, report_id) for _ in range(REPEATS)]
+        return [_child(env, report_id) for _ in range(REPEATS)], one_run
 
 
 def main() -> list[dict[str, Any]]:
     """Measure, print and return the figures as ``{"figure", "value", "target", "met"}``."""
-    cases = measure()
+    cases, one_run = measure()
     wall = statistics.median(c["wall"] for c in cases)
     per_run = statistics.median(1000 * c["cpu"] / c["runs"] for c in cases)
     rows, runs = cases[0]["rows"], cases[0]["runs"]
     figures = [
         {
-            "figure": f"{rows:,}-row report at {LATENCY * 1000:.0f} ms",
-            "value": f"{wall:.2f} s ({runs} runs)",
+            "figure": f"49,028-row report at {LATENCY * 1000:.0f} ms",
+            "value": f"{wall:.2f} s ({rows:,} rows, {runs} runs)",
             "target": f"<= {WALL_TARGET} s",
             "met": wall <= WALL_TARGET,
         },
@@ -108,12 +150,18 @@ def main() -> list[dict[str, Any]]:
             "target": f"<= {CPU_TARGET_MS:.0f} ms",
             "met": per_run <= CPU_TARGET_MS,
         },
+        {
+            "figure": "... one run's decode + rows + conversion",
+            "value": f"{one_run:.0f} ms",
+            "target": f"<= {CPU_TARGET_MS:.0f} ms",
+            "met": one_run <= CPU_TARGET_MS,
+        },
     ]
     spread = ", ".join(f"{c['wall']:.2f} s / {1000 * c['cpu'] / c['runs']:.0f} ms" for c in cases)
     print(f"runs (wall / CPU per run): {spread}")
     for row in figures:
         mark = "met" if row["met"] else "NOT met"
-        print(f"{row['figure']:<40}{row['value']:>20}   target {row['target']:<10} {mark}")
+        print(f"{row['figure']:<42}{row['value']:>30}   target {row['target']:<8} {mark}")
     return figures
 
 

@@ -204,7 +204,7 @@ def fetch_windows(
     if len(rows) != total:
         raise WindowMismatch(f"the windows add up to {len(rows):,} rows of {total:,}")
     _check_distinct(rows, columns, cursor.dedup_column)
-    log.info(
+    log.debug(
         "report rows in %d windows (bounds %s): %s rows each",
         len(windows),
         edges,
