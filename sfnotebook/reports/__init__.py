@@ -8,8 +8,12 @@ record count, and never returns fewer rows than the report has without raising.
 from __future__ import annotations
 
 import copy
+import gc
+import logging
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from sfnotebook import _options, _output
@@ -20,13 +24,14 @@ from sfnotebook.errors import (
     SalesforceError,
     SfNotebookWarning,
 )
-from sfnotebook.reports import _budget, _filters
+from sfnotebook.reports import _budget, _filters, _windows
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import describe_by_id, describe_report, reports, resolve
 from sfnotebook.reports._cells import cell_text, cell_value
 from sfnotebook.reports._filters import FilterSpec
 from sfnotebook.reports._groups import GroupLabeler, grouped_as_tabular
 from sfnotebook.reports._result import ReportResult
+from sfnotebook.reports._run_columns import Converter
 from sfnotebook.reports._runner import Runner
 from sfnotebook.reports.frames import (
     DetailRow,
@@ -37,6 +42,8 @@ from sfnotebook.reports.frames import (
 )
 
 __all__ = ["ReportResult", "describe_report", "report", "reports"]
+
+log = logging.getLogger(__name__)
 
 
 # --- running --------------------------------------------------------------------------------
@@ -214,12 +221,29 @@ def _fetch_whole(
         tally=tally,
         runs=lambda: runner.runs,
     )
-    try:
-        rows, counted = _fetch_rows(runner, first, base, cursors, on_rows=bar.update)
-    finally:
-        bar.close()
-    _check_count(first, expected if expected is not None else counted, len(rows))
-    details = frame_from_detail_rows(first, rows, column_names=column_names, output=output)
+    windows = None
+    if expected is not None and ledger.fits_async(_windows.runs_bound(expected)):
+        windows = _Windowed(runner, ledger, expected, first_name(first))
+    converter = Converter(first)
+    with _no_cyclic_gc():
+        try:
+            rows, counted, order = _fetch_rows(
+                runner,
+                first,
+                base,
+                cursors,
+                on_rows=bar.update,
+                windows=windows,
+                converter=converter,
+            )
+        finally:
+            bar.close()
+        _check_count(first, expected if expected is not None else counted, len(rows))
+        # Every run was converted as it came (the rows are only read for their group labels).
+        converted = converter.columns(order) if converter.rows == len(rows) else None
+        details = frame_from_detail_rows(
+            first, rows, column_names=column_names, output=output, converted=converted
+        )
     return ReportResult(
         details=details,
         aggregates=aggregates,
@@ -229,6 +253,25 @@ def _fetch_whole(
         column_names=column_names,
         empty_label=empty_label,
     )
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a report pages, and restored as it was.
+
+    Paging keeps every row until the frame is built (tens of thousands of row lists), and each
+    collection the allocations trigger would walk them all again for nothing: the rows hold no
+    reference cycles. Reference counting still frees everything as usual; only cycles made
+    meanwhile (by any thread of the process) wait until the report is done. A report of at
+    most 2,000 rows never pauses it.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _check_count(first: Mapping[str, Any], expected: int | None, received: int) -> None:
@@ -261,6 +304,68 @@ def first_name(payload: Mapping[str, Any]) -> str:
     return str(md.get("name") or (payload.get("attributes") or {}).get("reportName") or "")
 
 
+@dataclass
+class _Windowed:
+    """Paging in parallel windows (:mod:`sfnotebook.reports._windows`), planned to fit."""
+
+    runner: Runner
+    ledger: _budget.Ledger
+    total: int
+    name: str
+
+
+def _page(
+    runner: Callable[[Mapping[str, Any] | None], dict[str, Any]],
+    metadata: dict[str, Any],
+    cursors: list[paging.Cursor],
+    *,
+    on_rows: Callable[[int], Any],
+    first: dict[str, Any] | None = None,
+    windows: _Windowed | None = None,
+    converter: Converter | None = None,
+) -> tuple[list[Any], int | None]:
+    """The detail cells of TABULAR runs of ``metadata``: in windows when they can, else one
+    keyset chain; and the record count they add up to. ``converter`` converts each run's
+    rows as they come."""
+    segment = converter.segment if converter is not None else None
+    if windows is not None and _windows.usable(metadata, cursors, windows.total):
+        seen = 0
+
+        def counted(n: int) -> None:
+            nonlocal seen
+            seen += n
+            on_rows(n)
+
+        try:
+            got = _windows.fetch_windows(
+                windows.runner.run_async,
+                metadata,
+                cursors,
+                total=windows.total,
+                on_rows=counted,
+                segment=segment,
+                stop=windows.runner.stopped,
+            )
+            return got.rows, got.total
+        except _windows.WindowMismatch as exc:
+            # The windows did not add up (the data changed, or the org bounds ranges in a way
+            # the docs do not say): page one by one instead, if the hour's runs allow it.
+            log.info("report windows given up (%s); paging sequentially", exc)
+            windows.ledger.plan(total=windows.total, name=windows.name)
+            on_rows(-seen)
+            first = None
+            if converter is not None:
+                converter.reset()
+    return paging.page_details_counted(
+        runner,
+        metadata,
+        cursors,
+        on_rows=on_rows,
+        first=first,
+        on_page=segment() if segment is not None else None,
+    )
+
+
 def _fetch_rows(
     runner: Callable[[Mapping[str, Any] | None], dict[str, Any]],
     first: dict[str, Any],
@@ -268,21 +373,33 @@ def _fetch_rows(
     cursors: list[paging.Cursor],
     *,
     on_rows: Callable[[int], Any],
-) -> tuple[list[DetailRow], int | None]:
-    """Every detail row in report order, and the record count paging saw (or None)."""
+    windows: _Windowed | None = None,
+    converter: Converter | None = None,
+) -> tuple[list[DetailRow], int | None, list[int] | None]:
+    """Every detail row in report order, the record count paging saw (or None), and the
+    order taken (positions in fetch order; None: as fetched)."""
     fmt = str(base.get("reportFormat") or "TABULAR").upper()
     if fmt == "TABULAR":
         sort = base.get("sortBy") or []
         reuse = sort == [{"sortColumn": cursors[0].column, "sortOrder": "Asc"}]
-        cells, counted = paging.page_details_counted(
-            runner, base, cursors, on_rows=on_rows, first=first if reuse else None
+        cells, counted = _page(
+            runner,
+            base,
+            cursors,
+            on_rows=on_rows,
+            first=first if reuse else None,
+            windows=windows,
+            converter=converter,
         )
         rows: list[DetailRow] = [((), c) for c in cells]
-        return _report_order(rows, first, None), counted
+        order = _report_order(rows, first, None)
+        return _take(rows, order), counted, order
     tabular, _groups = grouped_as_tabular(base)
     labeler = GroupLabeler(first, tabular["detailColumns"])
     width = len(base.get("detailColumns") or [])
-    cells, counted = paging.page_details_counted(runner, tabular, cursors, on_rows=on_rows)
+    cells, counted = _page(
+        runner, tabular, cursors, on_rows=on_rows, windows=windows, converter=converter
+    )
     grouped = [(labeler.labels(c), c[:width]) for c in cells]
     unplaced = sum(1 for labels, _ in grouped if not labeler.known(labels))
     if unplaced:
@@ -292,13 +409,19 @@ def _fetch_rows(
             SfNotebookWarning,
             stacklevel=3,
         )
-    return _report_order(grouped, first, labeler), counted
+    order = _report_order(grouped, first, labeler)
+    return _take(grouped, order), counted, order
+
+
+def _take(rows: list[DetailRow], order: list[int] | None) -> list[DetailRow]:
+    return rows if order is None else [rows[i] for i in order]
 
 
 def _report_order(
     rows: list[DetailRow], first: Mapping[str, Any], labeler: GroupLabeler | None
-) -> list[DetailRow]:
-    """Rows back in report order: groups first, then the report's own sort column.
+) -> list[int] | None:
+    """The positions of ``rows`` in report order: groups first, then the report's own sort
+    column (None: they are in it already).
 
     Paging fetched them in cursor order; ties keep that order (record Id ascending).
     """
@@ -306,20 +429,22 @@ def _report_order(
     info = (first.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
     columns = list(base.get("detailColumns") or [])
     sort = (base.get("sortBy") or [None])[0]
+    order: list[int] | None = None
     if sort and sort.get("sortColumn") in columns:
         at = columns.index(sort["sortColumn"])
         data_type = str((info.get(sort["sortColumn"]) or {}).get("dataType") or "").lower()
         desc = str(sort.get("sortOrder") or "Asc").lower() == "desc"
-        keyed = [(_sort_value(r[1][at], data_type), r) for r in rows]
+        keyed = [(_sort_value(r[1][at], data_type), i) for i, r in enumerate(rows)]
         present = [kr for kr in keyed if kr[0] is not None]
         present.sort(key=lambda kr: kr[0], reverse=desc)
-        blank = [r for k, r in keyed if k is None]
-        ordered = [r for _, r in present]
+        blank = [i for k, i in keyed if k is None]
+        ordered = [i for _, i in present]
         # Blank cells sort first in ascending order, last in descending order.
-        rows = ordered + blank if desc else blank + ordered
+        order = ordered + blank if desc else blank + ordered
     if labeler is not None:
-        rows.sort(key=lambda r: labeler.sort_key(r[0]))
-    return rows
+        order = list(range(len(rows))) if order is None else order
+        order.sort(key=lambda i: labeler.sort_key(rows[i][0]))
+    return order
 
 
 def _sort_value(cell: Mapping[str, Any], data_type: str) -> Any:

@@ -171,15 +171,26 @@ class Ledger:
         self.runner = runner
         self._counted = (0, 0)  # runs the cached budget already knows of
 
-    def plan(self, *, total: int, name: str) -> None:
-        """Read the budget and pick sync or async for the rest (or raise, before any run)."""
+    def _left(self) -> Budget:
+        """The runs left now: ``/limits`` (or its cached answer less the runs made since)."""
         runner = self.runner
         made = (runner.sync_runs, runner.async_runs)
         budget = read_budget(self.conn)
         if budget.fresh:
             self._counted = made  # /limits already counts this report's runs so far
-        else:
-            budget = budget.less(made[0] - self._counted[0], made[1] - self._counted[1])
+            return budget
+        return budget.less(made[0] - self._counted[0], made[1] - self._counted[1])
+
+    def fits_async(self, needed: int) -> bool:
+        """Whether ``needed`` more async runs fit in what is left this hour (not when the
+        budget cannot be read: parallel windows cost more runs than paging one by one)."""
+        budget = self._left()
+        return budget.known and (budget.async_ or 0) >= needed
+
+    def plan(self, *, total: int, name: str) -> None:
+        """Read the budget and pick sync or async for the rest (or raise, before any run)."""
+        runner = self.runner
+        budget = self._left()
         go_async = plan(
             budget,
             needed=runs_to_page(total),

@@ -42,6 +42,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ __all__ = [
     "ROW_LIMIT",
     "Cursor",
     "choose_cursors",
+    "cursor_value",
     "filter_date",
     "filter_operators",
     "operators",
@@ -62,9 +64,11 @@ __all__ = [
     "page_details_counted",
     "record_count",
     "record_id_column",
+    "tabular_rows",
     "truncated",
     "type_columns",
     "with_added_filter",
+    "with_row_count",
 ]
 
 ROW_LIMIT = 2000
@@ -87,6 +91,7 @@ DOCUMENTED_OPERATORS: dict[str, frozenset[str]] = {
     "boolean": frozenset({"equals", "notEqual"}),
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WHOLE_SECOND_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 @dataclass(frozen=True)
@@ -261,14 +266,14 @@ def _crowded(
     """
     if not sample or not total:
         return False
-    values = Counter(_cursor_value(cells[at], data_type) for cells in sample if at < len(cells))
+    values = Counter(cursor_value(cells[at], data_type) for cells in sample if at < len(cells))
     blanks = values.pop(None, 0)
     busiest = max(values.values(), default=0)
     scale = total / len(sample)
     return max(busiest, blanks) * scale >= ROW_LIMIT * 0.75
 
 
-def _cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
+def cursor_value(cell: Mapping[str, Any], data_type: str) -> str | None:
     """A cell's value as a filter value of its column (None when blank)."""
     value = _value(cell)
     if value is None:
@@ -293,6 +298,8 @@ def filter_date(value: str, data_type: str) -> str:
     text = value.strip()
     if _DATE.match(text[:10]) and (data_type == "date" or len(text) == 10):
         return text[:10]
+    if _WHOLE_SECOND_UTC.match(text) and text[0] != "0":
+        return text  # already the format (parsing and printing it again gives it back)
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -332,16 +339,31 @@ def page_details_counted(
     *,
     on_rows: Callable[[int], None] = lambda n: None,
     first: dict[str, Any] | None = None,
+    on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None,
 ) -> tuple[list[Sequence[Mapping[str, Any]]], int | None]:
-    """:func:`page_details`, and the record count of its first, unfiltered page (or None)."""
+    """:func:`page_details`, and the record count of its first, unfiltered page (or None).
+
+    ``on_page`` gets each run's new rows as soon as they are kept, in row order (to convert
+    them while the next run is fetched).
+    """
     chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
     pager = _Pager(run, metadata, chain, on_rows)
+    pager.on_page = on_page
+    try:
+        rows = pager.page(with_row_count(metadata), 0, first=first, pre_seen=Counter())
+    finally:
+        pager.close()
+    return rows, pager.total
+
+
+def with_row_count(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``metadata`` whose aggregates include RowCount (the count rows are checked
+    against: each run answers it as its grand total, ``T!T``)."""
     base = copy.deepcopy(dict(metadata))
     aggregates = list(base.get("aggregates") or [])
     if not any(str(a).lower() == "rowcount" for a in aggregates):
-        base["aggregates"] = [*aggregates, "RowCount"]  # the count to check the rows against
-    rows = pager.page(base, 0, first=first, pre_seen=Counter())
-    return rows, pager.total
+        base["aggregates"] = [*aggregates, "RowCount"]
+    return base
 
 
 def record_count(payload: Mapping[str, Any]) -> int | None:
@@ -372,6 +394,20 @@ class _Pager:
         self.dedup_at = self.columns.index(dedup) if dedup else None
         self.seen_ids: set[Any] = set()
         self.total: int | None = None
+        self.on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _send(self, metadata: dict[str, Any]) -> Future[dict[str, Any]]:
+        """Start the next run on the pager's own thread (one run ahead at most)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-report-next")
+        return self._pool.submit(self.run, metadata)
+
+    def close(self) -> None:
+        """Wait for a run still in flight (a failure while it was sent) and end the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _check_filters(self, metadata: Mapping[str, Any], needed: int) -> None:
         filters = list(metadata.get("reportFilters") or [])
@@ -404,36 +440,49 @@ class _Pager:
         boundary: Counter[str] = Counter()  # rows already taken at the filter value
         last: str | None = None
         while True:
-            page = [cells for _, cells in _tabular_rows(payload)]
+            page = [cells for _, cells in tabular_rows(payload)]
             self._check_unique(page)
+            more = truncated(payload)
+            ahead: Future[dict[str, Any]] | None = None
+            if more:
+                # The next run's filter is this run's last value: send it now, and keep this
+                # run's rows (de-duplicated, converted) while it is in flight.
+                values = [cursor_value(c[at], cursor.data_type) for c in page]
+                present = [v for v in values if v]
+                if not present:
+                    raise self._stuck(cursor, None)
+                value = present[-1]
+                crowded = len(present) == len(page) and present[0] == value
+                crowded = crowded and not cursor.unique
+                if not crowded:
+                    flt = {"column": cursor.column, "operator": cursor.operator, "value": value}
+                    ahead = self._send(with_added_filter(page_md, flt))
             fresh = [c for c in page if self._is_new(c, at, cursor, last, boundary, pre_seen)]
             rows.extend(fresh)
+            if self.on_page is not None:
+                self.on_page(fresh)
             self.on_rows(len(fresh))
-            if not truncated(payload):
+            if not more:
                 return rows
-            values = [_cursor_value(c[at], cursor.data_type) for c in page]
-            present = [v for v in values if v]
-            if not present:
-                raise self._stuck(cursor, None)
-            value = present[-1]
-            operator = cursor.operator
-            if len(present) == len(page) and present[0] == value and not cursor.unique:
-                # One value fills a whole run: page that value's rows on the next cursor.
-                if level + 1 >= len(self.chain):
-                    raise self._stuck(cursor, value)
-                self._check_filters(base, 2)
-                taken = Counter(_row_key(c) for c in page) if self.dedup_at is None else Counter()
-                same = with_added_filter(
-                    base, {"column": cursor.column, "operator": "equals", "value": value}
-                )
-                rows.extend(self.page(same, level + 1, pre_seen=taken))
-                operator, boundary = "greaterThan", Counter()
-            elif self.dedup_at is None and not cursor.unique:
-                boundary = Counter(
-                    _row_key(c) for c, v in zip(page, values, strict=True) if v == value
-                )
-            last = value
-            flt = {"column": cursor.column, "operator": operator, "value": value}
+            if ahead is not None:
+                if self.dedup_at is None and not cursor.unique:
+                    boundary = Counter(
+                        _row_key(c) for c, v in zip(page, values, strict=True) if v == value
+                    )
+                last = value
+                payload = ahead.result()
+                continue
+            # One value fills a whole run: page that value's rows on the next cursor.
+            if level + 1 >= len(self.chain):
+                raise self._stuck(cursor, value)
+            self._check_filters(base, 2)
+            taken = Counter(_row_key(c) for c in page) if self.dedup_at is None else Counter()
+            same = with_added_filter(
+                base, {"column": cursor.column, "operator": "equals", "value": value}
+            )
+            rows.extend(self.page(same, level + 1, pre_seen=taken))
+            boundary, last = Counter(), value
+            flt = {"column": cursor.column, "operator": "greaterThan", "value": value}
             payload = self.run(with_added_filter(page_md, flt))
 
     def _is_new(
@@ -457,7 +506,7 @@ class _Pager:
         if (
             last is not None
             and boundary[key] > 0
-            and _cursor_value(cells[at], cursor.data_type) == last
+            and cursor_value(cells[at], cursor.data_type) == last
         ):
             boundary[key] -= 1
             return False
@@ -497,6 +546,7 @@ def truncated(payload: Mapping[str, Any]) -> bool:
     return payload.get("allData") is False or payload.get("hasExceededTabularRowLimit") is True
 
 
-def _tabular_rows(payload: Mapping[str, Any]) -> list[DetailRow]:
+def tabular_rows(payload: Mapping[str, Any]) -> list[DetailRow]:
+    """The ``(labels, dataCells)`` rows of a TABULAR run (its ``T!T`` node)."""
     fact = (payload.get("factMap") or {}).get("T!T") or {}
     return [((), row.get("dataCells") or []) for row in fact.get("rows") or []]

@@ -22,6 +22,7 @@ cheap GET and is retried by the session as usual.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -33,8 +34,9 @@ from sfnotebook.auth import TOKEN_PATH
 from sfnotebook.errors import NetworkError, ReportError, ReportRunLimitError, SfNotebookError
 from sfnotebook.reports._budget import run_limit
 from sfnotebook.reports._catalog import report_path_id
+from sfnotebook.reports._cells import decode_run
 
-__all__ = ["SYNC_RUN_TIMEOUT", "Runner"]
+__all__ = ["SYNC_RUN_TIMEOUT", "RunStopped", "Runner"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,11 @@ _UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail t
 # An instance answers with the run payload plus ``attributes.status`` (New, Running, Success,
 # Error; salesforce-api.md 5.9): without ``attributes`` its state cannot be told.
 _INSTANCE_FIELDS: Fields = {"attributes": dict}
+
+
+class RunStopped(Exception):
+    """An async run given up because :attr:`Runner.stopped` was set (another window failed,
+    or the user interrupted the report): its instance is deleted, no result."""
 
 
 def is_timeout(exc: SfNotebookError) -> bool:
@@ -89,6 +96,9 @@ class Runner:
         self.sync_timeout = sync_timeout
         self.sync_failures = 0
         self._async = False
+        self._lock = threading.Lock()  # paging windows run from several threads
+        #: Set to give up the async runs in flight (they end with RunStopped, instance deleted).
+        self.stopped = threading.Event()
 
     @property
     def sync_runs(self) -> int:
@@ -114,10 +124,14 @@ class Runner:
         return (10.0, limit)
 
     def __call__(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-        self.runs += 1
+        with self._lock:
+            self.runs += 1
+            # The first run is the result's ``.payload``: plain JSON. Paging runs decode their
+            # cells as structs (see :func:`sfnotebook.reports._cells.decode_run`).
+            fast = self.runs > 1
         if not self._async:
             try:
-                return self._sync(metadata)
+                return self._sync(metadata, fast=fast)
             except SfNotebookError as exc:
                 if not moves_async(exc):
                     raise
@@ -126,11 +140,18 @@ class Runner:
                     self.report_id,
                     exc.status or exc.__class__.__name__,
                 )
-                self.sync_failures += 1
+                with self._lock:
+                    self.sync_failures += 1
                 self._async = True
-        return self._run_async(metadata)
+        return self._run_async(metadata, fast=fast)
 
-    def _sync(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    def run_async(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+        """One run as an async instance, whatever the mode (paging windows run in parallel)."""
+        with self._lock:
+            self.runs += 1
+        return self._run_async(metadata, fast=True)
+
+    def _sync(self, metadata: Mapping[str, Any] | None, *, fast: bool = False) -> dict[str, Any]:
         url = f"analytics/reports/{self.report_id}"
         params = {"includeDetails": "true"}
         # Never retried as is (retry=False): a failed or slow run becomes an async run instead.
@@ -142,11 +163,15 @@ class Runner:
             resp = self.conn.request(
                 "POST", url, params=params, json=body, retry=False, timeout=timeout
             )
-        run: dict[str, Any] = decode_json(resp, endpoint="report run", expect=dict)
-        return run
+        return _decode(resp, "report run", fast=fast)
 
-    def _run_async(self, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-        self.async_runs += 1
+    def _run_async(
+        self, metadata: Mapping[str, Any] | None, *, fast: bool = False
+    ) -> dict[str, Any]:
+        if self.stopped.is_set():
+            raise RunStopped(self.report_id)
+        with self._lock:
+            self.async_runs += 1
         base = f"analytics/reports/{self.report_id}/instances"
         body = {"reportMetadata": dict(metadata)} if metadata is not None else {}
         # Creating an instance answers at once and changes no data: a retry after a 5xx costs
@@ -178,7 +203,7 @@ class Runner:
                 "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
             )
         try:
-            return self._wait(base, instance_id)
+            return self._wait(base, instance_id, fast=fast)
         except BaseException:
             # An interrupt, or a poll that failed for good: the run is given up, so it must
             # not go on (or stay) on the org.
@@ -192,14 +217,19 @@ class Runner:
         except (SfNotebookError, OSError) as exc:
             log.warning("could not delete report instance %s: %s", instance_id, exc)
 
-    def _wait(self, base: str, instance_id: str) -> dict[str, Any]:
+    def _wait(self, base: str, instance_id: str, *, fast: bool = False) -> dict[str, Any]:
         deadline = time.monotonic() + self.async_timeout
         delay = self.poll
         while True:
-            payload: dict[str, Any] = self.conn.get_json(
-                f"{base}/{instance_id}", fields=_INSTANCE_FIELDS
-            )
-            attributes = payload["attributes"]
+            resp = self.conn.request("GET", f"{base}/{instance_id}")
+            payload = _decode(resp, "report instance", fast=fast)
+            attributes = payload.get("attributes")
+            if not isinstance(attributes, dict):  # the shape check says what is missing
+                decode_json(resp, endpoint="report instance", fields=_INSTANCE_FIELDS)
+                raise unexpected(
+                    resp, "report instance", "an instance without attributes", "Run it again."
+                )
+
             status = attributes.get("status")
             if status == "Success":
                 return payload
@@ -216,5 +246,17 @@ class Runner:
                     f"{self.async_timeout:.0f} s. Add filters so it returns fewer records.",
                     report_id=self.report_id,
                 )
-            time.sleep(delay)
+            if self.stopped.wait(delay):  # a sleep that ends early when the report is given up
+                raise RunStopped(instance_id)
             delay = min(delay * 2, 2.0)
+
+
+def _decode(resp: Any, endpoint: str, *, fast: bool) -> dict[str, Any]:
+    """A run's payload: cells as structs when ``fast`` and the body is a JSON object (anything
+    else goes through the typed decoder, which says what is wrong)."""
+    if fast:
+        run = decode_run(resp.content)
+        if run is not None:
+            return run
+    decoded: dict[str, Any] = decode_json(resp, endpoint=endpoint, expect=dict)
+    return decoded

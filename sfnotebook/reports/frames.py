@@ -136,8 +136,15 @@ def frame_from_detail_rows(
     *,
     column_names: ColumnNames = "label",
     output: Output | None = None,
+    converted: Sequence[tuple[Any, Any, Sequence[str | None] | None]] | None = None,
 ) -> Any:
-    """Build the typed detail frame from rows collected (possibly over several runs)."""
+    """Build the typed detail frame from rows collected (possibly over several runs).
+
+    ``converted``: the detail columns already converted, in the rows' order, one
+    ``(dtype row, Arrow array, currency codes or None)`` per detail column (paging converts
+    each run as it arrives, :mod:`sfnotebook.reports._run_columns`); the rows then give only the
+    grouping labels and the row count.
+    """
     _check_column_names(column_names)
     metadata = payload.get("reportMetadata") or {}
     extended = payload.get("reportExtendedMetadata") or {}
@@ -154,16 +161,18 @@ def frame_from_detail_rows(
         columns.append(_text_column(name, [r[0][i] for r in rows]))
     taken = set(names)
     for j, (col, name) in enumerate(zip(detail_columns, names[len(group_names) :], strict=True)):
-        cells = [r[1][j] if j < len(r[1]) else {} for r in rows]
         data_type = str((detail_info.get(col) or {}).get("dataType") or "string").lower()
-        row, values = convert_cells(cells, data_type)
+        if converted is not None:
+            row, values, codes = converted[j]
+        else:
+            cells = [r[1][j] if j < len(r[1]) else {} for r in rows]
+            row, values = convert_cells(cells, data_type)
+            codes = [currency_code(c) for c in cells] if data_type == "currency" else None
         columns.append(Column(name, row, [values]))
-        if data_type == "currency":
-            codes = [currency_code(c) for c in cells]
-            if any(code is not None for code in codes):
-                code_name = _unique_against(f"{name} Currency", taken)
-                taken.add(code_name)
-                columns.append(_text_column(code_name, codes))
+        if codes is not None and any(code is not None for code in codes):
+            code_name = _unique_against(f"{name} Currency", taken)
+            taken.add(code_name)
+            columns.append(_text_column(code_name, codes))
     return table(columns, rows=len(rows), output=resolve(output))
 
 

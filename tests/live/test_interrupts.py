@@ -236,14 +236,14 @@ def test_async_report_interrupted_leaves_no_instance(
     before = {i["id"] for i in conn.get_json(base)}
     demo.set_faults(report_timeout=True)  # sync runs fail: the run goes async
     hook = Interrupt(1)
-    real = conn.get_json
+    real = conn.request
 
-    def poll(url: str, **kwargs: Any) -> Any:
-        if url.startswith(base + "/"):
+    def poll(method: str, url: str, **kwargs: Any) -> Any:
+        if method == "GET" and url.startswith(base + "/"):  # polling the instance
             hook()
-        return real(url, **kwargs)
+        return real(method, url, **kwargs)
 
-    monkeypatch.setattr(conn, "get_json", poll)
+    monkeypatch.setattr(conn, "request", poll)
     with pytest.raises(KeyboardInterrupt):
         conn.report(report_id, progress=False)
     monkeypatch.undo()
