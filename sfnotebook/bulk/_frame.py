@@ -7,6 +7,9 @@ with the rows of :mod:`sfnotebook.dtypes`, so ``extract`` gives the types ``org.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,7 +28,39 @@ from sfnotebook.bulk._csv import (
     strip_nul,
 )
 
-__all__ = ["FrameAssembler", "csv_frame"]
+__all__ = ["FrameAssembler", "csv_frame", "return_freed_memory"]
+
+
+def _libc_trim() -> Any:
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_TRIM = _libc_trim() if sys.platform.startswith("linux") else None
+
+
+def return_freed_memory(pool: pa.MemoryPool | None = None) -> None:
+    """Give memory freed by the last page back to the system (called once per Bulk page).
+
+    A page's body (tens of MB, a Python ``bytearray``) and its parsed Arrow arrays are freed
+    once the page is typed, but neither allocator hands the pages back by itself: glibc keeps
+    large freed blocks in its heap (its mmap threshold grows with the largest block freed), and
+    Arrow's pools keep freed pages cached. So resident memory grows page after page although
+    the live data does not (../shared/perf/measurements-2026-12.md §5). ``malloc_trim(0)``
+    returns the free parts of glibc's heaps, ``release_unused`` the pool's cache. Both only
+    return memory that is already free, and change no setting of the process (unlike
+    ``mallopt(M_MMAP_THRESHOLD)``, which would).
+    """
+    (pool or pa.default_memory_pool()).release_unused()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class FrameAssembler:

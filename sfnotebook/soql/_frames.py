@@ -8,6 +8,7 @@ the rows of :mod:`sfnotebook.dtypes`, and hands them at the end to the output se
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -292,32 +293,35 @@ class FrameBuilder:
         self.rows += len(records)
         return len(records)
 
-    def _columns(self) -> list[_output.Column]:
-        """The parent columns: their output names, rows of the dtype table and chunks."""
-        out = []
+    def _columns(self) -> Iterator[_output.Column]:
+        """The parent columns: their output names, rows of the dtype table and chunks.
+
+        Each column's chunks are handed over and dropped from the builder, so the output seam
+        releases them once that column is converted: the peak is the typed data plus one
+        column, not the chunks and the whole frame side by side. The builder is spent after.
+        """
         for column in self.layout.columns:
-            chunks = self._chunks[column]
+            chunks, self._chunks[column] = self._chunks[column], []
             sf_type = self._types[column]
             if sf_type is None:  # no describe told the type: inferred from the values
                 flat = [v for chunk in chunks for v in chunk]
                 sf_type = _dt.infer_sf_type(flat)
                 chunks = [_dt.build_chunk(flat, sf_type)] if flat else []
+                del flat
             row = _dt.field_type(sf_type)
-            out.append(
-                _output.Column(self._names.get(column, column), row, chunks or [row.empty()])
-            )
-        return out
+            yield _output.Column(self._names.get(column, column), row, chunks or [row.empty()])
+            del chunks
 
     def frame(
         self, *, dtypes: Mapping[str, Any] | None = None, output: _output.Output = "pandas"
     ) -> Any:
         """The parent frame (children excluded)."""
-        columns = self._columns()
+        names = [self._names.get(c, c) for c in self.layout.columns]
         return _output.table(
-            columns,
+            self._columns(),
             rows=self.rows,
             output=output,
-            dtypes=_only(dtypes, [c.name for c in columns]),
+            dtypes=_only(dtypes, names),
             split_multipicklist=self.split_multipicklist,
         )
 
@@ -328,17 +332,17 @@ class FrameBuilder:
         parent = self.layout.object_name or "Parent"
         out: dict[str, Any] = {}
         for rel, (builder, keys) in self._kids.items():
-            columns = builder._columns()
+            names = [builder._names.get(c, c) for c in builder.layout.columns]
             key = f"{parent}Id"
-            if key in [c.name for c in columns]:
+            if key in names:
                 key = f"parent.{key}"
             ids = _dt.field_type("id")
-            columns.insert(0, _output.Column(key, ids, [pa.array(keys, type=ids.arrow)]))
+            first = _output.Column(key, ids, [pa.array(keys, type=ids.arrow)])
             out[self._kid_names.get(rel, rel)] = _output.table(
-                columns,
+                itertools.chain([first], builder._columns()),
                 rows=builder.rows,
                 output=output,
-                dtypes=_only(dtypes, [c.name for c in columns]),
+                dtypes=_only(dtypes, [key, *names]),
                 split_multipicklist=builder.split_multipicklist,
             )
         return out
