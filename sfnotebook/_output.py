@@ -174,13 +174,16 @@ def pandas_column(row: FieldType, chunks: list[Any], *, split_multipicklist: boo
     dtype = row.pandas_dtype
     if isinstance(dtype, pd.StringDtype):
         return pd.array(text, dtype=dtype)
-    arr = text.combine_chunks()
     if isinstance(dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
-        # values + mask straight from Arrow: exact for 64-bit integers (no float round trip)
-        mask = arr.is_null().to_numpy(zero_copy_only=False)
-        zero: Any = False if pa.types.is_boolean(arr.type) else 0
-        values = arr.fill_null(zero).to_numpy(zero_copy_only=False)
-        return dtype.construct_array_type()(values.astype(dtype.numpy_dtype), mask)
+        # values + mask straight from Arrow: exact for 64-bit integers (no float round trip).
+        # From the chunks directly: one numpy copy of the values, not a joined Arrow copy too.
+        mask = text.is_null().to_numpy(zero_copy_only=False)
+        zero: Any = False if pa.types.is_boolean(text.type) else 0
+        values = text.fill_null(zero).to_numpy(zero_copy_only=False)
+        if not values.flags.writeable:  # a view of one Arrow buffer: pandas needs its own
+            values = values.copy()
+        return dtype.construct_array_type()(values.astype(dtype.numpy_dtype, copy=False), mask)
+    arr = text.combine_chunks()
     series = arr.to_pandas(date_as_object=False).array
     if pa.types.is_timestamp(arr.type) and not _fits(arr, getattr(dtype, "unit", "ns")):
         return series  # nanoseconds end in 2262: a column reaching past that keeps its unit
