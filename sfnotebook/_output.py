@@ -168,7 +168,7 @@ def pandas_column(row: FieldType, chunks: list[Any], *, split_multipicklist: boo
 
     if row.objects:
         return _objects([v for chunk in chunks for v in _values(chunk)])
-    text = pa.chunked_array(chunks, type=row.arrow)
+    text = pa.chunked_array(chunks, type=_chunk_type(row, chunks))
     if split_multipicklist and row.splits:
         return _objects(pc.split_pattern(text, ";").to_pylist())
     dtype = row.pandas_dtype
@@ -188,6 +188,15 @@ def pandas_column(row: FieldType, chunks: list[Any], *, split_multipicklist: boo
     if pa.types.is_timestamp(arr.type) and not _fits(arr, getattr(dtype, "unit", "ns")):
         return series  # nanoseconds end in 2262: a column reaching past that keeps its unit
     return series.astype(dtype)
+
+
+def _chunk_type(row: FieldType, chunks: list[Any]) -> pa.DataType:
+    """The Arrow type of a column's chunks: the row's, or ``large_string`` for text a pipeline
+    already stored as pandas stores it (:class:`sfnotebook.bulk._frame.FrameAssembler`)."""
+    first = chunks[0] if chunks else None
+    if row.arrow == pa.string() and getattr(first, "type", None) == pa.large_string():
+        return pa.large_string()
+    return row.arrow
 
 
 def _fits(arr: pa.Array, unit: str) -> bool:

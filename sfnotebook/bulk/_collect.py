@@ -32,7 +32,7 @@ from sfnotebook import _soql_parse as sp
 from sfnotebook._answers import Body, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
-from sfnotebook.bulk._frame import FrameAssembler, return_freed_memory
+from sfnotebook.bulk._frame import FrameAssembler, page_memory_pool, return_freed_memory
 from sfnotebook.bulk._pages import Page
 from sfnotebook.bulk._parquet import OutputTarget, ParquetFolder
 from sfnotebook.errors import (
@@ -103,7 +103,7 @@ class Collector:
                 self._schema = _csv.page_schema(
                     headers, describe_of=self._describe_of, root=self.root
                 )
-                self.assembler = FrameAssembler(self._schema)
+                self.assembler = FrameAssembler(self._schema, large_text=self.output == "pandas")
                 self.dtypes = _spelled_as(self.dtypes, self._schema.names)
                 if self.folder is not None:
                     self.writer = ParquetFolder(self.folder, self._schema, dtypes=self.dtypes)
@@ -122,7 +122,7 @@ class Collector:
         if tuple(headers) != schema.headers:
             what = f"a page with the columns {headers}, where the first had {list(schema.headers)}"
             raise unexpected(page.response, page.endpoint, what, _HINT_COLUMNS, body=data)
-        pool = self.writer.memory_pool if self.writer is not None else None
+        pool = page_memory_pool()
         table = _parsed(page, data, schema, pool)
         del data
         if self.writer is not None:

@@ -35,10 +35,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sfnotebook.bulk._csv import PageSchema
-from sfnotebook.bulk._frame import FrameAssembler
+from sfnotebook.bulk._frame import FrameAssembler, page_memory_pool
 from sfnotebook.errors import OutputFolderError
 
-__all__ = ["OutputTarget", "ParquetFolder", "parquet_memory_pool", "prepare_folder", "rows_in"]
+__all__ = ["OutputTarget", "ParquetFolder", "prepare_folder", "rows_in"]
 
 PART = "part-{:05d}.parquet"
 
@@ -159,7 +159,7 @@ class ParquetFolder:
         else:
             # The dtype table's storage types, with pandas' metadata for read_parquet.
             self.arrow_schema = schema.arrow_schema().with_metadata(pandas_schema.metadata)
-        self.memory_pool = parquet_memory_pool()
+        self.memory_pool = page_memory_pool()
         self.written: list[Path] = []
         self.closed = False
         self._lock = threading.Lock()
@@ -197,39 +197,6 @@ class ParquetFolder:
             path.unlink(missing_ok=True)
         for stray in self.folder.glob(".part-*.parquet.tmp"):
             stray.unlink(missing_ok=True)
-
-
-_POOL: list[pa.MemoryPool] = []
-_POOL_LOCK = threading.Lock()
-
-
-def parquet_memory_pool() -> pa.MemoryPool:
-    """The Arrow memory pool the Parquet path parses and writes pages with.
-
-    Every page is parsed, written and dropped, so the pool sees the same large allocations
-    come and go page after page. pyarrow's default pool (mimalloc in most wheels) keeps
-    freed pages cached, and the process's resident memory then grows with the row count
-    although the live Arrow data stays flat (../shared/perf/measurements-2026-12.md §5:
-    1.30x / 1.53x from 200k to 1M rows at concurrency 1 / 4). pyarrow's jemalloc pool, with
-    its decay time set to 0, returns freed pages to the system at once, which keeps resident
-    memory flat in the row count.
-
-    Only sfnotebook's own Parquet path uses it (``memory_pool=`` on the CSV reader and the
-    Parquet writer); the user's default pool is not changed. ``jemalloc_set_decay_ms`` is a
-    setting of pyarrow's jemalloc pool as a whole: code of the user's that also asks for
-    ``pyarrow.jemalloc_memory_pool()`` gets the same eager return of freed memory (slightly
-    more page faults, never more memory). A pyarrow built without jemalloc gets the default
-    pool, as before.
-    """
-    with _POOL_LOCK:
-        if not _POOL:
-            try:
-                pool = pa.jemalloc_memory_pool()
-                pa.jemalloc_set_decay_ms(0)
-            except (NotImplementedError, pa.ArrowNotImplementedError):
-                pool = pa.default_memory_pool()
-            _POOL.append(pool)
-        return _POOL[0]
 
 
 def rows_in(paths: list[Path]) -> int:
