@@ -44,6 +44,7 @@ import _rig  # noqa: E402
 OPPORTUNITIES = 1_000_000
 QUERY_ROWS = 100_000
 MEMORY_ROWS = 300_000
+SMALL_MEMORY_ROWS = 30_000
 CONVERSION_ROWS = 100_000
 SMALL_BULK = 200_000
 FLOOR = 50 * 0.1  # 100k rows = 50 pages of 2,000, one after another, at 100 ms each
@@ -54,7 +55,7 @@ TODAY = {
     "rt": "3 / 3 / 1",
     "report": "6.9 s",
     "report_cpu": "~90 ms",
-    "mem": "~470 B",
+    "mem": "~470 B marginal (523 B with the fixed part)",
     "frame_mem": "1.0x",
     "parquet": "1.30x / 1.53x",
     "conversion": "12.7x",
@@ -174,20 +175,35 @@ def query(demo: Any, table: Table, repeat: int) -> None:
 
 
 def memory(demo: Any, table: Table, repeat: int) -> None:
-    """org.query's peak memory per row at 300k rows (0 ms: the time is not the figure)."""
+    """org.query's peak memory per row at 300k rows (0 ms: the time is not the figure).
+
+    Today's ~470 B is the marginal cost (measurements §2: linear, about 11 MB fixed, 470 B per
+    row more); it is measured the same way here, from 30k and 300k rows, and the peak over base
+    divided by all 300k rows (fixed part included) is printed next to it.
+    """
     _rig.network(demo, 0.0)
-    print(f"org.query peak memory, {MEMORY_ROWS:,} rows, {repeat} runs ...", flush=True)
+    print(f"org.query peak memory, {SMALL_MEMORY_ROWS:,} and {MEMORY_ROWS:,} rows ...", flush=True)
     env = _rig.child_env(demo)
-    runs = [_rig.run("query", env, method="sfn", rows=MEMORY_ROWS) for _ in range(repeat)]
-    per_row = [r["peak_over_base"] / r["rows"] for r in runs]
-    value = statistics.median(per_row)
-    frame = runs[0]["frame_bytes"] / runs[0]["rows"]
+    runs = interleaved(
+        repeat,
+        {
+            "small": ("query", {"method": "sfn", "rows": SMALL_MEMORY_ROWS}),
+            "big": ("query", {"method": "sfn", "rows": MEMORY_ROWS}),
+        },
+        env,
+    )
+    small, big = _med(runs["small"], "peak_over_base"), _med(runs["big"], "peak_over_base")
+    marginal = (big - small) / (MEMORY_ROWS - SMALL_MEMORY_ROWS)
+    whole = big / MEMORY_ROWS
+    frame = runs["big"][0]["frame_bytes"] / runs["big"][0]["rows"]
     table.add(
         f"org.query peak memory per row, {MEMORY_ROWS // 1000}k rows",
         TODAY["mem"],
-        f"{value:.0f} B (runs {min(per_row):.0f}-{max(per_row):.0f}; the frame itself {frame:.0f} B)",
+        f"{marginal:.0f} B marginal ({whole:.0f} B with the fixed part: {big / 2**20:.0f} MB "
+        f"over base at {MEMORY_ROWS // 1000}k, {small / 2**20:.0f} MB at "
+        f"{SMALL_MEMORY_ROWS // 1000}k; the frame itself {frame:.0f} B)",
         "<= 330 B",
-        value <= 330,
+        marginal <= 330,
     )
 
 
