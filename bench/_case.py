@@ -22,7 +22,9 @@ import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+# The checkout whose sfnotebook a case runs: this one, or another one to compare with
+# (SFNOTEBOOK_BENCH_CLIENT=/path/to/other/checkout).
+ROOT = Path(os.environ.get("SFNOTEBOOK_BENCH_CLIENT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 # The query of the SOQL figures (bench_soql.py's, two-level parents).
