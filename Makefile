@@ -59,7 +59,7 @@ demo: install
 lab: install
 	$(BIN)/python -m tools.run_lab
 
-bench: install java
+bench: install
 	$(BIN)/python bench/run_all.py
 
 cassettes: install

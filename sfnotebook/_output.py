@@ -47,10 +47,9 @@ __all__ = [
 Output = Literal["pandas", "polars", "arrow"]
 OUTPUTS: tuple[Output, ...] = ("pandas", "polars", "arrow")
 
-# Chunks at least this long on average are kept as they are in pandas text columns: joining
-# them would copy the largest columns of a big extract at the moment memory peaks. Smaller
-# ones (REST pages of 2,000 rows) are joined: cheap, and faster to compute on afterwards.
-_KEEP_CHUNKS_ROWS = 10_000
+# Text columns stay chunked (one chunk per page) in pandas: joining the chunks would copy
+# every text column at the moment memory peaks (measurements-2026-12.md §2: keeping them and
+# releasing each column's chunks once converted cut org.query's peak by 30% at 300k rows).
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _INT64_MAX = 2**63 - 1
 
@@ -128,9 +127,11 @@ def _pandas(
     import pandas as pd
 
     data: dict[str, Any] = {}
+    pool = pa.default_memory_pool()
     for column in columns:
         data[column.name] = pandas_column(column.row, column.chunks, split_multipicklist=split)
         column.chunks = []  # released: the peak is the typed data plus one column
+        pool.release_unused()  # hand the released chunks' pages back before the next column
     frame = pd.DataFrame(data, index=_pandas_index(index, rows, index_fill), copy=False)
     return apply_overrides(frame, dtypes, "pandas")
 
@@ -168,25 +169,35 @@ def pandas_column(row: FieldType, chunks: list[Any], *, split_multipicklist: boo
 
     if row.objects:
         return _objects([v for chunk in chunks for v in _values(chunk)])
-    text = pa.chunked_array(chunks, type=row.arrow)
+    text = pa.chunked_array(chunks, type=_chunk_type(row, chunks))
     if split_multipicklist and row.splits:
         return _objects(pc.split_pattern(text, ";").to_pylist())
     dtype = row.pandas_dtype
     if isinstance(dtype, pd.StringDtype):
-        if text.num_chunks > 1 and len(text) < _KEEP_CHUNKS_ROWS * text.num_chunks:
-            text = pa.chunked_array([text.combine_chunks()])
         return pd.array(text, dtype=dtype)
-    arr = text.combine_chunks()
     if isinstance(dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
-        # values + mask straight from Arrow: exact for 64-bit integers (no float round trip)
-        mask = arr.is_null().to_numpy(zero_copy_only=False)
-        zero: Any = False if pa.types.is_boolean(arr.type) else 0
-        values = arr.fill_null(zero).to_numpy(zero_copy_only=False)
-        return dtype.construct_array_type()(values.astype(dtype.numpy_dtype), mask)
+        # values + mask straight from Arrow: exact for 64-bit integers (no float round trip).
+        # From the chunks directly: one numpy copy of the values, not a joined Arrow copy too.
+        mask = text.is_null().to_numpy(zero_copy_only=False)
+        zero: Any = False if pa.types.is_boolean(text.type) else 0
+        values = text.fill_null(zero).to_numpy(zero_copy_only=False)
+        if not values.flags.writeable:  # a view of one Arrow buffer: pandas needs its own
+            values = values.copy()
+        return dtype.construct_array_type()(values.astype(dtype.numpy_dtype, copy=False), mask)
+    arr = text.combine_chunks()
     series = arr.to_pandas(date_as_object=False).array
     if pa.types.is_timestamp(arr.type) and not _fits(arr, getattr(dtype, "unit", "ns")):
         return series  # nanoseconds end in 2262: a column reaching past that keeps its unit
     return series.astype(dtype)
+
+
+def _chunk_type(row: FieldType, chunks: list[Any]) -> pa.DataType:
+    """The Arrow type of a column's chunks: the row's, or ``large_string`` for text a pipeline
+    already stored as pandas stores it (:class:`sfnotebook.bulk._frame.FrameAssembler`)."""
+    first = chunks[0] if chunks else None
+    if row.arrow == pa.string() and getattr(first, "type", None) == pa.large_string():
+        return pa.large_string()
+    return row.arrow
 
 
 def _fits(arr: pa.Array, unit: str) -> bool:

@@ -36,6 +36,7 @@ ERROR_STATUSES = (500, 502, 503, 504)
 # The kinds of fault counted in ``FaultConfig.counts``.
 FAULT_KINDS = (
     "latency",
+    "connect_latency",
     "server_unavailable",
     "server_error",
     "dropped_connection",
@@ -68,6 +69,12 @@ class FaultConfig:
     ----------
     latency
         Seconds added before answering every request the faults apply to.
+    connect_latency
+        Seconds added once per new connection, before its TLS handshake is answered: the set-up
+        a real network charges a new connection (TCP's SYN/ACK plus TLS 1.3's handshake, about
+        2 round trips), which ``latency`` (per request) does not model. Applies to every new
+        connection, whatever ``apply_to`` says (the kind of request is not known yet), so a
+        client that opens fewer connections pays less, as on a real network.
     error_rate
         Fraction (0..1) of those requests answered 503 ``SERVER_UNAVAILABLE``.
     drop_rate
@@ -133,6 +140,7 @@ class FaultConfig:
     """
 
     latency: float = 0.0
+    connect_latency: float = 0.0
     error_rate: float = 0.0
     drop_rate: float = 0.0
     error_next: int = 0
@@ -185,7 +193,7 @@ class FaultConfig:
             value = float(getattr(self, name))
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
-        for name in ("latency", "report_delay"):
+        for name in ("latency", "connect_latency", "report_delay"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.stall_seconds < 0:
@@ -283,6 +291,14 @@ class FaultConfig:
 
     def _error_kind(self) -> str:
         return "server_unavailable" if self.error_status == 503 else "server_error"
+
+    def connect_delay(self) -> float:
+        """The set-up delay to charge one new connection (counted when non-zero)."""
+        if self.connect_latency > 0:
+            with self._lock:
+                self.counts["connect_latency"] += 1
+            return self.connect_latency
+        return 0.0
 
     def delay(self) -> float:
         """The latency to add to one request (counted when non-zero)."""

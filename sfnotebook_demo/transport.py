@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
@@ -63,6 +64,10 @@ def serve_connection(
         server.count_connection("plain_http_refused")
         _refuse_plain_http(sock)
         return
+    faults = getattr(getattr(server, "demo", None), "faults", None)
+    setup = faults.connect_delay() if faults is not None else 0.0
+    if setup:
+        time.sleep(setup)  # FaultConfig.connect_latency: a new connection's TCP + TLS set-up
     try:
         tls = context.wrap_socket(sock, server_side=True)
     except (ssl.SSLError, OSError) as exc:

@@ -32,7 +32,7 @@ from sfnotebook import _soql_parse as sp
 from sfnotebook._answers import Body, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
-from sfnotebook.bulk._frame import FrameAssembler
+from sfnotebook.bulk._frame import FrameAssembler, page_memory_pool, return_freed_memory
 from sfnotebook.bulk._pages import Page
 from sfnotebook.bulk._parquet import OutputTarget, ParquetFolder
 from sfnotebook.errors import (
@@ -103,7 +103,7 @@ class Collector:
                 self._schema = _csv.page_schema(
                     headers, describe_of=self._describe_of, root=self.root
                 )
-                self.assembler = FrameAssembler(self._schema)
+                self.assembler = FrameAssembler(self._schema, large_text=self.output == "pandas")
                 self.dtypes = _spelled_as(self.dtypes, self._schema.names)
                 if self.folder is not None:
                     self.writer = ParquetFolder(self.folder, self._schema, dtypes=self.dtypes)
@@ -122,12 +122,16 @@ class Collector:
         if tuple(headers) != schema.headers:
             what = f"a page with the columns {headers}, where the first had {list(schema.headers)}"
             raise unexpected(page.response, page.endpoint, what, _HINT_COLUMNS, body=data)
-        table = _parsed(page, data, schema)
+        pool = page_memory_pool()
+        table = _parsed(page, data, schema, pool)
         del data
         if self.writer is not None:
             self.writer.write(page.index, table)
-            return PageResult(page.index, table.num_rows, None)
-        return PageResult(page.index, table.num_rows, table)
+            rows, table = table.num_rows, None
+        else:
+            rows = table.num_rows
+        return_freed_memory(pool)  # the page's bytes (and, to=, its table) are free now
+        return PageResult(page.index, rows, table)
 
     def _headers(self, page: Page, data: _csv.Data) -> list[str]:
         """The page's header line, which must have a column per item of the SELECT list."""
@@ -201,11 +205,13 @@ class Collector:
         return self._schema.arrow_schema().empty_table()
 
 
-def _parsed(page: Page, data: _csv.Data, schema: _csv.PageSchema) -> pa.Table:
+def _parsed(
+    page: Page, data: _csv.Data, schema: _csv.PageSchema, pool: pa.MemoryPool | None = None
+) -> pa.Table:
     """The page as a typed table; a body that does not parse as the schema says is an error
     naming the page (raised outside the handler: no pyarrow frames chained)."""
     try:
-        return _csv.read_page(data, schema)
+        return _csv.read_page(data, schema, memory_pool=pool)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         failure = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     raise unexpected(

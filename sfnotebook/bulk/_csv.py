@@ -202,7 +202,9 @@ def typed_page(strings: pa.Table, schema: PageSchema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema.arrow_schema())
 
 
-def read_page(data: Data, schema: PageSchema) -> pa.Table:
+def read_page(
+    data: Data, schema: PageSchema, *, memory_pool: pa.MemoryPool | None = None
+) -> pa.Table:
     """Parse one CSV page straight into the schema's types (the fast path of extract).
 
     Numbers, booleans, dates and datetimes are converted by the CSV reader itself, so their
@@ -218,7 +220,9 @@ def read_page(data: Data, schema: PageSchema) -> pa.Table:
         for h, f, t in zip(schema.headers, target, schema.types, strict=True)
     }
     try:
-        table = _read(data, direct, true_values=["true"], false_values=["false"])
+        table = _read(
+            data, direct, memory_pool=memory_pool, true_values=["true"], false_values=["false"]
+        )
     except pa.ArrowInvalid:
         return typed_page(parse_page(data, header=headers), schema)
     columns = []
@@ -230,7 +234,13 @@ def read_page(data: Data, schema: PageSchema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=target)
 
 
-def _read(data: Data, column_types: dict[str, pa.DataType], **options: Any) -> pa.Table:
+def _read(
+    data: Data,
+    column_types: dict[str, pa.DataType],
+    *,
+    memory_pool: pa.MemoryPool | None = None,
+    **options: Any,
+) -> pa.Table:
     convert = pcsv.ConvertOptions(
         column_types=column_types,
         strings_can_be_null=True,
@@ -243,6 +253,7 @@ def _read(data: Data, column_types: dict[str, pa.DataType], **options: Any) -> p
         read_options=pcsv.ReadOptions(block_size=8 << 20),
         parse_options=pcsv.ParseOptions(newlines_in_values=True),
         convert_options=convert,
+        memory_pool=memory_pool,  # None: pyarrow's default pool
     )
     names = list(column_types)
     if table.column_names != names:

@@ -7,10 +7,15 @@ with the rows of :mod:`sfnotebook.dtypes`, so ``extract`` gives the types ``org.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sfnotebook import _output
 from sfnotebook import dtypes as _dt
@@ -25,7 +30,71 @@ from sfnotebook.bulk._csv import (
     strip_nul,
 )
 
-__all__ = ["FrameAssembler", "csv_frame"]
+__all__ = ["FrameAssembler", "csv_frame", "page_memory_pool", "return_freed_memory"]
+
+
+_POOL: list[pa.MemoryPool] = []
+_POOL_LOCK = threading.Lock()
+
+
+def page_memory_pool() -> pa.MemoryPool:
+    """The Arrow memory pool Bulk pages are parsed, typed and written with (both paths).
+
+    Every page is parsed, kept or written, and its buffers come and go page after page.
+    pyarrow's default pool (mimalloc in most wheels) keeps freed pages cached, so resident
+    memory grew with the row count although the live Arrow data did not
+    (../shared/perf/measurements-2026-12.md §5: 1.30x / 1.53x from 200k to 1M rows at
+    concurrency 1 / 4 on the Parquet path; the DataFrame path held about 80 MB more than its
+    live data at 1M rows). pyarrow's jemalloc pool with its decay time set to 0 returns freed
+    pages to the system at once.
+
+    Only sfnotebook's own Bulk path uses it (``memory_pool=`` on the CSV reader, the casts and
+    the Parquet writer); the user's default pool is not changed. ``jemalloc_set_decay_ms``
+    is a setting of pyarrow's jemalloc pool as a whole: user code that also asks for
+    ``pyarrow.jemalloc_memory_pool()`` gets the same eager return of freed memory (a few more
+    page faults, never more memory). A pyarrow built without jemalloc gets the default pool.
+    """
+    with _POOL_LOCK:
+        if not _POOL:
+            try:
+                pool = pa.jemalloc_memory_pool()
+                pa.jemalloc_set_decay_ms(0)
+            except NotImplementedError:  # pyarrow.ArrowNotImplementedError derives from it
+                pool = pa.default_memory_pool()
+            _POOL.append(pool)
+        return _POOL[0]
+
+
+def _libc_trim() -> Any:
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_TRIM = _libc_trim() if sys.platform.startswith("linux") else None
+
+
+def return_freed_memory(pool: pa.MemoryPool | None = None) -> None:
+    """Give memory freed by the last page back to the system (called once per Bulk page).
+
+    A page's body (tens of MB, a Python ``bytearray``) and its parsed Arrow arrays are freed
+    once the page is typed, but neither allocator hands the pages back by itself: glibc keeps
+    large freed blocks in its heap (its mmap threshold grows with the largest block freed), and
+    Arrow's pools keep freed pages cached. So resident memory grows page after page although
+    the live data does not (../shared/perf/measurements-2026-12.md §5). ``malloc_trim(0)``
+    returns the free parts of glibc's heaps, ``release_unused`` the pool's cache. Both only
+    return memory that is already free, and change no setting of the process (unlike
+    ``mallopt(M_MMAP_THRESHOLD)``, which would).
+    """
+    (pool or pa.default_memory_pool()).release_unused()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class FrameAssembler:
@@ -36,14 +105,23 @@ class FrameAssembler:
     one column.
     """
 
-    def __init__(self, schema: PageSchema) -> None:
+    def __init__(self, schema: PageSchema, *, large_text: bool = False) -> None:
         self.schema = schema
         self.rows = 0
+        self.large_text = large_text
         self._chunks: list[list[pa.Array]] = [[] for _ in schema.names]
 
     def add(self, table: pa.Table) -> int:
-        """Keep one typed page (from :func:`typed_page`); return its row count."""
+        """Keep one typed page (from :func:`typed_page`); return its row count.
+
+        With ``large_text`` (a pandas result), text is kept as ``large_string``, the storage of
+        pandas' ``string`` dtype: converted page by page here, the text columns become pandas
+        arrays at the end without a copy, instead of every text column's offsets being
+        rewritten at once while the frame is built (when memory peaks).
+        """
         for i, column in enumerate(table.columns):
+            if self.large_text and column.type == pa.string():
+                column = pc.cast(column, pa.large_string(), memory_pool=page_memory_pool())
             self._chunks[i].extend(column.chunks)
         self.rows += table.num_rows
         return table.num_rows
@@ -53,7 +131,8 @@ class FrameAssembler:
         for i, (name, sf_type) in enumerate(zip(self.schema.names, self.schema.types, strict=True)):
             chunks, self._chunks[i] = self._chunks[i], []
             if sf_type is None:  # no describe told the type: inferred from the text
-                text = pa.chunked_array(chunks, type=pa.string())
+                text = pa.chunked_array(chunks, type=chunks[0].type if chunks else pa.string())
+                text = text.cast(pa.string())  # a large_text page's text (the rare case)
                 sf_type = infer_text_type(text)
                 chunks = _as_chunks(_dt.field_type(sf_type).csv(text)) if len(text) else []
             row = _dt.field_type(sf_type)

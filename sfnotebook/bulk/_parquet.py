@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sfnotebook.bulk._csv import PageSchema
-from sfnotebook.bulk._frame import FrameAssembler
+from sfnotebook.bulk._frame import FrameAssembler, page_memory_pool
 from sfnotebook.errors import OutputFolderError
 
 __all__ = ["OutputTarget", "ParquetFolder", "prepare_folder", "rows_in"]
@@ -159,6 +159,7 @@ class ParquetFolder:
         else:
             # The dtype table's storage types, with pandas' metadata for read_parquet.
             self.arrow_schema = schema.arrow_schema().with_metadata(pandas_schema.metadata)
+        self.memory_pool = page_memory_pool()
         self.written: list[Path] = []
         self.closed = False
         self._lock = threading.Lock()
@@ -174,7 +175,7 @@ class ParquetFolder:
             table = table.replace_schema_metadata(self.arrow_schema.metadata)
         path = self.folder / PART.format(index)
         temporary = self.folder / f".{path.name}.tmp"
-        pq.write_table(table, temporary, compression="snappy")
+        pq.write_table(table, temporary, compression="snappy", memory_pool=self.memory_pool)
         with self._lock:
             if self.closed:  # the extract failed while this page was in flight
                 temporary.unlink(missing_ok=True)

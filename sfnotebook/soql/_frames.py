@@ -8,6 +8,7 @@ the rows of :mod:`sfnotebook.dtypes`, and hands them at the end to the output se
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +23,11 @@ from sfnotebook.soql import _decode
 __all__ = ["Children", "DecodedPage", "FrameBuilder", "Layout", "QueryResult"]
 
 Children = Literal["frames", "drop"]
+
+# Pages whose chunks are joined into one per column while the query runs (FrameBuilder._keep):
+# 16 pages of 2,000 rows = 32,000-row chunks.
+_JOIN_PAGES = 16
+_JOIN_POOL = pa.system_memory_pool()
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,7 @@ class FrameBuilder:
         lowered = {k.lower(): v for k, v in layout.types.items()}
         self._types = {c: layout.types.get(c, lowered.get(c.lower())) for c in layout.columns}
         self._chunks: dict[str, list[Any]] = {c: [] for c in layout.columns}
+        self._small: dict[str, int] = {}  # per column: pages' chunks not joined yet
         self._names: dict[str, str] = {}  # requested column -> column as spelled by Salesforce
         self._kids: dict[str, tuple[FrameBuilder, list[Any]]] = {
             rel: (FrameBuilder(kid, split_multipicklist=split_multipicklist), [])
@@ -277,7 +284,7 @@ class FrameBuilder:
             if sf_type is None:
                 self._chunks[column].append(column_values)  # typed at the end
             else:
-                self._chunks[column].append(_dt.build_chunk(column_values, sf_type))
+                self._keep(column, _dt.build_chunk(column_values, sf_type))
         typed = not isinstance(records[0], Mapping)
         for rel, (builder, keys) in self._kids.items():
             if not typed:
@@ -292,32 +299,58 @@ class FrameBuilder:
         self.rows += len(records)
         return len(records)
 
-    def _columns(self) -> list[_output.Column]:
-        """The parent columns: their output names, rows of the dtype table and chunks."""
-        out = []
+    def _keep(self, column: str, chunk: Any) -> None:
+        """Keep one page's typed chunk; every :data:`_JOIN_PAGES` pages, join the column's
+        newest chunks into one.
+
+        A page's chunks are small (2,000 rows), and an allocator keeps a lot of slack around
+        thousands of small buffers: at 300k rows the process held 1.5x the live Arrow data
+        (measured with pyarrow's default pool, mimalloc). Joined into buffers of
+        ``_JOIN_PAGES`` pages, allocated from the system allocator (whose large blocks are
+        mapped and given back when freed), the small buffers are freed while the query runs and
+        reused by the next pages' chunks, so the slack stays that of a few pages. Text stays
+        chunked, in fewer and larger chunks, which is also what pandas computes on best.
+        """
+        chunks = self._chunks[column]
+        chunks.append(chunk)
+        small = self._small.get(column, 0) + 1
+        if small >= _JOIN_PAGES and isinstance(chunk, pa.Array):
+            tail = chunks[-small:]
+            if all(isinstance(c, pa.Array) for c in tail):
+                del chunks[-small:]
+                chunks.append(pa.concat_arrays(tail, memory_pool=_JOIN_POOL))
+                small = 0
+        self._small[column] = small
+
+    def _columns(self) -> Iterator[_output.Column]:
+        """The parent columns: their output names, rows of the dtype table and chunks.
+
+        Each column's chunks are handed over and dropped from the builder, so the output seam
+        releases them once that column is converted: the peak is the typed data plus one
+        column, not the chunks and the whole frame side by side. The builder is spent after.
+        """
         for column in self.layout.columns:
-            chunks = self._chunks[column]
+            chunks, self._chunks[column] = self._chunks[column], []
             sf_type = self._types[column]
             if sf_type is None:  # no describe told the type: inferred from the values
                 flat = [v for chunk in chunks for v in chunk]
                 sf_type = _dt.infer_sf_type(flat)
                 chunks = [_dt.build_chunk(flat, sf_type)] if flat else []
+                del flat
             row = _dt.field_type(sf_type)
-            out.append(
-                _output.Column(self._names.get(column, column), row, chunks or [row.empty()])
-            )
-        return out
+            yield _output.Column(self._names.get(column, column), row, chunks or [row.empty()])
+            del chunks
 
     def frame(
         self, *, dtypes: Mapping[str, Any] | None = None, output: _output.Output = "pandas"
     ) -> Any:
         """The parent frame (children excluded)."""
-        columns = self._columns()
+        names = [self._names.get(c, c) for c in self.layout.columns]
         return _output.table(
-            columns,
+            self._columns(),
             rows=self.rows,
             output=output,
-            dtypes=_only(dtypes, [c.name for c in columns]),
+            dtypes=_only(dtypes, names),
             split_multipicklist=self.split_multipicklist,
         )
 
@@ -328,17 +361,17 @@ class FrameBuilder:
         parent = self.layout.object_name or "Parent"
         out: dict[str, Any] = {}
         for rel, (builder, keys) in self._kids.items():
-            columns = builder._columns()
+            names = [builder._names.get(c, c) for c in builder.layout.columns]
             key = f"{parent}Id"
-            if key in [c.name for c in columns]:
+            if key in names:
                 key = f"parent.{key}"
             ids = _dt.field_type("id")
-            columns.insert(0, _output.Column(key, ids, [pa.array(keys, type=ids.arrow)]))
+            first = _output.Column(key, ids, [pa.array(keys, type=ids.arrow)])
             out[self._kid_names.get(rel, rel)] = _output.table(
-                columns,
+                itertools.chain([first], builder._columns()),
                 rows=builder.rows,
                 output=output,
-                dtypes=_only(dtypes, [c.name for c in columns]),
+                dtypes=_only(dtypes, [key, *names]),
                 split_multipicklist=builder.split_multipicklist,
             )
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sfnotebook_demo import faults as faults_module
@@ -129,6 +131,32 @@ def test_latency_counted() -> None:
     assert config.counts_dict() == {"latency": 1}
 
 
+def test_connect_latency_counted_per_connection_only() -> None:
+    config = FaultConfig(connect_latency=0.2)
+    assert config.connect_delay() == 0.2
+    assert config.delay() == 0.0  # per request: nothing
+    assert config.counts_dict() == {"connect_latency": 1}
+    assert FaultConfig().connect_delay() == 0.0
+
+
+def test_connect_latency_charged_once_per_new_connection(demo_org: Any) -> None:
+    """Counted, not timed: one new connection for a session's two requests."""
+    import requests
+
+    demo_org.set_faults(connect_latency=0.001)
+    try:
+        before = demo_org.stats()["faults"].get("connect_latency", 0)
+        with requests.Session() as session:
+            session.verify = demo_org.ca_bundle
+            session.trust_env = False  # REQUESTS_CA_BUNDLE would beat .verify
+            for _ in range(2):
+                session.get(f"{demo_org.url}/services/data/", timeout=30)
+        after = demo_org.stats()["faults"].get("connect_latency", 0)
+    finally:
+        demo_org.set_faults(connect_latency=0.0)
+    assert after - before == 1
+
+
 @pytest.mark.parametrize(
     ("kind", "path", "apply_to", "pattern", "expected"),
     [
@@ -152,6 +180,7 @@ def test_applies(
         {"error_rate": 1.5},
         {"drop_rate": -0.1},
         {"latency": -1},
+        {"connect_latency": -1},
         {"apply_to": ("everything",)},
         {"error_status": 404},
         {"stall_seconds": -1},
