@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, demo_org: Any) -> Iterator[dic
     (work / "login.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
     settings = base / "lab-settings"
     write_lab_settings(settings)
-    port, token = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
     demo_env = demo_org.env()
     env.update(
@@ -148,6 +148,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory, demo_org: Any) -> Iterator[dic
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         }
     )
+    with jupyterlab(base, work, env) as lab:
+        yield lab
+
+
+@contextmanager
+def jupyterlab(base: Path, work: Path, env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """JupyterLab serving ``work`` with ``env`` (its log in ``base``): URL, token, folder, log."""
+    port, token = free_port(), secrets.token_hex(16)
     log = base / "lab.log"
     command = [
         sys.executable,

@@ -14,9 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +25,8 @@ from tests.browser.test_browser import (
     CHROMIUM_ARGS,
     NOTEBOOK,
     TIMEOUT_MS,
-    free_port,
+    jupyterlab,
     run_cell,
-    wait_for_server,
     write_lab_settings,
 )
 
@@ -131,7 +127,6 @@ def first_hour_lab(
     (work / "first_hour.ipynb").write_text(json.dumps(notebook, indent=1))
     settings = base / "lab-settings"
     write_lab_settings(settings)
-    port, token = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
     env.update(
         {
@@ -143,27 +138,8 @@ def first_hour_lab(
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         }
     )
-    log = base / "lab.log"
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-        f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
-        "--ServerApp.port_retries=0", "--LabApp.extension_manager=readonly",
-    ]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
-        command.append("--allow-root")
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(command, cwd=work, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_server(url, token, proc, log)
-        yield {"url": url, "token": token, "work": work, "log": log}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with jupyterlab(base, work, env) as lab:
+        yield lab
 
 
 def test_the_first_hour(
