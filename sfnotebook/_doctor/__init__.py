@@ -17,19 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sfnotebook import _findings
 from sfnotebook._doctor._probes import PROBES, Finding, Probe, Scratch
 from sfnotebook.connection import Connection, get_default
 
 __all__ = ["DoctorReport", "Finding", "cache_path", "cached_findings", "doctor", "plan_cost"]
 
-_FORMAT = 1  # the cache file's layout; a file of another layout is ignored
+_FORMAT = _findings.FORMAT  # the cache file's layout; a file of another layout is ignored
 
 
 @dataclass(frozen=True)
@@ -154,12 +153,7 @@ def doctor(
 
 def cache_path(org_id: str) -> Path:
     """Where the findings for ``org_id`` are kept."""
-    if not org_id.isalnum():
-        raise ValueError(f"not an org Id: {org_id!r}")
-    base = os.environ.get("SFNOTEBOOK_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "sfnotebook"
-    )
-    return Path(base) / "doctor" / f"{org_id}.json"
+    return _findings.cache_path(org_id)
 
 
 def cached_findings(org: Connection | str) -> DoctorReport | None:
@@ -174,15 +168,4 @@ def cached_findings(org: Connection | str) -> DoctorReport | None:
         return None  # no report yet, or one this version cannot read: as if none
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the user only (0600, dir 0700)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_write_private = _findings.write_private  # shared with the verbs that amend a finding

@@ -36,14 +36,14 @@ from sfnotebook.errors import (
     LargeResultWarning,
     QueryLocatorExpiredError,
 )
-from sfnotebook.soql import _offset
+from sfnotebook.soql import _offset, _parallel
 from sfnotebook.soql import _plan as _soql_plan
 from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
 from sfnotebook.soql._pages import CursorLost
 from sfnotebook.soql._pages import Pages as _Pages
 from sfnotebook.soql._pages import next_url as _next_url
 
-__all__ = ["LARGE_RESULT_ROWS", "MAX_RESTARTS", "query", "query_iter"]
+__all__ = ["LARGE_RESULT_ROWS", "MAX_CONCURRENCY", "MAX_RESTARTS", "query", "query_iter"]
 
 log = logging.getLogger("sfnotebook")
 
@@ -56,6 +56,9 @@ LARGE_RESULT_ROWS = 500_000
 #: first page before the loss is raised (``df.attrs["sfnotebook"]["restarts"]`` says how many
 #: restarts a result took).
 MAX_RESTARTS = 2
+
+#: The most query-more calls ``concurrency=`` may have in flight at once (each holds a page).
+MAX_CONCURRENCY = 16
 
 
 def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any]) -> None:
@@ -118,9 +121,11 @@ def _check_options(
     children: object,
     large_result_rows: object,
     dtypes: object,
+    concurrency: object = 1,
 ) -> None:
     """Checked before any request (``batchSize`` is 200 to 2,000: salesforce-api.md 3.3)."""
     _check_dtypes(soql, dtypes)
+    _options.check_count("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
     _options.check_progress(progress)
     _options.check_count("batch_size", batch_size, minimum=200, maximum=2000, optional=True)
     _options.check_count("large_result_rows", large_result_rows, minimum=0, optional=True)
@@ -215,6 +220,7 @@ def _run_once(
     split_multipicklist: bool,
     large_result_rows: int | None,
     chunk_rows: int | None,
+    concurrency: int,
 ) -> Iterator[tuple[FrameBuilder | None, int | None]]:
     """Yield filled builders: one at the end, or one per ``chunk_rows`` rows when chunking.
 
@@ -226,8 +232,15 @@ def _run_once(
     prefetch = select is not None and not any(isinstance(i, sp.SubSelect) for i in select.items)
     window = _offset.window(soql)
     batch_size = window.batch_size(batch_size)
+    # Pages several at once by locator offset (``_parallel``) only where the thread follows
+    # them alone; an OFFSET query has one page (``_offset``).
     pages = _Pages(
-        conn, soql, include_deleted=include_deleted, batch_size=batch_size, prefetch=prefetch
+        conn,
+        soql,
+        include_deleted=include_deleted,
+        batch_size=batch_size,
+        prefetch=prefetch,
+        concurrency=concurrency if prefetch and window.offset is None else 1,
     )
     planner = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-describe")
     bar: Any = None
@@ -324,6 +337,7 @@ def query(
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
     output: _output.Output | None = None,
+    concurrency: int = _parallel.DEFAULT_CONCURRENCY,
 ) -> Frame | QueryResult | int:
     """Run SOQL and return the whole result as a typed DataFrame.
 
@@ -363,6 +377,13 @@ def query(
         The library of the result: a pandas DataFrame, a polars DataFrame or a
         ``pyarrow.Table``, with the same columns (child frames too). Default: the connection's
         ``output`` (``"pandas"`` unless ``connect(output=...)`` chose another).
+    concurrency : int
+        Pages fetched at once after the first (1 to :data:`MAX_CONCURRENCY`, default 4), by
+        choosing each page's locator offset; every page is verified and the frame is the one
+        sequential paging gives. An org that refuses chosen offsets is paged in turn from
+        where it refused, and remembered (per connection, and in ``sfnotebook doctor``'s
+        findings when it keeps some). 1: one page after the other. Queries with child
+        subqueries always page in turn (their child cursors depend on it).
 
     Returns
     -------
@@ -395,6 +416,7 @@ def query(
         children=children,
         large_result_rows=large_result_rows,
         dtypes=dtypes,
+        concurrency=concurrency,
     )
     output = _output.resolve(output, conn)
     _output.check_dtype_values(dtypes, output)
@@ -407,6 +429,7 @@ def query(
         split_multipicklist=split_multipicklist,
         large_result_rows=large_result_rows,
         chunk_rows=None,
+        concurrency=concurrency,
     ):
         if builder is None:
             return count
@@ -428,6 +451,7 @@ def query_iter(
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
     output: _output.Output | None = None,
+    concurrency: int = _parallel.DEFAULT_CONCURRENCY,
 ) -> Iterator[Frame | QueryResult]:
     """Run SOQL and yield the result as typed DataFrame chunks of about ``chunk_rows`` rows.
 
@@ -441,6 +465,8 @@ def query_iter(
         Rows per chunk (about: whole pages are kept together).
     include_deleted, progress, dtypes, batch_size, children, split_multipicklist, large_result_rows
         As for ``org.query``.
+    output, concurrency
+        As for ``org.query``; chunks come in the result's order whatever the concurrency.
 
     Each chunk has the same columns and dtypes (a column whose
     type the describes cannot tell is inferred per chunk). Completeness is checked at the end:
@@ -460,6 +486,7 @@ def query_iter(
         children=children,
         large_result_rows=large_result_rows,
         dtypes=dtypes,
+        concurrency=concurrency,
     )
     _options.check_count("chunk_rows", chunk_rows)
     output = _output.resolve(output, conn)
@@ -473,6 +500,7 @@ def query_iter(
         split_multipicklist=split_multipicklist,
         large_result_rows=large_result_rows,
         chunk_rows=chunk_rows,
+        concurrency=concurrency,
     ):
         if builder is None:
             ints = _dt.field_type("int")

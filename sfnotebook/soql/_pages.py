@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -43,6 +44,7 @@ from sfnotebook.errors import (
     SalesforceError,
     SessionExpiredError,
 )
+from sfnotebook.soql import _parallel
 
 __all__ = ["HEAD", "CursorLost", "Head", "Pages", "next_url"]
 
@@ -98,6 +100,7 @@ class Pages:
         include_deleted: bool,
         batch_size: int | None,
         prefetch: bool,
+        concurrency: int = 1,
     ) -> None:
         self.conn = conn
         self.headers = (
@@ -105,6 +108,7 @@ class Pages:
         )
         self.first = ("queryAll" if include_deleted else "query", {"q": soql})
         self.prefetch = prefetch
+        self.concurrency = concurrency  # query-more calls in flight (``_parallel``); 1: in turn
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_PAGES)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,15 +119,18 @@ class Pages:
     def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
         return self.fetch(url, params)[0]
 
-    def fetch(self, url: str, params: dict[str, str] | None = None) -> tuple[bytes, Head]:
-        """One page's bytes and head; a page that is not a query page is an error here."""
+    def fetch(
+        self, url: str, params: dict[str, str] | None = None, *, decoder: Any = HEAD
+    ) -> tuple[bytes, Any]:
+        """One page's bytes and head (``decoder``'s struct: :data:`HEAD` by default); a page
+        that is not a query page is an error here."""
         if params is not None:
             resp = self.conn.request("GET", url, params=params, headers=self.headers)
         else:
             resp = self._more(url)
         raw = bytes(resp.content)
         try:
-            return raw, HEAD.decode(raw)
+            return raw, decoder.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             endpoint = "query" if params else "query-more"
             decode_json(resp, endpoint=endpoint, expect=dict)  # names what it was, if it can
@@ -169,16 +176,22 @@ class Pages:
         # any refusal of it counts as lost (restarted), never as expired.
         self.opened_with = before if _token(self.conn) is before else _UNKNOWN
         if self.prefetch and not head.done and head.nextRecordsUrl:
+            plan = _parallel.schedule(
+                self.conn, raw, head.nextRecordsUrl, head.totalSize, self.concurrency
+            )
+            target: Any = self.chain
+            args: tuple[Any, ...] = (head.nextRecordsUrl,)
+            if plan is not None:  # the rest fetched several at once, by locator offset
+                target, args = _parallel.fan_out, (self, plan)
             self._thread = threading.Thread(
-                target=self._chain,
-                args=(head.nextRecordsUrl,),
-                name="sfnotebook-query",
-                daemon=True,
+                target=target, args=args, name="sfnotebook-query", daemon=True
             )
             self._thread.start()
         return raw, head
 
-    def _put(self, item: Any) -> bool:
+    def put(self, item: Any) -> bool:
+        """Hand ``item`` (a page's bytes, None after the last, or a failure) to the caller;
+        False when the caller stopped reading."""
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -187,16 +200,21 @@ class Pages:
                 continue
         return False
 
-    def _chain(self, url: str | None) -> None:
+    def chain(self, url: str | None, served: Callable[[], None] | None = None) -> None:
+        """Follow ``nextRecordsUrl`` from ``url`` to the end, putting each page out (the
+        thread body); ``served`` is called once the first page has arrived."""
         try:
             while url and not self._stop.is_set():
                 raw, head = self.fetch(url)
-                if not self._put(raw):
+                if served is not None:
+                    served()
+                    served = None
+                if not self.put(raw):
                     return
                 url = next_url(head.done, head.nextRecordsUrl, received=None)
-            self._put(None)
+            self.put(None)
         except BaseException as exc:  # handed to the caller's thread, raised there
-            self._put(exc)
+            self.put(exc)
 
     def start_next(self, url: str | None) -> None:
         """Start downloading the page at ``url`` (the current page's nextRecordsUrl)."""
