@@ -43,7 +43,14 @@ from sfnotebook.soql._pages import CursorLost
 from sfnotebook.soql._pages import Pages as _Pages
 from sfnotebook.soql._pages import next_url as _next_url
 
-__all__ = ["LARGE_RESULT_ROWS", "MAX_CONCURRENCY", "MAX_RESTARTS", "query", "query_iter"]
+__all__ = [
+    "DESCRIBE_THREADS",
+    "LARGE_RESULT_ROWS",
+    "MAX_CONCURRENCY",
+    "MAX_RESTARTS",
+    "query",
+    "query_iter",
+]
 
 log = logging.getLogger("sfnotebook")
 
@@ -56,6 +63,9 @@ LARGE_RESULT_ROWS = 500_000
 #: first page before the loss is raised (``df.attrs["sfnotebook"]["restarts"]`` says how many
 #: restarts a result took).
 MAX_RESTARTS = 2
+
+#: Describes one query loads at once (the objects on its parent paths and of its children).
+DESCRIBE_THREADS = 8
 
 #: The most query-more calls ``concurrency=`` may have in flight at once (each holds a page).
 MAX_CONCURRENCY = 16
@@ -242,14 +252,23 @@ def _run_once(
         prefetch=prefetch,
         concurrency=concurrency if prefetch and window.offset is None else 1,
     )
-    planner = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-describe")
+    planner = ThreadPoolExecutor(DESCRIBE_THREADS, thread_name_prefix="sfnotebook-describe")
     bar: Any = None
     try:
-        # The describes (one per object on the parent paths) load while page 1 downloads.
-        planned = planner.submit(_soql_plan.plan, conn, select)
+        # Two round trips one after the other on a fresh connection (``_plan``): page 1 and
+        # the root describe together, then every describe page 1 names at once.
+        describe_of = _soql_plan.describer(conn)
+        root = planner.submit(describe_of, select.object_name) if select is not None else None
         first, head = pages.first_page()
         raw: bytes | None = first
-        plan = planned.result()
+        root_describe = root.result() if root is not None else None
+        if select is None or not select.is_count_only:
+            _soql_plan.load_describes(
+                planner,
+                describe_of,
+                _soql_plan.object_types(first) + _soql_plan.parent_objects(select, root_describe),
+            )
+        plan = _soql_plan.plan(conn, select, describe_of)
         if plan.count_only:
             yield None, head.totalSize
             return

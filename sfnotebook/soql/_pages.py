@@ -2,7 +2,8 @@
 
 With ``prefetch`` (no child subqueries), a thread follows the chain by itself, reading only
 each page's head, while the caller converts the page before; at most ``_QUEUE_PAGES`` pages
-wait as bytes.
+wait as bytes. With ``concurrency`` above 1 that thread fetches several pages at once, by
+locator offset, and puts them out in order (:mod:`sfnotebook.soql._parallel`).
 
 A query cursor may belong to the session that opened it: a 2026 report (airbyte PR #84302)
 found that after a token exchange "A new session cannot resume another session's locator,
@@ -143,11 +144,13 @@ class Pages:
 
     def _more(self, url: str) -> Any:
         """A query-more call; a refusal after the session changed raises :class:`CursorLost`."""
-        used = _token(self.conn)
+        # Both read before the call: with pages fetched in parallel (``_parallel``) another
+        # call may renew the session and move ``opened_with`` while this one is out.
+        used, opened = _token(self.conn), self.opened_with
         try:
             return self._send(url)
         except (SessionExpiredError, QueryLocatorExpiredError) as exc:
-            if used is not self.opened_with:  # renewed before this call: the cursor's
+            if used is not opened:  # renewed before this call: the cursor's
                 raise CursorLost(exc) from None  # session has ended; no second exchange
             if isinstance(exc, QueryLocatorExpiredError) and _token(self.conn) is used:
                 raise  # the query's own session: the cursor expired or was released

@@ -19,10 +19,15 @@ count is the page size, and equals its own offset):
   to ``totalSize`` (the caller checks the sum again);
 * a refused offset (400 ``INVALID_QUERY_LOCATOR`` or any other refusal) or a page that fails
   a check stops the fan-out: the pages in flight are waited for and dropped, and paging goes
-  on sequentially from the ``nextRecordsUrl`` of the last page put out, so no row is lost or
-  sent twice and no other cursor is mixed in. When that next page is then served, the org's
-  answer ("offsets refused") is remembered for the connection and, when ``sfnotebook doctor``
-  keeps a findings file for the org, written there (``locator_offsets="sequential"``);
+  on in turn (following each ``nextRecordsUrl``, as without ``concurrency``), so no row is
+  lost or sent twice and no other cursor is mixed in. It goes on from the ``nextRecordsUrl``
+  of the last page put out; a page of an unforeseen size that is still its own (it names its
+  offset plus its rows as the next, or is done) is put out first, and paging goes on after
+  it: asked again, the last page of a released cursor would be refused, and a short last
+  page must reach the caller's count (``IncompleteResultError``), as it would in turn. Once
+  a page is served in turn, the org's answer ("offsets refused", or pages of unforeseen
+  sizes) is remembered for the connection and, when ``sfnotebook doctor`` keeps a findings
+  file for the org, written there (``locator_offsets="sequential"``);
 * a cursor lost with its session (``CursorLost``) or a transient failure ends the query as on
   the sequential path (the caller restarts it or raises the typed error).
 
@@ -158,25 +163,30 @@ class Schedule:
     def url(self, offset: int) -> str:
         return self.first_url if offset == self.size else f"{self.base}-{offset}"
 
-    def problem(self, offset: int, page: Counted) -> str | None:
-        """What is wrong with the page fetched at ``offset``, or None when it is the one."""
+    def check(self, offset: int, page: Counted) -> tuple[str | None, bool]:
+        """What is wrong with the page fetched at ``offset`` (None: it is the one), and
+        whether it may be kept all the same.
+
+        A page of another size is kept when it is its own (the next offset it names is its
+        offset plus its rows, or it is done): paging goes on in turn after it, as sequential
+        paging would. One that names another offset or locator, another ``totalSize``, or no
+        next page while not done, is dropped and asked for again in turn.
+        """
         expected = min(self.size, self.total - offset)
         got = len(page.records)
         if page.totalSize != self.total:
-            return f"totalSize {page.totalSize:,} where page 1 said {self.total:,}"
+            return f"totalSize {page.totalSize:,} where page 1 said {self.total:,}", False
+        if not page.done:
+            if page.nextRecordsUrl is None:
+                return "done: false without a nextRecordsUrl", False
+            if page.nextRecordsUrl != self.url(offset + got):
+                return f"its nextRecordsUrl names {page.nextRecordsUrl[-24:]!r}", False
+        last = offset + expected >= self.total
         if got != expected:
-            return f"{got:,} rows where {expected:,} were due"
-        if offset + expected >= self.total:
-            if not page.done:
-                return "the last page is not done"
-            return None
-        if page.done:
-            return f"done after {offset + got:,} of {self.total:,} rows"
-        if page.nextRecordsUrl is not None and page.nextRecordsUrl != self.url(offset + got):
-            return f"its nextRecordsUrl names {page.nextRecordsUrl[-24:]!r}"
-        if page.nextRecordsUrl is None:
-            return "done: false without a nextRecordsUrl"
-        return None
+            return f"{got:,} rows where {expected:,} were due", True
+        if page.done != last:
+            return ("done" if page.done else "not done") + f" after {offset + got:,} rows", True
+        return None, True
 
 
 def schedule(
@@ -234,13 +244,17 @@ def fan_out(pages: Pager, plan: Schedule) -> None:
         return
     url, why = resume
     log.info("parallel query paging goes on in turn from the last page put out: %s", why)
+    if url is None:  # a page kept said done: the caller's count says whether rows are missing
+        pages.put(None)
+        return
     # In turn from the page after the last one put out; once that page is served, the org has
     # shown that it serves the handed-out URL but not the chosen one: remembered.
     pages.chain(url, served=lambda: _remember_refused(pages.conn, why))
 
 
-def _parallel(pages: Pager, plan: Schedule) -> tuple[str, str] | None:
-    """Fetch and put out the pages in order; None when all were, else where to go on in turn."""
+def _parallel(pages: Pager, plan: Schedule) -> tuple[str | None, str] | None:
+    """Fetch and put out the pages in order. None when all were (or the caller stopped
+    reading); else where to go on in turn (None: nowhere, the last page kept was done)."""
     offsets = plan.offsets()
     last = offsets[-1]
     resume = plan.first_url  # the nextRecordsUrl of the last page put out
@@ -264,9 +278,14 @@ def _parallel(pages: Pager, plan: Schedule) -> tuple[str, str] | None:
                 if plan.url(offset) == plan.first_url:
                     raise  # the handed-out URL itself: not about chosen offsets
                 return resume, f"offset {offset:,} refused ({exc.status} {exc.error_code})"
-            problem = plan.problem(offset, page)
+            problem, keep = plan.check(offset, page)
             if problem is not None:
-                return resume, f"the page at offset {offset:,}: {problem}"
+                why = f"the page at offset {offset:,}: {problem}"
+                if not keep:
+                    return resume, why
+                if not pages.put(raw):
+                    return None
+                return (None if page.done else page.nextRecordsUrl), why
             if not pages.put(raw):
                 return None  # the caller stopped reading
             del raw, page
