@@ -19,14 +19,12 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
 
-from sfnotebook import _options, _output
+from sfnotebook import _options
 from sfnotebook import _soql_parse as sp
-from sfnotebook import dtypes as _dt
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
 from sfnotebook._progress import Enabled, progress_bar
@@ -38,10 +36,13 @@ from sfnotebook.errors import (
 )
 from sfnotebook.soql import _offset, _parallel
 from sfnotebook.soql import _plan as _soql_plan
-from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
 from sfnotebook.soql._pages import CursorLost
 from sfnotebook.soql._pages import Pages as _Pages
 from sfnotebook.soql._pages import next_url as _next_url
+
+if TYPE_CHECKING:  # imported while page 1 is in flight (``_load_frames``), not before
+    from sfnotebook import _output
+    from sfnotebook.soql._frames import Children, FrameBuilder, QueryResult
 
 __all__ = [
     "DESCRIBE_THREADS",
@@ -220,6 +221,34 @@ def _lost_error(lost: CursorLost, restarts: int, *, iterating: bool) -> QueryLoc
     )
 
 
+def _early_output(output: _output.Output | None, conn: OrgApi, dtypes: Dtypes | None) -> str:
+    """``output=`` resolved and ``dtypes=`` checked before any request.
+
+    Both need :mod:`sfnotebook._output` (pyarrow); for the usual call (neither given, the
+    connection's output pandas or arrow) the answer is plain and that import waits until page
+    1 is on its way (``_load_frames``), so the first request goes out sooner (issue 13).
+    """
+    default = getattr(conn, "output", None) or "pandas"
+    if output is None and not dtypes and default in ("pandas", "arrow"):
+        return str(default)
+    from sfnotebook import _output
+
+    resolved = _output.resolve(output, conn)
+    _output.check_dtype_values(dtypes, resolved)
+    return resolved
+
+
+def _load_frames(output: str) -> tuple[Any, Any]:
+    """Import what converting pages needs (pyarrow; pandas for ``output="pandas"``), called
+    once page 1 and the root describe are sent: the import runs while they are in flight."""
+    from sfnotebook.soql._frames import FrameBuilder, Layout
+
+    if output == "pandas":
+        import pandas  # noqa: F401 - imported now, while the requests are out
+
+    return FrameBuilder, Layout
+
+
 def _run_once(
     conn: OrgApi,
     soql: str,
@@ -231,6 +260,7 @@ def _run_once(
     large_result_rows: int | None,
     chunk_rows: int | None,
     concurrency: int,
+    output: str,
 ) -> Iterator[tuple[FrameBuilder | None, int | None]]:
     """Yield filled builders: one at the end, or one per ``chunk_rows`` rows when chunking.
 
@@ -259,7 +289,10 @@ def _run_once(
         # the root describe together, then every describe page 1 names at once.
         describe_of = _soql_plan.describer(conn)
         root = planner.submit(describe_of, select.object_name) if select is not None else None
-        first, head = pages.first_page()
+        sent = planner.submit(pages.first_page)
+        pages.sent.wait()  # then pandas and pyarrow are imported while page 1 is out
+        new_builder, new_layout = _load_frames(output)
+        first, head = sent.result()
         raw: bytes | None = first
         root_describe = root.result() if root is not None else None
         if select is None or not select.is_count_only:
@@ -276,7 +309,7 @@ def _run_once(
         layout = plan.layout
         builder: FrameBuilder | None = None
         if layout is not None:
-            builder = FrameBuilder(layout, split_multipicklist=split_multipicklist)
+            builder = new_builder(layout, split_multipicklist=split_multipicklist)
         if not head.done:
             bar = progress_bar(head.totalSize, enabled=progress, desc="query")
         received = 0
@@ -286,7 +319,7 @@ def _run_once(
                     body = orjson.loads(raw)
                     records: list[Any] = body.get("records") or []
                     done, next_url = bool(body.get("done", True)), body.get("nextRecordsUrl")
-                    builder = FrameBuilder(
+                    builder = new_builder(
                         _soql_plan.layout_from_records(plan, records),
                         split_multipicklist=split_multipicklist,
                     )
@@ -306,7 +339,7 @@ def _run_once(
                 raw = pages.next_page()
                 if chunk_rows and builder.rows >= chunk_rows and raw is not None:
                     yield builder, None
-                    builder = FrameBuilder(builder.layout, split_multipicklist=split_multipicklist)
+                    builder = new_builder(builder.layout, split_multipicklist=split_multipicklist)
         except CursorLost as lost:
             lost.received, lost.expected = received, head.totalSize
             raise
@@ -334,7 +367,7 @@ def _run_once(
                 received=received,
             )
         if builder is None:
-            builder = FrameBuilder(Layout(()), split_multipicklist=split_multipicklist)
+            builder = new_builder(new_layout(()), split_multipicklist=split_multipicklist)
         yield builder, None
     finally:
         planner.shutdown(wait=True)
@@ -437,8 +470,7 @@ def query(
         dtypes=dtypes,
         concurrency=concurrency,
     )
-    output = _output.resolve(output, conn)
-    _output.check_dtype_values(dtypes, output)
+    resolved = _early_output(output, conn, dtypes)
     for builder, count in _run(
         conn,
         soql,
@@ -449,10 +481,11 @@ def query(
         large_result_rows=large_result_rows,
         chunk_rows=None,
         concurrency=concurrency,
+        output=resolved,
     ):
         if builder is None:
             return count
-        return builder.result(dtypes=dtypes, children=children, output=output)
+        return builder.result(dtypes=dtypes, children=children, output=resolved)  # type: ignore[arg-type]
     raise AssertionError("unreachable: _run always yields")  # pragma: no cover
 
 
@@ -508,8 +541,7 @@ def query_iter(
         concurrency=concurrency,
     )
     _options.check_count("chunk_rows", chunk_rows)
-    output = _output.resolve(output, conn)
-    _output.check_dtype_values(dtypes, output)
+    resolved = _early_output(output, conn, dtypes)
     for builder, count in _run(
         conn,
         soql,
@@ -520,12 +552,25 @@ def query_iter(
         large_result_rows=large_result_rows,
         chunk_rows=chunk_rows,
         concurrency=concurrency,
+        output=resolved,
     ):
         if builder is None:
-            ints = _dt.field_type("int")
-            counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
-            yield _output.table([counted], rows=1, output=output)
+            yield _count_frame(count or 0, resolved)
             return
-        result = builder.result(dtypes=dtypes, children=children, output=output)
-        if isinstance(result, QueryResult) or len(result) or builder.rows == 0:
+        result = builder.result(dtypes=dtypes, children=children, output=resolved)  # type: ignore[arg-type]
+        from sfnotebook.soql._frames import QueryResult as Result  # imported by now
+
+        if isinstance(result, Result) or len(result) or builder.rows == 0:
             yield result
+
+
+def _count_frame(count: int, output: str) -> Frame:
+    """``SELECT COUNT()`` as one frame with a ``count`` column (for ``query_iter``)."""
+    import pyarrow as pa
+
+    from sfnotebook import _output
+    from sfnotebook import dtypes as _dt
+
+    ints = _dt.field_type("int")
+    counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
+    return _output.table([counted], rows=1, output=output)  # type: ignore[arg-type]

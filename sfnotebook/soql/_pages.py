@@ -116,6 +116,7 @@ class Pages:
         self._pool: ThreadPoolExecutor | None = None
         self._future: Future[bytes] | None = None
         self.opened_with: Secret | None = None  # the token that page 1 was answered to
+        self.sent = threading.Event()  # set as page 1 is sent (or fails before)
 
     def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
         return self.fetch(url, params)[0]
@@ -126,6 +127,7 @@ class Pages:
         """One page's bytes and head (``decoder``'s struct: :data:`HEAD` by default); a page
         that is not a query page is an error here."""
         if params is not None:
+            self.sent.set()  # page 1 is going out: the caller imports pandas meanwhile
             resp = self.conn.request("GET", url, params=params, headers=self.headers)
         else:
             resp = self._more(url)
@@ -174,7 +176,10 @@ class Pages:
     def first_page(self) -> tuple[bytes, Head]:
         """Page 1 and its head; with ``prefetch``, the thread that follows the rest starts."""
         before = _token(self.conn)
-        raw, head = self.fetch(*self.first)
+        try:
+            raw, head = self.fetch(*self.first)
+        finally:
+            self.sent.set()
         # Renewed while page 1 was on its way: which session opened the cursor is unknown, so
         # any refusal of it counts as lost (restarted), never as expired.
         self.opened_with = before if _token(self.conn) is before else _UNKNOWN

@@ -20,11 +20,10 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfnotebook import _describe_paths as dp
 from sfnotebook import _soql_parse as sp
-from sfnotebook import dtypes as _dt
 from sfnotebook._api import OrgApi
 from sfnotebook.errors import (
     RequestLimitExceededError,
@@ -33,8 +32,9 @@ from sfnotebook.errors import (
     SessionExpiredError,
     UnexpectedAnswerError,
 )
-from sfnotebook.soql._frames import Layout
-from sfnotebook.soql.records import infer_layout
+
+if TYPE_CHECKING:  # pyarrow: imported when a layout is built, after page 1 was sent
+    from sfnotebook.soql._frames import Layout
 
 __all__ = [
     "Plan",
@@ -82,6 +82,9 @@ def describer(conn: OrgApi) -> Callable[[str], Any]:
 
 
 def _layout(select: sp.Select, describe_of: Callable[[str], Any], root: str | None) -> Layout:
+    from sfnotebook import dtypes as _dt
+    from sfnotebook.soql._frames import Layout
+
     columns: list[str] = []
     types: dict[str, str | None] = {}
     compound: set[str] = set()
@@ -144,6 +147,9 @@ def plan(
 
 
 def layout_from_records(plan: Plan, records: list[Any]) -> Layout:
+    from sfnotebook.soql._frames import Layout
+    from sfnotebook.soql.records import infer_layout
+
     inferred = infer_layout(records)
     root = inferred.object_name
     types = dict(inferred.types)

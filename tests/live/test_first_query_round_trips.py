@@ -86,3 +86,56 @@ def test_child_objects_are_described_with_the_parents(
     assert len(result.children["Contacts"]) > 0
     assert _describes(trips) == ["Account/describe", "Contact/describe", "User/describe"]
     assert trips.sequential() == 2, trips.events
+
+
+# -- the first request before pandas and pyarrow ----------------------------------------------
+
+_SCRIPT = r"""
+import json, sys
+import requests.adapters
+
+events = []
+real = requests.adapters.HTTPAdapter.send
+
+
+def send(self, request, *args, **kwargs):
+    loaded = ["pyarrow" in sys.modules, "pandas" in sys.modules]
+    events.append([request.method, request.path_url.split("?")[0], *loaded])
+    return real(self, request, *args, **kwargs)
+
+
+requests.adapters.HTTPAdapter.send = send
+import sfnotebook
+
+org = sfnotebook.connect(**json.loads(sys.argv[1]), env_file=False, set_default=False)
+frame = org.query("SELECT Id, Name FROM Account ORDER BY Id LIMIT 5", progress=False)
+events.append(["frame", type(frame).__module__.split(".")[0], len(frame), "pandas" in sys.modules])
+print(json.dumps(events))
+"""
+
+
+def test_the_first_query_is_sent_before_pandas_and_pyarrow_are_imported(demo_org: Any) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, json.dumps(demo_org.connect_kwargs())],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    events = json.loads(run.stdout.strip().splitlines()[-1])
+    sent = {
+        (method, path.rsplit("/", 1)[-1]): (arrow, pandas)
+        for method, path, arrow, pandas in events[:-1]
+    }
+    assert sent[("GET", "query")] == (False, False), events  # page 1 went out first
+    assert sent[("GET", "describe")] == (False, False), events  # with the root describe
+    assert events[-1] == ["frame", "pandas", 5, True]
