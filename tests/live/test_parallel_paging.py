@@ -337,3 +337,32 @@ def test_a_last_page_not_done_every_time_is_never_a_silent_loss(
     # served) or still not done: a typed error either way.
     with pytest.raises((errors.IncompleteResultError, errors.QueryLocatorExpiredError)):
         through.query(ACCOUNTS, batch_size=BATCH, progress=False)
+
+
+# -- the %%soql magic -------------------------------------------------------------------------
+
+
+def test_the_magic_takes_a_concurrency(demo: Any, in_flight: _InFlight) -> None:
+    pytest.importorskip("IPython")
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from sfnotebook import connection as connection_module
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config)
+    try:
+        shell.run_line_magic("load_ext", "sfnotebook")
+        conn = shell.user_ns["paged"] = connect_to(demo)
+        soql = "SELECT Id, Name, Amount FROM Opportunity ORDER BY Id"  # 2,000-row pages
+        frame = shell.run_cell_magic("soql", "--connection paged --concurrency 2", soql)
+        assert in_flight.most == 2
+        pd.testing.assert_frame_equal(frame, conn.query(soql, progress=False, concurrency=1))
+        for bad in ("--concurrency", "--concurrency 0", "--concurrency two"):
+            with pytest.raises(UsageError, match="--concurrency needs a whole number"):
+                shell.run_cell_magic("soql", f"--connection paged {bad}", ACCOUNTS)
+    finally:
+        connection_module.set_default(None)
+        InteractiveShell.clear_instance()
