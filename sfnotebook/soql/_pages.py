@@ -117,6 +117,8 @@ class Pages:
         self._future: Future[bytes] | None = None
         self.opened_with: Secret | None = None  # the token that page 1 was answered to
         self.sent = threading.Event()  # set as page 1 is sent (or fails before)
+        self._owners: list[Secret | None] = []  # the tokens the cursor answered to
+        self._deciding = threading.Lock()  # refused query-more calls are judged in turn
 
     def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
         return self.fetch(url, params)[0]
@@ -145,24 +147,36 @@ class Pages:
             ) from None
 
     def _more(self, url: str) -> Any:
-        """A query-more call; a refusal after the session changed raises :class:`CursorLost`."""
-        # Both read before the call: with pages fetched in parallel (``_parallel``) another
-        # call may renew the session and move ``opened_with`` while this one is out.
-        used, opened = _token(self.conn), self.opened_with
+        """A query-more call; a refusal after the session changed raises :class:`CursorLost`.
+
+        With pages fetched in parallel (``_parallel``) several calls may be refused by one
+        expiry, and one of them renews the session while the others are still out. So a
+        call is judged by whether the token it carried ever was the cursor's (answered by
+        it: :meth:`_owns`), and refused calls are judged one at a time: a call that carried
+        the token another call has just renewed to waits until that call's page once more
+        shows whether the cursor answers to it.
+        """
+        used = _token(self.conn)
         try:
             return self._send(url)
         except (SessionExpiredError, QueryLocatorExpiredError) as exc:
-            if used is not opened:  # renewed before this call: the cursor's
-                raise CursorLost(exc) from None  # session has ended; no second exchange
-            if isinstance(exc, QueryLocatorExpiredError) and _token(self.conn) is used:
-                raise  # the query's own session: the cursor expired or was released
-        # The cursor's session expired, or was renewed while this call was out: one exchange
-        # (none if another call made it already), then the page once more.
-        self.conn.session.renew(used)
-        try:
-            return self._send(url)
-        except (SessionExpiredError, QueryLocatorExpiredError) as exc:
-            raise CursorLost(exc) from None
+            refused: SalesforceError = exc
+        with self._deciding:
+            if not self._owns(used):  # renewed before this call: the cursor's session has
+                raise CursorLost(refused) from None  # ended; no second exchange
+            if isinstance(refused, QueryLocatorExpiredError) and _token(self.conn) is used:
+                raise refused  # the query's own session: the cursor expired or was released
+            # The cursor's session expired, or was renewed while this call was out: one
+            # exchange (none if another call made it already), then the page once more.
+            self.conn.session.renew(used)
+            try:
+                return self._send(url)
+            except (SessionExpiredError, QueryLocatorExpiredError) as exc:
+                raise CursorLost(exc) from None
+
+    def _owns(self, token: Secret | None) -> bool:
+        """Whether the cursor answered to ``token`` (page 1, or a later page)."""
+        return any(owner is token for owner in self._owners)
 
     def _send(self, url: str) -> Any:
         """One query-more call; when it succeeds with a token other than the one the cursor
@@ -171,6 +185,8 @@ class Pages:
         resp = self.conn.request("GET", url, headers=self.headers, reauth=False)
         if _token(self.conn) is before:
             self.opened_with = before
+            if before is not None and not self._owns(before):
+                self._owners.append(before)
         return resp
 
     def first_page(self) -> tuple[bytes, Head]:
@@ -183,6 +199,7 @@ class Pages:
         # Renewed while page 1 was on its way: which session opened the cursor is unknown, so
         # any refusal of it counts as lost (restarted), never as expired.
         self.opened_with = before if _token(self.conn) is before else _UNKNOWN
+        self._owners.append(self.opened_with)
         if self.prefetch and not head.done and head.nextRecordsUrl:
             plan = _parallel.schedule(
                 self.conn, raw, head.nextRecordsUrl, head.totalSize, self.concurrency
