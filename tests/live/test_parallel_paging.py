@@ -108,6 +108,33 @@ def test_the_frame_is_the_sequential_one(
     pd.testing.assert_frame_equal(frame, expected)
 
 
+@pytest.mark.parametrize("form", Dialect.choices()["query_locators"])
+def test_either_locator_form_is_paged_alike(
+    demo: Any, expected: pd.DataFrame, form: str, in_flight: _InFlight
+) -> None:
+    demo.set_dialect(query_locators=form)
+    try:
+        frame = connect_to(demo).query(ACCOUNTS, batch_size=BATCH, progress=False)
+    finally:
+        demo.set_dialect(query_locators=Dialect().query_locators)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert in_flight.most == 4  # the locator is opaque: only its "-<offset>" is chosen
+
+
+def test_an_offset_query_is_never_paged_by_offset(
+    demo: Any, expected: pd.DataFrame, in_flight: _InFlight
+) -> None:
+    demo.set_dialect(offset_queries="paged")  # paged like any query (the demo's older way)
+    try:
+        frame = connect_to(demo).query(
+            f"{ACCOUNTS} LIMIT 1500 OFFSET 100", batch_size=BATCH, progress=False
+        )
+    finally:
+        demo.set_dialect(offset_queries=Dialect().offset_queries)
+    pd.testing.assert_frame_equal(frame, expected.iloc[100:1600].reset_index(drop=True))
+    assert in_flight.most <= 1
+
+
 def test_query_iter_keeps_the_order(demo: Any, offsets: str, expected: pd.DataFrame) -> None:
     conn = connect_to(demo)
     chunks = list(conn.query_iter(ACCOUNTS, batch_size=BATCH, chunk_rows=1000, progress=False))
