@@ -1,12 +1,16 @@
 """Query pages fetched in parallel by locator offset, verified, and in order (issue 13).
 
 Salesforce's ``nextRecordsUrl`` is ``/services/data/vXX.X/query/<locator>-<offset>``, the
-offset being the rows already delivered ("Execute a SOQL Query", REST API Developer Guide;
-salesforce-api.md 3.4). A restforce pull request (restforce/restforce#386, "We use this to
-asynchronously fan out queries for all of the pages") and a Stack Exchange answer fan pages
-out by choosing the offsets; Salesforce documents only following each ``nextRecordsUrl``
-once, in turn, so a real org may refuse a chosen offset. Hence, after page 1 (whose record
-count is the page size, and equals its own offset):
+offset being the rows already delivered ("Execute a SOQL Query", REST API Developer Guide,
+developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm: "request the
+next batch of records and repeat until all records have been retrieved. These requests use
+nextRecordsUrl"; salesforce-api.md 3.4). A restforce pull request (github.com/restforce/
+restforce/pull/386: "We use this to asynchronously fan out queries for all of the pages") and
+a Stack Exchange answer fan pages out by choosing the offsets. Salesforce documents the
+opposite: "Use each queryLocator value only one time" (SOAP API Developer Guide,
+QueryLocator), so a real org may refuse a chosen offset (the demo's ``locator_offsets``
+switch, and ``sfnotebook doctor``'s locator probe, say which). Hence, after page 1 (whose
+record count is the page size, and equals its own offset):
 
 * pages ``<locator>-<n x size>`` are fetched with at most ``concurrency`` in flight, put out
   in order (the caller decodes them as they come; ``query_iter`` keeps the row order), so
@@ -32,8 +36,9 @@ count is the page size, and equals its own offset):
   the sequential path (the caller restarts it or raises the typed error).
 
 Queries with child subqueries never come here: their pages' sizes vary with the children
-("child records count toward the batch") and fetching a parent page releases the child
-cursors of the page before (SOAP ``queryMore()`` notes), so they page sequentially.
+("child records count toward the batch") and "A queryMore() call on a parent object
+invalidates all child cursors in the previous result set" (SOAP API Developer Guide,
+queryMore()), so they page in turn.
 """
 
 from __future__ import annotations
