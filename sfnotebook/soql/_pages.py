@@ -39,6 +39,7 @@ import msgspec
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook._secret import Secret
+from sfnotebook._session import MAX_RENEWALS
 from sfnotebook.errors import (
     IncompleteResultError,
     QueryLocatorExpiredError,
@@ -162,8 +163,8 @@ class Pages:
         except (SessionExpiredError, QueryLocatorExpiredError) as exc:
             refused: SalesforceError = exc
         with self._deciding:
-            if not self._owns(used):  # renewed before this call: the cursor's session has
-                raise CursorLost(refused) from None  # ended; no second exchange
+            if not self._owns(used):  # renewed before this call, and refused
+                return self._newer(url, used, refused)
             if isinstance(refused, QueryLocatorExpiredError) and _token(self.conn) is used:
                 raise refused  # the query's own session: the cursor expired or was released
             # The cursor's session expired, or was renewed while this call was out: one
@@ -173,6 +174,27 @@ class Pages:
                 return self._send(url)
             except (SessionExpiredError, QueryLocatorExpiredError) as exc:
                 raise CursorLost(exc) from None
+
+    def _newer(self, url: str, used: Secret | None, refused: SalesforceError) -> Any:
+        """A call that carried a token the cursor never answered to, refused.
+
+        Where a cursor belongs to its session, it ended with the session that opened it: the
+        cursor is lost, with no second exchange (it would end the cursors of every other
+        query running on this connection, and theirs this one's). But when another call has
+        renewed the token since, the token expired (a refused cursor renews nothing): the
+        page is asked for once more with the token it was renewed to, which is no exchange
+        of ours, at most ``MAX_RENEWALS`` times.
+        """
+        for _ in range(MAX_RENEWALS):
+            current = _token(self.conn)
+            if current is used or not isinstance(refused, SessionExpiredError):
+                break
+            used = current
+            try:
+                return self._send(url)
+            except (SessionExpiredError, QueryLocatorExpiredError) as exc:
+                refused = exc
+        raise CursorLost(refused) from None
 
     def _owns(self, token: Secret | None) -> bool:
         """Whether the cursor answered to ``token`` (page 1, or a later page)."""
