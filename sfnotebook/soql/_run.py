@@ -168,8 +168,9 @@ def early_output(output: _output.Output | None, conn: OrgApi, dtypes: Dtypes | N
 
 
 def _load_frames(output: str) -> tuple[Any, Any]:
-    """Import what converting pages needs (pyarrow; pandas for ``output="pandas"``), called
-    once page 1 and the root describe are sent: the import runs while they are in flight."""
+    """Import what converting pages needs (pyarrow; pandas for ``output="pandas"``), on a
+    worker once page 1 and the root describe are sent: the import runs while they (and the
+    describes after them) are in flight."""
     from sfnotebook.soql._frames import FrameBuilder, Layout
 
     if output == "pandas":
@@ -219,8 +220,8 @@ def _run_once(
         describe_of = _soql_plan.describer(conn)
         root = planner.submit(describe_of, select.object_name) if select is not None else None
         sent = planner.submit(pages.first_page)
-        pages.sent.wait()  # then pandas and pyarrow are imported while page 1 is out
-        new_builder, new_layout = _load_frames(output)
+        pages.sent.wait()  # then pandas and pyarrow are imported, on a worker, meanwhile
+        frames = planner.submit(_load_frames, output)
         first, head = sent.result()
         raw: bytes | None = first
         root_describe = root.result() if root is not None else None
@@ -230,6 +231,7 @@ def _run_once(
                 describe_of,
                 _soql_plan.object_types(first) + _soql_plan.parent_objects(select, root_describe),
             )
+        new_builder, new_layout = frames.result()
         plan = _soql_plan.plan(conn, select, describe_of)
         if plan.count_only:
             yield None, head.totalSize
