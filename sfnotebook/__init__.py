@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from sfnotebook._api import OrgApi
 from sfnotebook._version import __version__
-from sfnotebook.connection import Connection, _wing, connect, get_default
+from sfnotebook.connection import Connection, _wing, connect, get_default, use
 from sfnotebook.errors import SfNotebookError
 
 if TYPE_CHECKING:
     from sfnotebook import bulk, dashboards, ingest, reports, soql
     from sfnotebook._doctor import doctor
+    from sfnotebook._rerun import clear_cache
     from sfnotebook.notebook.magics import load_ipython_extension
     from sfnotebook.notebook.report_browser import report_browser
     from sfnotebook.notebook.widgets import login_panel
@@ -34,6 +35,7 @@ __all__ = [
     "Connection",
     "SfNotebookError",
     "__version__",
+    "clear_cache",
     "connect",
     "dashboard",
     "delete",
@@ -52,6 +54,7 @@ __all__ = [
     "report_details",
     "update",
     "upsert",
+    "use",
 ]
 
 P = ParamSpec("P")
@@ -71,8 +74,8 @@ def _on_default(verb: Callable[Concatenate[OrgApi, P], R]) -> Callable[P, R]:
     on_default.__name__ = on_default.__qualname__ = verb.__name__
     on_default.__module__ = __name__
     on_default.__doc__ = (
-        f"``org.{verb.__name__}`` on the default connection (the last ``connect()`` or the "
-        f"login panel's).\n\n    {inspect.cleandoc(verb.__doc__ or '').replace(chr(10), chr(10) + '    ')}"
+        f"``org.{verb.__name__}`` on the default connection (the first ``connect()``, the "
+        f"login panel's, or the one ``sfnotebook.use(org)`` chose).\n\n    {inspect.cleandoc(verb.__doc__ or '').replace(chr(10), chr(10) + '    ')}"
     )
     return on_default
 
@@ -106,6 +109,8 @@ def __getattr__(name: str) -> object:
         found = getattr(frames, name)
     elif name == "doctor":
         from sfnotebook._doctor import doctor as found
+    elif name == "clear_cache":
+        from sfnotebook._rerun import clear_cache as found
     elif name == "login_panel":
         from sfnotebook.notebook.widgets import login_panel as found
     elif name == "report_browser":

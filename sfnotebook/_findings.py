@@ -3,8 +3,9 @@
 ``sfnotebook._doctor`` writes the whole report; the verbs only read a switch of its dialect
 (``locator_offsets``: may a query-more call name any offset of a cursor?) and, when a query
 learns the answer the hard way (its offsets were refused), amend that one finding so the next
-kernel does not ask again. This module imports nothing of sfnotebook, so the query path can
-use it without importing the doctor (which imports the connection).
+kernel does not ask again. This module imports nothing of sfnotebook but the cache directory
+(:mod:`sfnotebook._cachedir`), so the query path can use it without importing the doctor
+(which imports the connection).
 
 The file is JSON, ``{"format": 1, "org_id": ..., "findings": [{"key", "status", "summary",
 "dialect", ...}, ...]}``, written atomically and readable by the user only (0600, dir 0700).
@@ -13,12 +14,12 @@ The file is JSON, ``{"format": 1, "org_id": ..., "findings": [{"key", "status", 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "cache_path", "dialect_switch", "note_switch", "write_private"]
+from sfnotebook._cachedir import cache_root, write_private
+
+__all__ = ["FORMAT", "cache_path", "dialect_switch", "note_switch"]
 
 FORMAT = 1  # the cache file's layout; a file of another layout is ignored
 
@@ -27,10 +28,7 @@ def cache_path(org_id: str) -> Path:
     """Where the findings for ``org_id`` are kept."""
     if not org_id.isalnum():
         raise ValueError(f"not an org Id: {org_id!r}")
-    base = os.environ.get("SFNOTEBOOK_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "sfnotebook"
-    )
-    return Path(base) / "doctor" / f"{org_id}.json"
+    return cache_root() / "doctor" / f"{org_id}.json"
 
 
 def _read(org_id: str) -> dict[str, Any] | None:
@@ -80,17 +78,3 @@ def note_switch(org_id: str, key: str, switch: str, value: str, summary: str) ->
     except OSError:
         return False  # a read-only cache: the answer is still kept by the connection
     return True
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the user only (0600, dir 0700)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -71,3 +71,8 @@ class OncePerKey(Generic[T]):
         """
         with self._lock:
             self._answers.pop(key, None)
+
+    def peek(self, key: str) -> T | None:
+        """``key``'s answer if one is held, else None; never fetches, never waits."""
+        with self._lock:
+            return self._answers.get(key)

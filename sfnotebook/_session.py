@@ -18,6 +18,8 @@ here covers its calls (``org.sf.query_all``, ``org.sf.Account.describe()``) as w
   read-only POSTs such as report runs): retry a bounded number of times with exponential
   backoff and jitter. A non-idempotent write is never retried.
 * 403 ``REQUEST_LIMIT_EXCEEDED`` is never retried: retrying would dig a deeper hole.
+* Bodies are read in :data:`READ_SIZE` pieces: ``requests`` reads a body nobody streams in
+  10 KB ones (``CONTENT_CHUNK_SIZE``), about 150 reads for each 2,000-record query page.
 """
 
 from __future__ import annotations
@@ -38,7 +40,15 @@ import requests.auth
 
 from sfnotebook._secret import Secret
 
-__all__ = ["MAX_RENEWALS", "POOL_SIZE", "ApiSession", "BearerAuth", "RetryPolicy"]
+__all__ = [
+    "MAX_RENEWALS",
+    "POOL_SIZE",
+    "READ_SIZE",
+    "ApiSession",
+    "BearerAuth",
+    "RetryPolicy",
+    "same_origin",
+]
 
 log = logging.getLogger("sfnotebook.http")
 
@@ -47,6 +57,7 @@ MAX_RENEWALS = 3  # 401 INVALID_SESSION_ID resends of one request
 # times each verb's workers (page prefetch, describes, 4 bulk page downloads): past it every
 # call would pay a new TLS handshake, and urllib3 logs a warning for each connection dropped.
 POOL_SIZE = 32
+READ_SIZE = 1 << 20  # bytes asked of the connection per read of a body
 _IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS"}
 _RETRY_STATUSES = {500, 502, 503, 504}
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -81,6 +92,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
         return ("", "", None)
     default = {"https": 443, "http": 80}.get(parts.scheme)
     return (parts.scheme, (parts.hostname or "").lower(), port or default)
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Do URLs ``a`` and ``b`` have the same scheme, host and port (default ports filled in)?"""
+    return _origin(a) == _origin(b) and _origin(a)[1] != ""
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -174,6 +190,8 @@ class ApiSession(requests.Session):
             # BearerAuth sets the header; a caller's copy (simple-salesforce's SFType sends
             # one) would only keep the token in this frame's locals.
             kwargs["headers"] = _without_authorization(kwargs.get("headers"))
+        streamed = bool(kwargs.get("stream"))
+        kwargs["stream"] = True  # the body is read below, in large pieces, unless streamed
         renewals = 0
         attempt = 0
         while True:
@@ -181,6 +199,8 @@ class ApiSession(requests.Session):
             epoch = self.renewals
             try:
                 resp = super().request(method, url, *args, **kwargs)
+                if not streamed:
+                    _read_whole(resp)
             except requests.RequestException as exc:
                 if (
                     not isinstance(exc, _TRANSIENT)
@@ -247,6 +267,18 @@ class ApiSession(requests.Session):
             m = _LIMIT_INFO.search(info)
             if m:
                 self.api_usage = (int(m.group(1)), int(m.group(2)))
+
+
+def _read_whole(resp: requests.Response) -> None:
+    """Read the body now, as ``requests`` does for a response not streamed, in larger pieces.
+
+    ``Response.content`` then returns it: ``requests`` keeps a read body in ``_content`` (what
+    its own ``content`` property fills), and ``iter_content`` marks the body consumed. A body
+    that breaks off raises ``ChunkedEncodingError`` / ``ConnectionError`` here, as ``requests``
+    raises it for a response not streamed, so the retries above treat it the same.
+    """
+    if getattr(resp, "_content", None) is False and resp.raw is not None:  # not read yet
+        resp._content = b"".join(resp.iter_content(READ_SIZE)) or b""
 
 
 def _without_authorization(headers: Any) -> Any:

@@ -194,6 +194,7 @@ class TokenConnection(Connection):
         self.session.reauthenticate = self._expired
         self.api_version = grant.api_version
         self.base_path = f"/services/data/v{grant.api_version}"
+        self._identity = {}  # no identity call: the user Id stands for the user
 
     def _expired(self, used: Secret | None, epoch: int = 0) -> bool:
         raise WorkerTokenExpiredError(

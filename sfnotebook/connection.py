@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from sfnotebook import _default_connection as _defaults
 from sfnotebook._answers import (
     decode_describe,
     decode_identity,
@@ -23,14 +25,18 @@ from sfnotebook._answers import (
     decode_versions,
 )
 from sfnotebook._api import Fields, Json, JsonObject, Timeout
+from sfnotebook._default_connection import get_default, open_connection, set_default_connection
+from sfnotebook._describe_cache import DescribeCache, enabled_by_env
+from sfnotebook._hints import add_hint
 from sfnotebook._once import OncePerKey
 from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
-from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy
+from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy, same_origin
 from sfnotebook._version import __version__
 from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.errors import (
+    ConnectionClosedError,
     InvalidSettingError,
     NetworkError,
     RequestLimitExceededError,
@@ -38,20 +44,20 @@ from sfnotebook.errors import (
     SfNotebookError,
     error_from_body,
 )
-from sfnotebook.settings import Settings, load_settings
+from sfnotebook.settings import Settings, load_settings, mask_userinfo
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
     from sfnotebook import bulk, dashboards, ingest, reports, soql
     from sfnotebook._output import Output
+    from sfnotebook._rerun import CacheAge
 
-__all__ = ["Connection", "connect", "get_default", "set_default"]
+__all__ = ["Connection", "connect", "get_default", "open_connection", "set_default", "use"]
 
 log = logging.getLogger("sfnotebook")
 
 DEFAULT_TIMEOUT = (10.0, 300.0)
-_default: Connection | None = None
 
 
 def connect(
@@ -62,30 +68,54 @@ def connect(
     api_version: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     env_file: str | os.PathLike[str] | bool | None = None,
+    profile: str | None = None,
     retries: int = 4,
     backoff: float = 0.5,
-    set_default: bool = True,
+    set_default: bool | None = None,
     output: Output = "pandas",
+    describe_cache: bool | None = None,
+    cache: CacheAge = None,
 ) -> Connection:
     """Log in with the client credentials flow and return a :class:`Connection`.
 
     Settings come from the keyword arguments, then the environment variables ``SF_DOMAIN``,
     ``SF_CONSUMER_KEY``, ``SF_CONSUMER_SECRET``, ``SF_API_VERSION``, ``SF_CA_BUNDLE``, then the
-    nearest ``.env`` file (searched upward from the working directory).
+    nearest ``.env`` file (searched upward from the working directory). With a profile the
+    variables are ``SF_<PROFILE>_DOMAIN`` and so on (see ``docs/profiles.md``).
 
     Parameters
     ----------
     consumer_secret
         A ``str`` or a :class:`~sfnotebook._secret.Secret`; wrapped at once, so no traceback
         (not even one with locals, as ``%xmode Verbose`` prints) shows it.
+    profile
+        A named set of settings: ``profile="uat"`` reads ``SF_UAT_DOMAIN``,
+        ``SF_UAT_CONSUMER_KEY``, ``SF_UAT_CONSUMER_SECRET`` (and ``SF_UAT_API_VERSION``,
+        ``SF_UAT_CA_BUNDLE``). ``None``: the profile ``SF_PROFILE`` names, else the plain
+        ``SF_*`` variables (``profile="default"`` asks for those explicitly). The connection's
+        ``name`` is the profile's (``"default"`` without one); ``%%soql -c uat`` runs on it.
     retries, backoff
         How many times idempotent reads are retried on 5xx or dropped connections, and the
         first wait in seconds (doubling, with jitter).
     set_default
-        Make this the connection that ``sfnotebook.query`` and the ``%%soql`` magic use.
+        Whether this becomes the default connection, the one ``sfnotebook.query`` and
+        ``%%soql`` use. ``None`` (default): only if there is no open default yet, so the
+        first connection of a session is the default and a second ``connect()`` never takes
+        its place silently (it prints a line saying the default stays). ``True``: it becomes
+        the default (a line says so when it replaces another); ``False``: never.
+        ``sfnotebook.use(org)`` switches later.
     output
         The library results come out in when a verb's ``output=`` is not given: ``"pandas"``,
         ``"polars"`` or ``"arrow"`` (``pyarrow.Table``); also ``conn.output``.
+    describe_cache
+        Keep object describes on disk (per org, user and API version, revalidated with
+        ``If-Modified-Since`` before each use; see :mod:`sfnotebook._describe_cache`). ``None``:
+        on unless the environment sets ``SFNOTEBOOK_DESCRIBE_CACHE=0``; also
+        ``conn.describe_cache``.
+    cache
+        The rerun cache of every ``query``/``report``/``extract`` on this connection that
+        gives no ``cache=`` of its own: a maximum age (``"1h"``, ``"30min"``, seconds); also
+        ``conn.cache``. Default: none, every call fetches (see :mod:`sfnotebook._rerun`).
 
     Examples
     --------
@@ -97,6 +127,7 @@ def connect(
     consumer_secret = (
         Secret(consumer_secret) if isinstance(consumer_secret, str) else consumer_secret
     )
+    domain = mask_userinfo(domain)  # a password in the domain stays out of every frame
     settings = load_settings(
         domain=domain,
         consumer_key=consumer_key,
@@ -104,32 +135,66 @@ def connect(
         api_version=api_version,
         ca_bundle=ca_bundle,
         env_file=env_file,
+        profile=profile,
     )
+    if cache is not None:
+        from sfnotebook._rerun import parse_max_age
+
+        parse_max_age(cache)  # a bad value is refused before the login
     conn = Connection(settings, policy=RetryPolicy(retries=retries, backoff=backoff))
     conn.output = output
+    if describe_cache is not None:
+        conn.describe_cache = describe_cache
+    conn.cache = cache
     conn.open()
-    if set_default:
-        set_default_connection(conn)
+    _install_error_display()
+    _defaults.adopt(conn, set_default)
     return conn
 
 
-def set_default_connection(conn: Connection | None) -> None:
-    """Make ``conn`` the connection module-level verbs and the magics use."""
-    global _default
-    _default = conn
+def _install_error_display() -> None:
+    """Inside IPython, show sfnotebook errors concisely (``sfnotebook.notebook._errors``).
+
+    IPython is not imported here: if nobody imported it, this is not an IPython session.
+    """
+    if "IPython" not in sys.modules:
+        return
+    from sfnotebook.notebook._errors import install
+
+    install(secrets=_defaults.secrets_in_play)
 
 
 set_default = set_default_connection
 
 
-def get_default() -> Connection:
-    """The default connection, or an error saying how to make one."""
-    if _default is None:
-        raise SfNotebookError(
-            "No Salesforce connection yet. Run org = sfnotebook.connect() (or use the login "
-            "panel, sfnotebook.login_panel()) first."
+def use(org: Connection | str) -> Connection:
+    """Make ``org`` the default connection, the one ``sfnotebook.query`` and ``%%soql`` use.
+
+    Prints a line saying which connection is now the default (and which one was).
+
+    Parameters
+    ----------
+    org
+        A connection, or a name: the open connection of that profile (``"uat"``), else a new
+        ``connect(profile=name)``.
+
+    Examples
+    --------
+    >>> uat = sfnotebook.connect(profile="uat")   # doctest: +SKIP
+    >>> sfnotebook.use(uat)                       # doctest: +SKIP
+    """
+    if isinstance(org, str):
+        conn = open_connection(org) or connect(profile=org, set_default=False)
+    elif isinstance(org, Connection):
+        conn = org
+    else:
+        raise TypeError(f"use() takes a Connection or a profile name, not {type(org).__name__}")
+    if conn.closed:
+        raise ConnectionClosedError(
+            f"The connection {conn.name!r} was closed; connect() again before using it."
         )
-    return _default
+    _defaults.switch_to(conn)
+    return conn
 
 
 def _wing(name: str) -> ModuleType:
@@ -195,46 +260,88 @@ class Connection:
         self._token_lock = threading.Lock()
         self._failed_exchange: tuple[int, SfNotebookError] | None = None
         self._describes: OncePerKey[JsonObject] = OncePerKey()
+        self._sobject_names: OncePerKey[list[str]] = OncePerKey()  # "did you mean" (_hints)
+        self.closed = False  # close() was called: nothing is sent any more
         # The report catalogue (sfnotebook.reports._catalog): listed once, refreshed by
         # org.reports() and by a report name it does not list.
         self._report_catalog: OncePerKey[list[dict[str, Any]]] = OncePerKey()
         self._sf_lock = threading.Lock()
         self.session.timeout = DEFAULT_TIMEOUT
         self.output: Output = "pandas"  # what the verbs' output=None means
+        self.cache: CacheAge = None  # the verbs' cache=None: see sfnotebook._rerun
         self._token: Token | None = None
         self.instance_url = ""
         self.api_version = ""
         self.base_path = ""
         self._sf: Salesforce | None = None
-        self.identity: dict[str, Any] = {}
+        self._identity: dict[str, Any] | None = None  # fetched on first use (identity)
+        self._identity_lock = threading.Lock()
+        # Object describes kept on disk (sfnotebook._describe_cache); False: memory only.
+        self.describe_cache: bool = enabled_by_env()
+
+    @property
+    def name(self) -> str:
+        """The profile's name (``"uat"``), or ``"default"``: what ``%%soql -c NAME`` takes."""
+        return getattr(getattr(self, "settings", None), "profile", None) or "default"
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default connection (``sfnotebook.get_default()``)."""
+        return _defaults.is_default(self)
 
     def open(self) -> Connection:
-        """Log in: the token exchange, the API version, the identity. Returns ``self``."""
-        self._token = exchange_token(self.settings, self.session)
-        self.instance_url = self._token.instance_url
+        """Log in: the token exchange and the API versions, at the same time. Returns ``self``.
+
+        One round trip (issue 13, item 2): the Versions resource needs no token ("You don't
+        need authentication to retrieve the list of versions", REST API Developer Guide, "List
+        Available REST API Versions", dome_versions.htm; its resource page says
+        "Authentication: none"), so it is asked of the My Domain on a worker thread while this
+        one exchanges the token there. The token answer's ``instance_url`` is the My Domain
+        URL (``salesforce-api.md`` 1.2); should it name another origin, or should the org
+        refuse the versions without a token after all, they are asked again on the instance
+        with it (a second round trip, never a wrong answer). The identity is fetched on first
+        use (:attr:`identity`). The token's error wins over the versions' when both fail, as
+        when they were asked one after the other, and no request outlives ``open()``.
+        """
+        self.closed = False
+        domain = self.settings.domain_url
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-versions") as pool:
+            early = pool.submit(self._offered_versions, domain)
+            token = exchange_token(self.settings, self.session)
+            # Leaving the block waits for the versions, whatever the exchange did.
+        self._token = token
+        self.instance_url = token.instance_url
         self.session.instance_host = urlsplit(self.instance_url).netloc
-        self.session.auth = BearerAuth(self._token.access_token, self.instance_url)
+        self.session.auth = BearerAuth(token.access_token, self.instance_url)
         self.session.reauthenticate = self._reauthenticate
-        self.api_version, self.identity = self._version_and_identity()
+        offered: list[str] | None = None
+        if same_origin(domain, self.instance_url):
+            try:
+                offered = early.result()
+            except SalesforceError as exc:
+                if exc.status not in (401, 403):
+                    raise
+                log.info("the API versions needed the token (%s); asked again", exc.status)
+        if offered is None:
+            offered = decode_versions(self.request("GET", "/services/data/"))
+        self.api_version = self._choose_version(self.settings.api_version, offered)
         self.base_path = f"/services/data/v{self.api_version}"
         return self
 
-    def _version_and_identity(self) -> tuple[str, dict[str, Any]]:
-        """The API version and the identity, asked for at the same time (one round trip).
-
-        Both need only the token: the identity is fetched on a worker thread while this one
-        asks for the versions, so ``connect()`` costs the token exchange plus one round trip
-        (issue 13, item 2). The identity stays eager (not lazy) so ``repr(conn)``, the login
-        panel and ``sfnotebook doctor`` read it without I/O, and a foreign answer on the
-        instance host still fails ``connect()`` itself. Each failure keeps its type; when both
-        fail the versions error is raised, as when they were asked one after the other.
-        """
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-identity") as pool:
-            identity = pool.submit(self._fetch_identity)
-            # Leaving the block waits for the identity even when the versions failed: no
-            # request of this connection outlives connect().
-            version = self._choose_version(self.settings.api_version)
-            return version, identity.result()
+    def _offered_versions(self, base_url: str) -> list[str]:
+        """``GET {base_url}/services/data/`` without the token: the versions, oldest first."""
+        failure: SfNotebookError | None = None
+        try:
+            resp = self.session.request("GET", base_url + "/services/data/", timeout=self.timeout)
+        except requests.RequestException as exc:
+            host = urlsplit(base_url).netloc
+            failure = network_error(exc, host, self.settings.ca_bundle)
+        if failure is not None:  # raised outside the except block: requests' frames not chained
+            raise failure
+        log.debug("GET /services/data/ -> %s", resp.status_code)
+        if resp.status_code >= 400:
+            raise self._error(resp, "/services/data/")
+        return decode_versions(resp)
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -246,6 +353,26 @@ class Connection:
     def user_id(self) -> str:
         """The Run As user's Id (from the token answer)."""
         return self.token.user_id
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """The identity URL's answer about the Run As user (``username``, ``display_name``, ...).
+
+        Asked on first use (the connection card, :attr:`username`), once per connection, so
+        ``connect()`` does not wait for it; ``{}`` when Salesforce refuses it (no identity
+        scope, say). An answer that is not Salesforce's raises
+        :class:`~sfnotebook.errors.UnexpectedAnswerError` (and is asked again next time).
+        """
+        if self._identity is None:
+            with self._identity_lock:
+                if self._identity is None:
+                    self._identity = self._fetch_identity()
+        return self._identity
+
+    @property
+    def identity_fetched(self) -> bool:
+        """Has :attr:`identity` been asked already (reading it now sends no request)?"""
+        return self._identity is not None
 
     @property
     def username(self) -> str:
@@ -304,10 +431,13 @@ class Connection:
             settings = getattr(self, "settings", None)
             where = getattr(settings, "domain_url", "?")
             return f"<sfnotebook.Connection {where} (not logged in)>"
-        identity = getattr(self, "identity", None) or {}
+        # The identity only if already fetched: a repr (which tracebacks call) sends nothing.
+        identity = getattr(self, "_identity", None) or {}
         user = identity.get("username") or token.user_id
         version = getattr(self, "api_version", "") or "?"
-        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}>"
+        named = getattr(getattr(self, "settings", None), "profile", None)
+        profile = f" profile={named}" if named else ""
+        return f"<sfnotebook.Connection {token.instance_url} user={user} api=v{version}{profile}>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError(
@@ -357,15 +487,20 @@ class Connection:
         mine = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
         return (min(mine[0], AUTH_TIMEOUT[0]), min(mine[1], AUTH_TIMEOUT[1]))
 
+    def clear_cache(self) -> int:
+        """Remove this org and user's results from the rerun cache; how many were removed."""
+        from sfnotebook._rerun import clear_cache
+
+        return clear_cache(self)
+
     def close(self, *, revoke: bool = True) -> None:
         """Revoke the token (``/services/oauth2/revoke``) and forget it."""
-        global _default
         if revoke and self._token is not None:
             revoke_token(self.settings, self.session, self._token)
+        self.closed = True
         self.session.reauthenticate = None
         self.session.auth = None
-        if _default is self:
-            _default = None
+        _defaults.forget(self)
 
     # -- HTTP ---------------------------------------------------------------------------------
     def url(self, url: str) -> str:
@@ -402,6 +537,13 @@ class Connection:
         ``reauth=False``: a 401 ``INVALID_SESSION_ID`` is raised (``SessionExpiredError``)
         instead of re-exchanging the credentials and resending.
         """
+        if self.closed:
+            # Without this the call goes out with no token and comes back INVALID_SESSION_ID,
+            # which reads like an expiry, not like the user's own close().
+            raise ConnectionClosedError(
+                f"This connection ({self.name}) was closed; connect() again: "
+                "org = sfnotebook.connect()."
+            )
         full = self.url(url)
         path = urlsplit(full).path
         failure: SfNotebookError | None = None
@@ -440,7 +582,7 @@ class Connection:
                     f"\nAPI usage: {usage[0]:,} of {usage[1]:,} requests in the last 24 hours."
                 )
             error.args = (error.message,)
-        return error
+        return add_hint(self, error)
 
     def get_json(
         self,
@@ -508,18 +650,49 @@ class Connection:
         api_name(sobject, argument="sobject", what="an object's API name")
         # One request per object, whatever the number of threads asking at once: the others
         # wait for it and share its answer (the same dict), or its failure.
-        return self._describes.get(
-            sobject.lower(),
-            lambda: decode_describe(self.request("GET", f"sobjects/{sobject}/describe"), sobject),
+        return self._describes.get(sobject.lower(), lambda: self._fetch_describe(sobject))
+
+    def _kept_describe(self, sobject: str) -> JsonObject | None:
+        """The describe this connection or the disk cache holds, not revalidated; no request.
+
+        A hint for planning, never for typing: the query planner can read which objects a
+        query's relationships lead to from it, and then ask :meth:`describe` for all of them
+        at once (each revalidation one request, all in the same wave as page 1). None when
+        neither holds one.
+        """
+        api_name(sobject, argument="sobject", what="an object's API name")
+        held = self._describes.peek(sobject.lower())
+        if held is not None:
+            return held
+        if not self.describe_cache:
+            return None
+        cache = DescribeCache.for_user(self.org_id, self.user_id, self.api_version)
+        kept = cache.load(sobject) if cache is not None else None
+        return kept.describe if kept is not None else None
+
+    def _fetch_describe(self, sobject: str) -> JsonObject:
+        """The describe from the org, or the kept copy the org says is still current (304)."""
+        cache = (
+            DescribeCache.for_user(self.org_id, self.user_id, self.api_version)
+            if self.describe_cache
+            else None
         )
+        kept = cache.load(sobject) if cache is not None else None
+        headers = {"If-Modified-Since": kept.stamp} if kept is not None else None
+        resp = self.request("GET", f"sobjects/{sobject}/describe", headers=headers)
+        if resp.status_code == 304 and kept is not None:
+            return kept.describe
+        describe = decode_describe(resp, sobject)  # a 304 to no If-Modified-Since: an error
+        if cache is not None:
+            cache.store(sobject, resp, describe)
+        return describe
 
     def limits(self) -> dict[str, dict[str, int]]:
         """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max": .., "Remaining": ..}}``."""
         return decode_limits(self.request("GET", "limits"))
 
-    def _choose_version(self, pinned: str | None) -> str:
+    def _choose_version(self, pinned: str | None, offered: list[str]) -> str:
         """The pinned version if the org offers it, else the newest the org lists."""
-        offered = decode_versions(self.request("GET", "/services/data/"))
         if pinned is None:
             return offered[-1]
         if pinned not in offered:

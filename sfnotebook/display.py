@@ -82,6 +82,14 @@ def connection_html(conn: Any) -> str:
         ("API version", f"v{getattr(conn, 'api_version', '?')}"),
         ("API usage", usage_text(getattr(conn, "api_usage", None))),
     ]
+    name = getattr(conn, "name", None)
+    if isinstance(name, str):  # which profile, and whether %%soql runs here (issue 14)
+        role = (
+            "the default connection (sfnotebook.query and %%soql run here)"
+            if getattr(conn, "is_default", False) is True
+            else "not the default: sfnotebook.use(org) makes it the default"
+        )
+        pairs.append(("Profile", f"{name}, {role}"))
     return _table("Salesforce connection", pairs, css_class="sfnotebook-connection")
 
 

@@ -18,6 +18,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
     │   ├── RunAsUserMissingError      "no client credentials user enabled"
     │   └── GrantTypeNotEnabledError   Client Credentials Flow not enabled on the app
     ├── NetworkError                  DNS, refused connection, TLS verification, timeout
+    ├── ConnectionClosedError         a call on a connection after its close()
     ├── SalesforceError               a REST error body ([{"errorCode", "message"}])
     │   ├── SessionExpiredError        INVALID_SESSION_ID after a re-exchange
     │   │   └── WorkerTokenExpiredError  the token a Spark/Dask worker was handed expired
@@ -60,6 +61,7 @@ as secrets: no message, attribute or ``repr`` here ever holds a consumer secret 
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "AuthenticationError",
     "BulkJobError",
     "ConfigurationError",
+    "ConnectionClosedError",
     "DashboardComponentError",
     "DashboardError",
     "DashboardFilterError",
@@ -233,6 +236,10 @@ class NetworkError(SfNotebookError):
         self.reason = reason
 
 
+class ConnectionClosedError(SfNotebookError):
+    """A call on a connection after its ``close()``: nothing is sent (its token was revoked)."""
+
+
 class SalesforceError(SfNotebookError):
     """Salesforce answered a REST call with an error body.
 
@@ -274,11 +281,28 @@ class MalformedQueryError(SalesforceError):
 
 
 class InvalidFieldError(SalesforceError):
-    """A field or relationship in the SOQL does not exist (``INVALID_FIELD``)."""
+    """A field or relationship in the SOQL does not exist (``INVALID_FIELD``).
+
+    Attributes
+    ----------
+    close_matches : tuple[str, ...]
+        The object's field and relationship names close to the unknown one, best first (from
+        the connection's cached describe; the message says "Did you mean ...?").
+    """
+
+    close_matches: tuple[str, ...] = ()
 
 
 class InvalidTypeError(SalesforceError):
-    """The object in the SOQL does not exist or is not visible (``INVALID_TYPE``)."""
+    """The object in the SOQL does not exist or is not visible (``INVALID_TYPE``).
+
+    Attributes
+    ----------
+    close_matches : tuple[str, ...]
+        The org's object names close to the unknown one, best first.
+    """
+
+    close_matches: tuple[str, ...] = ()
 
 
 class QueryLocatorExpiredError(SalesforceError):
@@ -807,10 +831,13 @@ _BY_CODE: dict[str, type[SalesforceError]] = {
 _ADVICE: dict[str, str] = {
     "MALFORMED_QUERY": "Check the SOQL syntax near the position Salesforce gives.",
     "INVALID_FIELD": (
-        "Check the field's API name with org.sf.<Object>.describe() "
-        "(custom fields end in __c, relationships in __r)."
+        'Check the field\'s API name: org.fields("{entity}") lists them (custom fields end in '
+        "__c, relationships in __r)."
     ),
-    "INVALID_TYPE": "Check the object's API name and that the Run As user can see it.",
+    "INVALID_TYPE": (
+        "Check the object's API name (custom objects end in __c) and that the Run As user can "
+        "see it: org.objects() lists the objects this user can see."
+    ),
     # Salesforce's API Query Cursor Limits page: "Cursors and their related query results are
     # available for 2 days ... There isn't a limit on the number of open cursors", changed with
     # API 56.0, for all versions; before, 10 cursors per user and 15 minutes idle.
@@ -856,8 +883,44 @@ def error_from_body(status: int, body: Any, *, url: str | None = None) -> Salesf
     if code:
         text += f" {code}"
     if message:
-        text += f": {message.strip()}"
+        echo = _aligned_echo(message)
+        # A positioned message starts with its own line break: keep it, so the echoed SOQL
+        # starts a line and the caret under it stays under the column it points at.
+        text += f":\n{echo}" if echo is not None else f": {message.strip()}"
     advice = _ADVICE.get(code or "")
     if advice:
-        text += f"\n{advice}"
+        text += "\n" + advice.replace("{entity}", _entity(message) or "<Object>")
     return cls(text, status=status, error_code=code, url=url, sf_message=message)
+
+
+_ROW_COLUMN = re.compile(r"ERROR at Row:(\d+):Column:(\d+)")
+_ENTITY = re.compile(r"on entity '([A-Za-z0-9_]+)'")
+
+
+def _aligned_echo(message: str) -> str | None:
+    """A positioned SOQL error with its caret under the right character, or None.
+
+    Salesforce's layout (salesforce-api.md 4.1, the recorded INVALID_TYPE body in
+    real-payloads/errors): a line break, the query's row as sent, a caret line, then
+    ``ERROR at Row:r:Column:c`` and the detail. The caret line is spaces, so under a row that
+    holds tabs it lands left of the column it names; it is rebuilt here from the row itself
+    (a tab under each tab), which lines up however wide the display draws a tab. A caret that
+    does not sit at the named column is left as Salesforce sent it.
+    """
+    lines = message.strip("\n").split("\n")
+    if len(lines) < 3 or lines[1].strip() != "^":
+        return None
+    found = _ROW_COLUMN.match(lines[2])
+    if found is None:
+        return None
+    row, column = lines[0], int(found.group(2))
+    if lines[1].rstrip() == " " * (column - 1) + "^" and column - 1 <= len(row):
+        pad = "".join(ch if ch == "\t" else " " for ch in row[: column - 1])
+        lines[1] = pad + "^"
+    return "\n".join(line.rstrip() if i != 1 else line for i, line in enumerate(lines))
+
+
+def _entity(message: str | None) -> str | None:
+    """The object an INVALID_FIELD message names (``on entity 'Account'``)."""
+    found = _ENTITY.search(message or "")
+    return found.group(1) if found else None

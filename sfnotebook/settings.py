@@ -1,5 +1,14 @@
 """Connection settings: keyword arguments, then environment variables, then the nearest ``.env``.
 
+Profiles (several orgs side by side): ``load_settings(profile="uat")`` reads the same settings
+from ``SF_UAT_DOMAIN``, ``SF_UAT_CONSUMER_KEY``, ``SF_UAT_CONSUMER_SECRET``, ``SF_UAT_API_VERSION``
+and ``SF_UAT_CA_BUNDLE`` (the prefix ``SF_<PROFILE>_`` before each setting's name), in the same
+order: argument, environment, ``.env``. A profile's domain and credentials never fall back to
+the plain ``SF_*`` ones (a production secret must not be sent to a sandbox's login, nor the
+reverse); its API version and CA bundle do, since they usually are the same for every org.
+Without ``profile=``, ``SF_PROFILE`` (environment, then ``.env``) names the profile to use;
+``profile="default"`` always means the plain ``SF_*`` variables.
+
 No network here. Everything a user can get wrong is checked before a request is sent, and
 every error names the variable to fix and the ``.env`` file that was read (or that none was
 found). The consumer secret is a :class:`~sfnotebook._secret.Secret` from the moment it is
@@ -17,6 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sfnotebook._profiles import (
+    ENV_NAMES,
+    SHARED,
+    check_profile,
+    env_names,
+    is_checked_variable,
+    mask_userinfo,
+)
 from sfnotebook._secret import Secret
 from sfnotebook.errors import (
     InsecureDomainError,
@@ -25,15 +42,16 @@ from sfnotebook.errors import (
     MyDomainRequiredError,
 )
 
-__all__ = ["ENV_NAMES", "Settings", "find_env_file", "load_settings", "read_env_file"]
+__all__ = [
+    "ENV_NAMES",
+    "Settings",
+    "env_names",
+    "find_env_file",
+    "load_settings",
+    "mask_userinfo",
+    "read_env_file",
+]
 
-ENV_NAMES = {
-    "domain": "SF_DOMAIN",
-    "consumer_key": "SF_CONSUMER_KEY",
-    "consumer_secret": "SF_CONSUMER_SECRET",
-    "api_version": "SF_API_VERSION",
-    "ca_bundle": "SF_CA_BUNDLE",
-}
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _GENERIC_LOGIN_HOSTS = {"login.salesforce.com", "test.salesforce.com"}
@@ -59,6 +77,7 @@ class Settings:
     ca_bundle: str | None = None
     env_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    profile: str | None = None
 
     @property
     def host(self) -> str:
@@ -75,7 +94,8 @@ class Settings:
         return (
             f"Settings(domain_url={self.domain_url!r}, consumer_key={key!r}, "
             f"consumer_secret='***', api_version={self.api_version!r}, "
-            f"ca_bundle={self.ca_bundle!r}, env_file={str(self.env_file) if self.env_file else None!r})"
+            f"ca_bundle={self.ca_bundle!r}, env_file={str(self.env_file) if self.env_file else None!r}"
+            + (f", profile={self.profile!r})" if self.profile else ")")
         )
 
 
@@ -159,7 +179,7 @@ def _parse_env(path: Path) -> tuple[dict[str, str], str | None]:
         line = binding.original.line
         if binding.error:
             name = _statement_name(binding.original.string)
-            if name in ENV_NAMES.values():
+            if name is not None and is_checked_variable(name):
                 return {}, (
                     f"Line {line} of {path} sets {name} but cannot be read (an unbalanced "
                     f'quote?). Write it on one line as {name}=value or {name}="value".'
@@ -168,7 +188,7 @@ def _parse_env(path: Path) -> tuple[dict[str, str], str | None]:
         if binding.key is None or binding.value is None:
             continue
         value = binding.value.strip()
-        known = binding.key in ENV_NAMES.values() and binding.key in values
+        known = is_checked_variable(binding.key) and binding.key in values
         if known and values[binding.key] != value:
             return {}, (
                 f"{binding.key} is set twice in {path}, to different values (lines "
@@ -221,6 +241,7 @@ def load_settings(
     ca_bundle: str | os.PathLike[str] | None = None,
     env_file: str | os.PathLike[str] | bool | None = None,
     environ: Mapping[str, str] | None = None,
+    profile: str | None = None,
 ) -> Settings:
     """Resolve settings: keyword argument, then environment variable, then the nearest ``.env``.
 
@@ -234,6 +255,9 @@ def load_settings(
         reads that file (it must exist); ``False`` reads no file.
     environ
         The environment to read (default ``os.environ``); tests pass their own.
+    profile
+        Read ``SF_<PROFILE>_DOMAIN`` and the rest instead of ``SF_DOMAIN`` (see the module
+        docstring); ``None``: the profile ``SF_PROFILE`` names, if any.
 
     Examples
     --------
@@ -244,6 +268,7 @@ def load_settings(
     # Rebind the argument: from here on this frame (and any traceback through it) holds the
     # Secret, never the clear value.
     consumer_secret = _as_secret(consumer_secret)
+    domain = mask_userinfo(domain)
     path: Path | None
     if env_file is False:
         path = None
@@ -253,6 +278,8 @@ def load_settings(
         path = Path(env_file)
         if not _is_file(path):
             raise InvalidSettingError(_not_a_file(path))
+    chosen = _choose_profile(profile, environ, path)
+    names = env_names(chosen)
     values, sources = _resolve(
         {
             "domain": domain,
@@ -263,17 +290,18 @@ def load_settings(
         },
         environ,
         path,
+        names,
     )
     for name in ("domain", "consumer_key", "consumer_secret"):
         if not values[name]:
             raise MissingSettingError(
-                _missing_message(ENV_NAMES[name], path), setting=ENV_NAMES[name]
+                _missing_message(names[name], path, chosen), setting=names[name]
             )
     secret = values["consumer_secret"]
     key = str(values["consumer_key"])
     assert isinstance(secret, Secret)  # noqa: S101 - _resolve wraps it
-    _check_credential(key, "SF_CONSUMER_KEY")
-    _check_credential(secret, "SF_CONSUMER_SECRET")
+    _check_credential(key, names["consumer_key"])
+    _check_credential(secret, names["consumer_secret"])
     return Settings(
         domain_url=normalize_domain(str(values["domain"])),
         consumer_key=key,
@@ -282,7 +310,23 @@ def load_settings(
         ca_bundle=_check_ca_bundle(_plain(values["ca_bundle"])),
         env_file=path,
         sources=sources,
+        profile=chosen,
     )
+
+
+def _choose_profile(
+    profile: str | None, environ: Mapping[str, str] | None, path: Path | None
+) -> str | None:
+    """The profile asked for, else ``SF_PROFILE`` (environment, then ``.env``), else none."""
+    if profile is None:
+        env = os.environ if environ is None else environ
+        named = (env.get("SF_PROFILE") or "").strip()
+        if not named and path is not None:
+            named = (read_env_file(path).get("SF_PROFILE") or "").strip()
+        if not named:
+            return None
+        profile = named
+    return check_profile(profile)
 
 
 def _is_file(path: Path) -> bool:
@@ -309,7 +353,10 @@ def _plain(value: str | Secret | None) -> str | None:
 
 
 def _resolve(
-    args: dict[str, str | Secret | None], environ: Mapping[str, str] | None, path: Path | None
+    args: dict[str, str | Secret | None],
+    environ: Mapping[str, str] | None,
+    path: Path | None,
+    names: Mapping[str, str] = ENV_NAMES,
 ) -> tuple[dict[str, str | Secret | None], dict[str, str]]:
     """Each setting from the argument, the environment or the ``.env`` file, and its source.
 
@@ -320,15 +367,20 @@ def _resolve(
     env = os.environ if environ is None else environ
     values: dict[str, str | Secret | None] = {}
     sources: dict[str, str] = {}
-    for name, env_name in ENV_NAMES.items():
+    for name, env_name in names.items():
         source = "argument"
         value: str | Secret | None = args[name]
         if isinstance(value, str):
             value = value.strip() or None
-        if value is None:
-            value, source = (env.get(env_name) or "").strip() or None, "environment"
-        if value is None:
-            value, source = (from_file.get(env_name) or "").strip() or None, str(path)
+        # A profile's API version and CA bundle may be the plain ones (the module docstring).
+        fallbacks = [env_name] + ([ENV_NAMES[name]] if name in SHARED else [])
+        for variable in dict.fromkeys(fallbacks):
+            if value is None:
+                value, source = (env.get(variable) or "").strip() or None, "environment"
+            if value is None:
+                value, source = (from_file.get(variable) or "").strip() or None, str(path)
+        if name == "domain" and isinstance(value, str):
+            value = mask_userinfo(value)
         if name == "consumer_secret" and isinstance(value, str):
             value = Secret(value)
         values[name] = value
@@ -337,17 +389,25 @@ def _resolve(
     return values, sources
 
 
-def _missing_message(env_name: str, path: Path | None) -> str:
+def _missing_message(env_name: str, path: Path | None, profile: str | None = None) -> str:
     where = (
         f"The .env file read was {path}."
         if path
         else "No .env file was found in the working directory or any folder above it."
     )
+    # SF_UAT_CONSUMER_KEY -> SF_CONSUMER_KEY (a profile's name may hold "_" itself).
+    plain = next(v for v in ENV_NAMES.values() if env_name.endswith(v.removeprefix("SF")))
     what = {
         "SF_DOMAIN": "your org's My Domain host, e.g. " + _EXAMPLE,
         "SF_CONSUMER_KEY": "the connected app's Consumer Key (Setup > App Manager > View)",
         "SF_CONSUMER_SECRET": "the connected app's Consumer Secret (shown next to the key)",
-    }[env_name]
+    }[plain]
+    if profile:
+        what = what.replace("SF_DOMAIN=", f"{env_name}=")
+        where += (
+            f" The profile {profile!r} reads only SF_{profile.upper()}_* variables for the "
+            "domain and credentials."
+        )
     return (
         f"{env_name} is not set. Set it to {what}, as a keyword argument, an environment "
         f"variable or a line in .env. {where}"

@@ -120,6 +120,15 @@ class Dialect:
         ``"invalid_grant"`` "client credentials flow not enabled", or ``"invalid_client"``
         "invalid client credentials" (the same answer as a wrong secret). The descriptions of
         ``unauthorized_client`` and ``invalid_grant`` are ours (UNVERIFIED).
+    describe_last_modified
+        Whether an sObject Describe answer carries a ``Last-Modified`` header (issue 13). The
+        REST API Developer Guide ("Get Object Metadata Changes") documents ``If-Modified-Since``
+        on the resource, answered 304 Not Modified with no body when the object's metadata has
+        not changed since that date, and shows a 304 with a ``Date`` header only; it says
+        nothing of ``Last-Modified``. ``"absent"``: no such header (a client dates its copy by
+        ``Date``). ``"sent"``: the date the metadata last changed (for the demo's fixed
+        schema, 1 January 2026). ``If-Modified-Since`` is honoured under both. UNVERIFIED which a real org
+        does.
     """
 
     report_timeout_answer: ReportTimeoutAnswer = "documented"
@@ -138,6 +147,7 @@ class Dialect:
     flow_disabled_error: Literal[
         "unsupported_grant_type", "unauthorized_client", "invalid_grant", "invalid_client"
     ] = "unsupported_grant_type"
+    describe_last_modified: Literal["absent", "sent"] = "absent"
 
     def __post_init__(self) -> None:
         for name, allowed in self.choices().items():

@@ -23,6 +23,18 @@ def _no_stray_settings() -> Iterator[None]:
     os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _a_private_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The kept describes and doctor findings of test runs go to a folder of the run's own."""
+    saved = os.environ.get("SFNOTEBOOK_CACHE_DIR")
+    os.environ["SFNOTEBOOK_CACHE_DIR"] = str(tmp_path_factory.mktemp("sfnotebook-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("SFNOTEBOOK_CACHE_DIR", None)
+    else:
+        os.environ["SFNOTEBOOK_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def demo_org() -> Iterator[Any]:
     from sfnotebook_demo import DemoOrg

@@ -24,7 +24,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dataframe_previews", "execute_notebook", "kernel_environment", "main"]
+__all__ = [
+    "dataframe_previews",
+    "execute_notebook",
+    "kernel_environment",
+    "kernel_transport",
+    "main",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
@@ -44,6 +50,29 @@ def kernel_environment(settings: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def kernel_transport() -> dict[str, str]:
+    """How the kernel manager should talk to its kernels: encrypted, so ipykernel stays quiet.
+
+    ipykernel (>= 7) logs "Kernel is running over TCP without encryption ..." at start-up
+    (``IPKernelApp.init_sockets``) unless the kernel manager provisions CurveZMQ keys
+    (jupyter_client's ``KernelManager.transport_encryption``, default ``"disabled"``) or the
+    transport is IPC. The warning is right: on TCP without Curve the code and outputs (a
+    notebook's DataFrames) cross the loopback in clear. So the demo asks for Curve where pyzmq
+    has it (its wheels bundle libsodium), else for IPC sockets (POSIX only, in the kernel's
+    0700 runtime folder); where neither is possible the warning stays, because it is true.
+
+    Returns ``{trait: value}`` for jupyter_client's ``KernelManager`` (also read by
+    JupyterLab's per-kernel managers, its subclasses).
+    """
+    import zmq
+
+    if zmq.has("curve"):
+        return {"transport_encryption": "required"}
+    if os.name == "posix" and zmq.has("ipc"):
+        return {"transport": "ipc"}
+    return {}
+
+
 def execute_notebook(
     source: Path,
     *,
@@ -58,6 +87,7 @@ def execute_notebook(
     """
     import nbformat
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     nb = nbformat.read(source, as_version=4)
     client = NotebookClient(
@@ -65,6 +95,7 @@ def execute_notebook(
         timeout=timeout,
         kernel_name=kernel_name,
         resources={"metadata": {"path": str(cwd)}},
+        config=Config({"KernelManager": kernel_transport()}),
     )
     client.execute(env=dict(env), cwd=str(cwd))
     return nb
@@ -127,8 +158,9 @@ def _print_identity(settings: Mapping[str, str]) -> list[str]:
         env_file=False,
         set_default=False,
     )
+    user = org.username  # the identity is asked on first use: now, so the repr names the user
     print(f"Connected: {org!r}")
-    print(f"  user      {org.username} ({org.user_id})")
+    print(f"  user      {user} ({org.user_id})")
     print(f"  org       {org.org_id} at {org.instance_url}")
     print(f"  API       v{org.api_version}")
     limits = org.limits()

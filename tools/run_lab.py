@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.run_demo import ROOT, kernel_environment
+from tools.run_demo import ROOT, kernel_environment, kernel_transport
 
 __all__ = ["main"]
 
@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.write_env(env_demo)
         print(f"Demo org running at {demo.url}; settings in {env_demo}")
         print("JupyterLab starts in", args.notebooks, "(Ctrl-C stops both).", flush=True)
-        command = [sys.executable, "-m", "jupyter", "lab", *args.lab_args]
+        # The kernels' transport as make demo's (no "running over TCP without encryption").
+        transport = [f"--KernelManager.{k}={v}" for k, v in kernel_transport().items()]
+        command = [sys.executable, "-m", "jupyter", "lab", *transport, *args.lab_args]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
             command.append("--allow-root")
         lab = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments

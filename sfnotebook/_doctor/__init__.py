@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sfnotebook import _findings
+from sfnotebook._cachedir import write_private
 from sfnotebook._doctor._probes import PROBES, Finding, Probe, Scratch
 from sfnotebook.connection import Connection, get_default
 
@@ -147,13 +148,13 @@ def doctor(
         findings=findings,
     )
     if cache:
-        _write_private(cache_path(conn.org_id), json.dumps(report.as_dict(), indent=1))
+        write_private(cache_path(conn.org_id), json.dumps(report.as_dict(), indent=1))
     return report
 
 
 def cache_path(org_id: str) -> Path:
     """Where the findings for ``org_id`` are kept."""
-    return _findings.cache_path(org_id)
+    return _findings.cache_path(org_id)  # the verbs read (and amend) it too
 
 
 def cached_findings(org: Connection | str) -> DoctorReport | None:
@@ -166,6 +167,3 @@ def cached_findings(org: Connection | str) -> DoctorReport | None:
         return DoctorReport.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no report yet, or one this version cannot read: as if none
-
-
-_write_private = _findings.write_private  # shared with the verbs that amend a finding

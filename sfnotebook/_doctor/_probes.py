@@ -178,6 +178,8 @@ _USER_ID = re.compile(r"005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
 
 
 def _user(calls: _Calls, scratch: Scratch) -> Finding:
+    if not calls.conn.identity_fetched:
+        calls.count += 1  # the identity is asked on first use: now
     ident = calls.conn.identity
     uid = calls.conn.user_id
     if not _USER_ID.fullmatch(uid):  # it goes into SOQL: an Id, or nothing
@@ -426,7 +428,7 @@ def _cursor_sessions(calls: _Calls, scratch: Scratch) -> Finding:
             "cursor_sessions", label, "unknown", "no open cursor to continue (no locator probe)"
         )
     other = Connection(calls.conn.settings)
-    calls.count += 3  # token exchange, versions, identity
+    calls.count += 2  # token exchange and versions (the identity is asked on first use)
     other.open()
     try:
         same = other.token.access_token.reveal() == calls.conn.token.access_token.reveal()
@@ -547,7 +549,7 @@ def _result_pages(calls: _Calls, scratch: Scratch) -> Finding:
 
 PROBES: tuple[Probe, ...] = (
     Probe("api_versions", "API versions", 1, _versions),
-    Probe("user", "User and permissions", 1, _user),
+    Probe("user", "User and permissions", 2, _user),
     Probe("limits", "Remaining limits sfnotebook spends", 1, _limits),
     Probe("reports", "Reports API", 1, _reports),
     Probe("report_object", "Report object (catalogue by SOQL)", 1, _report_object),

@@ -27,8 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -38,11 +37,14 @@ from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._paths import record_id
 from sfnotebook._polling import FIRST_POLL, first_poll, next_poll
 from sfnotebook._progress import Enabled, progress_bar
+from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
 from sfnotebook.bulk._collect import Collector
+from sfnotebook.bulk._folder import ExtractFolder, folder_result
 from sfnotebook.bulk._job import COMPLETE, decode_created, decode_status
 from sfnotebook.bulk._pages import csv_headers, run_pages
 from sfnotebook.bulk._parquet import OutputTarget, prepare_folder
+from sfnotebook.bulk._soql_check import check_bulk_soql
 from sfnotebook.errors import BulkJobError, OutputFolderError, SfNotebookError
 
 __all__ = ["extract", "job_results"]
@@ -67,7 +69,9 @@ def extract(
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
-) -> Frame | Path:
+    cache: CacheAge = None,
+    refresh: bool = False,
+) -> Frame | ExtractFolder:
     """Run ``soql`` as a Bulk API 2.0 query job; return a typed DataFrame or a Parquet folder.
 
     Prefer it to ``org.query`` past a few hundred thousand rows: Salesforce sends up to
@@ -111,9 +115,18 @@ def extract(
         The library of the result without ``to=``: a pandas DataFrame, a polars DataFrame or a
         ``pyarrow.Table`` (the Parquet files' types). Default: the connection's ``output``.
 
+    cache : str, int or timedelta, optional
+        DataFrame results only (not with ``to=``): keep the result on disk and return it again, with no API call, while it is younger
+        than this: ``"1h"``, ``"30min"``, ``"2d"``, seconds or a ``timedelta``. Default: the
+        connection's ``cache`` (none unless ``connect(cache=...)``). See :mod:`sfnotebook._rerun`.
+    refresh : bool
+        Fetch again even if a kept result is young enough, and keep the new one.
+
     Returns
     -------
-    pandas.DataFrame (or polars DataFrame, pyarrow.Table), or pathlib.Path when ``to=`` is given.
+    pandas.DataFrame (or polars DataFrame, pyarrow.Table), or, when ``to=`` is given, an
+    :class:`~sfnotebook.bulk._folder.ExtractFolder`: the folder's path (``os.PathLike``, equal
+    to its ``Path``) with ``rows``, ``files`` and ``bytes``.
 
     Raises
     ------
@@ -128,11 +141,12 @@ def extract(
     --------
     >>> df = org.extract("SELECT Id, Name, Account.Name, Amount FROM Opportunity")  # doctest: +SKIP
     >>> org.extract("SELECT Id, Amount FROM Opportunity", to="opps/")  # doctest: +SKIP
-    PosixPath('opps')
+    ExtractFolder('opps', rows=1,204, files=1, bytes=25.3 kB)
     >>> import duckdb; duckdb.sql("select count(*) from 'opps/*.parquet'")  # doctest: +SKIP
     >>> org.extract("SELECT Id FROM Lead WHERE Status IN :open", params={"open": ["New", "Working"]})  # doctest: +SKIP
     """
     soql = with_params(soql, params)
+    check_bulk_soql(soql)  # before any round trip: GROUP BY, OFFSET, TYPEOF, aggregates ...
     _check_options(
         to=to,
         progress=progress,
@@ -175,7 +189,7 @@ def job_results(
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
-) -> Frame | Path:
+) -> Frame | ExtractFolder:
     """Wait for an existing Bulk API 2.0 query job and download its results, as ``extract`` does.
 
     For a job created elsewhere (another session, a scheduled integration): results stay on
@@ -190,7 +204,7 @@ def job_results(
 
     Returns
     -------
-    pandas.DataFrame, or pathlib.Path when ``to=`` is given.
+    pandas.DataFrame, or an ``ExtractFolder`` (a path) when ``to=`` is given.
 
     Examples
     --------
@@ -408,3 +422,8 @@ class _Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+if not TYPE_CHECKING:  # metadata and the rerun cache (sfnotebook._rerun); mypy sees the verbs
+    extract = rerunnable("bulk", finish=folder_result)(extract)
+    job_results = rerunnable("bulk", cacheable=False, finish=folder_result)(job_results)

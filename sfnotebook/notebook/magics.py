@@ -17,16 +17,25 @@ A value with no literal of the same meaning (NaN, a datetime without a time zone
 refused. IPython's own ``{var}``/``$var`` expansion is switched off for these magics: it would
 paste values unquoted.
 
-Every sfnotebook error (no connection, bad SOQL, unknown report ...) and every binding problem
-is turned into IPython's :class:`~IPython.core.error.UsageError`, which Jupyter shows as one
-line without a traceback. This is the only place in sfnotebook that does so.
+Errors keep their type: an unknown field is an ``InvalidFieldError``, an unknown report a
+``ReportNotFoundError``, shown by sfnotebook's IPython error display
+(:mod:`sfnotebook.notebook._errors`, installed with the magics) as the type and the message,
+without a traceback. Only a mistake in the magic's own line or cell (an unknown option, a name
+to bind that the notebook lacks, a value with no SOQL literal) is IPython's
+:class:`~IPython.core.error.UsageError`.
+
+``-c NAME`` / ``--connection NAME`` picks the connection: a notebook variable ``NAME`` holding
+one; else the open connection of the profile ``NAME`` (``connect(profile="uat")``); else a new
+``connect(profile=NAME)`` from its ``SF_<NAME>_*`` settings, which stays open for the next
+``-c NAME`` and does not become the default. Without ``-c`` the default connection is used
+(``sfnotebook.get_default()``; see ``docs/profiles.md``).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +43,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
 from sfnotebook._soql_bind import bind
-from sfnotebook.errors import SfNotebookError, SoqlBindError
+from sfnotebook.errors import MissingSettingError, SoqlBindError
 
 __all__ = ["SfNotebookMagics", "bind_soql", "load_ipython_extension"]
 
@@ -94,9 +103,9 @@ class _Options:
 
 
 _HELP = {
-    "soql": "usage: %%soql [-o NAME | NAME] [--connection VAR] [--include-deleted] [-q] "
+    "soql": "usage: %%soql [-o NAME | NAME] [-c VAR_OR_PROFILE] [--include-deleted] [-q] "
     "[--concurrency N]",
-    "sfreport": "usage: %sfreport [-o NAME] [--connection VAR] REPORT_ID_OR_NAME",
+    "sfreport": "usage: %sfreport [-o NAME] [-c VAR_OR_PROFILE] REPORT_ID_OR_NAME",
 }
 
 
@@ -160,9 +169,10 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
     def soql(self, line: str, cell: str | None = None) -> Any:
         """Run SOQL on the default connection and return the DataFrame.
 
-        ``%%soql [-o NAME | NAME] [--connection VAR] [--include-deleted] [-q]`` with the SOQL in
-        the cell, or ``df = %soql SELECT ...`` on one line. ``:name`` and ``{name}`` bind
-        notebook variables, safely quoted. ``-q`` stores without displaying.
+        ``%%soql [-o NAME | NAME] [-c VAR_OR_PROFILE] [--include-deleted] [-q]`` with the SOQL
+        in the cell, or ``df = %soql SELECT ...`` on one line. ``:name`` and ``{name}`` bind
+        notebook variables, safely quoted. ``-q`` stores without displaying. ``-c uat`` runs
+        on the connection of the profile ``uat`` (connecting if none is open).
         ``--concurrency N``: query pages fetched at once (``org.query(concurrency=N)``).
         """
         if cell is None:
@@ -182,7 +192,7 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
         options: dict[str, Any] = {"include_deleted": True} if opts.include_deleted else {}
         if opts.concurrency is not None:
             options["concurrency"] = opts.concurrency
-        result = _call(lambda: conn.query(bound, **options))
+        result = conn.query(bound, **options)
         return self._finish(result, opts)
 
     @no_var_expand  # type: ignore[misc]
@@ -195,7 +205,7 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
         opts = _parse(line, magic="sfreport", positional_output=False)
         conn = self._connection(opts.connection)
         report = opts.rest.strip()
-        result = _call(conn.reports) if not report else _call(lambda: conn.report(report))
+        result = conn.reports() if not report else conn.report(report)
         return self._finish(result, opts)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -206,38 +216,60 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
         return self.shell.user_ns  # type: ignore[no-any-return]
 
     def _connection(self, variable: str | None) -> Any:
-        if variable is None:
-            from sfnotebook.connection import get_default
+        from sfnotebook import connection
 
-            return _call(get_default)
-        if variable not in self._user_ns:
-            raise UsageError(f"--connection {variable}: no such variable in the notebook.")
-        conn = self._user_ns[variable]
-        if not callable(getattr(conn, "query", None)):
+        if variable is None:
+            return connection.get_default()
+        if variable in self._user_ns:
+            conn = self._user_ns[variable]
+            if not callable(getattr(conn, "query", None)):
+                raise UsageError(
+                    f"--connection {variable}: it is a {type(conn).__name__}, not an sfnotebook "
+                    "connection (make one with sfnotebook.connect())."
+                )
+            return conn
+        opened = connection.open_connection(variable)
+        if opened is not None:
+            return opened
+        try:
+            return connection.connect(profile=variable, set_default=False)
+        except MissingSettingError as exc:
             raise UsageError(
-                f"--connection {variable}: it is a {type(conn).__name__}, not an sfnotebook "
-                "connection (make one with sfnotebook.connect())."
-            )
-        return conn
+                f"--connection {variable}: no such variable in the notebook, no open connection "
+                f"of that name, and no profile {variable!r} to connect with: {exc}"
+            ) from None
 
     def _finish(self, result: Any, opts: _Options) -> Any:
         if opts.output:
             self._user_ns[opts.output] = result
+            if not opts.quiet:
+                print(_stored(result, opts.output))  # the cell says where its result went
         return None if opts.quiet else result
 
 
-def _call(fn: Callable[[], Any]) -> Any:
-    """Run ``fn``; sfnotebook errors become a one-line :class:`UsageError`."""
-    try:
-        return fn()
-    except SfNotebookError as exc:
-        raise UsageError(str(exc)) from None
+def _stored(result: Any, name: str) -> str:
+    """``Stored 1,204 rows in `accts` (from cache, 12 min old)``."""
+    from sfnotebook._meta import info_of
+    from sfnotebook._rerun._age import describe_age
+
+    rows = result if isinstance(result, int) else len(result)
+    what = "the count" if isinstance(result, int) else f"{rows:,} row{'s' * (rows != 1)}"
+    info = info_of(result) or {}
+    age = info.get("cache_age_s") if info.get("from_cache") else None
+    cached = f" (from cache, {describe_age(age)})" if age is not None else ""
+    return f"Stored {what} in `{name}`{cached}"
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the magics (``%load_ext sfnotebook``)."""
+    """Register the magics and the concise error display (``%load_ext sfnotebook``)."""
+    from sfnotebook.notebook._errors import install
+
     ipython.register_magics(SfNotebookMagics)
+    install(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Nothing to undo beyond what IPython does; present so ``%reload_ext`` works."""
+    """Remove the error display (IPython drops the magics); so ``%reload_ext`` works."""
+    from sfnotebook.notebook._errors import uninstall
+
+    uninstall(ipython)

@@ -294,7 +294,7 @@ def report_browser(
     Parameters
     ----------
     org : sfnotebook.Connection, optional
-        The connection to browse; the last ``connect()`` (or the login panel's) when omitted.
+        The connection to browse; the default connection (``sfnotebook.get_default()``) when omitted.
     variable : str
         The connection's name in the generated ``org.report(...)`` call.
     preview_rows : int

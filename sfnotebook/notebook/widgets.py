@@ -5,7 +5,15 @@ into the notebook file and shared with it. A secret found in the environment or 
 there (the password field is left empty and a note says where it came from). A typed secret
 reaches the kernel when the field loses focus or Enter is pressed (``continuous_update`` off,
 so not keystroke by keystroke); the panel moves it at once into a private attribute and empties
-the field, so the widget state never keeps it.
+the field, so the widget state never keeps it; the field's placeholder then says a secret was
+received, so the empty field does not look as if it had been lost.
+
+A saved notebook keeps the panel's output but not, by default, its widget state, so where the
+live panel was, a reader of the file (GitHub, nbviewer, ``nbconvert``, VS Code) sees the
+output's ``text/html`` stand-in instead: what the panel is and how to bring it back. JupyterLab
+itself always prefers the widget view and shows "Error displaying widget: model not found" for
+a model that is gone (jupyterlab-manager's ``WidgetRenderer.renderModel``); only its "Save
+Widget State Automatically" setting avoids that, and the stand-in names it.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from typing import Any
 
 import ipywidgets as w
 
+from sfnotebook import _default_connection
 from sfnotebook import connection as _connection
 from sfnotebook._secret import Secret
 from sfnotebook.display import connection_html, error_html, progress_html
 from sfnotebook.errors import SfNotebookError
-from sfnotebook.settings import ENV_NAMES, find_env_file, read_env_file
+from sfnotebook.settings import env_names, find_env_file, read_env_file
 
 __all__ = ["LoginPanel", "login_panel"]
 
@@ -34,7 +43,10 @@ _FIELD_LAYOUT = {"width": "34em"}
 
 
 def _prefill(
-    *, env_file: str | os.PathLike[str] | bool | None, environ: Mapping[str, str]
+    *,
+    env_file: str | os.PathLike[str] | bool | None,
+    environ: Mapping[str, str],
+    profile: str | None = None,
 ) -> tuple[dict[str, str], dict[str, str], Path | None]:
     """What the environment and ``.env`` hold, and where each value came from.
 
@@ -52,7 +64,8 @@ def _prefill(
         from_file, path = {}, None
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
-    for name, env_name in ENV_NAMES.items():
+    # A profile's fields come from its SF_<PROFILE>_* variables (sfnotebook._profiles).
+    for name, env_name in env_names(profile).items():
         # The secret's value is not kept (only where it comes from): connect() reads it again.
         if (environ.get(env_name) or "").strip():
             values[name], sources[name] = environ[env_name].strip(), "environment"
@@ -81,6 +94,9 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         The environment to prefill from (default ``os.environ``).
     connect_options
         Extra keyword arguments for :func:`sfnotebook.connect` (``retries``, ``api_version``).
+    profile
+        Log in to a profile's org: the fields are prefilled from ``SF_<PROFILE>_*`` and
+        Connect calls ``connect(profile=...)`` (``docs/profiles.md``).
 
     Examples
     --------
@@ -96,13 +112,19 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         env_file: str | os.PathLike[str] | bool | None = None,
         environ: Mapping[str, str] | None = None,
         connect_options: Mapping[str, Any] | None = None,
+        profile: str | None = None,
     ) -> None:
+        from sfnotebook._profiles import check_profile
+
+        self._profile = check_profile(profile) if profile is not None else None
         self._environ = os.environ if environ is None else environ
         self._env_option = env_file
         self._connect_options = dict(connect_options or {})
         self._callbacks: list[ConnectCallback] = []
         self._connection: Any = None
-        values, sources, path = _prefill(env_file=env_file, environ=self._environ)
+        values, sources, path = _prefill(
+            env_file=env_file, environ=self._environ, profile=self._profile
+        )
         self._origins = sources
         self._env_path = path
 
@@ -204,6 +226,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
                 consumer_secret=typed_secret,
                 ca_bundle=self.ca_bundle.value.strip() or None,
                 env_file=self._env_file_for_connect(),
+                profile=self._profile or "default",
                 set_default=True,
                 **self._connect_options,
             )
@@ -244,6 +267,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
             return
         self._typed_secret = Secret(str(change["new"]))
         self.consumer_secret.value = ""
+        self.consumer_secret.placeholder = _RECEIVED
         self.secret_note.value = (
             '<span style="color:#555">Consumer Secret received; it is kept out of the widget '
             "and never saved in the notebook.</span>"
@@ -254,6 +278,7 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         if not quiet:  # a real Disconnect forgets the typed secret too
             self._typed_secret = None
             self.secret_note.value = self._secret_note()
+            self.consumer_secret.placeholder = self._secret_placeholder()
         self.disconnect_button.disabled = True
         self.connect_button.description = "Connect"
         if conn is None:
@@ -274,10 +299,11 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         return self._env_option
 
     def _secret_placeholder(self) -> str:
+        # Short enough for the field's width (34em less the 9.5em label) in JupyterLab's font.
         if self._origins.get("consumer_secret") == ".env":
-            return "loaded from .env (type here to override)"
+            return "from .env; type to override"
         if self._origins.get("consumer_secret") == "environment":
-            return "loaded from the environment (type here to override)"
+            return "from the environment; type to override"
         return "paste the consumer secret"
 
     def _secret_note(self) -> str:
@@ -287,26 +313,61 @@ class LoginPanel(w.VBox):  # type: ignore[misc]
         if self._origins.get("consumer_secret") == "environment":
             return (
                 '<span style="color:#555">Consumer Secret loaded from the environment '
-                "(SF_CONSUMER_SECRET)</span>"
+                f"({env_names(self._profile)['consumer_secret']})</span>"
             )
         return ""
 
-    def _idle_status(self, text: str = "Not connected.") -> str:
+    def _idle_status(self, text: str | None = None) -> str:
+        if text is None:
+            text = "Not connected."
+            default = _default_connection._default
+            if default is not None and not getattr(default, "closed", True):
+                # The kernel is connected already (connect() in an earlier cell): say so, rather
+                # than "Not connected." under that connection's card.
+                text = (
+                    f"Not connected from this panel. {default.username or 'An org'} is "
+                    "connected already, and %%soql and sfnotebook.query use it."
+                )
         return f'<div style="color:#555">{_esc(text)}</div>'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, plus a static stand-in for readers of the saved notebook."""
+        data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/html"] = _standin_html(self._connection)
+        return data
 
     def __repr__(self) -> str:
         state = "connected" if self._connection is not None else "not connected"
         return f"<sfnotebook.LoginPanel {state}>"
 
 
+_RECEIVED = "secret received (not stored here); type to replace"
+
+
 def _esc(text: str) -> str:
     return html.escape(text)
+
+
+def _standin_html(conn: Any) -> str:
+    """What a saved notebook shows where the panel was, once its widget state is gone."""
+    state = "not connected when this output was made"
+    if conn is not None:
+        state = f"connected as {_esc(str(conn.username or 'unknown'))} when this output was made"
+    return (
+        '<div class="sfnotebook-login-standin" style="border:1px solid #ccc;padding:6px 10px;'
+        'color:#555;max-width:40em"><b>Salesforce login panel</b> (' + state + "). "
+        "The panel is a live widget: run this cell to show it again. To keep widgets in a "
+        "saved notebook, turn on JupyterLab's Settings &gt; Save Widget State Automatically "
+        "(no secret is ever kept in the panel's state).</div>"
+    )
 
 
 def login_panel(
     *,
     env_file: str | os.PathLike[str] | bool | None = None,
     on_connect: ConnectCallback | None = None,
+    profile: str | None = None,
     **connect_options: Any,
 ) -> LoginPanel:
     """Make the login panel; display it as a cell's last expression.
@@ -318,6 +379,8 @@ def login_panel(
         directory, a path reads that file, ``False`` reads none.
     on_connect
         Called with the connection after each successful connect.
+    profile
+        Log in to that profile's org (fields from ``SF_<PROFILE>_*``; ``docs/profiles.md``).
     **connect_options
         Passed on to :func:`sfnotebook.connect` (``api_version``, ``retries`` ...).
 
@@ -327,7 +390,7 @@ def login_panel(
     >>> panel = sfnotebook.login_panel(on_connect=lambda org: print(org))  # doctest: +SKIP
     >>> panel                                                             # doctest: +SKIP
     """
-    panel = LoginPanel(env_file=env_file, connect_options=connect_options)
+    panel = LoginPanel(env_file=env_file, connect_options=connect_options, profile=profile)
     if on_connect is not None:
         panel.on_connect(on_connect)
     return panel

@@ -10,12 +10,14 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sfnotebook import _options, _output
 from sfnotebook._api import OrgApi, Progress
+from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook.errors import (
     IncompleteResultError,
+    SalesforceError,
     SfNotebookWarning,
 )
 from sfnotebook.reports import _budget, _filters
@@ -28,6 +30,7 @@ from sfnotebook.reports._result import ReportResult
 from sfnotebook.reports._runner import Runner
 from sfnotebook.reports.frames import (
     DetailRow,
+    check_empty_label,
     detail_rows,
     frame_from_detail_rows,
     report_aggregates,
@@ -46,8 +49,12 @@ def report(
     filters: Iterable[FilterSpec] | None = None,
     boolean_filter: str | None = None,
     column_names: Literal["label", "api"] = "label",
+    folder: str | None = None,
+    empty_label: str | None = None,
     progress: Progress = "auto",
     output: _output.Output | None = None,
+    cache: CacheAge = None,
+    refresh: bool = False,
 ) -> ReportResult:
     """Run a report whole, every detail row, and return its rows and aggregates.
 
@@ -57,7 +64,11 @@ def report(
         A report Id (``00O...``, 15 or 18 characters) or a report name.
     filters : list, optional
         Extra filters for this run only, ANDed onto the report's own filters and filter logic:
-        dicts ``{"column", "operator", "value"}`` or tuples ``(column, operator, value)``.
+        tuples ``(column, operator, value)`` such as ``("Amount", ">", 100000)``, or dicts
+        ``{"column", "operator", "value"}``. The column is its label as results show it
+        ("Stage") or its API name (``STAGE_NAME``); the operator is one of ``=`` ``!=`` ``<``
+        ``>`` ``<=`` ``>=`` ``contains`` ``in`` ``not in`` or an API operator (``equals``,
+        ``notEqual``, ``startsWith``, ``includes``, ...).
         Several values are a list (``["Closed Won", "Closed Lost"]``, joined with commas); a
         value holding a comma is refused, since the API would split it and has no way to keep
         it one value; ``None`` means blank; dates are ``YYYY-MM-DD``, time-zone-aware
@@ -68,10 +79,22 @@ def report(
         saved logic, e.g. ``"(1 OR 2) AND 3"``; it must name every filter, and only those.
     column_names : {"label", "api"}
         Name columns by label (default) or API name.
+    folder : str, optional
+        The folder's name, to pick one of several reports with the same name.
+    empty_label : str, optional
+        The label of an empty group in ``.aggregates``, pivots and charts; default ``"-"`` as
+        Salesforce shows it (``sfnotebook.reports.frames.EMPTY_LABEL``).
     progress : bool or "auto"
         Progress bar while paging (auto: only in a notebook).
     output : {"pandas", "polars", "arrow"}, optional
         The library of ``.details`` and ``.aggregates``. Default: the connection's ``output``.
+
+    cache : str, int or timedelta, optional
+        Keep the result on disk and return it again, with no API call, while it is younger
+        than this: ``"1h"``, ``"30min"``, ``"2d"``, seconds or a ``timedelta``. Default: the
+        connection's ``cache`` (none unless ``connect(cache=...)``). See :mod:`sfnotebook._rerun`.
+    refresh : bool
+        Fetch again even if a kept result is young enough, and keep the new one.
 
     Returns
     -------
@@ -91,12 +114,13 @@ def report(
 
     Examples
     --------
-    >>> res = org.report("Pipeline by Stage", filters=[("AMOUNT", "greaterThan", 100000)])
-    >>> res.details.groupby("Stage")["Amount"].sum()  # doctest: +SKIP
+    >>> res = org.report("Pipeline by Stage", filters=[("Amount", ">", 100000)])
+    >>> res.level("Stage", value="Sum of Amount").plot.barh()  # doctest: +SKIP
     """
     if column_names not in ("label", "api"):
         raise ValueError(f'column_names must be "label" or "api", not {column_names!r}.')
     _options.check_progress(progress)
+    check_empty_label(empty_label)
     if boolean_filter is not None and not isinstance(boolean_filter, str):
         raise TypeError(
             f"boolean_filter must be a string such as '1 AND 2', not {boolean_filter!r}"
@@ -107,7 +131,7 @@ def report(
     if boolean_filter is not None and boolean_filter.strip():
         _filters.check_logic_syntax(boolean_filter)
     output = _output.resolve(output, conn)
-    report_id = resolve(conn, report)
+    report_id = resolve(conn, report, folder=folder)
     runner = Runner(conn, report_id)
     ledger = _budget.Ledger(conn, runner)
     try:
@@ -118,6 +142,7 @@ def report(
             added=added,
             boolean_filter=boolean_filter,
             column_names=column_names,
+            empty_label=empty_label,
             progress=progress,
             output=output,
         )
@@ -130,9 +155,10 @@ def _fetch_whole(
     runner: Runner,
     ledger: _budget.Ledger,
     *,
-    added: list[dict[str, str]] | None,
+    added: list[_filters.Filter] | None,
     boolean_filter: str | None,
     column_names: Literal["label", "api"],
+    empty_label: str | None,
     progress: Progress,
     output: _output.Output,
 ) -> ReportResult:
@@ -140,12 +166,22 @@ def _fetch_whole(
     report_id = runner.report_id
     describe: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
+    sent: list[dict[str, str]] | None = None
     if added is not None or boolean_filter is not None:
         describe = describe_by_id(conn, report_id)
-        _filters.check_against(describe, added, boolean_filter)
-        metadata = _override_filters(describe["reportMetadata"], added, boolean_filter)
-    first = runner(metadata)
-    aggregates = report_aggregates(first, column_names=column_names, output=output)
+        sent = _filters.check_against(describe, added, boolean_filter)
+        metadata = _override_filters(describe["reportMetadata"], sent, boolean_filter)
+    try:
+        first = runner(metadata)
+    except SalesforceError as exc:
+        saved = (describe or {}).get("reportMetadata", {}).get("reportFilters") or []
+        told = _filters.explain_run_error(exc, added or [], sent or [], saved)
+        if told is not None:
+            raise told from exc
+        raise
+    aggregates = report_aggregates(
+        first, column_names=column_names, output=output, empty_label=empty_label
+    )
     if not paging.truncated(first):
         rows = detail_rows(first)
         _check_count(first, paging.record_count(first), len(rows))
@@ -156,6 +192,7 @@ def _fetch_whole(
             payload=first,
             runs=runner.runs,
             column_names=column_names,
+            empty_label=empty_label,
         )
     if describe is None:
         describe = describe_by_id(conn, report_id)
@@ -183,6 +220,7 @@ def _fetch_whole(
         runs=runner.runs,
         paged_on=cursors[0].column,
         column_names=column_names,
+        empty_label=empty_label,
     )
 
 
@@ -297,3 +335,7 @@ def _override_filters(
     if boolean_filter is not None:
         metadata["reportBooleanFilter"] = boolean_filter.strip() or None
     return metadata
+
+
+if not TYPE_CHECKING:  # metadata and the rerun cache (sfnotebook._rerun); mypy sees the verb
+    report = rerunnable("report", restorers={"report": ReportResult._from_cache_parts})(report)

@@ -35,7 +35,22 @@ __all__ = [
 _ID_RE = re.compile(r"^00O[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 _DESCRIBE_AT_MOST = 50
 _KEY = "reports"  # the one key of a connection's kept catalogue
-_REPORT_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
+# The Report object's fields (object reference, sforce_api_objects_report.htm; field reference
+# salesforce-field-reference-report.html): FolderName (API 35.0+) is the folder's name;
+# OwnerId is the folder (labelled "Folder" in the field reference), so the person behind a
+# report is its creator, CreatedBy.Name, as the Reports tab's "Created By" column shows.
+_REPORT_SOQL = (
+    "SELECT Id, Name, DeveloperName, FolderName, Format, Description, LastRunDate, "
+    "LastModifiedDate, CreatedBy.Name FROM Report ORDER BY Name"
+)
+# The fields every API version since 35.0 has, should an org refuse one of the above.
+_BASIC_SOQL = "SELECT Id, Name, DeveloperName, FolderName, Format FROM Report ORDER BY Name"
+#: The columns of ``org.reports()``, in order.
+COLUMNS = (
+    "name", "id", "folder", "owner", "last_run", "last_modified", "description", "format",
+    "developer_name",
+)  # fmt: skip
+_DATES = ("last_run", "last_modified")
 
 #: What a report's ``/describe`` carries, all read by the client (salesforce-api.md 5.8).
 DESCRIBE_FIELDS: Fields = {
@@ -47,27 +62,51 @@ DESCRIBE_FIELDS: Fields = {
 _LISTED_FIELDS: Fields = {"id": str, "name": (str, None)}
 
 
-def reports(conn: OrgApi) -> pd.DataFrame:
-    """The reports this user can see: id, name, developer_name, folder, format.
+def reports(conn: OrgApi, search: str | None = None) -> pd.DataFrame:
+    """The reports this user can see, with folder, owner, last run, last change, description.
 
-    Uses SOQL on the ``Report`` object (every report, with folder name and format); where that
-    is not available, the Analytics API's list (the ~200 recently viewed reports), with folder
-    (its Id) and format read from each report's ``/describe`` when there are at most 50.
+    Parameters
+    ----------
+    search : str, optional
+        Keep the reports whose name, folder or description contains this text (case does not
+        matter), e.g. ``"pipeline"``.
+
+    Uses SOQL on the ``Report`` object (every report); where that is not available, the
+    Analytics API's list (the ~200 recently viewed reports), with folder (its Id, the only
+    thing the describe tells) and format read from each report's ``/describe`` when there are
+    at most 50, and no owner, dates or description.
 
     Returns
     -------
     pandas.DataFrame
-        One row per report, every column a string.
+        One row per report, by name: ``name``, ``id``, ``folder`` (the folder's name),
+        ``owner`` (who created it), ``last_run`` and ``last_modified`` (UTC datetimes),
+        ``description``, ``format`` (TABULAR, SUMMARY, MATRIX) and ``developer_name``.
 
     Examples
     --------
-    >>> org.reports().query("format == 'SUMMARY'")  # doctest: +SKIP
+    >>> org.reports(search="pipeline")  # doctest: +SKIP
     """
+    if search is not None and not isinstance(search, str):
+        raise TypeError(f"search must be a string such as 'pipeline', not {search!r}")
     rows = catalog(conn, refresh=True)  # the user asks for the list: show today's
+    if search:
+        needle = search.strip().casefold()
+        rows = [
+            r
+            for r in rows
+            if any(
+                needle in str(r.get(k) or "").casefold() for k in ("name", "folder", "description")
+            )
+        ]
     if len(rows) <= _DESCRIBE_AT_MOST:
         _describe_missing(conn, rows)
-    frame = pd.DataFrame(rows, columns=["id", "name", "developer_name", "folder", "format"])
-    return frame.astype("string[pyarrow]")
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    text = [c for c in COLUMNS if c not in _DATES]
+    frame[text] = frame[text].astype("string[pyarrow]")
+    for column in _DATES:
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
 
 
 def catalog(conn: OrgApi, *, refresh: bool = False) -> list[dict[str, Any]]:
@@ -101,7 +140,7 @@ def _kept(conn: OrgApi, *, refresh: bool) -> tuple[list[dict[str, Any]], bool]:
 def _list(conn: OrgApi) -> list[dict[str, Any]]:
     """The catalogue as the org lists it now: SOQL on ``Report``, else the Analytics list."""
     try:
-        records = _soql_all(conn, _REPORT_SOQL)
+        records = _report_records(conn)
     except IncompleteResultError:
         raise  # the listing was there but came back short: never fall back to a smaller one
     except SalesforceError as exc:
@@ -112,21 +151,33 @@ def _list(conn: OrgApi) -> list[dict[str, Any]]:
         if isinstance(exc, UnexpectedAnswerError | RequestLimitExceededError) or not refused:
             raise  # the API limit is a 403 too, but it says nothing about the Report object
         listed = conn.get_json("analytics/reports", items=_LISTED_FIELDS)
-        return [
-            {"id": r["id"], "name": r.get("name"), "developer_name": None, "folder": None,
-             "format": None}
-            for r in listed
-        ]  # fmt: skip
+        return [{**dict.fromkeys(COLUMNS), "id": r["id"], "name": r.get("name")} for r in listed]
     return [
         {
-            "id": r.get("Id"),
             "name": r.get("Name"),
-            "developer_name": r.get("DeveloperName"),
+            "id": r.get("Id"),
             "folder": r.get("FolderName"),
+            "owner": (r.get("CreatedBy") or {}).get("Name")
+            if isinstance(r.get("CreatedBy"), dict)
+            else None,
+            "last_run": r.get("LastRunDate"),
+            "last_modified": r.get("LastModifiedDate"),
+            "description": r.get("Description"),
             "format": str(r.get("Format") or "").upper() or None,
+            "developer_name": r.get("DeveloperName"),
         }
         for r in records
     ]
+
+
+def _report_records(conn: OrgApi) -> list[dict[str, Any]]:
+    """The Report rows with every catalogue field; the basic ones where a field is refused."""
+    try:
+        return _soql_all(conn, _REPORT_SOQL)
+    except SalesforceError as exc:
+        if exc.status != 400 or exc.error_code not in ("INVALID_FIELD", "MALFORMED_QUERY"):
+            raise
+        return _soql_all(conn, _BASIC_SOQL)
 
 
 def _soql_all(conn: OrgApi, soql: str) -> list[dict[str, Any]]:
@@ -167,16 +218,23 @@ def _short(what: str, expected: Any, received: int) -> IncompleteResultError:
     )
 
 
-def resolve(conn: OrgApi, report: str) -> str:
+def resolve(conn: OrgApi, report: str, *, folder: str | None = None) -> str:
     """The report Id for an Id or a report name (exact, then case-insensitive, then API name).
 
-    A name is only ever compared with the listing (never put into a query or a URL), so quotes,
-    ``%``, ``/``, ``?``, ``#`` or any other character in it find exactly that report or none.
+    ``folder`` (a folder's name, case-insensitive, or its Id where the org lists no names)
+    picks among reports of the same name. A name
+    is only ever compared with the listing (never put into a query or a URL), so quotes, ``%``,
+    ``/``, ``?``, ``#`` or any other character in it find exactly that report or none.
     """
     if not isinstance(report, str) or not report.strip():
         raise InvalidArgumentError(
             f"report must be a report Id (00O...) or a report's name, not {report!r}.",
             argument="report",
+        )
+    if folder is not None and (not isinstance(folder, str) or not folder.strip()):
+        raise InvalidArgumentError(
+            f"folder must be a folder's name such as 'Sales Reports', not {folder!r}.",
+            argument="folder",
         )
     text = report.strip()
     if _ID_RE.match(text):
@@ -188,17 +246,36 @@ def resolve(conn: OrgApi, report: str) -> str:
         # before saying it does not exist.
         listed = catalog(conn, refresh=True)
         found = _matching(listed, text)
+    if found and folder is not None:
+        if any(not r["folder"] for r in found):
+            _describe_missing(conn, found)  # the Analytics list names no folders
+        wanted = folder.strip().casefold()
+        found = [
+            r
+            for r in found
+            if wanted in (str(r["folder"] or "").casefold(), str(r["id"]).casefold())
+        ]
     if not found:
-        raise _not_found(listed, text)
+        raise _not_found(listed, text, folder)
     if len(found) == 1:
         return report_path_id(found[0]["id"])
     _describe_missing(conn, found)
     listing = "\n".join(
-        f"  {r['id']}  {r['name']!r} in folder {r['folder'] or '?'} ({r['format'] or '?'})"
+        f"  {r['id']}  in folder {r['folder'] or '?'!r}"
+        + (f", created by {r['owner']}" if r.get("owner") else "")
+        + f" ({r['format'] or '?'})"
         for r in found
     )
+    folders = [r["folder"] for r in found if r["folder"]]
+    by_folder = (
+        f", folder={folders[0]!r}"
+        if folders and len(set(folders)) == len(found) and folder is None
+        else ""
+    )
     raise AmbiguousReportError(
-        f"{len(found)} reports are called {text!r}; pass the Id of the one you mean:\n{listing}",
+        f"{len(found)} reports are called {text!r}:\n{listing}\nPick one by its Id, "
+        f"org.report({str(found[0]['id'])!r}), or by its folder, "
+        f"org.report({text!r}{by_folder or ', folder=...'}).",
         candidates=[str(r["id"]) for r in found],
     )
 
@@ -216,15 +293,23 @@ def _matching(listed: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     return []
 
 
-def _not_found(listed: list[dict[str, Any]], text: str) -> ReportNotFoundError:
+def _not_found(
+    listed: list[dict[str, Any]], text: str, folder: str | None = None
+) -> ReportNotFoundError:
     """The error for a name no report has, with the close matches the listing offers."""
-    names = [str(r["name"]) for r in listed if r["name"]]
+    names = list(dict.fromkeys(str(r["name"]) for r in listed if r["name"]))
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
     close += [n for n in names if text.casefold() in n.casefold() and n not in close][:5]
     hint = ("Close matches: " + ", ".join(repr(n) for n in close)) if close else ""
+    where = f" in folder {folder!r}" if folder is not None else ""
+    elsewhere = _matching(listed, text) if folder is not None else []
+    if elsewhere:
+        others = sorted({str(r["folder"] or "?") for r in elsewhere}, key=str.casefold)
+        hint = f"Reports of that name are in {', '.join(map(repr, others))}."
     return ReportNotFoundError(
-        f"No report called {text!r} is visible to this user. {hint}".strip()
-        + "\nList them with org.reports(), or pass the report's Id (00O...).",
+        f"No report called {text!r}{where} is visible to this user. {hint}".strip()
+        + "\nList them with org.reports() or org.reports(search=...), or pass the report's "
+        "Id (00O...).",
         close_matches=close,
     )
 
@@ -245,13 +330,15 @@ def _describe_missing(conn: OrgApi, found: list[dict[str, Any]]) -> None:
         r["developer_name"] = r["developer_name"] or md.get("developerName")
 
 
-def describe_report(conn: OrgApi, report: str) -> JsonObject:
+def describe_report(conn: OrgApi, report: str, *, folder: str | None = None) -> JsonObject:
     """A report's ``/describe``: its metadata, as the Reports API answers it.
 
     Parameters
     ----------
     report : str
         A report Id (``00O...``) or a report name (resolved as in ``org.report``).
+    folder : str, optional
+        The folder's name, to pick one of several reports with the same name.
 
     Returns
     -------
@@ -265,7 +352,7 @@ def describe_report(conn: OrgApi, report: str) -> JsonObject:
     >>> md["reportFormat"], md["detailColumns"][:2]  # doctest: +SKIP
     ('TABULAR', ['OPPORTUNITY_NAME', 'AMOUNT'])
     """
-    result: JsonObject = describe_by_id(conn, resolve(conn, report))
+    result: JsonObject = describe_by_id(conn, resolve(conn, report, folder=folder))
     return result
 
 

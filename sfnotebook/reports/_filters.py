@@ -20,11 +20,17 @@ that is neither documented for the API nor observed on it. So:
   datetimes must carry a time zone and whole seconds and go as UTC ``YYYY-MM-DDThh:mm:ssZ``
   (values are "interpreted in GMT": salesforce-api.md 5.7).
 
-The operator must be one of the documented ones, and, once the report's ``/describe`` is in,
-one its ``dataTypeFilterOperatorMap`` allows for the column's type; the column must be one of
-the report type's (``reportTypeMetadata``) and filterable; ``boolean_filter`` may only name
-filters that exist and must name every one of them (Salesforce refuses "filter conditions
-[that] are defined but not referenced in your filter logic").
+The column is a label as results show it ("Amount") or an API name (``AMOUNT``), resolved
+with :class:`~sfnotebook.reports._columns.ColumnIndex`; the operator is an analyst's (``=``
+``!=`` ``<`` ``>`` ``<=`` ``>=`` ``contains`` ``in`` ``not in``, see :data:`SYMBOLS`) or one of
+the documented API operators. Once the report's ``/describe`` is in, the column must be one of
+the report type's (``reportTypeMetadata``) and filterable, the operator one its
+``dataTypeFilterOperatorMap`` allows for the column's type, and the value one that type takes
+(a number, a date, true/false, a record Id); ``boolean_filter`` may only name filters that
+exist and must name every one of them (Salesforce refuses "filter conditions [that] are
+defined but not referenced in your filter logic"). Messages name a filter as the user wrote
+it, "filter 1 of 2 ('Amount', '>', 100000)", also when Salesforce refuses it in the run
+(:func:`explain_run_error`): its own numbers count the report's saved filters first.
 """
 
 from __future__ import annotations
@@ -33,14 +39,26 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sfnotebook._soql_bind import datetime_text, is_finite, is_missing, number_text, plain
-from sfnotebook.errors import ReportFilterError
-from sfnotebook.reports._paging import MAX_FILTERS, filter_operators, type_columns
+from sfnotebook.errors import ReportFilterError, SalesforceError
+from sfnotebook.reports._columns import ColumnIndex
+from sfnotebook.reports._logic import check_logic_syntax, check_numbers
+from sfnotebook.reports._paging import MAX_FILTERS, filter_operators
 
-__all__ = ["OPERATORS", "FilterSpec", "check_against", "check_logic_syntax", "read_filters"]
+__all__ = [
+    "OPERATORS",
+    "SYMBOLS",
+    "Filter",
+    "FilterSpec",
+    "check_against",
+    "check_logic_syntax",
+    "explain_run_error",
+    "read_filters",
+]
 
 #: A filter for one run: ``{"column": ..., "operator": ..., "value": ...}`` or a
 #: ``(column, operator, value)`` tuple.
@@ -51,36 +69,73 @@ OPERATORS = (
     "equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual",
     "contains", "notContain", "startsWith", "includes", "excludes", "within",
 )  # fmt: skip
+#: The analyst's operators and the API operator each stands for. ``in`` is ``equals`` with
+#: several values: the API reads ``equals "A,B"`` as "A or B" (Filter Reports on Demand:
+#: "Manufacturing,Recreation" matches either), and ``not in`` is ``notEqual`` likewise.
+SYMBOLS = {
+    "=": "equals", "==": "equals", "!=": "notEqual", "<>": "notEqual",
+    "<": "lessThan", ">": "greaterThan", "<=": "lessOrEqual", ">=": "greaterOrEqual",
+    "in": "equals", "not in": "notEqual", "contains": "contains",
+}  # fmt: skip
+_SHOWN = {"equals": "=", "notEqual": "!=", "lessThan": "<", "greaterThan": ">",
+          "lessOrEqual": "<=", "greaterOrEqual": ">="}  # fmt: skip
 _KEYS = ("column", "operator", "value")
-# Spaces are optional: Salesforce's own example is "(1OR4)AND2AND3".
-_LOGIC_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)|([()]))", re.IGNORECASE)
+# How Salesforce names a filter in a run's error: "For the filter 3: ..." (Report Error Codes
+# page), and the column of "Specify a valid filterable column because X is invalid."
+_RUN_FILTER = re.compile(r"(?:for the )?filter (\d+)\s*:?\s*", re.IGNORECASE)
+_RUN_COLUMN = re.compile(r"because (\S+) is invalid", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter of ``filters=``, read: its number as the user wrote it, and its API parts.
+
+    ``column`` is as given (a label or an API name) until :func:`check_against` resolves it.
+    """
+
+    number: int
+    total: int
+    given: tuple[object, object, object]
+    column: str
+    operator: str
+    value: str
+
+    @property
+    def where(self) -> str:
+        """``"filter 1 of 2 ('Amount', '>', 100000)"``: how messages name it."""
+        return f"filter {self.number} of {self.total} {self.given!r}"
+
+    def api(self, column: str | None = None) -> dict[str, str]:
+        """The Reports API filter object (with ``column`` resolved to its API name)."""
+        return {"column": column or self.column, "operator": self.operator, "value": self.value}
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def read_filters(filters: Iterable[FilterSpec] | None) -> list[dict[str, str]] | None:
-    """The ``filters=`` of a run as Reports API filter objects, or ReportFilterError."""
+def read_filters(filters: Iterable[FilterSpec] | None) -> list[Filter] | None:
+    """The ``filters=`` of a run, each read and numbered as written, or ReportFilterError."""
     if filters is None:
         return None
     if isinstance(filters, str | Mapping) or (
         isinstance(filters, Sequence) and filters and isinstance(filters[0], str)
     ):
         raise ReportFilterError(
-            f"filters takes a list of filters, e.g. filters=[('AMOUNT', 'greaterThan', 5)], "
+            f"filters takes a list of filters, e.g. filters=[('Amount', '>', 100000)], "
             f"not {filters!r}."
         )
-    return [_filter_dict(n, spec) for n, spec in enumerate(filters, 1)]
+    specs = list(filters)
+    return [_read_one(n, len(specs), spec) for n, spec in enumerate(specs, 1)]
 
 
-def _filter_dict(n: int, spec: FilterSpec) -> dict[str, str]:
+def _read_one(n: int, total: int, spec: FilterSpec) -> Filter:
     if isinstance(spec, Mapping):
         unknown = [k for k in spec if k not in _KEYS]
         missing = [k for k in ("column", "value") if k not in spec]
         if unknown or missing:
             raise ReportFilterError(
-                f"Filter {n}: a filter dict has the keys 'column', 'operator' (default "
-                f"'equals') and 'value'"
+                f"Filter {n} of {total}: a filter dict has the keys 'column', 'operator' "
+                "(default '=') and 'value'"
                 + (f"; missing {missing}" if missing else "")
                 + (f"; unknown {unknown}" if unknown else "")
                 + f": {spec!r}"
@@ -90,35 +145,47 @@ def _filter_dict(n: int, spec: FilterSpec) -> dict[str, str]:
         column, operator, value = spec
     else:
         raise ReportFilterError(
-            f"Filter {n}: a filter is a dict {{'column', 'operator', 'value'}} or a tuple "
-            f"(column, operator, value), not {spec!r}"
+            f"Filter {n} of {total}: a filter is a tuple (column, operator, value) such as "
+            f"('Amount', '>', 100000), or a dict {{'column', 'operator', 'value'}}; not {spec!r}"
         )
+    where = f"Filter {n} of {total} {(column, operator, value)!r}"
     if not isinstance(column, str) or not column.strip():
         raise ReportFilterError(
-            f"Filter {n}: the column must be a column's API name (a str such as "
-            f"'AMOUNT'), not {column!r}."
+            f"{where}: the column must be a column's label or API name (a str such as "
+            f"'Amount' or 'AMOUNT'), not {column!r}."
         )
-    return {
-        "column": column,
-        "operator": _operator(n, operator),
-        "value": _value(f"Filter {n} ({column})", value),
-    }
-
-
-def _operator(n: int, operator: object) -> str:
-    if isinstance(operator, str) and operator in OPERATORS:
-        return operator
-    close = (
-        difflib.get_close_matches(operator, OPERATORS, n=3, cutoff=0.6)
-        if isinstance(operator, str)
-        else []
+    return Filter(
+        number=n,
+        total=total,
+        given=(column, operator, value),
+        column=column.strip(),
+        operator=_operator(where, operator),
+        value=_value(where, value),
     )
-    close += [o for o in OPERATORS if isinstance(operator, str) and o.lower() == operator.lower()]
-    hint = f" Did you mean {', '.join(repr(c) for c in dict.fromkeys(close))}?" if close else ""
+
+
+def _operator(where: str, operator: object) -> str:
+    if isinstance(operator, str):
+        text = " ".join(operator.split())
+        if text in OPERATORS:
+            return text
+        if text.lower() in SYMBOLS:
+            return SYMBOLS[text.lower()]
+    choices = [*SYMBOLS, *OPERATORS]
+    close: list[str] = []
+    if isinstance(operator, str):
+        text = " ".join(operator.split())
+        if text[::-1] in SYMBOLS:  # "=>" for ">="
+            close.append(text[::-1])
+        close += difflib.get_close_matches(text, choices, n=3, cutoff=0.6)
+        close += [o for o in OPERATORS if o.lower() == text.lower()]
+    close = list(dict.fromkeys(close))
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    symbols = ", ".join(repr(k) for k in SYMBOLS if k not in ("==", "<>", "contains"))
     raise ReportFilterError(
-        f"Filter {n}: {operator!r} is not a report filter operator.{hint} The operators are "
-        f"{', '.join(OPERATORS)}.",
-        close_matches=list(dict.fromkeys(close)),
+        f"{where}: {operator!r} is not a report filter operator.{hint} The operators are "
+        f"{symbols} and the API's {', '.join(OPERATORS)}.",
+        close_matches=close,
     )
 
 
@@ -198,84 +265,19 @@ def _scalar(where: str, value: Any) -> str:
     )
 
 
-# --------------------------------------------------------------------------- logic
-
-
-def _logic_tokens(text: str) -> list[str]:
-    tokens, pos = [], 0
-    while pos < len(text.rstrip()):
-        m = _LOGIC_TOKEN.match(text, pos)
-        if m is None:
-            raise ReportFilterError(
-                f"boolean_filter {text!r}: unexpected {text[pos:].strip()[:20]!r}; write filter "
-                "numbers with AND, OR, NOT and parentheses, e.g. '(1 OR 2) AND 3'.",
-                argument="boolean_filter",
-            )
-        tokens.append((m.group(1) or m.group(2) or m.group(3)).upper())
-        pos = m.end()
-    return tokens
-
-
-def check_logic_syntax(text: str) -> list[int]:
-    """The filter numbers ``text`` names, or ReportFilterError for logic Salesforce refuses.
-
-    Salesforce needs parentheses where AND and OR meet ("1 AND 2 OR 3" is refused).
-    """
-    tokens = _logic_tokens(text)
-    numbers: list[int] = []
-    pos = 0
-
-    def fail(why: str) -> ReportFilterError:
-        return ReportFilterError(
-            f"boolean_filter {text!r}: {why}; e.g. '(1 OR 2) AND 3'.", argument="boolean_filter"
-        )
-
-    def term() -> None:
-        nonlocal pos
-        tok = tokens[pos] if pos < len(tokens) else ""
-        pos += 1
-        if tok == "NOT":
-            term()
-        elif tok == "(":
-            expr()
-            if pos >= len(tokens) or tokens[pos] != ")":
-                raise fail("a '(' is not closed")
-            pos += 1
-        elif tok.isdigit():
-            numbers.append(int(tok))
-        else:
-            raise fail(f"expected a filter number, found {tok or 'the end'!r}")
-
-    def expr() -> None:
-        nonlocal pos
-        term()
-        joiner = None
-        while pos < len(tokens) and tokens[pos] in ("AND", "OR"):
-            if joiner not in (None, tokens[pos]):
-                raise fail("AND and OR meet without parentheses")
-            joiner = tokens[pos]
-            pos += 1
-            term()
-
-    expr()
-    if pos != len(tokens):
-        raise fail(f"unexpected {tokens[pos]!r}")
-    return numbers
-
-
 # --------------------------------------------------------------------------- the describe
 
 
 def check_against(
     describe: Mapping[str, Any],
-    added: list[dict[str, str]] | None,
+    added: list[Filter] | None,
     boolean_filter: str | None,
-) -> None:
-    """The added filters and the logic against the report's describe, before the run."""
-    columns = type_columns(describe)
-    for n, flt in enumerate(added or [], 1):
-        if columns:
-            _check_column(n, flt, columns, describe)
+) -> list[dict[str, str]] | None:
+    """The added filters as API filter objects, their columns resolved from labels and
+    checked (with the operators and the logic) against the report's describe, before the run.
+    """
+    columns = ColumnIndex(describe)
+    out = None if added is None else [_check_column(f, columns, describe) for f in added]
     saved = (describe.get("reportMetadata") or {}).get("reportFilters") or []
     total = len(saved) + len(added or [])
     if added and total > MAX_FILTERS:
@@ -284,56 +286,147 @@ def check_against(
             f"API takes at most {MAX_FILTERS}. Use fewer filters."
         )
     if boolean_filter is not None and boolean_filter.strip():
-        _check_numbers(boolean_filter, total, len(saved))
+        check_numbers(boolean_filter, total, len(saved))
+    return out
 
 
-def _check_column(
-    n: int, flt: Mapping[str, str], columns: Mapping[str, Any], describe: Mapping[str, Any]
-) -> None:
-    column = flt["column"]
-    info = columns.get(column)
-    if not isinstance(info, Mapping):
-        by_label = [
-            k
-            for k, v in columns.items()
-            if isinstance(v, Mapping) and str(v.get("label") or "").casefold() == column.casefold()
-        ]
-        same_case = [k for k in columns if k.casefold() == column.casefold()]
-        close = by_label + same_case
-        close += difflib.get_close_matches(column, list(columns), n=5, cutoff=0.6)
-        close = list(dict.fromkeys(close))
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+def _check_column(flt: Filter, columns: ColumnIndex, describe: Mapping[str, Any]) -> dict[str, str]:
+    if not columns:  # nothing to check against: the run itself decides
+        return flt.api()
+    where = flt.where[0].upper() + flt.where[1:]
+    found = columns.resolve(flt.column)
+    if len(found) > 1:
         raise ReportFilterError(
-            f"Filter {n}: the report type has no column {column!r}.{hint} Filter columns are "
-            "API names; org.describe_report(...)['reportTypeMetadata'] lists them.",
+            f"{where}: {flt.column!r} is the label of {len(found)} columns of the report "
+            f"type: {columns.describe_ambiguous(found)}. Name one by its API name.",
+            close_matches=found,
+        )
+    if not found:
+        close = columns.suggest(flt.column)
+        hint = f" Did you mean {', '.join(map(columns.shown, close))}?" if close else ""
+        raise ReportFilterError(
+            f"{where}: the report has no column {flt.column!r}.{hint} {columns.listing()}",
             close_matches=close,
         )
+    key = found[0]
+    info = columns.columns[key]
     if info.get("filterable") is False:
-        raise ReportFilterError(f"Filter {n}: the column {column!r} cannot be filtered on.")
+        raise ReportFilterError(
+            f"{where}: the column {columns.shown(key)} cannot be filtered on. {columns.listing()}"
+        )
     data_type = str(info.get("dataType") or "").lower()
     allowed = filter_operators(describe, data_type)
-    if allowed is not None and flt["operator"] not in allowed:
+    if allowed is not None and flt.operator not in allowed:
+        ordered = [o for o in OPERATORS if o in allowed] + sorted(allowed - set(OPERATORS))
+        shown = ", ".join(f"{_SHOWN[o]} ({o})" if o in _SHOWN else o for o in ordered)
+        also = " and 'in' (a list of values)" if "equals" in allowed else ""
         raise ReportFilterError(
-            f"Filter {n}: {flt['operator']!r} does not apply to {column!r} (a {data_type} "
-            f"column); it takes {', '.join(sorted(allowed))}.",
-            close_matches=sorted(allowed),
+            f"{where}: {flt.given[1]!r} ({flt.operator}) does not apply to "
+            f"{columns.shown(key)}, a {data_type} column; it takes {shown}{also}.",
+            close_matches=ordered,
         )
+    _check_value(where, flt, columns.shown(key), data_type)
+    return flt.api(key)
 
 
-def _check_numbers(text: str, total: int, saved: int) -> None:
-    named = check_logic_syntax(text)
-    where = f"{saved} saved in the report, then {total - saved} from filters="
-    beyond = sorted({k for k in named if not 1 <= k <= total})
-    if beyond:
+_NUMERIC = frozenset({"currency", "double", "int", "percent", "number"})
+_ORDERING = frozenset({"lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual"})
+# The date forms of Salesforce's Report Error Codes page ("Accepted formats are
+# yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd"), and relative dates (TODAY, LAST_N_DAYS:30).
+_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}Z)?$")
+# Relative dates are TODAY, YESTERDAY, TOMORROW or words joined by "_" (THIS_FISCAL_YEAR,
+# LAST_N_DAYS:30); the org checks the word itself when the report runs.
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_RELATIVE_DATE = re.compile(
+    r"^(?:TODAY|YESTERDAY|TOMORROW|[A-Z0-9]+(?:_[A-Z0-9]+)+(?::\d+)?)$", re.IGNORECASE
+)
+
+
+def _check_value(where: str, flt: Filter, shown: str, data_type: str) -> None:
+    """A value the column's type cannot take, refused before it costs a run."""
+    values = flt.value.split(",") if flt.value else [""]
+    op = _SHOWN.get(flt.operator, flt.operator)
+    if flt.operator in _ORDERING and values == [""]:
+        raise ReportFilterError(f"{where}: {op!r} needs a value; blank goes with = or !=.")
+    if flt.operator in _ORDERING and len(values) > 1:
         raise ReportFilterError(
-            f"boolean_filter {text!r} names filter {', '.join(map(str, beyond))}, but there "
-            f"are {total} filters ({where}).",
-            argument="boolean_filter",
+            f"{where}: {op!r} compares with one value, not {len(values)}; "
+            "a list goes with 'in' or 'not in'."
         )
-    unnamed = [k for k in range(1, total + 1) if k not in named]
-    if unnamed:
-        raise ReportFilterError(
-            f"boolean_filter {text!r} does not name filter {', '.join(map(str, unnamed))} of "
-            f"the {total} ({where}); Salesforce refuses filters left out of the logic.",
-            argument="boolean_filter",
-        )
+    for text in values:
+        if not text:
+            continue
+        if data_type in _NUMERIC:
+            try:
+                ok = is_finite(float(text))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ReportFilterError(
+                    f"{where}: {shown} is a {data_type} column; {text!r} is not a number."
+                )
+        elif data_type in ("date", "datetime") and not (
+            _DATE_VALUE.match(text) or _RELATIVE_DATE.match(text)
+        ):
+            raise ReportFilterError(
+                f"{where}: {shown} is a {data_type} column; {text!r} is not a date. Pass a "
+                "datetime.date, a time-zone-aware datetime, 'YYYY-MM-DD', or a relative date "
+                "such as 'LAST_N_DAYS:30' or 'THIS_YEAR'."
+            )
+        elif (
+            data_type == "id"
+            and flt.operator in ("equals", "notEqual")
+            and not _RECORD_ID.match(text)
+        ):
+            raise ReportFilterError(
+                f"{where}: {shown} is an Id column; {text!r} is not a 15- or 18-character "
+                "record Id ('startsWith' matches the start of one)."
+            )
+        elif data_type == "boolean" and text.lower() not in ("true", "false", "1", "0"):
+            raise ReportFilterError(
+                f"{where}: {shown} is a boolean column; pass True or False, not {text!r}."
+            )
+
+
+def explain_run_error(
+    exc: SalesforceError,
+    added: Sequence[Filter],
+    sent: Sequence[Mapping[str, str]],
+    saved: Sequence[Mapping[str, Any]],
+) -> ReportFilterError | None:
+    """A run's refusal of a filter, told with the filter as the user wrote it (or None).
+
+    Salesforce numbers filters from the report's own (``reportFilters`` holds the saved ones
+    first, then those of ``filters=``), so its "filter 3" may be the user's filter 1 of 1.
+    """
+    if exc.status != 400:
+        return None
+    message = str(getattr(exc, "sf_message", None) or exc)
+    numbered = _RUN_FILTER.search(message)
+    column = _RUN_COLUMN.search(message)
+    which: Filter | None = None
+    own = ""
+    if numbered:
+        k = int(numbered.group(1))
+        if len(saved) < k <= len(saved) + len(added):
+            which = added[k - len(saved) - 1]
+        elif 1 <= k <= len(saved):
+            s = saved[k - 1]
+            own = f"the report's own filter {k} ({s.get('column')} {s.get('operator')} {s.get('value')!r})"
+        message = message[: numbered.start()] + message[numbered.end() :]
+    elif column:
+        named = column.group(1).rstrip(".")
+        matching = [i for i, d in enumerate(sent) if named in (d["column"], d["operator"])]
+        which = added[matching[0]] if len(matching) == 1 else None
+    if which is None and not own:
+        # No number and no column: the filter whose value the message quotes, else the only
+        # filter added when the message is about a filter (the saved ones ran without it).
+        quoted = [i for i, d in enumerate(sent) if d["value"] and d["value"] in message]
+        if len(quoted) == 1:
+            which = added[quoted[0]]
+        elif len(added) == 1 and "filter" in message.lower():
+            which = added[0]
+        else:
+            return None
+    what = which.where if which is not None else own
+    return ReportFilterError(f"Salesforce refused {what}: {message.strip()}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from sfnotebook.reports.frames import grouping_names, report_aggregates
+from sfnotebook.reports import charts
+from sfnotebook.reports.frames import grouping_names, relabel_empty, report_aggregates
 from sfnotebook.reports.pivot import pivot_matrix
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class ReportResult:
         The ``reportMetadata`` of the first run (the definition, with any filter overrides).
     paged_on : str or None
         The column keyset paging used, or None when one run sufficed.
+    info : dict
+        What this result is (see :mod:`sfnotebook._meta`): the report asked for, rows, runs,
+        API calls, elapsed seconds, org, user, when it was fetched and whether from the cache;
+        also in ``details.attrs["sfnotebook"]``.
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class ReportResult:
         runs: int,
         paged_on: str | None = None,
         column_names: Literal["label", "api"] = "label",
+        empty_label: str | None = None,
     ) -> None:
         metadata = dict(payload.get("reportMetadata") or {})
         attributes = payload.get("attributes") or {}
@@ -64,6 +70,33 @@ class ReportResult:
         self.paged_on = paged_on
         self._payload = payload
         self._column_names = column_names
+        self._empty_label = empty_label
+        self.info: dict[str, Any] = {}
+
+    def _cache_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The frames and plain data the rerun cache keeps (:mod:`sfnotebook._rerun`)."""
+        frames = {"details": self.details, "aggregates": self.aggregates}
+        extra = {
+            "payload": self._payload,
+            "runs": self.runs,
+            "paged_on": self.paged_on,
+            "column_names": self._column_names,
+            "empty_label": self._empty_label,
+        }
+        return frames, extra
+
+    @classmethod
+    def _from_cache_parts(cls, frames: Mapping[str, Any], extra: Mapping[str, Any]) -> ReportResult:
+        """The result :meth:`_cache_parts` took apart."""
+        return cls(
+            details=frames["details"],
+            aggregates=frames["aggregates"],
+            payload=extra["payload"],
+            runs=int(extra["runs"]),
+            paged_on=extra.get("paged_on"),
+            column_names=extra.get("column_names") or "label",
+            empty_label=extra.get("empty_label"),
+        )
 
     @property
     def df(self) -> Any:
@@ -82,15 +115,47 @@ class ReportResult:
             return details
         return details.to_pandas()
 
-    def pivot(self, aggregate: str | None = None, *, totals: bool = True) -> pd.DataFrame:
+    def _pandas_aggregates(self, empty_label: str | None = None) -> pd.DataFrame:
+        """The aggregates as pandas (rebuilt from the payload for polars or Arrow output)."""
+        aggregates = self.aggregates
+        if not isinstance(getattr(aggregates, "attrs", None), dict):
+            aggregates = report_aggregates(
+                self._payload, column_names=self._column_names, empty_label=self._empty_label
+            )
+        return relabel_empty(aggregates, empty_label)
+
+    def pivot(
+        self,
+        aggregate: str | None = None,
+        *,
+        totals: bool = True,
+        empty_label: str | None = None,
+    ) -> pd.DataFrame:
         """MATRIX reports: one aggregate laid out as Salesforce's grid (see ``pivot_matrix``).
 
         The grid is a pandas frame (its rows and columns are indexes), whatever ``output``.
         """
-        aggregates = self.aggregates
-        if not isinstance(getattr(aggregates, "attrs", None), dict):
-            aggregates = report_aggregates(self._payload, column_names=self._column_names)
-        return pivot_matrix(aggregates, aggregate, totals=totals)
+        return pivot_matrix(self._pandas_aggregates(empty_label), aggregate, totals=totals)
+
+    def level(
+        self, level: int | str = 0, *, value: str | None = None, empty_label: str | None = None
+    ) -> pd.DataFrame | pd.Series:
+        """One grouping level's groups without subtotals, ready to chart (``summary_level``).
+
+        >>> result.level("Stage", value="Sum of Amount").plot.barh()  # doctest: +SKIP
+        """
+        return charts.summary_level(self._pandas_aggregates(empty_label), level, value=value)
+
+    def matrix_level(
+        self,
+        down: int | str = 0,
+        across: int | str = 0,
+        *,
+        value: str | None = None,
+        empty_label: str | None = None,
+    ) -> pd.DataFrame:
+        """MATRIX reports: one down level by one across level, without totals (``matrix_level``)."""
+        return charts.matrix_level(self._pandas_aggregates(empty_label), down, across, value=value)
 
     def __len__(self) -> int:
         return len(self.details)

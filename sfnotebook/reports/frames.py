@@ -14,6 +14,10 @@ Conventions (documented in the README's "Reports" section):
   the grouping levels are its leading columns, named alike); subtotal rows carry
   ``"(Subtotal)"`` in the levels below their group, the grand total ``"(Grand Total)"`` in every
   level, and the boolean column ``"Is Total"`` is True on both.
+* Empty groups: wherever a group is a label (the aggregates' grouping levels, the pivot's
+  rows and columns, chart labels) an empty group reads :data:`EMPTY_LABEL`, ``"-"`` as
+  Salesforce shows it (``empty_label=`` changes it per call); in the detail rows, which are
+  data, its grouping cell is missing (``<NA>``) like any empty cell.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "EMPTY_LABEL",
     "GRAND_TOTAL",
     "SUBTOTAL",
     "TOTAL_COLUMN",
+    "check_empty_label",
     "grouping_names",
+    "relabel_empty",
     "report_aggregates",
     "report_details",
 ]
@@ -49,6 +56,8 @@ ColumnNames = Literal["label", "api"]
 SUBTOTAL = "(Subtotal)"
 GRAND_TOTAL = "(Grand Total)"
 TOTAL_COLUMN = "Is Total"
+#: The label of an empty group ("-", as Salesforce shows it); set it to change the default.
+EMPTY_LABEL = "-"
 
 
 # One detail row as collected from the factMap: the grouping labels, then the raw dataCells.
@@ -168,6 +177,7 @@ def report_aggregates(
     *,
     column_names: ColumnNames = "label",
     output: Output | None = None,
+    empty_label: str | None = None,
 ) -> Frame:
     """Turn one report run into a DataFrame of its aggregates (summaries).
 
@@ -181,6 +191,8 @@ def report_aggregates(
     output : {"pandas", "polars", "arrow"}, optional
         The library of the result (a converter has no connection: None means ``"pandas"``).
         polars and Arrow have no index: the grouping levels are the leading columns there.
+    empty_label : str, optional
+        The label of an empty group; default :data:`EMPTY_LABEL` (``"-"``).
 
     Returns
     -------
@@ -198,6 +210,8 @@ def report_aggregates(
     >>> agg[~agg["Is Total"]]  # the deepest groups only  # doctest: +SKIP
     """
     _check_column_names(column_names)
+    check_empty_label(empty_label)
+    blank = EMPTY_LABEL if empty_label is None else empty_label
     run: Mapping[str, Any] = payload  # decoded JSON: read as such below
     metadata = run.get("reportMetadata") or {}
     extended = run.get("reportExtendedMetadata") or {}
@@ -220,7 +234,7 @@ def report_aggregates(
             if cell is None:
                 continue
             aggregates = cell.get("aggregates") or []
-            index.append(down_path + across_path)
+            index.append(tuple(blank if p is None else p for p in down_path + across_path))
             values.append([number(a) for a in aggregates[: len(keys)]])
             values[-1] += [None] * (len(keys) - len(values[-1]))
             totals.append(down_total or across_total)
@@ -248,6 +262,7 @@ def report_aggregates(
             across_levels=across_n,
             aggregate_keys=dict(zip(keys, agg_names, strict=True)),
             total_column=total_name,
+            empty_label=blank,
         )
     return frame
 
@@ -383,6 +398,23 @@ def _unique_against(name: str, taken: set[str]) -> str:
     while f"{name} ({n})" in taken:
         n += 1
     return f"{name} ({n})"
+
+
+def relabel_empty(frame: pd.DataFrame, empty_label: str | None) -> pd.DataFrame:
+    """A pandas aggregates frame with its empty groups labelled ``empty_label`` (None: as is)."""
+    check_empty_label(empty_label)
+    old = frame.attrs.get("empty_label")
+    if empty_label is None or old is None or old == empty_label:
+        return frame
+    out = frame.rename(index={old: empty_label})
+    out.attrs = {**frame.attrs, "empty_label": empty_label}
+    return out
+
+
+def check_empty_label(empty_label: object) -> None:
+    """``empty_label=``: None (the default) or a string."""
+    if empty_label is not None and not isinstance(empty_label, str):
+        raise TypeError(f'empty_label must be a string such as "-", not {empty_label!r}')
 
 
 def _check_column_names(column_names: str) -> None:

@@ -11,6 +11,7 @@ from sfnotebook.reports.frames import (
     _as_tuple,
     _has_marker,
     _make_index,
+    relabel_empty,
     report_aggregates,
 )
 
@@ -22,6 +23,7 @@ def pivot_matrix(
     aggregate: str | None = None,
     *,
     totals: bool = True,
+    empty_label: str | None = None,
 ) -> pd.DataFrame:
     """Lay a MATRIX report's aggregate out as the grid analysts see in Salesforce.
 
@@ -33,6 +35,9 @@ def pivot_matrix(
         The aggregate by label ("Sum of Amount") or API name ("s!AMOUNT"); default the first.
     totals : bool
         Keep the subtotal and grand-total rows and columns (default True).
+    empty_label : str, optional
+        The label of an empty group; default that of ``data`` (``"-"``, see
+        :data:`sfnotebook.reports.frames.EMPTY_LABEL`).
 
     Returns
     -------
@@ -46,9 +51,14 @@ def pivot_matrix(
     import numpy as np
     import pandas as pd
 
-    frame = report_aggregates(data, output="pandas") if isinstance(data, Mapping) else data
-    if not isinstance(frame, pd.DataFrame):
+    built = (
+        report_aggregates(data, output="pandas", empty_label=empty_label)
+        if isinstance(data, Mapping)
+        else data
+    )
+    if not isinstance(built, pd.DataFrame):
         raise TypeError("pivot_matrix takes a report run's payload or its pandas aggregates.")
+    frame = relabel_empty(built, empty_label)
     attrs = frame.attrs
     if attrs.get("report_format") != "MATRIX":
         raise ValueError(

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sfnotebook import _options
 from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
+from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
 from sfnotebook.soql import _parallel, _run
 
@@ -114,6 +115,8 @@ def query(
     large_result_rows: int | None = None,
     output: _output.Output | None = None,
     concurrency: int = _parallel.DEFAULT_CONCURRENCY,
+    cache: CacheAge = None,
+    refresh: bool = False,
 ) -> Frame | QueryResult | int:
     """Run SOQL and return the whole result as a typed DataFrame.
 
@@ -160,6 +163,13 @@ def query(
         where it refused, and remembered (per connection, and in ``sfnotebook doctor``'s
         findings when it keeps some). 1: one page after the other. Queries with child
         subqueries always page in turn (their child cursors depend on it).
+
+    cache : str, int or timedelta, optional
+        Keep the result on disk and return it again, with no API call, while it is younger
+        than this: ``"1h"``, ``"30min"``, ``"2d"``, seconds or a ``timedelta``. Default: the
+        connection's ``cache`` (none unless ``connect(cache=...)``). See :mod:`sfnotebook._rerun`.
+    refresh : bool
+        Fetch again even if a kept result is young enough, and keep the new one.
 
     Returns
     -------
@@ -245,6 +255,8 @@ def query_iter(
     output, concurrency
         As for ``org.query``; chunks come in the result's order whatever the concurrency.
 
+    Notes
+    -----
     Each chunk has the same columns and dtypes (a column whose
     type the describes cannot tell is inferred per chunk). Completeness is checked at the end:
     if fewer rows than announced arrived, :class:`IncompleteResultError` is raised after the
@@ -300,3 +312,15 @@ def _count_frame(count: int, output: str) -> Frame:
     ints = _dt.field_type("int")
     counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
     return _output.table([counted], rows=1, output=output)  # type: ignore[arg-type]
+
+
+def _query_result(frame: Any, children: dict[str, Any]) -> Any:
+    """A kept :class:`~sfnotebook.soql.records.QueryResult` put back together (imported only
+    then: importing this package stays free of pyarrow)."""
+    from sfnotebook.soql._frames import QueryResult as Result
+
+    return Result(frame, children)
+
+
+if not TYPE_CHECKING:  # metadata and the rerun cache (sfnotebook._rerun); mypy sees the verb
+    query = rerunnable("soql", restorers={"children": _query_result})(query)

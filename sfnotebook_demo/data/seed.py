@@ -104,6 +104,7 @@ class Seeder:
         self.contact_ids = [make_id("003", i) for i in range(sizes["Contact"])]
         self.opportunity_ids: list[str] = []
         self.account_names: list[str] = []
+        self._taken_names: set[str] = set()
         self.account_places: list[int] = []
         self.contact_accounts: list[str | None] = []
 
@@ -258,9 +259,33 @@ class Seeder:
             return f"{word} {noun}"
         return f"{word} {noun} {COMPANY_SUFFIXES[int(rng.random() * len(COMPANY_SUFFIXES))]}"
 
+    def _unique_company(self, drawn: str, i: int) -> str:
+        """``drawn``, or the first free ``word noun [suffix]`` after it when another account has it.
+
+        Real orgs hold a few duplicate account names, not five "Acme Airlines" in a row: an
+        ordinary name drawn twice walks on, in a fixed order from a start set by ``i``, to a
+        combination no account has yet (46 x 23 x 11 combinations for about 5,000 accounts).
+        The random draws stay the same, so every other value of every row is unchanged. The
+        special names (CSV and quoting hazards) keep their duplicates: tests filter on them.
+        """
+        if drawn not in self._taken_names or drawn in SPECIAL_COMPANIES:
+            self._taken_names.add(drawn)
+            return drawn
+        words, nouns, tails = len(COMPANY_WORDS), len(COMPANY_NOUNS), len(COMPANY_SUFFIXES) + 1
+        combos = words * nouns * tails
+        for step in range(combos):
+            k = (i * 7919 + step) % combos
+            word, noun = COMPANY_WORDS[k % words], COMPANY_NOUNS[(k // words) % nouns]
+            tail = (k // (words * nouns)) % tails
+            name = f"{word} {noun}" + (f" {COMPANY_SUFFIXES[tail - 1]}" if tail else "")
+            if name not in self._taken_names:
+                self._taken_names.add(name)
+                return name
+        return drawn  # more accounts than combinations: a duplicate, as real orgs have
+
     def _account(self, rng: random.Random, i: int) -> dict[str, Any]:
         base = self.base(i)
-        name = self._company(rng)
+        name = self._unique_company(self._company(rng), i)
         p = int(rng.random() * len(PLACES))
         city, state, country, postal, lat, lon = PLACES[p]
         self.account_names.append(name)

@@ -1,7 +1,9 @@
 """Describe and record resources of the demo org (reference §7).
 
 * ``GET /services/data/vXX.X/sobjects``: global describe.
-* ``GET /services/data/vXX.X/sobjects/{Object}/describe``: full object describe.
+* ``GET /services/data/vXX.X/sobjects/{Object}/describe``: full object describe; honours
+  ``If-Modified-Since`` (304, no body, when unchanged) and, under the dialect's
+  ``describe_last_modified=sent``, dates its answer with ``Last-Modified``.
 * ``GET /services/data/vXX.X/sobjects/{Object}``: ``objectDescribe`` + ``recentItems``.
 * ``GET /services/data/vXX.X/sobjects/{Object}/{Id}``: one record as REST JSON
   (``?fields=A,B`` to choose fields).
@@ -13,12 +15,15 @@ Salesforce.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 from sfnotebook_demo.data.model import Field, SObject
 from sfnotebook_demo.data.schema import READ_ONLY, SCHEMA, get_sobject
+from sfnotebook_demo.dialect import dialect_of
 from sfnotebook_demo.http import Request, Response, Router, error_response, json_response
 from sfnotebook_demo.ids import restore_case, to_18
 from sfnotebook_demo.state import OrgState
@@ -304,6 +309,22 @@ def _compound_json(obj: SObject, f: Field, row: dict[str, Any]) -> dict[str, Any
     return {key: parts.get(prefix + suffix) for key, suffix in keys.items()}
 
 
+# When the demo's objects last changed: its schema is fixed in code (SCHEMA), so every object
+# was last modified when this version of it was written, long before any server started.
+SCHEMA_MODIFIED = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+
+
+def _http_date(text: str | None) -> float | None:
+    """An HTTP date (``EEE, dd MMM yyyy HH:mm:ss z``) as a POSIX time, or None if it is not one."""
+    if not text:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).timestamp()
+
+
 def _not_found() -> Response:
     return error_response(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -322,7 +343,17 @@ def register(router: Router, org: OrgState) -> None:
         obj = sobject_or_404(sobject)
         if isinstance(obj, Response):
             return obj
-        return json_response(describe_object(obj, request.api_version or ""))
+        modified = SCHEMA_MODIFIED
+        headers = {}
+        if dialect_of(org).describe_last_modified == "sent":
+            headers["Last-Modified"] = formatdate(modified, usegmt=True)
+        since = _http_date(request.header("If-Modified-Since"))
+        if since is not None and modified <= since:
+            # "If the metadata has not been modified since the provided date, a 304 Not
+            # Modified status code is returned, with no response body" (REST API Developer
+            # Guide, Get Object Metadata Changes).
+            return Response(status=304, body=b"", headers=headers)
+        return json_response(describe_object(obj, request.api_version or ""), headers=headers)
 
     def handle_basic(request: Request, sobject: str) -> Response:
         obj = sobject_or_404(sobject)

@@ -191,7 +191,9 @@ def _connect(org: Org, verb: str, phase: Phase, fault: str) -> sfnotebook.Connec
     fresh one where a phase needs the describe cache empty."""
     cold = verb == "describe" or "/sobjects/" in phase.pattern
     if cold or verb not in _CONNECTIONS:
-        conn = connect_to(org.demo, retries=RETRIES)
+        # Cold: no describe held in memory, nor kept on disk (a kept one is revalidated by a
+        # 304 without a body, which leaves a body fault nothing to act on).
+        conn = connect_to(org.demo, retries=RETRIES, describe_cache=not cold)
         conn.session.policy.max_backoff = 0.02  # Retry-After: 1 is honoured, capped for speed
         if not cold:
             _CONNECTIONS[verb] = conn

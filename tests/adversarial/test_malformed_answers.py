@@ -70,6 +70,10 @@ def _recent_reports(proxy: RewritingProxy) -> object:
     return _reports(proxy)
 
 
+def _identity(proxy: RewritingProxy) -> object:
+    return _connect(proxy).username  # the identity is asked on first use
+
+
 def _limits(proxy: RewritingProxy) -> object:
     return _connect(proxy).limits()
 
@@ -86,7 +90,7 @@ def _reports(proxy: RewritingProxy) -> object:
 ENDPOINTS: dict[str, tuple[str, str, Callable[[RewritingProxy], object], str]] = {
     "token": ("POST", r"^/services/oauth2/token$", _connect, "object"),
     "versions": ("GET", r"^/services/data/$", _connect, "array"),
-    "identity": ("GET", r"^/id/", _connect, "object"),
+    "identity": ("GET", r"^/id/", _identity, "object"),
     "limits": ("GET", r"/limits$", _limits, "object"),
     "describe": ("GET", r"/sobjects/Account/describe$", _describe, "object"),
     "query": ("GET", r"/query\?q=", _query, "object"),

@@ -15,7 +15,7 @@ import re
 import pytest
 
 import sfnotebook
-from sfnotebook.errors import ServerUnavailableError
+from sfnotebook.errors import AmbiguousReportError, ServerUnavailableError
 from sfnotebook_demo.reports.defs import FOLDERS, REPORTS
 from tests.adversarial.conftest import connect_through
 from tests.adversarial.proxy import RewritingProxy
@@ -94,3 +94,17 @@ def test_a_failing_report_query_is_an_error_not_a_shorter_list(
     with pytest.raises(ServerUnavailableError):
         conn.reports()
     assert not any(path.endswith("/analytics/reports") for _, path in proxy.requests)
+
+
+def test_without_soql_folder_takes_the_folders_id_the_describe_gives(
+    proxy: RewritingProxy, conn: sfnotebook.Connection
+) -> None:
+    proxy.answer("GET", REPORT_QUERY, 400, INVALID_TYPE, "application/json")
+    same = [r for r in REPORTS.values() if r.name == "Open Pipeline"]
+    assert len(same) == 2
+    with pytest.raises(AmbiguousReportError) as info:
+        conn.report("Open Pipeline", progress=False)
+    for r in same:
+        assert f"in folder {r.folder_id!r}" in str(info.value)  # the Id: all the list tells
+    picked = conn.report("Open Pipeline", folder=same[1].folder_id, progress=False)
+    assert picked.id == same[1].id

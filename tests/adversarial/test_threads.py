@@ -303,7 +303,7 @@ def test_one_exchange_when_every_thread_meets_the_401_at_once(
     assert sum(1 for e in before if e["status"] == 401) >= 2, "several threads met the 401"
     # No request carried the old token once the new one was issued.
     assert {e["token"] for e in after if e["token"] is not None} == {issued_before + 1}
-    assert all(e["status"] == 200 for e in after)
+    assert all(e["status"] in (200, 304) for e in after)  # 304: a kept describe still current
 
 
 def test_the_describe_cache_fills_once_under_concurrent_callers(demo: Any) -> None:

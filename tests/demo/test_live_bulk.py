@@ -456,3 +456,14 @@ def test_oldest_results_are_evicted_past_the_disk_budget(tmp_path: Path) -> None
         assert job.state == "JobComplete"
         assert (list(state.jobs), files) == expected  # the older results are gone
     database.close()
+
+
+def test_a_job_counts_once_against_its_daily_limit(fast: Api) -> None:
+    """The job endpoint and the platform's table of limit consumers must not both count it."""
+
+    def remaining() -> int:
+        return int(fast.call("GET", "/limits").json()["DailyBulkV2QueryJobs"]["Remaining"])
+
+    before = remaining()
+    fast.create("SELECT Id FROM Account LIMIT 1")
+    assert before - remaining() == 1

@@ -265,6 +265,16 @@ def test_text_has_csv_hazards(full: data.Database) -> None:
     assert any("," in n for n in names) and any("'" in n for n in names)
 
 
+def test_account_names_look_like_an_org(full: data.Database) -> None:
+    """No run of "Acme Airlines": ordinary names are unique; only the hazard names repeat."""
+    from sfnotebook_demo.data.vocabulary import SPECIAL_COMPANIES
+
+    names = [r[0] for r in full.connect().execute("SELECT Name FROM Account")]
+    ordinary = [n for n in names if n not in SPECIAL_COMPANIES]
+    assert len(set(ordinary)) == len(ordinary)
+    assert len(names) - len(ordinary) > len(SPECIAL_COMPANIES)  # the hazards are all there
+
+
 def test_compound_fields_have_no_column(full: data.Database) -> None:
     cols = [r[1] for r in full.connect().execute("PRAGMA table_info(Account)")]
     assert "BillingAddress" not in cols and "HQ_Location__c" not in cols

@@ -78,7 +78,7 @@ def test_a_bad_login_answer_names_its_endpoint(
 ) -> None:
     bad.answer(method, path, 200, body, content_type)
     with pytest.raises(errors.UnexpectedAnswerError) as info:
-        _connect(bad)
+        _connect(bad).username  # noqa: B018 - the identity is asked on first use
     assert info.value.endpoint.startswith(endpoint) and info.value.status == 200
     assert endpoint in str(info.value) and what in str(info.value)
 

@@ -18,10 +18,10 @@ from sfnotebook.bulk import _collect as _bulk_collect
 from sfnotebook.bulk import _pages as _bulk_pages
 from sfnotebook.errors import (
     BulkJobError,
+    InvalidArgumentError,
     InvalidFieldError,
     MalformedQueryError,
     NotFoundError,
-    SalesforceError,
 )
 from sfnotebook_demo.dialect import Dialect
 from tests.conftest import connect_to
@@ -219,10 +219,13 @@ def test_bad_soql_raises_salesforce_message(org: sfnotebook.Connection) -> None:
 
 
 def test_unsupported_bulk_feature_raises(org: sfnotebook.Connection) -> None:
-    """Child subqueries are not allowed in Bulk API 2.0: Salesforce's refusal reaches the user."""
-    with pytest.raises((SalesforceError, BulkJobError)) as info:
+    """Child subqueries are not allowed in Bulk API 2.0: refused before any round trip, with
+    the alternative (issue 14; it used to be Salesforce's refusal after creating the job)."""
+    sent = org.stats["requests"]
+    with pytest.raises(InvalidArgumentError) as info:
         org.extract("SELECT Id, (SELECT Id FROM Contacts) FROM Account", poll_interval=0.01)
-    assert str(info.value).strip()
+    assert "parent-to-child" in str(info.value) and "org.query" in str(info.value)
+    assert org.stats["requests"] == sent
 
 
 def test_failed_job_raises_with_salesforce_message(faulty: tuple[Any, Any]) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 import sfnotebook
 from sfnotebook import _findings, errors
+from sfnotebook._cachedir import write_private
 from sfnotebook._doctor import cached_findings
 from sfnotebook._session import ApiSession
 from sfnotebook.soql import _parallel
@@ -226,7 +227,7 @@ def _findings_file(conn: sfnotebook.Connection, locator_offsets: str) -> Path:
         "when": "2026-12-01 00:00 UTC",
         "findings": [finding],
     }
-    _findings.write_private(path, json.dumps(report))
+    write_private(path, json.dumps(report))
     return path
 
 

@@ -81,14 +81,7 @@ def test_the_chain_counter_sees_a_sequence_and_an_overlap() -> None:
     assert trips.sequential() == 3  # a, then b and c together, then d
 
 
-def test_connect_is_the_token_then_one_round_trip(demo_org: Any, trips: _Trips) -> None:
-    conn = connect_to(demo_org)
-    assert conn.api_version == "68.0" and "@" in conn.username  # both answers were used
-    assert len(trips.sent()) == 3, trips.sent()
-    assert any("/services/oauth2/token" in what for what in trips.sent())
-    assert any(what.endswith("/services/data/") for what in trips.sent())
-    assert any("/id/" in what for what in trips.sent())
-    assert trips.sequential() == 2, trips.events  # the token; then versions and identity
+# connect() itself: tests/live/test_connect_round_trips.py
 
 
 # -- the report catalogue, kept per connection -------------------------------------------------

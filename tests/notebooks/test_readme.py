@@ -10,6 +10,7 @@ unless ``-m "not spark"``) where installed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 from collections.abc import Iterator
@@ -24,7 +25,19 @@ ENGINES = {"dask": "dask.dataframe", "spark": "pyspark"}
 
 
 def test_the_readme_has_snippets() -> None:
-    assert len(BLOCKS) >= 10
+    assert len(BLOCKS) >= 8
+
+
+def test_the_readme_is_short_and_ordered_for_analysts() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 250
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    order = ["Install", "Connect", "Query", "Reports", "Extract", "In a notebook", "Links"]
+    found = [next(i for i, h in enumerate(headings) if h.startswith(o)) for o in order]
+    assert found == sorted(found), headings
+    assert 'pip install "sfnotebook[notebook]"' in text
+    for target in re.findall(r"\]\((docs/[^)#]+)", text):  # every docs link has its page
+        assert (README.parent / target).is_file(), target
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +53,7 @@ def namespace(
     demo_org.write_env(folder / ".env")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)
+        mp.setenv("SFNOTEBOOK_CACHE_DIR", str(folder / "cache"))  # the rerun cache snippets
         org = sfnotebook.connect(backoff=0.01)
         payload = org.sf.query("SELECT Id, Account.Name, CreatedDate FROM Contact LIMIT 5")
         names: dict[str, Any] = {"sfnotebook": sfnotebook, "pandas": pandas, "duckdb": duckdb}
@@ -48,10 +62,9 @@ def namespace(
 
             names["dask"] = dask
         if "not spark" not in (request.config.getoption("markexpr") or ""):
-            try:
+            # No pyspark or no Java here: the Spark lines are left out below.
+            with contextlib.suppress(pytest.skip.Exception):
                 names["spark"] = request.getfixturevalue("spark")  # tests/conftest.py
-            except pytest.skip.Exception:
-                pass  # no pyspark or no Java here: the Spark lines are left out below
         yield {**names, "payload": payload}
         demo_org.set_faults()  # the demo-org snippet switches faults on
         org.close()
@@ -72,3 +85,43 @@ def test_snippet_runs(index: int, namespace: dict[str, Any]) -> None:
     if "sfnotebook.spark" in code and "spark" not in namespace:
         pytest.skip("no Spark session here (pyspark or a Java runtime is missing)")
     exec(compile(code, f"README.md block {index}", "exec"), namespace)  # noqa: S102
+
+
+def test_the_panel_cell_shows_the_panel_and_the_next_cell_leaves_a_connection(
+    demo_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pasted as cells: the panel is the cell's last expression (Jupyter displays it), and the
+    cell after it gives a connection, not ``None``."""
+    import ast
+
+    import sfnotebook
+    from sfnotebook.notebook.widgets import LoginPanel
+
+    at = next(i for i, b in enumerate(BLOCKS) if "login_panel(" in b)
+    last = ast.parse(BLOCKS[at]).body[-1]
+    assert isinstance(last, ast.Expr), "the panel is not the cell's last expression"
+    demo_org.write_env(tmp_path / ".env")
+    monkeypatch.chdir(tmp_path)
+    cells: dict[str, Any] = {}
+    exec(compile(BLOCKS[at], "panel cell", "exec"), cells)  # noqa: S102
+    assert isinstance(eval(compile(ast.Expression(last.value), "shown", "eval"), cells), LoginPanel)  # noqa: S307
+    exec(compile(BLOCKS[at + 1], "next cell", "exec"), cells)  # noqa: S102
+    try:
+        assert isinstance(cells["org"], sfnotebook.Connection)
+    finally:
+        cells["org"].close(revoke=False)
+        sfnotebook.connection.set_default(None)
+
+
+def test_the_opening_report_is_unambiguous_on_the_demo_org(demo_org: Any) -> None:
+    from tests.conftest import connect_to
+
+    named = set(re.findall(r'org\.report\("([^"]+)"', README.read_text(encoding="utf-8")))
+    conn = connect_to(demo_org)
+    try:
+        listed = conn.reports()["name"].tolist()
+    finally:
+        conn.close(revoke=False)
+    assert named
+    for name in named:
+        assert listed.count(name) == 1, name

@@ -112,7 +112,8 @@ ENDPOINTS: dict[str, tuple[str, str, Callable[[Connection], Any], bool]] = {
         False,
     ),
     "versions": ("/services/data/", "API versions", _open, False),
-    "identity": (f"/id/{ORG}/{USER}", "identity", _open, False),
+    # The identity is asked on first use (org.username, the connection card), not by open().
+    "identity": (f"/id/{ORG}/{USER}", "identity", lambda c: c.username, True),
     "limits": ("/services/data/v68.0/limits", "limits", lambda c: c.limits(), True),
     "describe": (
         "/services/data/v68.0/sobjects/Account/describe",
@@ -225,7 +226,11 @@ def test_the_token_goes_only_to_its_own_https_host(instance_url: str) -> None:
     fake.override["/services/oauth2/token"] = (200, "application/json", json.dumps(body).encode())
     with pytest.raises(errors.UnexpectedAnswerError, match="instance_url"):
         conn.open()
-    assert [r.url for r in fake.sent] == [DOMAIN + "/services/oauth2/token"]
+    # Besides the exchange, only the API versions were asked, of the My Domain, without a
+    # token (they need none and go at the same time): nothing went to the refused instance.
+    sent = sorted(str(r.url) for r in fake.sent)
+    assert sent == [DOMAIN + "/services/data/", DOMAIN + "/services/oauth2/token"]
+    assert not any("Authorization" in r.headers for r in fake.sent)
 
 
 def test_another_salesforce_host_is_a_valid_instance() -> None:

@@ -94,3 +94,75 @@ def test_every_error_survives_pickling_with_its_context(cls: type[errors.SfNoteb
     assert type(back) is cls
     assert str(back) == "what happened; what to do"
     assert vars(back) == vars(error)
+
+
+# --------------------------------------------------------------------------- the echoed SOQL (issue 14)
+
+
+def _positioned(
+    row: str, column: int, detail: str = "No such column 'Nmae' on entity 'Account'."
+) -> str:
+    """Salesforce's positioned message (salesforce-api.md 4.1): the row, a caret line of spaces."""
+    return f"\n{row}\n{' ' * (column - 1)}^\nERROR at Row:2:Column:{column}\n{detail}"
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "caret"),
+    [
+        ("SELECT Id, Nmae FROM Account", 12, " " * 11 + "^"),
+        ("\tNmae FROM Account", 2, "\t^"),  # a tab in the row: a tab in the caret line
+        ("  \t \tNmae, Id", 6, "  \t \t^"),
+        ("SELECT\tId,\tNmae", 12, "      \t   \t^"),
+    ],
+)
+def test_the_caret_starts_its_own_line_under_the_column(row: str, column: int, caret: str) -> None:
+    body = [{"errorCode": "INVALID_FIELD", "message": _positioned(row, column)}]
+    text = str(errors.error_from_body(400, body))
+    lines = text.splitlines()
+    assert lines[0] == "Salesforce answered 400 INVALID_FIELD:"
+    assert lines[1] == row  # the echo starts a line: nothing in front of it
+    assert lines[2] == caret
+    assert lines[3] == f"ERROR at Row:2:Column:{column}"
+    # drawn with any tab width, the caret sits under the column Salesforce names
+    for width in (4, 8):
+        assert len(lines[2].expandtabs(width)) - 1 == len(row[: column - 1].expandtabs(width))
+
+
+def test_an_unpositioned_message_stays_on_the_first_line() -> None:
+    body = [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}]
+    assert str(errors.error_from_body(401, body)).startswith(
+        "Salesforce answered 401 INVALID_SESSION_ID: Session expired or invalid"
+    )
+
+
+def test_a_caret_elsewhere_than_the_column_is_left_as_sent() -> None:
+    message = "\nSELECT Nmae FROM Account\n  ^\nERROR at Row:1:Column:8\nNo such column"
+    text = str(errors.error_from_body(400, [{"errorCode": "INVALID_FIELD", "message": message}]))
+    assert text.splitlines()[2] == "  ^"
+
+
+def test_the_field_hint_names_sfnotebooks_own_browser() -> None:
+    body = [
+        {
+            "errorCode": "INVALID_FIELD",
+            "message": _positioned("Nmae FROM Contact", 1).replace("'Account'", "'Contact'"),
+        }
+    ]
+    text = str(errors.error_from_body(400, body))
+    assert 'org.fields("Contact")' in text
+    assert "org.sf." not in text
+
+
+def test_close_matches_default_to_none() -> None:
+    body = [{"errorCode": "INVALID_FIELD", "message": "No such column"}]
+    error = errors.error_from_body(400, body)
+    assert isinstance(error, errors.InvalidFieldError)
+    assert error.close_matches == ()
+
+
+def test_the_hint_helper_picks_the_closest_names() -> None:
+    from sfnotebook._hints import close_matches
+
+    assert close_matches("Nmae", ["Id", "Name", "NumberOfEmployees"]) == ["Name"]
+    assert close_matches("acount", ["Account", "Contact", "Lead"]) == ["Account"]
+    assert close_matches("Zzzzz", ["Id", "Name"]) == []

@@ -119,3 +119,12 @@ def test_a_forgotten_answer_is_fetched_again_and_others_are_kept() -> None:
     assert cache.get("a", lambda: fetch("a", 3)) == 3
     assert cache.get("b", lambda: fetch("b", 4)) == 2
     assert fetched == ["a", "b", "a"]
+
+
+def test_peek_never_fetches() -> None:
+    once: OncePerKey[int] = OncePerKey()
+    assert once.peek("a") is None
+    assert once.get("a", lambda: 1) == 1
+    assert once.peek("a") == 1
+    once.forget("a")
+    assert once.peek("a") is None

@@ -7,15 +7,25 @@ a bounded number of times; ``stats["reexchanges"]`` counts exchanges, not refusa
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 import requests
 import requests.adapters
+import urllib3
 
 from sfnotebook._secret import Secret
-from sfnotebook._session import MAX_RENEWALS, ApiSession, BearerAuth, RetryPolicy, sent_token
+from sfnotebook._session import (
+    MAX_RENEWALS,
+    READ_SIZE,
+    ApiSession,
+    BearerAuth,
+    RetryPolicy,
+    sent_token,
+)
 
 BASE = "https://acme.my.salesforce.com"
 URL = BASE + "/services/data/v62.0/limits"
@@ -170,3 +180,77 @@ def test_retry_after_is_honoured_up_to_the_longest_wait() -> None:
         for header in (None, "Wed, 21 Oct 2026 07:28:00 GMT"):
             base = min(0.5 * 2**attempt, 8.0)
             assert 0.5 * base <= policy.delay(attempt, header) <= 1.5 * base
+
+
+# -- bodies are read in large pieces -----------------------------------------------------------
+
+
+class _CountingStream(io.BytesIO):
+    """The connection's byte stream, counting the reads urllib3 makes of it."""
+
+    reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        return super().read(size)
+
+
+class Bodies(requests.adapters.HTTPAdapter):
+    """Answers with real urllib3 responses over in-memory streams (no socket)."""
+
+    def __init__(self, bodies: list[tuple[bytes, int]]) -> None:
+        super().__init__()
+        self.bodies = bodies  # (bytes sent, Content-Length announced), one per request
+        self.streams: list[_CountingStream] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        body, length = self.bodies.pop(0)
+        stream = _CountingStream(body)
+        self.streams.append(stream)
+        raw = urllib3.HTTPResponse(
+            body=stream,
+            headers={"Content-Length": str(length), "Content-Type": "application/json"},
+            status=200,
+            preload_content=False,
+            decode_content=False,
+        )
+        return self.build_response(request, raw)
+
+
+def _bodies_session(bodies: list[tuple[bytes, int]]) -> tuple[ApiSession, Bodies]:
+    session = ApiSession(policy=RetryPolicy(retries=2, backoff=0.0))
+    adapter = Bodies(bodies)
+    session.mount("https://", adapter)
+    return session, adapter
+
+
+def test_a_body_is_read_in_1_mib_pieces_not_10_kb_ones() -> None:
+    body = b'{"records": [' + b'{"Id": "001000000000001AAA"},' * 120_000 + b"1]}"  # ~3.4 MB
+    session, adapter = _bodies_session([(body, len(body))])
+    resp = session.request("GET", URL)
+    assert resp.content == body and resp.json()["records"][-1] == 1
+    assert adapter.streams[0].reads <= 6, adapter.streams[0].reads  # 10 KB pieces: ~340
+    assert READ_SIZE == 1 << 20
+
+
+def test_a_streamed_body_is_left_to_the_caller() -> None:
+    body = b"x" * 100
+    session, adapter = _bodies_session([(body, len(body))])
+    resp = session.request("GET", URL, stream=True)
+    assert adapter.streams[0].reads == 0  # not read yet
+    assert b"".join(resp.iter_content(10)) == body
+
+
+def test_a_body_that_breaks_off_is_retried_as_before() -> None:
+    body = b'{"ok": true}'
+    session, adapter = _bodies_session([(body[:5], len(body)), (body, len(body))])
+    assert session.request("GET", URL).json() == {"ok": True}
+    assert session.stats["retries"] == 1 and not adapter.bodies
+
+
+def test_a_write_whose_body_breaks_off_is_not_retried() -> None:
+    body = b'{"id": "001000000000001AAA"}'
+    session, adapter = _bodies_session([(body[:5], len(body)), (body, len(body))])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        session.request("POST", URL, data=b"{}")
+    assert session.stats["retries"] == 0 and len(adapter.bodies) == 1

@@ -179,3 +179,134 @@ def test_repr_hides_secret_and_most_of_key() -> None:
     assert SECRET not in text
     assert KEY not in text
     assert "acme.my.salesforce.com" in text
+
+
+# --------------------------------------------------------------------------- profiles (issue 14)
+
+UAT = {
+    "SF_UAT_DOMAIN": "acme--uat.sandbox.my.salesforce.com",
+    "SF_UAT_CONSUMER_KEY": "3MVG9_uat_key_0123456789",
+    "SF_UAT_CONSUMER_SECRET": "UAT-secret-0123456789abcdef",
+}
+PLAIN = {
+    "SF_DOMAIN": "acme.my.salesforce.com",
+    "SF_CONSUMER_KEY": KEY,
+    "SF_CONSUMER_SECRET": SECRET,
+}
+
+
+def test_a_profile_reads_its_prefixed_variables() -> None:
+    s = load_settings(profile="uat", environ={**PLAIN, **UAT}, env_file=False)
+    assert s.domain_url == "https://acme--uat.sandbox.my.salesforce.com"
+    assert s.consumer_key == UAT["SF_UAT_CONSUMER_KEY"]
+    assert s.consumer_secret.reveal() == UAT["SF_UAT_CONSUMER_SECRET"]
+    assert s.profile == "uat"
+    assert "profile='uat'" in repr(s) and UAT["SF_UAT_CONSUMER_SECRET"] not in repr(s)
+    plain = load_settings(environ={**PLAIN, **UAT}, env_file=False)
+    assert (plain.domain_url, plain.profile) == ("https://acme.my.salesforce.com", None)
+
+
+def test_profile_names_are_case_blind_and_default_is_the_plain_set() -> None:
+    env = {**PLAIN, **UAT}
+    assert load_settings(profile="UAT", environ=env, env_file=False).profile == "uat"
+    assert load_settings(profile="default", environ=env, env_file=False).profile is None
+
+
+def test_a_profile_never_borrows_the_plain_domain_or_credentials() -> None:
+    env = {**PLAIN, "SF_UAT_DOMAIN": UAT["SF_UAT_DOMAIN"]}
+    with pytest.raises(MissingSettingError, match="SF_UAT_CONSUMER_KEY") as info:
+        load_settings(profile="uat", environ=env, env_file=False)
+    assert info.value.setting == "SF_UAT_CONSUMER_KEY"
+    assert "SF_UAT_" in str(info.value) and SECRET not in str(info.value)
+
+
+def test_a_profile_shares_the_plain_api_version_and_ca_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {**UAT, "SF_API_VERSION": "61.0", "SF_CA_BUNDLE": str(bundle)}
+    s = load_settings(profile="uat", environ=env, env_file=False)
+    assert (s.api_version, s.ca_bundle) == ("61.0", str(bundle))
+    own = load_settings(profile="uat", environ={**env, "SF_UAT_API_VERSION": "62"}, env_file=False)
+    assert own.api_version == "62.0"
+
+
+def test_profiles_come_from_env_file_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in {**PLAIN, **UAT}.items()))
+    s = load_settings(profile="uat", environ={})
+    assert s.consumer_key == UAT["SF_UAT_CONSUMER_KEY"]
+    assert s.sources["consumer_key"] == str(tmp_path / ".env")
+    # the environment wins over the file, as for the plain settings
+    s = load_settings(profile="uat", environ={"SF_UAT_CONSUMER_KEY": "3MVG9_from_env_123456"})
+    assert s.consumer_key == "3MVG9_from_env_123456"
+
+
+def test_sf_profile_chooses_the_default_profile(tmp_path: Path) -> None:
+    env = {**PLAIN, **UAT, "SF_PROFILE": "uat"}
+    assert load_settings(environ=env, env_file=False).profile == "uat"
+    # an explicit profile wins; "default" reaches the plain variables
+    assert load_settings(profile="default", environ=env, env_file=False).profile is None
+    (tmp_path / ".env").write_text("SF_PROFILE=uat\n")
+    assert load_settings(environ={**PLAIN, **UAT}).profile == "uat"
+
+
+@pytest.mark.parametrize("name", ["", "u-at", "1uat", "uat.x", "ü"])
+def test_bad_profile_names(name: str) -> None:
+    with pytest.raises(InvalidSettingError, match="profile"):
+        load_settings(profile=name, environ={**UAT}, env_file=False)
+
+
+def test_a_profile_variable_set_twice_in_env_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text(
+        "SF_UAT_CONSUMER_KEY=one_key_0123456789\nSF_UAT_CONSUMER_KEY=two_key_0123456789\n"
+    )
+    with pytest.raises(InvalidSettingError, match="SF_UAT_CONSUMER_KEY is set twice"):
+        load_settings(profile="uat", env_file=path, environ={})
+
+
+# --------------------------------------------------------------------------- the domain's password
+
+
+@pytest.mark.parametrize(
+    ("given", "masked"),
+    [
+        ("https://bob:hunter2@acme.my.salesforce.com", "https://***@acme.my.salesforce.com"),
+        ("bob:hunter2@acme.my.salesforce.com", "***@acme.my.salesforce.com"),
+        ("acme.my.salesforce.com/a@b", "acme.my.salesforce.com/a@b"),  # in the path: kept
+        ("acme.my.salesforce.com", "acme.my.salesforce.com"),
+    ],
+)
+def test_mask_userinfo(given: str, masked: str) -> None:
+    from sfnotebook.settings import mask_userinfo
+
+    assert mask_userinfo(given) == masked
+
+
+PASSWORD_DOMAIN = "https://bob:hunter2-pw@acme.my.salesforce.com"  # module level: no local
+
+
+@pytest.mark.parametrize("source", ["argument", "environment", "env file"])
+def test_a_password_in_the_domain_is_in_no_traceback_local(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The known leak (issue 14): the SF_DOMAIN password showed in traceback locals."""
+    import traceback
+
+    (tmp_path / "x.env").write_text(f"SF_DOMAIN={PASSWORD_DOMAIN}\n")
+    if source == "environment":
+        monkeypatch.setenv("SF_DOMAIN", PASSWORD_DOMAIN)
+    with pytest.raises(InvalidSettingError, match="user name or password") as info:
+        if source == "argument":
+            load_settings(domain=PASSWORD_DOMAIN, **GOOD_CREDS, env_file=False, environ={})
+        elif source == "environment":
+            load_settings(**GOOD_CREDS, env_file=False)  # os.environ
+        else:
+            load_settings(**GOOD_CREDS, env_file=tmp_path / "x.env", environ={})
+    shown = "".join(
+        traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+    )
+    assert "hunter2-pw" not in shown
+    assert SECRET not in shown
+
+
+GOOD_CREDS = {"consumer_key": KEY, "consumer_secret": SECRET}

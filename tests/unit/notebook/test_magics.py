@@ -15,6 +15,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import sfnotebook
 from sfnotebook import connection as connection_module
+from sfnotebook import errors
 from sfnotebook.notebook.magics import bind_soql
 
 INJECTION = "x' OR Name LIKE '%"
@@ -102,9 +103,11 @@ def test_binding_errors_are_usage_errors(soql: str, message: str) -> None:
 # ----------------------------------------------------------------------------- through IPython
 
 
-def test_no_connection_is_a_usage_error(shell: InteractiveShell) -> None:
+def test_no_connection_keeps_its_type(shell: InteractiveShell) -> None:
+    # Issue 14: magics show the real exception type (shown without a traceback by
+    # sfnotebook.notebook._errors), not UsageError.
     connection_module.set_default(None)
-    with pytest.raises(UsageError, match="No Salesforce connection yet"):
+    with pytest.raises(errors.SfNotebookError, match="No Salesforce connection yet"):
         shell.run_cell_magic("soql", "", "SELECT Id FROM Account LIMIT 1")
 
 
@@ -151,19 +154,21 @@ def test_injection_attempt_matches_nothing(shell: InteractiveShell, default_org:
     assert len(bound) == 0
 
 
-def test_bad_soql_is_a_short_usage_error(
+def test_bad_soql_is_a_short_error_of_its_own_type(
     shell: InteractiveShell, default_org: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(UsageError, match="MALFORMED_QUERY"):
+    with pytest.raises(errors.MalformedQueryError, match="MALFORMED_QUERY"):
         shell.run_cell_magic("soql", "", "SELECT Id FROM Account WHERE")
-    with pytest.raises(UsageError, match="INVALID_FIELD"):
+    with pytest.raises(errors.InvalidFieldError, match="INVALID_FIELD"):
         shell.run_cell_magic("soql", "", "SELECT NoSuchField__c FROM Account")
-    # Run as a cell, Jupyter shows one line, not a traceback.
+    # Run as a cell, Jupyter shows the type and the message, not a traceback.
+    capsys.readouterr()
     result = shell.run_cell("%%soql\nSELECT Id FROM NoSuchObject__c")
-    assert isinstance(result.error_in_exec, UsageError)
+    assert isinstance(result.error_in_exec, errors.InvalidTypeError)
     out = capsys.readouterr()
     text = out.out + out.err
-    assert "INVALID_TYPE" in text
+    assert "InvalidTypeError" in text and "Salesforce answered 400 INVALID_TYPE" in text
+    assert "UsageError" not in text
     assert "Traceback" not in text
 
 
@@ -240,5 +245,5 @@ def test_sfreport_by_name_and_id(shell: InteractiveShell, default_org: Any) -> N
 
 
 def test_sfreport_unknown_report(shell: InteractiveShell, default_org: Any) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(errors.ReportNotFoundError):
         shell.run_line_magic("sfreport", "No Such Report Anywhere 12345")

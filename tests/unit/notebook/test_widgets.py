@@ -170,3 +170,82 @@ def test_disconnect_revokes_the_token(demo_org: Any) -> None:
     assert panel.disconnect_button.disabled
     with pytest.raises(sfnotebook.SfNotebookError):
         sfnotebook.get_default()
+
+
+def test_a_received_secret_is_named_in_the_field(demo_org: Any) -> None:
+    panel = LoginPanel(env_file=False, environ={})
+    assert panel.consumer_secret.placeholder == "paste the consumer secret"
+    fill(panel, demo_org)
+    # The field is empty (the secret left the widget) but does not look as if it were lost.
+    assert panel.consumer_secret.value == ""
+    assert "received" in panel.consumer_secret.placeholder
+    assert demo_org.consumer_secret not in saved_state(panel)
+    panel.disconnect()  # a real Disconnect forgets the secret, and the field says so
+    assert panel.consumer_secret.placeholder == "paste the consumer secret"
+
+
+def test_placeholders_fit_the_field(env_file: Path) -> None:
+    # 34em field less a 9.5em label: about 30 characters of JupyterLab's UI font fit.
+    for environ, where in (({}, ".env"), ({"SF_CONSUMER_SECRET": "x"}, "environment")):
+        panel = LoginPanel(env_file=env_file, environ=environ)
+        assert where in panel.consumer_secret.placeholder
+        assert len(panel.consumer_secret.placeholder) <= 40
+
+
+def test_a_saved_notebook_shows_a_stand_in(demo_org: Any) -> None:
+    panel = LoginPanel(env_file=False, environ={})
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "Salesforce login panel" in bundle["text/html"]
+    assert "run this cell" in bundle["text/html"]
+    fill(panel, demo_org)
+    panel.connect_button.click()
+    conn = panel.connection
+    assert conn is not None
+    standin = panel._repr_mimebundle_()["text/html"]
+    assert conn.username in standin
+    assert conn.token.access_token.reveal() not in standin
+    assert demo_org.consumer_secret not in standin
+    panel.disconnect()
+
+
+def test_a_new_panel_names_the_connection_the_kernel_has(demo_org: Any) -> None:
+    conn = sfnotebook.connect(
+        domain=demo_org.domain,
+        consumer_key=demo_org.consumer_key,
+        consumer_secret=demo_org.consumer_secret,
+        ca_bundle=demo_org.ca_bundle,
+        env_file=False,
+        backoff=0.01,
+    )
+    try:
+        panel = LoginPanel(env_file=False, environ={})
+        assert "Not connected from this panel" in panel.status.value
+        assert conn.username in panel.status.value
+    finally:
+        conn.close(revoke=False)
+
+
+def test_a_profile_panel_prefills_and_connects_with_the_profile(
+    tmp_path: Path, demo_org: Any
+) -> None:
+    """login_panel(profile="uat"): fields from SF_UAT_*, Connect uses connect(profile="uat")."""
+    path = tmp_path / ".env"
+    path.write_text(
+        "SF_DOMAIN=prod.my.salesforce.com\n"
+        + "".join(f"SF_UAT_{k.removeprefix('SF_')}={v}\n" for k, v in demo_org.env().items())
+    )
+    panel = login_panel(env_file=path, profile="UAT", backoff=0.01)
+    assert panel.domain.value == demo_org.domain
+    assert panel.consumer_key.value == demo_org.consumer_key
+    assert panel.consumer_secret.value == ""
+    assert demo_org.consumer_secret not in saved_state(panel)
+    panel.connect_button.click()
+    conn = panel.connection
+    assert conn is not None, panel.status.value
+    try:
+        assert conn.name == "uat"
+        assert sfnotebook.get_default() is conn
+        assert "uat, the default connection" in panel.status.value
+    finally:
+        panel.disconnect()

@@ -208,10 +208,9 @@ class ReportOrg(FakeOrg):
             if not self.soql:
                 raise InvalidTypeError("sObject type 'Report' is not supported.")
             records = [
-                {"Id": r["Id"], "Name": r["Name"], "DeveloperName": r.get("DeveloperName"),
-                 "FolderName": r.get("FolderName", "Sales"), "Format": "Tabular"}
+                {"DeveloperName": None, "FolderName": "Sales", "Format": "Tabular", **r}
                 for r in self.catalog
-            ]  # fmt: skip
+            ]
             return {"done": True, "totalSize": len(records), "records": records}
         if url == "analytics/reports":
             return [{"id": r["Id"], "name": r["Name"]} for r in self.catalog]
@@ -602,7 +601,10 @@ def test_name_lookup(name: str) -> None:
 
 def test_reports_listing_falls_back_to_the_analytics_list() -> None:
     with_soql = reports_mod.reports(ReportOrg([], catalog=CATALOG))
-    assert list(with_soql.columns) == ["id", "name", "developer_name", "folder", "format"]
+    assert list(with_soql.columns) == [
+        "name", "id", "folder", "owner", "last_run", "last_modified", "description", "format",
+        "developer_name",
+    ]  # fmt: skip
     assert with_soql["folder"].tolist()[:2] == ["Sales", "Marketing"]
     without = reports_mod.reports(ReportOrg([], catalog=CATALOG, soql=False))
     assert without["id"].tolist() == [r["Id"] for r in CATALOG]
