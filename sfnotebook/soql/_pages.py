@@ -94,6 +94,8 @@ class Pages:
     """Downloads the pages of one query. With ``prefetch``, a thread fetches page n+1 while the
     caller converts page n (it reads ``nextRecordsUrl`` itself with a header-only decode)."""
 
+    lost = CursorLost  # what ``_parallel`` hands back to paging in turn
+
     def __init__(
         self,
         conn: OrgApi,
@@ -170,13 +172,16 @@ class Pages:
             # The cursor's session expired, or was renewed while this call was out: one
             # exchange (none if another call made it already), then the page once more.
             self.conn.session.renew(used)
+            resent_with = _token(self.conn)
             try:
                 return self._send(url)
             except (SessionExpiredError, QueryLocatorExpiredError) as exc:
-                raise CursorLost(exc) from None
+                # Refused again: lost, unless that token was renewed since (it expired too).
+                return self._newer(url, resent_with, exc)
 
     def _newer(self, url: str, used: Secret | None, refused: SalesforceError) -> Any:
-        """A call that carried a token the cursor never answered to, refused.
+        """A call that carried a token the cursor never answered to (or the one just renewed
+        to), refused.
 
         Where a cursor belongs to its session, it ended with the session that opened it: the
         cursor is lost, with no second exchange (it would end the cursors of every other

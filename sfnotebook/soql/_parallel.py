@@ -32,8 +32,10 @@ record count is the page size, and equals its own offset):
   a page is served in turn, the org's answer ("offsets refused", or pages of unforeseen
   sizes) is remembered for the connection and, when ``sfnotebook doctor`` keeps a findings
   file for the org, written there (``locator_offsets="sequential"``);
-* a cursor lost with its session (``CursorLost``) or a transient failure ends the query as on
-  the sequential path (the caller restarts it or raises the typed error).
+* a call refused after the session changed (``CursorLost``: several calls out may meet one
+  expiry) goes on in turn too, where ``_pages`` judges one call at a time whether the cursor
+  outlived its session (else the caller restarts the query); a transient failure ends the
+  query as on the sequential path.
 
 Queries with child subqueries never come here: their pages' sizes vary with the children
 ("child records count toward the batch") and "A queryMore() call on a parent object
@@ -226,6 +228,7 @@ class Pager(Protocol):
     """What the fan-out needs of :class:`sfnotebook.soql._pages.Pages`."""
 
     conn: OrgApi
+    lost: type[Exception]  # ``CursorLost``: a call refused after the session changed
 
     def fetch(self, url: str, *, decoder: Any) -> tuple[bytes, Any]: ...
 
@@ -247,19 +250,21 @@ def fan_out(pages: Pager, plan: Schedule) -> None:
     if resume is None:
         pages.put(None)
         return
-    url, why = resume
+    url, why, learnt = resume
     log.info("parallel query paging goes on in turn from the last page put out: %s", why)
     if url is None:  # a page kept said done: the caller's count says whether rows are missing
         pages.put(None)
         return
     # In turn from the page after the last one put out; once that page is served, the org has
     # shown that it serves the handed-out URL but not the chosen one: remembered.
-    pages.chain(url, served=lambda: _remember_refused(pages.conn, why))
+    served = (lambda: _remember_refused(pages.conn, why)) if learnt else None
+    pages.chain(url, served=served)
 
 
-def _parallel(pages: Pager, plan: Schedule) -> tuple[str | None, str] | None:
+def _parallel(pages: Pager, plan: Schedule) -> tuple[str | None, str, bool] | None:
     """Fetch and put out the pages in order. None when all were (or the caller stopped
-    reading); else where to go on in turn (None: nowhere, the last page kept was done)."""
+    reading); else where to go on in turn (None: nowhere, the last page kept was done), why,
+    and whether that says something about the org (to remember)."""
     offsets = plan.offsets()
     last = offsets[-1]
     resume = plan.first_url  # the nextRecordsUrl of the last page put out
@@ -279,18 +284,22 @@ def _parallel(pages: Pager, plan: Schedule) -> tuple[str | None, str] | None:
                 raw, page = future.result()
             except _NOT_REFUSALS:
                 raise
+            except pages.lost as exc:
+                # Refused after the session changed while several calls were out: whether the
+                # cursor outlived its session is judged in turn, one call at a time (``_pages``).
+                return resume, f"offset {offset:,}: the session changed ({exc})", False
             except SalesforceError as exc:
                 if plan.url(offset) == plan.first_url:
                     raise  # the handed-out URL itself: not about chosen offsets
-                return resume, f"offset {offset:,} refused ({exc.status} {exc.error_code})"
+                return resume, f"offset {offset:,} refused ({exc.status} {exc.error_code})", True
             problem, keep = plan.check(offset, page)
             if problem is not None:
                 why = f"the page at offset {offset:,}: {problem}"
                 if not keep:
-                    return resume, why
+                    return resume, why, True
                 if not pages.put(raw):
                     return None
-                return (None if page.done else page.nextRecordsUrl), why
+                return (None if page.done else page.nextRecordsUrl), why, True
             if not pages.put(raw):
                 return None  # the caller stopped reading
             del raw, page
