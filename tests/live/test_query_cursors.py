@@ -144,7 +144,7 @@ def test_query_iter_cannot_take_back_a_yielded_chunk(
 ) -> None:
     # Pages of 200; the first chunk (5 pages) is yielded once page 6 is in, and the thread
     # that reads ahead holds at most 2 more, so the 11th page's call fails after that yield.
-    # With 4 pages in flight (by locator offset) the 11th call is one of pages 9 to 13.
+    # With 4 pages in flight (by locator offset) the 11th call is a later page, or a resend.
     demo.set_faults(expire_after_requests=10)
     chunks: list[pd.DataFrame] = []
     options: dict[str, Any] = {"batch_size": 200, "chunk_rows": 1000, "progress": False}
@@ -160,8 +160,8 @@ def test_query_iter_cannot_take_back_a_yielded_chunk(
     assert info.value.expected == 3000
     if concurrency == 1:
         assert info.value.received == 2000
-    else:  # the pages before the refused one, in order: whole pages, the first chunk and more
-        assert info.value.received in range(1600, 2800, 200)
+    else:  # the pages before the refused one, in order: whole pages past the first chunk
+        assert info.value.received in range(1200, 3000, 200)
 
 
 def test_concurrent_queries_do_not_end_each_others_cursors(
