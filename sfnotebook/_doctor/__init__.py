@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfnotebook._cachedir import cache_root, write_private
+from sfnotebook import _findings
+from sfnotebook._cachedir import write_private
 from sfnotebook._doctor._probes import PROBES, Finding, Probe, Scratch
 from sfnotebook.connection import Connection, get_default
 
 __all__ = ["DoctorReport", "Finding", "cache_path", "cached_findings", "doctor", "plan_cost"]
 
-_FORMAT = 1  # the cache file's layout; a file of another layout is ignored
+_FORMAT = _findings.FORMAT  # the cache file's layout; a file of another layout is ignored
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,7 @@ def doctor(
 
 def cache_path(org_id: str) -> Path:
     """Where the findings for ``org_id`` are kept."""
-    if not org_id.isalnum():
-        raise ValueError(f"not an org Id: {org_id!r}")
-    return cache_root() / "doctor" / f"{org_id}.json"
+    return _findings.cache_path(org_id)  # the verbs read (and amend) it too
 
 
 def cached_findings(org: Connection | str) -> DoctorReport | None:

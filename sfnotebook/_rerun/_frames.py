@@ -18,10 +18,10 @@ import datetime as dt
 import decimal
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # imported where a frame is kept or read: importing sfnotebook.soql stays
+    import pyarrow as pa  # light, so a query's page 1 goes out before pyarrow loads (issue 13)
 
 __all__ = ["NotCacheable", "decode", "encode"]
 
@@ -31,6 +31,8 @@ class NotCacheable(Exception):
 
 
 def _library(frame: Any) -> str:
+    import pyarrow as pa
+
     module = type(frame).__module__
     if isinstance(frame, pa.Table):
         return "arrow"
@@ -51,6 +53,9 @@ _PLAIN = frozenset(
 
 def encode(frame: Any) -> tuple[bytes, dict[str, Any]]:
     """Parquet bytes of ``frame`` and what :func:`decode` needs to rebuild it exactly."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     library = _library(frame)
     meta: dict[str, Any] = {"library": library}
     try:
@@ -72,6 +77,8 @@ def encode(frame: Any) -> tuple[bytes, dict[str, Any]]:
 
 def decode(data: bytes, meta: dict[str, Any]) -> Any:
     """The frame :func:`encode` turned into ``data``."""
+    import pyarrow.parquet as pq
+
     table = pq.read_table(io.BytesIO(data))
     library = meta.get("library")
     if library == "arrow":
@@ -112,6 +119,8 @@ def _as_list(value: Any) -> Any:
 
 
 def _pandas_table(frame: Any, meta: dict[str, Any]) -> tuple[pa.Table, dict[str, Any]]:
+    import pyarrow as pa
+
     if not frame.columns.is_unique:
         raise NotCacheable("its column names are not unique")
     attrs = {k: v for k, v in frame.attrs.items() if k != "sfnotebook"}

@@ -99,10 +99,12 @@ class _Options:
     include_deleted: bool = False
     quiet: bool = False
     rest: str = ""
+    concurrency: int | None = None  # %%soql --concurrency N: query pages in flight at once
 
 
 _HELP = {
-    "soql": "usage: %%soql [-o NAME | NAME] [-c VAR_OR_PROFILE] [--include-deleted] [-q]",
+    "soql": "usage: %%soql [-o NAME | NAME] [-c VAR_OR_PROFILE] [--include-deleted] [-q] "
+    "[--concurrency N]",
     "sfreport": "usage: %sfreport [-o NAME] [-c VAR_OR_PROFILE] REPORT_ID_OR_NAME",
 }
 
@@ -129,6 +131,11 @@ def _parse(line: str, *, magic: str, positional_output: bool) -> _Options:
             opts.include_deleted = True
         elif word in ("-q", "--quiet"):
             opts.quiet = True
+        elif word == "--concurrency" and magic == "soql":
+            value = next(it, None)
+            if value is None or not value.isdigit() or int(value) < 1:
+                raise UsageError(f"--concurrency needs a whole number, 1 or more. {_HELP[magic]}")
+            opts.concurrency = int(value)
         elif word.startswith("-") and not rest:
             raise UsageError(f"Unknown option {word}. {_HELP[magic]}")
         else:
@@ -166,6 +173,7 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
         in the cell, or ``df = %soql SELECT ...`` on one line. ``:name`` and ``{name}`` bind
         notebook variables, safely quoted. ``-q`` stores without displaying. ``-c uat`` runs
         on the connection of the profile ``uat`` (connecting if none is open).
+        ``--concurrency N``: query pages fetched at once (``org.query(concurrency=N)``).
         """
         if cell is None:
             option_text, soql = _split_line_soql(line)
@@ -182,6 +190,8 @@ class SfNotebookMagics(Magics):  # type: ignore[misc]
         bound = bind_soql(soql, namespace)
         conn = self._connection(opts.connection)
         options: dict[str, Any] = {"include_deleted": True} if opts.include_deleted else {}
+        if opts.concurrency is not None:
+            options["concurrency"] = opts.concurrency
         result = conn.query(bound, **options)
         return self._finish(result, opts)
 

@@ -8,43 +8,38 @@
   table in :mod:`sfnotebook.dtypes`; the caller's ``dtypes=`` win.
 * **Fast and lean.** Pages are decoded from the response bytes straight into typed structs
   (:mod:`sfnotebook.soql._decode`) and kept only as compact Arrow column chunks. Without child
-  subqueries a background thread downloads page n+1 while page n is converted.
+  subqueries the pages after page 1 download while earlier ones are converted, several at
+  once by locator offset (``concurrency=``, :mod:`sfnotebook.soql._parallel`), verified and
+  in order. A first query on a new connection costs two round trips one after the other
+  (:mod:`sfnotebook.soql._plan`), and page 1 is sent before pandas is imported
+  (:mod:`sfnotebook.soql._run`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import warnings
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-import orjson
-import pyarrow as pa
-
-from sfnotebook import _options, _output
+from sfnotebook import _options
 from sfnotebook import _soql_parse as sp
-from sfnotebook import dtypes as _dt
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
-from sfnotebook._progress import Enabled, Tally, progress_bar
 from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
-from sfnotebook.errors import (
-    IncompleteResultError,
-    LargeResultWarning,
-    QueryLocatorExpiredError,
-)
-from sfnotebook.soql import _offset
-from sfnotebook.soql import _plan as _soql_plan
-from sfnotebook.soql._frames import Children, FrameBuilder, Layout, QueryResult
-from sfnotebook.soql._pages import CursorLost
-from sfnotebook.soql._pages import Pages as _Pages
-from sfnotebook.soql._pages import next_url as _next_url
+from sfnotebook.soql import _parallel, _run
 
-__all__ = ["LARGE_RESULT_ROWS", "MAX_RESTARTS", "query", "query_iter"]
+if TYPE_CHECKING:  # imported while page 1 is in flight (``_run._load_frames``), not before
+    from sfnotebook import _output
+    from sfnotebook.soql._frames import Children, QueryResult
+
+__all__ = [
+    "LARGE_RESULT_ROWS",
+    "MAX_CONCURRENCY",
+    "MAX_RESTARTS",
+    "query",
+    "query_iter",
+]
 
 log = logging.getLogger("sfnotebook")
 
@@ -58,57 +53,8 @@ LARGE_RESULT_ROWS = 500_000
 #: restarts a result took).
 MAX_RESTARTS = 2
 
-
-def _complete_children(pages: _Pages, builder: FrameBuilder, records: list[Any]) -> None:
-    """Fetch every remaining page of every child result of these records, in place."""
-    for rel, result in builder.pending_children(records):
-        url = _next_url(False, builder.child_next_url(result), received=None)
-        while url:
-            builder.extend_child(rel, result, pages.get(url))
-            url = _next_url(
-                bool(_field(result, "done")), builder.child_next_url(result), received=None
-            )
-    for rel, result in builder.child_results(records):
-        size = _field(result, "totalSize")
-        got = len(_field(result, "records") or ())
-        if size is not None and got != size:
-            raise IncompleteResultError(
-                f"The {rel} subquery of one record returned {got:,} of {size:,} rows; "
-                "no partial result is returned. Rerun the query.",
-                expected=size,
-                received=got,
-            )
-
-
-def _field(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-
-
-# --------------------------------------------------------------------------- the verbs
-
-
-def _check_large(total: int, limit: int | None) -> None:
-    threshold = limit or LARGE_RESULT_ROWS
-    if threshold and total > threshold:
-        warnings.warn(
-            LargeResultWarning(
-                f"This query returns {total:,} rows through the REST API. For results this "
-                "large org.extract(soql) (Bulk API 2.0) is faster and lighter; set "
-                "sfnotebook.soql.LARGE_RESULT_ROWS (or large_result_rows=) to move this threshold."
-            ),
-            stacklevel=_caller_level(),
-        )
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside sfnotebook."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # sfnotebook/
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
+#: The most query-more calls ``concurrency=`` may have in flight at once (each holds a page).
+MAX_CONCURRENCY = 16
 
 
 def _check_options(
@@ -119,9 +65,11 @@ def _check_options(
     children: object,
     large_result_rows: object,
     dtypes: object,
+    concurrency: object = 1,
 ) -> None:
     """Checked before any request (``batchSize`` is 200 to 2,000: salesforce-api.md 3.3)."""
     _check_dtypes(soql, dtypes)
+    _options.check_count("concurrency", concurrency, minimum=1, maximum=MAX_CONCURRENCY)
     _options.check_progress(progress)
     _options.check_count("batch_size", batch_size, minimum=200, maximum=2000, optional=True)
     _options.check_count("large_result_rows", large_result_rows, minimum=0, optional=True)
@@ -153,166 +101,6 @@ def _check_dtypes(soql: str, dtypes: object) -> None:
         )
 
 
-def _run(
-    conn: OrgApi, soql: str, **options: Any
-) -> Iterator[tuple[FrameBuilder | None, int | None]]:
-    """:func:`_run_once`, started again from page 1 when its cursor is lost to a new session.
-
-    A cursor may belong to the session that opened it (``_pages``); after a token re-exchange
-    the query is read again from its first page, at most ``MAX_RESTARTS`` times, and the
-    result says how often (``builder.restarts``). Rows of the lost cursor are dropped with its
-    builder, so no result mixes pages of two cursors. Chunks already yielded by ``query_iter``
-    cannot be taken back: then the loss is raised, saying to restart the iteration.
-    """
-    restarts = 0
-    while True:
-        yielded = False
-        try:
-            for builder, count in _run_once(conn, soql, **options):
-                if builder is not None:
-                    builder.restarts = restarts
-                yielded = True
-                yield builder, count
-            return
-        except CursorLost as lost:
-            if yielded or restarts >= MAX_RESTARTS:
-                raise _lost_error(lost, restarts, iterating=yielded) from None
-            restarts += 1
-            log.info("query cursor lost with its session (%s); reading again from page 1", lost)
-
-
-def _lost_error(lost: CursorLost, restarts: int, *, iterating: bool) -> QueryLocatorExpiredError:
-    """The typed error for a cursor lost to a new session that is not (or no more) restarted."""
-    error = lost.error
-    got = f" after {lost.received:,} of {lost.expected:,} rows" if lost.expected else ""
-    if iterating:
-        what = (
-            "the chunks already yielded cannot be taken back, so the iteration stops here: "
-            "start it again from the beginning (a fresh query_iter) and discard what it gave"
-        )
-    else:
-        what = f"it was read again from the start {restarts} times; rerun the query"
-    return QueryLocatorExpiredError(
-        f"The query's server-side cursor was refused{got} after the session was renewed "
-        f"(Salesforce answered {error.status} {error.error_code}): a cursor may belong to the "
-        f"session that opened it. No partial result is returned; {what}. Long reads: "
-        "org.extract (Bulk API 2.0) has no cursor.",
-        status=error.status,
-        error_code=error.error_code,
-        url=error.url,
-        sf_message=error.sf_message,
-        received=lost.received,
-        expected=lost.expected,
-    )
-
-
-def _run_once(
-    conn: OrgApi,
-    soql: str,
-    *,
-    include_deleted: bool,
-    progress: Enabled,
-    batch_size: int | None,
-    split_multipicklist: bool,
-    large_result_rows: int | None,
-    chunk_rows: int | None,
-) -> Iterator[tuple[FrameBuilder | None, int | None]]:
-    """Yield filled builders: one at the end, or one per ``chunk_rows`` rows when chunking.
-
-    A count-only query yields ``(None, count)``.
-    """
-    tally = Tally.start(getattr(conn, "session", None))  # the progress summary's calls and time
-    select = sp.parse_select(soql)
-    # Without child subqueries a thread can follow the pages on its own (no child cursor to
-    # protect), so downloads run ahead of the conversion.
-    prefetch = select is not None and not any(isinstance(i, sp.SubSelect) for i in select.items)
-    window = _offset.window(soql)
-    batch_size = window.batch_size(batch_size)
-    pages = _Pages(
-        conn, soql, include_deleted=include_deleted, batch_size=batch_size, prefetch=prefetch
-    )
-    planner = ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-describe")
-    bar: Any = None
-    try:
-        # The describes (one per object on the parent paths) load while page 1 downloads.
-        planned = planner.submit(_soql_plan.plan, conn, select)
-        first, head = pages.first_page()
-        raw: bytes | None = first
-        plan = planned.result()
-        if plan.count_only:
-            yield None, head.totalSize
-            return
-        _check_large(head.totalSize, large_result_rows)
-        layout = plan.layout
-        builder: FrameBuilder | None = None
-        if layout is not None:
-            builder = FrameBuilder(layout, split_multipicklist=split_multipicklist)
-        if not head.done:
-            bar = progress_bar(head.totalSize, enabled=progress, desc="query", tally=tally)
-        received = 0
-        try:
-            while raw is not None:
-                if builder is None:  # unreadable SELECT: the first page's records give the columns
-                    body = orjson.loads(raw)
-                    records: list[Any] = body.get("records") or []
-                    done, next_url = bool(body.get("done", True)), body.get("nextRecordsUrl")
-                    builder = FrameBuilder(
-                        _soql_plan.layout_from_records(plan, records),
-                        split_multipicklist=split_multipicklist,
-                    )
-                else:
-                    page = builder.decode(raw)
-                    records, done, next_url = page.records, page.done, page.next_url
-                    del page
-                del raw  # no raw JSON is kept: only the typed chunks below
-                if builder.has_children:
-                    _complete_children(pages, builder, records)  # before the next parent page
-                pages.start_next(_next_url(done, next_url, received=received + len(records)))
-                builder.add(records)  # converts while the next page downloads
-                received += len(records)
-                if bar is not None:
-                    bar.update(len(records))
-                del records
-                raw = pages.next_page()
-                if chunk_rows and builder.rows >= chunk_rows and raw is not None:
-                    yield builder, None
-                    builder = FrameBuilder(builder.layout, split_multipicklist=split_multipicklist)
-        except CursorLost as lost:
-            lost.received, lost.expected = received, head.totalSize
-            raise
-        except QueryLocatorExpiredError as exc:
-            raise QueryLocatorExpiredError(
-                f"The query's server-side cursor was no longer valid after {received:,} of "
-                f"{head.totalSize:,} rows had been read; no partial result is returned. Rerun "
-                "the query. Salesforce keeps query cursors for 2 days with no limit on how many "
-                "are open (since API 56.0; before, they expired after 15 minutes idle, and a "
-                "user's 11th cursor released the oldest); use org.extract (Bulk API 2.0, no "
-                "cursor) for reads that long.",
-                status=exc.status,
-                error_code=exc.error_code,
-                url=exc.url,
-                received=received,
-                expected=head.totalSize,
-            ) from exc
-        window.check(head.totalSize, received)
-        if received != head.totalSize:
-            raise IncompleteResultError(
-                f"Salesforce announced {head.totalSize:,} rows but {received:,} arrived; no "
-                "partial result is returned. Rerun the query (or use org.extract for very "
-                "large results).",
-                expected=head.totalSize,
-                received=received,
-            )
-        if builder is None:
-            builder = FrameBuilder(Layout(()), split_multipicklist=split_multipicklist)
-        yield builder, None
-    finally:
-        planner.shutdown(wait=True)
-        pages.close()
-        if bar is not None:
-            bar.close()
-
-
 def query(
     conn: OrgApi,
     soql: str,
@@ -326,6 +114,7 @@ def query(
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
     output: _output.Output | None = None,
+    concurrency: int = _parallel.DEFAULT_CONCURRENCY,
     cache: CacheAge = None,
     refresh: bool = False,
 ) -> Frame | QueryResult | int:
@@ -367,6 +156,13 @@ def query(
         The library of the result: a pandas DataFrame, a polars DataFrame or a
         ``pyarrow.Table``, with the same columns (child frames too). Default: the connection's
         ``output`` (``"pandas"`` unless ``connect(output=...)`` chose another).
+    concurrency : int
+        Pages fetched at once after the first (1 to :data:`MAX_CONCURRENCY`, default 4), by
+        choosing each page's locator offset; every page is verified and the frame is the one
+        sequential paging gives. An org that refuses chosen offsets is paged in turn from
+        where it refused, and remembered (per connection, and in ``sfnotebook doctor``'s
+        findings when it keeps some). 1: one page after the other. Queries with child
+        subqueries always page in turn (their child cursors depend on it).
 
     cache : str, int or timedelta, optional
         Keep the result on disk and return it again, with no API call, while it is younger
@@ -406,22 +202,25 @@ def query(
         children=children,
         large_result_rows=large_result_rows,
         dtypes=dtypes,
+        concurrency=concurrency,
     )
-    output = _output.resolve(output, conn)
-    _output.check_dtype_values(dtypes, output)
-    for builder, count in _run(
+    resolved = _run.early_output(output, conn, dtypes)
+    for builder, count in _run.run(
         conn,
         soql,
+        max_restarts=MAX_RESTARTS,
         include_deleted=include_deleted,
         progress=progress,
         batch_size=batch_size,
         split_multipicklist=split_multipicklist,
-        large_result_rows=large_result_rows,
+        large_result_rows=large_result_rows or LARGE_RESULT_ROWS,
         chunk_rows=None,
+        concurrency=concurrency,
+        output=resolved,
     ):
         if builder is None:
             return count
-        return builder.result(dtypes=dtypes, children=children, output=output)
+        return builder.result(dtypes=dtypes, children=children, output=resolved)  # type: ignore[arg-type]
     raise AssertionError("unreachable: _run always yields")  # pragma: no cover
 
 
@@ -439,6 +238,7 @@ def query_iter(
     split_multipicklist: bool = False,
     large_result_rows: int | None = None,
     output: _output.Output | None = None,
+    concurrency: int = _parallel.DEFAULT_CONCURRENCY,
 ) -> Iterator[Frame | QueryResult]:
     """Run SOQL and yield the result as typed DataFrame chunks of about ``chunk_rows`` rows.
 
@@ -452,6 +252,8 @@ def query_iter(
         Rows per chunk (about: whole pages are kept together).
     include_deleted, progress, dtypes, batch_size, children, split_multipicklist, large_result_rows
         As for ``org.query``.
+    output, concurrency
+        As for ``org.query``; chunks come in the result's order whatever the concurrency.
 
     Notes
     -----
@@ -473,29 +275,52 @@ def query_iter(
         children=children,
         large_result_rows=large_result_rows,
         dtypes=dtypes,
+        concurrency=concurrency,
     )
     _options.check_count("chunk_rows", chunk_rows)
-    output = _output.resolve(output, conn)
-    _output.check_dtype_values(dtypes, output)
-    for builder, count in _run(
+    resolved = _run.early_output(output, conn, dtypes)
+    for builder, count in _run.run(
         conn,
         soql,
+        max_restarts=MAX_RESTARTS,
         include_deleted=include_deleted,
         progress=progress,
         batch_size=batch_size,
         split_multipicklist=split_multipicklist,
-        large_result_rows=large_result_rows,
+        large_result_rows=large_result_rows or LARGE_RESULT_ROWS,
         chunk_rows=chunk_rows,
+        concurrency=concurrency,
+        output=resolved,
     ):
         if builder is None:
-            ints = _dt.field_type("int")
-            counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
-            yield _output.table([counted], rows=1, output=output)
+            yield _count_frame(count or 0, resolved)
             return
-        result = builder.result(dtypes=dtypes, children=children, output=output)
-        if isinstance(result, QueryResult) or len(result) or builder.rows == 0:
+        result = builder.result(dtypes=dtypes, children=children, output=resolved)  # type: ignore[arg-type]
+        from sfnotebook.soql._frames import QueryResult as Result  # imported by now
+
+        if isinstance(result, Result) or len(result) or builder.rows == 0:
             yield result
 
 
+def _count_frame(count: int, output: str) -> Frame:
+    """``SELECT COUNT()`` as one frame with a ``count`` column (for ``query_iter``)."""
+    import pyarrow as pa
+
+    from sfnotebook import _output
+    from sfnotebook import dtypes as _dt
+
+    ints = _dt.field_type("int")
+    counted = _output.Column("count", ints, [pa.array([count], type=ints.arrow)])
+    return _output.table([counted], rows=1, output=output)  # type: ignore[arg-type]
+
+
+def _query_result(frame: Any, children: dict[str, Any]) -> Any:
+    """A kept :class:`~sfnotebook.soql.records.QueryResult` put back together (imported only
+    then: importing this package stays free of pyarrow)."""
+    from sfnotebook.soql._frames import QueryResult as Result
+
+    return Result(frame, children)
+
+
 if not TYPE_CHECKING:  # metadata and the rerun cache (sfnotebook._rerun); mypy sees the verb
-    query = rerunnable("soql", restorers={"children": QueryResult})(query)
+    query = rerunnable("soql", restorers={"children": _query_result})(query)

@@ -2,17 +2,28 @@
 
 The SELECT list is read by :mod:`sfnotebook._soql_parse`; types and schema spellings come from
 the describes of the objects on each path (:mod:`sfnotebook._describe_paths`).
+
+A first query on a fresh connection loads its describes in two waves, so it costs two round
+trips one after the other (issue 13, item 2): page 1 and the root object's describe together,
+then every other describe the plan needs at once (:func:`load_describes`). Which objects those
+are, page 1 tells: each record, parent and child record carries ``attributes.type`` ("Execute a
+SOQL Query": ``"attributes" : {"type" : "Account", "url" : ...}``), read from the bytes with a
+pattern (:func:`object_types`). A parent that is null on every record of page 1 names no type;
+its object is then taken from the root describe's ``referenceTo`` (:func:`parent_objects`).
+Only a deeper all-null parent, or a type page 1 did not spell as expected, is described later,
+one after the other, as :func:`plan` walks the paths (slower, never wrong).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfnotebook import _describe_paths as dp
 from sfnotebook import _soql_parse as sp
-from sfnotebook import dtypes as _dt
 from sfnotebook._api import OrgApi
 from sfnotebook.errors import (
     RequestLimitExceededError,
@@ -21,10 +32,19 @@ from sfnotebook.errors import (
     SessionExpiredError,
     UnexpectedAnswerError,
 )
-from sfnotebook.soql._frames import Layout
-from sfnotebook.soql.records import infer_layout
 
-__all__ = ["Plan", "layout_from_records", "plan"]
+if TYPE_CHECKING:  # pyarrow: imported when a layout is built, after page 1 was sent
+    from sfnotebook.soql._frames import Layout
+
+__all__ = [
+    "Plan",
+    "describer",
+    "layout_from_records",
+    "load_describes",
+    "object_types",
+    "parent_objects",
+    "plan",
+]
 
 # Failures that say nothing about the object: they must stop the query, not just its types
 # (an answer that is not Salesforce's, cut short say, is transient too: retrying gives types).
@@ -43,7 +63,7 @@ class Plan:
     describe_of: Callable[[str], Any]
 
 
-def _describer(conn: OrgApi) -> Callable[[str], Any]:
+def describer(conn: OrgApi) -> Callable[[str], Any]:
     """``conn.describe`` that answers None for an object it cannot describe."""
     failed: set[str] = set()
 
@@ -62,6 +82,9 @@ def _describer(conn: OrgApi) -> Callable[[str], Any]:
 
 
 def _layout(select: sp.Select, describe_of: Callable[[str], Any], root: str | None) -> Layout:
+    from sfnotebook import dtypes as _dt
+    from sfnotebook.soql._frames import Layout
+
     columns: list[str] = []
     types: dict[str, str | None] = {}
     compound: set[str] = set()
@@ -112,8 +135,11 @@ def _layout(select: sp.Select, describe_of: Callable[[str], Any], root: str | No
     return Layout(tuple(columns), types, children, root, frozenset(compound))
 
 
-def plan(conn: OrgApi, select: sp.Select | None) -> Plan:
-    describe_of = _describer(conn)
+def plan(
+    conn: OrgApi, select: sp.Select | None, describe_of: Callable[[str], Any] | None = None
+) -> Plan:
+    """The layout of ``select``'s frame; ``describe_of``: a :func:`describer` of ``conn``."""
+    describe_of = describe_of or describer(conn)
     if select is None:
         return Plan(None, False, describe_of)
     root = (describe_of(select.object_name) or {}).get("name") or select.object_name
@@ -121,6 +147,9 @@ def plan(conn: OrgApi, select: sp.Select | None) -> Plan:
 
 
 def layout_from_records(plan: Plan, records: list[Any]) -> Layout:
+    from sfnotebook.soql._frames import Layout
+    from sfnotebook.soql.records import infer_layout
+
     inferred = infer_layout(records)
     root = inferred.object_name
     types = dict(inferred.types)
@@ -129,3 +158,44 @@ def layout_from_records(plan: Plan, records: list[Any]) -> Layout:
         if resolved is not None:
             types[column] = resolved
     return Layout(inferred.columns, types, inferred.children, root)
+
+
+# --------------------------------------------------------------------------- describes at once
+
+# Salesforce writes "type" first in every record's attributes (REST API Developer Guide,
+# "Execute a SOQL Query", example response); a page spelled otherwise only costs describes
+# loaded later, in turn.
+_TYPE = re.compile(rb'"attributes"\s*:\s*\{\s*"type"\s*:\s*"([A-Za-z][A-Za-z0-9_]*)"')
+
+
+def object_types(page: bytes) -> list[str]:
+    """The object names of every record, parent and child record of a query page."""
+    seen: dict[str, str] = {}
+    for match in _TYPE.finditer(page):
+        name = match.group(1).decode("ascii")
+        seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
+def parent_objects(select: sp.Select | None, root: Any) -> list[str]:
+    """The objects the first hop of each parent path leads to, from the root's describe."""
+    if select is None or not isinstance(root, dict):
+        return []
+    names: list[str] = []
+    for item in select.items:
+        if isinstance(item, sp.FieldRef) and "." in item.path:
+            relationship = item.path.split(".", 1)[0].lower()
+            for field in root.get("fields", ()):
+                if str(field.get("relationshipName") or "").lower() == relationship:
+                    names.extend(str(t) for t in field.get("referenceTo") or () if t)
+    return names
+
+
+def load_describes(pool: Executor, describe_of: Callable[[str], Any], names: Iterable[str]) -> None:
+    """Describe ``names`` all at once on ``pool`` (each object once; the connection caches
+    them). A failure that says nothing about the object is raised; others leave the object
+    undescribed, as :func:`describer` does."""
+    unique = {name.lower(): name for name in names if name}
+    futures = [pool.submit(describe_of, name) for name in unique.values()]
+    for future in futures:
+        future.result()
