@@ -8,9 +8,11 @@ to that host (vcrpy answers before any socket is opened).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -63,6 +65,31 @@ def _before_response(response: dict[str, Any]) -> dict[str, Any]:
         if name.lower() in ("set-cookie", "content-length"):
             del headers[name]
     return response
+
+
+def _one_request_at_a_time() -> None:
+    """While recording, let one HTTP request run at a time (vcrpy is not thread-safe).
+
+    sfnotebook sends some requests together (the API versions beside the token exchange,
+    describes beside page 1, query pages by locator offset); recorded concurrently, vcrpy
+    loses some of them. The recording keeps every exchange, in the order they went out;
+    replays answer each request by its URL, from whichever thread it comes.
+    """
+    from requests.adapters import HTTPAdapter
+
+    send = HTTPAdapter.send
+    lock = threading.Lock()
+
+    @functools.wraps(send)
+    def serial(self: HTTPAdapter, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return send(self, *args, **kwargs)
+
+    HTTPAdapter.send = serial  # type: ignore[method-assign]
+
+
+if RECORDING:
+    _one_request_at_a_time()
 
 
 def recorder(folder: str) -> vcr.VCR:
