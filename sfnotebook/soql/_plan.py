@@ -12,6 +12,12 @@ pattern (:func:`object_types`). A parent that is null on every record of page 1 
 its object is then taken from the root describe's ``referenceTo`` (:func:`parent_objects`).
 Only a deeper all-null parent, or a type page 1 did not spell as expected, is described later,
 one after the other, as :func:`plan` walks the paths (slower, never wrong).
+
+With describes kept from an earlier session (the on-disk describe cache,
+:mod:`sfnotebook._describe_cache`), a new kernel's first query is one round trip: the kept
+copies say, before page 1 is sent, which objects the query's paths and children lead to
+(:func:`kept_objects`), and every one of them is revalidated in the same wave as page 1. The
+kept copies only choose what to ask; the types always come from the revalidated describes.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ if TYPE_CHECKING:  # pyarrow: imported when a layout is built, after page 1 was 
 __all__ = [
     "Plan",
     "describer",
+    "kept_objects",
     "layout_from_records",
     "load_describes",
     "object_types",
@@ -189,6 +196,53 @@ def parent_objects(select: sp.Select | None, root: Any) -> list[str]:
                 if str(field.get("relationshipName") or "").lower() == relationship:
                     names.extend(str(t) for t in field.get("referenceTo") or () if t)
     return names
+
+
+def kept_objects(conn: object, select: sp.Select | None) -> list[str]:
+    """The objects ``select`` reaches, read from describes the connection keeps; no request.
+
+    Follows every parent path hop by hop (``Account.Owner.Name``: Account, then User) and each
+    child subquery's relationship one level down, through the copies ``conn._kept_describe``
+    holds (in memory or on disk). Stops where a copy is missing: what it cannot see is found
+    in the second wave, as on a fresh connection. A connection without kept copies gives [].
+    """
+    kept = getattr(conn, "_kept_describe", None)
+    if select is None or kept is None:
+        return []
+
+    def describe(name: str) -> Any:
+        try:
+            found = kept(name)
+        except Exception:  # a hint only: a name the cache cannot hold is simply not hinted
+            return None
+        return found if isinstance(found, dict) else None
+
+    names: dict[str, str] = {}
+    root = describe(select.object_name)
+    if root is None:
+        return []
+    for item in select.items:
+        if isinstance(item, sp.FieldRef) and "." in item.path:
+            objects = [root]
+            for hop in item.path.split(".")[:-1]:
+                targets: list[str] = []
+                for parent in objects:
+                    for field in parent.get("fields", ()):
+                        if str(field.get("relationshipName") or "").lower() == hop.lower():
+                            targets.extend(str(t) for t in field.get("referenceTo") or () if t)
+                for target in targets:
+                    names.setdefault(target.lower(), target)
+                objects = [d for d in (describe(t) for t in targets) if d is not None]
+                if not objects:
+                    break
+        elif isinstance(item, sp.SubSelect):
+            for child in root.get("childRelationships", ()):
+                if str(child.get("relationshipName") or "").lower() == item.relationship.lower():
+                    target = str(child.get("childSObject") or "")
+                    if target:
+                        names.setdefault(target.lower(), target)
+    names.pop(select.object_name.lower(), None)
+    return list(names.values())
 
 
 def load_describes(pool: Executor, describe_of: Callable[[str], Any], names: Iterable[str]) -> None:

@@ -221,11 +221,17 @@ def _run_once(
         describe_of = _soql_plan.describer(conn)
         root = planner.submit(describe_of, select.object_name) if select is not None else None
         sent = planner.submit(pages.first_page)
+        # Describes kept from an earlier session name the other objects now: revalidated
+        # beside page 1, a new kernel's first query is one round trip (``_plan``).
+        kept = _soql_plan.kept_objects(conn, select)[: DESCRIBE_THREADS - 2]
+        hinted = [planner.submit(describe_of, name) for name in kept]
         pages.sent.wait()  # then pandas and pyarrow are imported, on a worker, meanwhile
         frames = planner.submit(_load_frames, output)
         first, head = sent.result()
         raw: bytes | None = first
         root_describe = root.result() if root is not None else None
+        for future in hinted:
+            future.result()  # a failure that says nothing about the object stops the query
         if select is None or not select.is_count_only:
             _soql_plan.load_describes(
                 planner,

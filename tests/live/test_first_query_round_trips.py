@@ -23,7 +23,9 @@ PATHS = "SELECT Id, Name, Amount, Account.Name, Account.Owner.Name FROM Opportun
 
 
 @pytest.fixture
-def fresh(demo_org: Any) -> sfnotebook.Connection:
+def fresh(demo_org: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> sfnotebook.Connection:
+    # An empty describe cache of its own: a fresh connection of a kernel that kept none.
+    monkeypatch.setenv("SFNOTEBOOK_CACHE_DIR", str(tmp_path / "cache"))
     return connect_to(demo_org)  # connected before the counting starts
 
 
@@ -139,3 +141,25 @@ def test_the_first_query_is_sent_before_pandas_and_pyarrow_are_imported(demo_org
     assert sent[("GET", "query")] == (False, False), events  # page 1 went out first
     assert sent[("GET", "describe")] == (False, False), events  # with the root describe
     assert events[-1] == ["frame", "pandas", 5, True]
+
+
+def test_a_new_kernel_with_kept_describes_is_one_round_trip(
+    demo_org: Any, fresh: sfnotebook.Connection, trips: _Trips
+) -> None:
+    """A second connection (a new kernel) revalidates every kept describe beside page 1."""
+    assert fresh.describe_cache  # on by default; tests/conftest.py gives the run its own folder
+    first = fresh.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
+    assert trips.sequential() == 2, trips.events
+    kernel = connect_to(demo_org)  # nothing in memory: only the disk cache
+    trips.events, trips._started = _Trips().events, 0
+    # Each answer takes 0.2 s, so requests sent together overlap however threads are
+    # scheduled (at no latency one can end before the next thread has started).
+    demo_org.set_faults(latency=0.2)
+    try:
+        again = kernel.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
+    finally:
+        demo_org.set_faults()
+    assert _describes(trips) == ["Account/describe", "Opportunity/describe", "User/describe"]
+    assert trips.sequential() == 1, trips.events  # page 1 and the three revalidations at once
+    assert again.equals(first)
+    assert str(again["Account.Owner.Name"].dtype) == str(first["Account.Owner.Name"].dtype)
