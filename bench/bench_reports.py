@@ -80,7 +80,7 @@ def one_run_cpu(org: Any, report_id: str) -> float:
 
     from sfnotebook.reports import _paging
     from sfnotebook.reports._cells import decode_run
-    from sfnotebook.reports._columns import Converter
+    from sfnotebook.reports._run_columns import Converter
 
     first = org.get_json(f"analytics/reports/{report_id}", params={"includeDetails": "true"})
     metadata = copy.deepcopy(first["reportMetadata"])
