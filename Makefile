@@ -11,10 +11,8 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# editable_mode=compat: a .pth file puts the checkout on sys.path; setuptools' default finder
-# strategy prints a "folders with the same name as your package" banner on every install.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
