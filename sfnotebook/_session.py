@@ -160,8 +160,6 @@ class ApiSession(requests.Session):
         self.stats = {"requests": 0, "retries": 0, "reexchanges": 0, "faults": 0}
         self.api_usage: tuple[int, int] | None = None
         self._lock = threading.Lock()
-        # Set when the first request is handed to requests (sfnotebook._warm waits for it).
-        self.first_sent = threading.Event()
 
     def _count(self, key: str) -> None:
         with self._lock:
@@ -196,7 +194,6 @@ class ApiSession(requests.Session):
         kwargs["stream"] = True  # the body is read below, in large pieces, unless streamed
         renewals = 0
         attempt = 0
-        self.first_sent.set()
         while True:
             self._count("requests")
             epoch = self.renewals

@@ -32,7 +32,6 @@ from sfnotebook._paths import api_name
 from sfnotebook._secret import Secret
 from sfnotebook._session import ApiSession, BearerAuth, RetryPolicy, same_origin
 from sfnotebook._version import __version__
-from sfnotebook._warm import warm_imports
 from sfnotebook.auth import TIMEOUT as AUTH_TIMEOUT
 from sfnotebook.auth import Token, exchange_token, network_error, revoke_token
 from sfnotebook.browse._describe import SObjectDescribe
@@ -312,8 +311,6 @@ class Connection:
         domain = self.settings.domain_url
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-versions") as pool:
             early = pool.submit(self._offered_versions, domain)
-            # pandas and pyarrow load meanwhile, once the first request is out (``_warm``).
-            warm_imports(self.session.first_sent)
             token = exchange_token(self.settings, self.session)
             # Leaving the block waits for the versions, whatever the exchange did.
         self._token = token
