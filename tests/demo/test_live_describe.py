@@ -11,6 +11,7 @@ import yaml
 from simple_salesforce import Salesforce
 
 from sfnotebook_demo.data.schema import SCHEMA
+from tests.demo.conftest import token_session
 
 V = "/services/data/v68.0"
 REAL = Path(__file__).parents[2] / ".." / "shared" / "real-payloads" / "soql"
@@ -19,19 +20,7 @@ REAL_DESCRIBE = REAL / "cumulusci_shared_cassettes" / "GET_sobjects_Account_desc
 
 @pytest.fixture(scope="module")
 def api(demo_org: Any) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # else $REQUESTS_CA_BUNDLE would replace the demo org's CA
-    session.verify = demo_org.ca_bundle
-    token = session.post(
-        demo_org.url + "/services/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": demo_org.consumer_key,
-            "client_secret": demo_org.consumer_secret,
-        },
-        timeout=30,
-    ).json()["access_token"]
-    session.headers["Authorization"] = f"Bearer {token}"
+    session, _ = token_session(demo_org)
     session.base = demo_org.url  # type: ignore[attr-defined]
     return session
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.demo.conftest import token_session
+
 V = "/services/data/v68.0"
 PERMS = ("PermissionsApiEnabled", "PermissionsViewSetup", "PermissionsRunReports",
          "PermissionsViewAllData")  # fmt: skip
@@ -20,19 +22,7 @@ PERMS = ("PermissionsApiEnabled", "PermissionsViewSetup", "PermissionsRunReports
 @pytest.fixture(scope="module")
 def api(demo_org: Any) -> tuple[requests.Session, str, str]:
     """A session with a token, the org's base URL and the Run As user's Id."""
-    session = requests.Session()
-    session.trust_env = False  # else $REQUESTS_CA_BUNDLE would replace the demo org's CA
-    session.verify = demo_org.ca_bundle
-    token = session.post(
-        demo_org.url + "/services/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": demo_org.consumer_key,
-            "client_secret": demo_org.consumer_secret,
-        },
-        timeout=30,
-    ).json()
-    session.headers["Authorization"] = f"Bearer {token['access_token']}"
+    session, token = token_session(demo_org)
     return session, demo_org.url, token["id"].rsplit("/", 1)[1]
 
 
