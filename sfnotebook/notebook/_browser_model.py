@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sfnotebook.reports._columns import ColumnIndex
+from sfnotebook.reports._filters import SYMBOLS
+
 __all__ = [
     "ALL_FOLDERS",
     "Column",
@@ -23,6 +26,7 @@ __all__ = [
     "operators_for",
     "parse_value",
     "report_call",
+    "spoken_filters",
 ]
 
 ALL_FOLDERS = "All folders"
@@ -124,6 +128,35 @@ def _typed(text: str, data_type: str) -> object:
     if data_type in _NUMERIC and re.fullmatch(r"-?\d*\.\d+", text):
         return float(text)
     return text
+
+
+# The API operator -> how an analyst writes it, from the symbols org.report reads.
+_SPOKEN = {
+    api: symbol
+    for symbol, api in SYMBOLS.items()
+    if symbol in ("=", "!=", "<", ">", "<=", ">=", "contains")
+}
+
+
+def spoken_filters(
+    describe: Mapping[str, Any], filters: Sequence[tuple[str, str, object]]
+) -> list[tuple[str, str, object]]:
+    """The filters in the analyst's language, as results name things: ``("Amount", ">", 1)``.
+
+    A column is written by its label where that label names it alone in this report (else by
+    API name), an operator by its symbol where it has one; ``equals``/``notEqual`` with
+    several values become ``in``/``not in``. ``org.report`` reads both forms the same way.
+    """
+    index = ColumnIndex(describe)
+    out = []
+    for column, operator, value in filters:
+        label = index.label(column)
+        named = label if index.resolve(label) == [column] else column
+        spoken = _SPOKEN.get(operator, operator)
+        if isinstance(value, list) and operator in ("equals", "notEqual"):
+            spoken = "in" if operator == "equals" else "not in"
+        out.append((named, spoken, value))
+    return out
 
 
 def report_call(

@@ -256,8 +256,10 @@ class ReportBrowser(w.VBox):  # type: ignore[misc]
         return next((str(r["name"]) for r in self._catalog if r["id"] == report_id), report_id)
 
     def _call(self, report_id: str, filters: list[tuple[str, str, object]]) -> str:
-        """By name when the name is unique (readable), else by Id with the name as a comment."""
+        """By name when the name is unique (readable), else by Id with the name as a comment;
+        filters by label and symbol, as the results name things."""
         name = self._name(report_id)
+        filters = model.spoken_filters(self._describe(report_id), filters)
         unique = sum(1 for r in self._catalog if r["name"] == name) == 1
         if unique:
             return model.report_call(self._variable, name, filters)

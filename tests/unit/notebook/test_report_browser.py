@@ -135,7 +135,7 @@ def test_show_code_gives_a_call_that_reproduces_the_run(browser: ReportBrowser, 
         "res = org.report(\n"
         "    'Pipeline by Stage',\n"
         "    filters=[\n"
-        "        ('CLOSE_DATE', 'greaterOrEqual', '2025-01-01'),\n"
+        "        ('Close Date', '>=', '2025-01-01'),\n"
         "    ],\n"
         ")"
     )
@@ -184,7 +184,7 @@ def test_no_secret_or_token_in_any_widget_state(
     browser.run_button.click()
     browser.code_button.click()
     state = saved_state(browser)
-    assert "Pipeline by Stage" in state and "greaterThan" in state  # the state was read
+    assert "Pipeline by Stage" in state and "('Amount', '>', 500000)" in state  # state was read
     assert demo_org.consumer_secret not in state
     assert org.token.access_token.reveal() not in state
     assert "Bearer" not in state
@@ -237,3 +237,38 @@ def test_reports_without_folder_or_format_are_listed(org: Any) -> None:
     label, _ = browser.reports.options[0]
     assert "(no folder, ?)" in label
     assert browser.folder.options[1] == ""
+
+
+def test_the_call_names_columns_and_operators_as_an_analyst_writes_them() -> None:
+    column = {"filterable": True, "dataType": "string"}
+    describe = {
+        "reportTypeMetadata": {
+            "categories": [
+                {"label": "Opportunity", "columns": {
+                    "AMOUNT": {**column, "label": "Amount", "dataType": "currency"},
+                    "STAGE_NAME": {**column, "label": "Stage"},
+                    "CREATED_BY": {**column, "label": "Created By"},
+                }},
+                {"label": "Account", "columns": {
+                    "ACCOUNT.CREATED_BY": {**column, "label": "Created By"},
+                }},
+            ]
+        },
+    }  # fmt: skip
+    spoken = model.spoken_filters(
+        describe,
+        [
+            ("AMOUNT", "greaterOrEqual", 100000),
+            ("STAGE_NAME", "equals", ["Prospecting", "Qualification"]),
+            ("STAGE_NAME", "notEqual", ["Closed Lost"]),
+            ("STAGE_NAME", "startsWith", "Pro"),
+            ("CREATED_BY", "equals", "Ada"),  # two columns share the label: the API name
+        ],
+    )
+    assert spoken == [
+        ("Amount", ">=", 100000),
+        ("Stage", "in", ["Prospecting", "Qualification"]),
+        ("Stage", "not in", ["Closed Lost"]),
+        ("Stage", "startsWith", "Pro"),
+        ("CREATED_BY", "=", "Ada"),
+    ]
