@@ -279,6 +279,7 @@ def query_iter(
     )
     _options.check_count("chunk_rows", chunk_rows)
     resolved = _run.early_output(output, conn, dtypes)
+    chunks = _ChunkInfo(conn, soql)
     for builder, count in _run.run(
         conn,
         soql,
@@ -293,13 +294,51 @@ def query_iter(
         output=resolved,
     ):
         if builder is None:
-            yield _count_frame(count or 0, resolved)
+            yield chunks.attach(_count_frame(count or 0, resolved), rows=1)
             return
         result = builder.result(dtypes=dtypes, children=children, output=resolved)  # type: ignore[arg-type]
         from sfnotebook.soql._frames import QueryResult as Result  # imported by now
 
         if isinstance(result, Result) or len(result) or builder.rows == 0:
-            yield result
+            yield chunks.attach(result, rows=builder.rows)
+
+
+class _ChunkInfo:
+    """The metadata of ``query_iter``'s chunks: each says which chunk it is and what it cost.
+
+    ``rows`` is the chunk's own; ``rows_so_far``, ``api_calls`` and ``elapsed_s`` count from
+    the start of the iteration, so the last chunk's say what the whole result cost.
+    """
+
+    def __init__(self, conn: OrgApi, soql: str) -> None:
+        import time
+
+        self._conn, self._soql, self._clock = conn, soql, time.monotonic
+        self._started = time.monotonic()
+        self._requests = self._sent()
+        self._chunk = self._rows = 0
+
+    def _sent(self) -> int | None:
+        stats = getattr(getattr(self._conn, "session", None), "stats", None)
+        sent = stats.get("requests") if isinstance(stats, dict) else None
+        return sent if isinstance(sent, int) else None
+
+    def attach(self, result: Any, *, rows: int) -> Any:
+        from sfnotebook import _meta
+
+        self._chunk += 1
+        self._rows += rows
+        now = self._sent()
+        info = _meta.make_info(
+            self._conn,
+            kind="soql",
+            request=self._soql,
+            rows=rows,
+            pages_or_runs=None,
+            api_calls=None if now is None or self._requests is None else now - self._requests,
+            elapsed_s=self._clock() - self._started,
+        )
+        return _meta.attach(result, {**info, "chunk": self._chunk, "rows_so_far": self._rows})
 
 
 def _count_frame(count: int, output: str) -> Frame:

@@ -260,3 +260,18 @@ def test_filters_given_as_a_generator_reach_the_report(conn: sfnotebook.Connecti
     )
     assert 0 < len(generated) == len(as_list)
     assert "900000" in generated.info["request"]
+
+
+def test_query_iter_chunks_say_which_they_are(demo_org: Any, conn: sfnotebook.Connection) -> None:
+    soql = "SELECT Id, Amount FROM Opportunity ORDER BY Id LIMIT 9000"
+    journal = Journal(demo_org)
+    chunks = list(conn.query_iter(soql, chunk_rows=4000, progress=False))
+    sent = [e for e in journal.new() if "/query" in str(e.get("path", ""))]
+    metas = [c.attrs["sfnotebook"] for c in chunks]
+    assert [m["chunk"] for m in metas] == list(range(1, len(chunks) + 1)) and len(chunks) >= 2
+    assert [m["rows"] for m in metas] == [len(c) for c in chunks]
+    assert metas[-1]["rows_so_far"] == 9000 == sum(len(c) for c in chunks)
+    assert all(m["kind"] == "soql" and m["request"] == soql for m in metas)
+    assert all(m["from_cache"] is False for m in metas)
+    assert metas[-1]["api_calls"] >= len(sent) >= 1
+    assert [m["api_calls"] for m in metas] == sorted(m["api_calls"] for m in metas)
