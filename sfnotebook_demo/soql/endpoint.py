@@ -195,7 +195,8 @@ class QueryService:
         plan = cur.query.plan
         ids = cur.rowids[start : start + batch]
         rows = plan.fetch_rows(conn, ids, include_deleted=cur.include_deleted)
-        # Pages are only encoded (child results trimmed, parents untouched): share parents.
+        # Pages are only encoded (child results trimmed, parents untouched): share parents,
+        # encoded once each.
         records = plan.shape(conn, rows, api_version=version,
                              include_deleted=cur.include_deleted, share_parents=True)  # fmt: skip
         child_keys = [c.key for c in plan.children]
