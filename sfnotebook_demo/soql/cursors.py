@@ -103,6 +103,10 @@ class Cursor:
     parent: str | None = None  # child cursors: the parent cursor's id
     # Pages built ahead: (start, batch, API version) -> future of a _Built.
     prefetched: dict[tuple[int, int, str], Future[Any]] = field(default_factory=dict)
+    # Pages asked for (built ahead no more: a client with several pages in flight asks for
+    # them out of order), and the lock of both: handler threads serve one cursor at once.
+    served: set[tuple[int, int, str]] = field(default_factory=set)
+    pages_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     children: list[str] = field(default_factory=list)  # parent cursors: current child cursors
 
     @property

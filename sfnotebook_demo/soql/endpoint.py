@@ -31,7 +31,7 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,9 @@ MIN_BATCH = 200
 MAX_AGGREGATE_ROWS = 2000
 MAX_OFFSET_ROWS = 2000  # totalSize of an OFFSET query is capped here (dialect offset_queries)
 PREFETCH_PAGES = 2
+# Pages built ahead are dropped once the client asks for one this many pages past them: with
+# several pages in flight the client asks out of order, so "behind" alone is no skip.
+SKIPPED_PAGES = 16
 
 
 def batch_size(header: str | None) -> int:
@@ -192,7 +195,8 @@ class QueryService:
         plan = cur.query.plan
         ids = cur.rowids[start : start + batch]
         rows = plan.fetch_rows(conn, ids, include_deleted=cur.include_deleted)
-        # Pages are only encoded (child results trimmed, parents untouched): share parents.
+        # Pages are only encoded (child results trimmed, parents untouched): share parents,
+        # encoded once each.
         records = plan.shape(conn, rows, api_version=version,
                              include_deleted=cur.include_deleted, share_parents=True)  # fmt: skip
         child_keys = [c.key for c in plan.children]
@@ -227,15 +231,37 @@ class QueryService:
         """Build (and encode) the next pages while the client is busy with this one.
 
         Without child subqueries every page but the last holds exactly ``batch`` rows, so
-        the page after next is known too and both are built ahead.
+        the page after next is known too and both are built ahead. A page already asked for
+        is not built again (with several pages in flight, the next ones may be).
         """
         assert cur.query is not None  # noqa: S101 - parent cursors only
         depth = 1 if cur.query.plan.children else PREFETCH_PAGES
-        for k in range(depth):
-            at = start + k * batch
-            key = (at, batch, version)
-            if at < cur.total and key not in cur.prefetched:
-                cur.prefetched[key] = _executor().submit(self._build_ahead, cur, at, batch, version)
+        with cur.pages_lock:
+            for k in range(depth):
+                at = start + k * batch
+                key = (at, batch, version)
+                if at < cur.total and key not in cur.prefetched and key not in cur.served:
+                    cur.prefetched[key] = _executor().submit(
+                        self._build_ahead, cur, at, batch, version
+                    )
+
+    def _claim(self, cur: Cursor, start: int, batch: int, version: str) -> Future[_Built] | None:
+        """The page built ahead for this request, if any, marking the page as asked for.
+
+        Pages built ahead far behind this one (skipped by the client) or for another batch
+        size or API version are dropped. A page not yet started is built by the request
+        itself rather than waiting behind the others in the pool.
+        """
+        key = (start, batch, version)
+        with cur.pages_lock:
+            ahead = cur.prefetched.pop(key, None)
+            cur.served.add(key)
+            behind = start - SKIPPED_PAGES * batch
+            for k in [k for k in cur.prefetched if k[0] < behind or k[1:] != (batch, version)]:
+                cur.prefetched.pop(k).cancel()
+        if ahead is not None and ahead.cancel():
+            return None
+        return ahead
 
     def _page(
         self,
@@ -249,9 +275,7 @@ class QueryService:
         """One page from ``start``; ``first_batch_only``: the last one whatever is left."""
         version = self._version(request)
         dialect = dialect_of(self.org)
-        ahead = cur.prefetched.pop((start, batch, version), None)
-        for key in [k for k in cur.prefetched if k[0] < start or k[1:] != (batch, version)]:
-            cur.prefetched.pop(key).cancel()  # pages the client skipped or asked differently
+        ahead = self._claim(cur, start, batch, version)
         if ahead is not None:
             built = ahead.result()
         else:

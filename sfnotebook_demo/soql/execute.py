@@ -234,8 +234,8 @@ class Plan:
     ) -> list[dict[str, Any]]:
         """Turn SQL rows into REST records (fetching child subquery rows in one go).
 
-        With ``share_parents``, records with the same parent share its nested dict (for
-        records that are only encoded, never edited).
+        With ``share_parents``, records with the same parent share its nested record, already
+        encoded (for records that are only encoded with orjson, never read or edited).
         """
         base = f"/services/data/v{api_version}/sobjects/"
         ctx: dict[str, Any] = {"base": base, "children": {}}

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 __all__ = [
     "AggNode",
     "CompoundNode",
@@ -171,6 +173,7 @@ class AggNode(Node):
 # and references to the plan's own node objects.
 
 _BOOL = {0: False, 1: True, None: None}
+_FRAGMENT = getattr(orjson, "Fragment", None)  # orjson 3.10+
 
 
 def _node_source(node: Node, ns: dict[str, Any], base: str, *, share: bool = False) -> str:
@@ -190,9 +193,14 @@ def _node_source(node: Node, ns: dict[str, Any], base: str, *, share: bool = Fal
         items += [f"{c.key!r}: {_node_source(c, ns, base)}" for c in node.children]
         record = f"{{{', '.join(items)}}}"
         if share:
-            # A parent's nested record depends only on its id: build it once per parent.
+            # A parent's nested record depends only on its id: build it once per parent, and
+            # encode it then too (an orjson.Fragment is written out as the bytes it holds,
+            # which are those orjson writes for the dict: the page's bytes stay the same).
             cache = f"_P{len(ns)}"
             ns[cache] = {}
+            if _FRAGMENT is not None:
+                ns.update(_F=_FRAGMENT, _D=orjson.dumps)
+                record = f"_F(_D({record}))"
             record = f"({cache}.get(r[{i}]) or {cache}.setdefault(r[{i}], {record}))"
         return f"(None if r[{i}] is None else {record})"
     nodes = ns.setdefault("_N", [])
@@ -213,8 +221,9 @@ def compile_builder(
 ) -> Callable[[Row, dict[str, Any]], dict[str, Any]]:
     """One function turning a SQL row of ``plan`` into its REST record.
 
-    With ``share_parents``, records with the same parent share one nested parent dict (for
-    pages encoded as soon as they are built; callers that may edit records must not share).
+    With ``share_parents``, records with the same parent share its nested record, built and
+    encoded once (an ``orjson.Fragment``): for pages that are only encoded with orjson;
+    callers that read or edit the parents must not share.
     """
     ns: dict[str, Any] = {"_B": _BOOL}
     if plan.is_aggregate:

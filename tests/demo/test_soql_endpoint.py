@@ -495,3 +495,41 @@ def test_sequential_offsets_hold_for_child_cursors(org: Org) -> None:
     following = body(served)["nextRecordsUrl"]
     assert org.get(child_url, batch=200).status == 400
     assert org.get(following, batch=200).status == 200
+
+
+def test_pages_asked_several_at_once_are_built_once_and_unchanged(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client with four pages in flight asks out of order: each page is still built once
+    (built ahead or by its request, never both), and its bytes are those of the page asked
+    for in turn (only the locator differs: another cursor)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    built: list[int] = []
+    build = query_endpoint.QueryService._build
+
+    def counted(self: Any, cur: Any, start: int, batch: int, version: str) -> Any:
+        built.append(start)
+        return build(self, cur, start, batch, version)
+
+    monkeypatch.setattr(query_endpoint.QueryService, "_build", counted)
+    soql = "SELECT Id, Name, Account.Name FROM Contact ORDER BY Id"
+
+    def raw(resp: Response) -> bytes:
+        return b"".join(resp.chunks())
+
+    first = raw(query(org, soql, batch=200))
+    in_turn = [first]
+    while (url := orjson.loads(in_turn[-1]).get("nextRecordsUrl")) is not None:
+        in_turn.append(raw(org.get(url, batch=200)))
+    built.clear()
+    page1 = orjson.loads(raw(query(org, soql, batch=200)))
+    url, size = page1["nextRecordsUrl"], len(page1["records"])
+    offsets = list(range(size, page1["totalSize"], size))
+    with ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda at: raw(org.get(_at(url, at), batch=200)), offsets[:-1]))
+    pages.append(raw(org.get(_at(url, offsets[-1]), batch=200)))  # the last one last
+    assert sorted(built) == [0, *offsets]
+    old, new = orjson.loads(first)["nextRecordsUrl"], url
+    locator = (old.rsplit("-", 1)[0].encode(), new.rsplit("-", 1)[0].encode())
+    assert [p.replace(*locator) for p in in_turn[1:]] == pages
