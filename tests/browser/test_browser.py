@@ -362,7 +362,7 @@ def test_report_browser_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: A
                 "res = org.report(\n"
                 "    'Pipeline by Stage',\n"
                 "    filters=[\n"
-                "        ('AMOUNT', 'greaterThan', 250000),\n"
+                "        ('Amount', '>', 250000),\n"
                 "    ],\n"
                 ")"
             )
