@@ -283,7 +283,11 @@ def test_an_unknown_dashboard_is_not_found(api: Api) -> None:
 # --- refresh and status ----------------------------------------------------------------------
 
 
-def test_refresh_runs_then_idles_with_a_later_refresh_date(api: Api, demo: DemoOrg) -> None:
+def test_refresh_runs_then_idles_with_a_later_refresh_date(
+    api: Api, demo: DemoOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five requests must land while the refresh runs: a window a loaded CI machine cannot miss.
+    monkeypatch.setattr(endpoints, "REFRESH_SECONDS", 2.0)
     before = api.json("GET", f"{BASE}/{EXEC}")["componentData"][0]["status"]["refreshDate"]
     again = api.json("GET", f"{BASE}/{EXEC}")["componentData"][0]["status"]["refreshDate"]
     assert again == before  # a snapshot: reading does not recompute it
