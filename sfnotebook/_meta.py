@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from typing import Any
 
-__all__ = ["KEYS", "attach", "identity_of", "info_of", "make_info", "utc_now"]
+__all__ = ["KEYS", "attach", "identity_of", "info_of", "make_info", "requests_sent", "utc_now"]
 
 #: The keys of the metadata dict, in the order they are shown.
 KEYS = (
@@ -41,6 +41,14 @@ KEYS = (
 )
 
 _ARROW_KEY = b"sfnotebook"
+
+
+def requests_sent(conn: object) -> int | None:
+    """How many API requests ``conn``'s session has sent so far (``None`` when it does not
+    count them): the difference over a call is the ``api_calls`` it spent."""
+    stats = getattr(getattr(conn, "session", None), "stats", None)
+    sent = stats.get("requests") if isinstance(stats, dict) else None
+    return sent if isinstance(sent, int) else None
 
 
 def utc_now() -> str:

@@ -166,8 +166,7 @@ def _fetch(
 ) -> tuple[Any, dict[str, Any]]:
     """Call the verb, counting its API calls and pages; the result with its metadata."""
     session = getattr(conn, "session", None)
-    stats = getattr(session, "stats", None)
-    before = stats.get("requests") if isinstance(stats, dict) else None
+    before = _meta.requests_sent(conn)
     pages = _PageCounter(session, _PAGE_PATHS.get(kind, ()))
     started = time.monotonic()
     try:
@@ -175,7 +174,7 @@ def _fetch(
     finally:
         pages.stop()
     elapsed = time.monotonic() - started
-    after = stats.get("requests") if isinstance(stats, dict) else None
+    after = _meta.requests_sent(conn)
     runs = getattr(result, "runs", None)
     info = _meta.make_info(
         conn,

@@ -6,13 +6,20 @@ column are independent, though: ``K >= a AND K < b`` and ``K >= b`` hold differe
 each range pages on its own. So, once a report is known to be large (its grand-total Record
 Count, the RowCount aggregate every paging run carries), the rows are fetched as windows:
 
-1. Two runs at once, sorted on the cursor column ascending and descending: the lowest 2,000
-   rows (the first window's start, and rows below their last value are final) and the highest
-   value region (a probe for where the range ends; its rows are not kept, so every kept row
+1. Two runs at once: the lowest 2,000 rows, sorted on the cursor column ascending (the first
+   window's start, and rows below their last value are final), and a probe of how the rest
+   are spread. For a date or datetime cursor the probe is a SUMMARY run grouped on the cursor
+   by month (``groupingsDown`` with ``dateGranularity: "Month"``, salesforce-api.md 5.7; a
+   month group's ``value`` is its first day, as in a recorded matrix run,
+   real-payloads/reports/cghall_matrix_basic.json): every month's Record Count, so windows
+   follow the org's real spread (most orgs grow year on year; an even split left the last
+   windows runs longer than the first). For a number cursor, or when an org refuses the
+   grouping, the probe is the highest 2,000 rows sorted descending (where the range ends),
+   the rows between assumed evenly spread. The probe's rows are not kept, so every kept row
    comes in ascending cursor order, ties in the org's own tie order, exactly as sequential
-   paging sees them).
-2. Split points between the two, interpolated so each window holds about the same number of
-   rows (a window that holds more simply takes more runs).
+   paging sees them.
+2. Split points above the start, so each window holds about the same number of rows (a
+   window that holds more simply takes more runs).
 3. Every window paged by keyset within its bounds, the windows in parallel, each run an
    asynchronous report instance (``POST /analytics/reports/{id}/instances``, then ``GET`` the
    instance; salesforce-api.md 5.9). Salesforce allows 1,200 async runs an hour per org and
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import logging
 import math
 import threading
@@ -140,7 +148,9 @@ def fetch_windows(
     base = with_row_count(metadata)
     asc = _sorted(base, cursor.column, "Asc")
     desc = _sorted(base, cursor.column, "Desc")
-    low, high = _all([lambda: run(asc), lambda: run(desc)], stop)
+    months = cursor.data_type in ("date", "datetime")
+    probe = (lambda: _month_counts(run, base, cursor.column)) if months else (lambda: run(desc))
+    low, spread = _all([lambda: run(asc), probe], stop)
     low_rows = [cells for _, cells in tabular_rows(low)]
     pieces = segment if segment is not None else (lambda: _nothing)
     if not truncated(low):  # the report shrank to one run: it is all here
@@ -149,9 +159,7 @@ def fetch_windows(
         return Windows(low_rows, record_count(low) or len(low_rows), 1)
     low_values = [cursor_value(c[at], cursor.data_type) for c in low_rows]
     present = [v for v in low_values if v is not None]
-    high_values = [cursor_value(c[at], cursor.data_type) for _, c in tabular_rows(high)]
-    high_present = [v for v in high_values if v is not None]
-    if not present or not high_present:
+    if not present:
         raise WindowMismatch("no cursor value to split on")
     start = present[-1]
     # Rows below the first window's start are final: blank first, then up to ``start``.
@@ -160,14 +168,23 @@ def fetch_windows(
     ]
     pieces()(kept)
     on_rows(len(kept))
-    bounds = _bounds(
-        start,
-        high_present[-1],
-        high_present[0],
-        remaining=total - len(kept),
-        top=len(high_present),
-        data_type=cursor.data_type,
-    )
+    if spread is None:  # the month groups were refused or did not add up: the highest rows
+        spread = run(desc)
+    if isinstance(spread, list):
+        bounds = _bounds_by_month(start, spread, remaining=total - len(kept), like=start)
+    else:
+        high_values = [cursor_value(c[at], cursor.data_type) for _, c in tabular_rows(spread)]
+        high_present = [v for v in high_values if v is not None]
+        if not high_present:
+            raise WindowMismatch("no cursor value to split on")
+        bounds = _bounds(
+            start,
+            high_present[-1],
+            high_present[0],
+            remaining=total - len(kept),
+            top=len(high_present),
+            data_type=cursor.data_type,
+        )
     edges = [start, *bounds]
     windows = []
     for i, lower in enumerate(edges):
@@ -230,6 +247,97 @@ def _all(calls: Sequence[Callable[[], Any]], stop: threading.Event | None) -> li
         pool.shutdown(wait=True)
         if stop is not None:
             stop.clear()
+
+
+@dataclass(frozen=True)
+class _Month:
+    """One month group of the probe: its first and next month's first day (as cursor keys)
+    and its Record Count."""
+
+    start: float
+    end: float
+    rows: int
+
+
+def _month_counts(run: Run, base: Mapping[str, Any], column: str) -> list[_Month] | None:
+    """Every month's Record Count of ``base``'s rows, by one SUMMARY run grouped on ``column``
+    by month; ``None`` when the org refuses the grouping (400) or the groups do not add up to
+    the run's own grand total (then the windows split on the highest rows instead)."""
+    grouped = copy.deepcopy(dict(base))
+    grouped.pop("sortBy", None)  # how sorting combines with groupings is undocumented (1b)
+    grouped["reportFormat"] = "SUMMARY"
+    grouped["groupingsDown"] = [{"name": column, "sortOrder": "Asc", "dateGranularity": "Month"}]
+    grouped["groupingsAcross"] = []
+    try:
+        payload = run(grouped)
+    except SfNotebookError as exc:
+        if exc.status != 400:
+            raise
+        log.debug("month groups refused, windows split on the highest rows: %s", exc)
+        return None
+    return _months(payload)
+
+
+def _months(payload: Mapping[str, Any]) -> list[_Month] | None:
+    """The month groups of a grouped run, in order, when they add up to its grand total."""
+    keys = [str(k).lower() for k in (payload.get("reportMetadata") or {}).get("aggregates") or []]
+    groups = (payload.get("groupingsDown") or {}).get("groupings") or []
+    fact = payload.get("factMap") or {}
+    total = record_count(payload)
+    if "rowcount" not in keys or total is None:
+        return None
+    at = keys.index("rowcount")
+    months: list[_Month] = []
+    counted = 0
+    for group in groups:
+        aggregates = (fact.get(f"{group.get('key')}!T") or {}).get("aggregates") or []
+        value = aggregates[at].get("value") if at < len(aggregates) else None
+        if not isinstance(value, int | float):
+            return None
+        counted += int(value)
+        first = group.get("value")
+        if first is None:  # the blank group: rows below every window, in the first run
+            continue
+        try:
+            day = dt.date.fromisoformat(str(first)[:10])
+        except ValueError:
+            return None
+        after = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        months.append(_Month(_key(day.isoformat()), _key(after.isoformat()), int(value)))
+    if counted != total or any(a.start >= b.start for a, b in itertools.pairwise(months)):
+        return None
+    return months
+
+
+def _bounds_by_month(
+    start: str, months: Sequence[_Month], *, remaining: int, like: str
+) -> list[str]:
+    """Split points above ``start`` giving windows of about equal rows, from the month
+    groups' counts (rows assumed spread evenly within a month). Strictly increasing and
+    strictly above ``start``."""
+    pages = math.ceil(remaining / ROW_LIMIT)
+    count = math.ceil(pages / math.ceil(pages / WINDOWS)) if pages else 1
+    lo = _key(start)
+    data_type = "date" if len(like) == 10 else "datetime"
+    # The rows at or above the start: its own month from the start on (pro rata), then the rest.
+    parts = [
+        (max(m.start, lo), m.end, m.rows * (m.end - max(m.start, lo)) / (m.end - m.start))
+        for m in months
+        if m.end > lo
+    ]
+    above = sum(n for _, _, n in parts)
+    out: list[str] = []
+    last, seen, i = lo, 0.0, 0
+    for a, b, n in parts:
+        while i + 1 < count and n and seen + n >= above * (i + 1) / count:
+            i += 1
+            point = a + (b - a) * (above * i / count - seen) / n
+            text = _text(point, data_type, like)
+            if _key(text) > last:
+                out.append(text)
+                last = _key(text)
+        seen += n
+    return out
 
 
 def _nothing(rows: list[Cells]) -> None:

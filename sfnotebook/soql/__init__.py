@@ -18,10 +18,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sfnotebook import _options
+from sfnotebook import _meta, _options
 from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._describe_paths import COMPOUND_PARTS
@@ -311,24 +312,15 @@ class _ChunkInfo:
     """
 
     def __init__(self, conn: OrgApi, soql: str) -> None:
-        import time
-
-        self._conn, self._soql, self._clock = conn, soql, time.monotonic
+        self._conn, self._soql = conn, soql
         self._started = time.monotonic()
-        self._requests = self._sent()
+        self._requests = _meta.requests_sent(conn)
         self._chunk = self._rows = 0
 
-    def _sent(self) -> int | None:
-        stats = getattr(getattr(self._conn, "session", None), "stats", None)
-        sent = stats.get("requests") if isinstance(stats, dict) else None
-        return sent if isinstance(sent, int) else None
-
     def attach(self, result: Any, *, rows: int) -> Any:
-        from sfnotebook import _meta
-
         self._chunk += 1
         self._rows += rows
-        now = self._sent()
+        now = _meta.requests_sent(self._conn)
         info = _meta.make_info(
             self._conn,
             kind="soql",
@@ -336,7 +328,7 @@ class _ChunkInfo:
             rows=rows,
             pages_or_runs=None,
             api_calls=None if now is None or self._requests is None else now - self._requests,
-            elapsed_s=self._clock() - self._started,
+            elapsed_s=time.monotonic() - self._started,
         )
         return _meta.attach(result, {**info, "chunk": self._chunk, "rows_so_far": self._rows})
 

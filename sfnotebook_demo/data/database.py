@@ -2,20 +2,17 @@
 
 One table per object (named by its API name), one column per stored field (see
 :mod:`sfnotebook_demo.data.schema` for the storage of each field type). A ``_meta`` table holds
-``key``/``value`` text pairs: ``schema_version``, ``seed``, ``anchor_date``, ``build_day`` and
-the row counts.
+``key``/``value`` text pairs: ``schema_version``, ``seed``, ``build_day`` and the row counts.
 
 Dates
 -----
-Every value is a function of the seed and the sizes, and every date is computed from one of
-two days:
-
-* :data:`ANCHOR_DATE` (fixed) for most rows, so their dates never change between builds;
-* the build day (today, UTC) for the "recent" rows, so that SOQL date literals evaluated
-  against the real clock (``TODAY``, ``LAST_N_DAYS:30``, ``THIS_MONTH``, ``NEXT_N_DAYS:7``)
-  always match data. A row is recent when :func:`is_recent` of its 0-based position in its
-  table is true (one row in 20). Only the date/datetime values of recent rows depend on the
-  build day; the cache key includes that day, so a database is rebuilt once a day.
+Every value is a function of the seed, the sizes and the build day (today, UTC), and every
+date is an offset from the build day (:mod:`sfnotebook_demo.data.dating`): the data always ends
+where the analyst's calendar is, so SOQL date literals evaluated against the real clock
+(``TODAY``, ``LAST_N_DAYS:730``, ``THIS_MONTH``, ``NEXT_N_DAYS:7``) always match data and a
+won-per-month chart rises smoothly to last month. A build one day later holds the same rows
+with every date one day later; the cache key includes the build day, so a database is rebuilt
+once a day.
 
 Nulls appear in every nullable field type; about 2% of the rows of every object but User are
 deleted (``IsDeleted = 1``, visible only to ``queryAll``), and deletions follow Salesforce's
@@ -57,20 +54,16 @@ from sfnotebook_demo.data.model import SObject
 from sfnotebook_demo.data.schema import SCHEMA, SCHEMA_VERSION
 
 __all__ = [
-    "ANCHOR_DATE",
     "DEFAULT_SEED",
     "SCHEMA",
     "Database",
     "build_database",
     "cache_dir",
     "ensure_database",
-    "is_recent",
 ]
 
-ANCHOR_DATE = dating.ANCHOR_DATE
 DEFAULT_SEED = 20240601
 STALE_AFTER = 2 * 86400  # seconds before a superseded cached file is deleted
-is_recent = dating.is_recent
 
 
 class Database:
@@ -142,7 +135,7 @@ class Database:
             return len(self._by_thread)
 
     def meta(self) -> dict[str, str]:
-        """The ``_meta`` table as a dict (seed, anchor_date, build_day, row counts...)."""
+        """The ``_meta`` table as a dict (seed, build_day, row counts...)."""
         return dict(self.connect().execute("SELECT key, value FROM _meta").fetchall())
 
     def close(self) -> None:
@@ -209,7 +202,7 @@ def build_database(
         Row counts per object (``User``, ``Account``, ``Contact``, ``Opportunity``, ``Case``,
         ``Task``); missing keys take :data:`sfnotebook_demo.data.seed.DEFAULT_SIZES`.
     today
-        The build day that recent rows are dated from (default: today, UTC).
+        The build day every date is an offset from (default: today, UTC).
     """
     counts = {**_seed.DEFAULT_SIZES, **(sizes or {})}
     today = today or dt.datetime.now(dt.timezone.utc).date()
@@ -234,7 +227,6 @@ def build_database(
         meta: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "seed": seed,
-            "anchor_date": ANCHOR_DATE.isoformat(),
             "build_day": today.isoformat(),
             **{f"rows.{name}": n for name, n in counts.items()},
         }
@@ -301,7 +293,7 @@ def ensure_database(
     directory
         Cache directory (default :func:`cache_dir`).
     today
-        Build day for the recent rows (default: today, UTC).
+        The build day every date is an offset from (default: today, UTC).
 
     Returns
     -------

@@ -1,26 +1,20 @@
-"""The days every generated date is computed from, shared by the row generators.
+"""The day every generated date is computed from, and the time-of-day strings, shared by the
+row generators.
 
-Most rows are dated from the fixed :data:`ANCHOR_DATE`, so their dates are the same in every
-build; one row in 20 (:func:`is_recent`) is dated from the build day, so SOQL date literals
-evaluated against the real clock always match data.
+Every date is an offset from the build day (today, UTC, unless a build asks for another), so
+the data always ends where the analyst's calendar is: ``LAST_N_DAYS:730`` charts two full years
+up to last month, ``NEXT_N_DAYS:30`` finds open deals, ``TODAY`` matches. A build one day later
+holds the same rows with every date one day later (only the values computed from dates, such as
+fiscal quarters, follow them).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import math
 
-__all__ = ["ANCHOR_DATE", "LAST_RECENT", "TIMES", "is_recent"]
+import numpy as np
 
-# Fixed day most dates are computed from, so they are the same in every build.
-ANCHOR_DATE = dt.date(2026, 6, 30)
-
-LAST_RECENT = 7  # position % 20 of the rows dated from the build day
-
-
-def is_recent(position: int) -> bool:
-    """True when the row at 0-based ``position`` of its table is dated from the build day."""
-    return position % 20 == LAST_RECENT
-
+__all__ = ["CLOSED_HISTORY_DAYS", "GROWTH_PER_YEAR", "TIMES", "days_back_growing"]
 
 # Every second of a day, as the time part of a datetime in Salesforce's storage format.
 TIMES = [
@@ -29,3 +23,16 @@ TIMES = [
     for m in range(60)
     for sec in range(60)
 ]
+
+CLOSED_HISTORY_DAYS = 3 * 365  # closed deals closed within the last three years
+GROWTH_PER_YEAR = 1.30  # each year closes 30% more deals than the one before
+
+
+def days_back_growing(u: np.ndarray, history: int = CLOSED_HISTORY_DAYS) -> np.ndarray:
+    """Whole days before the build day for uniform draws ``u`` in [0, 1), from a business that grows
+    by :data:`GROWTH_PER_YEAR`: the density falls as ``exp(-rate * days_back)`` over ``history``
+    days (inverse-CDF sampling), so counts per month rise smoothly towards today.
+    """
+    rate = math.log(GROWTH_PER_YEAR) / 365
+    back = -np.log1p(-u * (1 - math.exp(-rate * history))) / rate
+    return np.minimum(back.astype(np.int64), history - 1)

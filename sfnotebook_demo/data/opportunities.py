@@ -2,9 +2,11 @@
 1,000,000 rows; a row-at-a-time generator took over a minute for that).
 
 Values follow the same rules as the row-wise generators in :mod:`sfnotebook_demo.data.seed`:
-StageName decides Probability, ForecastCategoryName, IsClosed and IsWon; closed deals closed in
-the past, open ones close within the next year (a few are overdue); every nullable field has
-nulls.
+StageName decides Probability, ForecastCategoryName, IsClosed and IsWon. Closed deals closed
+within the last three years, more of them every month (a business growing 30% a year, see
+:func:`~sfnotebook_demo.data.dating.days_back_growing`), each created up to six months before it
+closed; open deals were created within the last nine months and close within the next year (a
+few are overdue). Every nullable field has nulls.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from sfnotebook_demo.data import schema as s
-from sfnotebook_demo.data.dating import LAST_RECENT
+from sfnotebook_demo.data.dating import days_back_growing
 from sfnotebook_demo.data.vocabulary import NEXT_STEPS, PRODUCTS, QUIRKY_TEXT
 from sfnotebook_demo.ids import make_id
 
@@ -26,12 +28,11 @@ __all__ = ["OpportunitySource", "opportunity_rows"]
 class OpportunitySource(Protocol):
     """What the columns are drawn from: a :class:`~sfnotebook_demo.data.seed.Seeder`.
 
-    Its seed, the anchor and build days (ordinals), the time-of-day strings, and the users and
-    accounts it generated before the opportunities.
+    Its seed, the build day (an ordinal), the time-of-day strings, and the users and accounts it
+    generated before the opportunities.
     """
 
     seed: int
-    anchor: int
     today: int
     times: list[str]
     user_ids: list[str]
@@ -77,10 +78,10 @@ def _chunk(
         return g.random(n)
 
     pos = np.arange(start, start + n)
-    base = np.where(pos % 20 == LAST_RECENT, seeder.today, seeder.anchor)
+    today = seeder.today
 
-    lo_day = int(base.min()) - 4 * 366
-    hi_day = int(base.max()) + 2 * 366
+    lo_day = today - 4 * 366
+    hi_day = today + 2 * 366
     days = [dt.date.fromordinal(o) for o in range(lo_day, hi_day)]
     day_text = [d.isoformat() for d in days]
     times = seeder.times
@@ -102,14 +103,22 @@ def _chunk(
     closed = np.array([info[2] for info in stage_info])[stage]
     won = np.array([info[3] for info in stage_info])[stage]
 
-    created = base - 1 - g.integers(0, 3 * 365, n)
-    modified = np.minimum(created + g.integers(0, 120, n), base - 1)
+    # Closed: closed on a day of the last three years (more of them each month), created up
+    # to six months before. Open: created within the last nine months; nine in ten close
+    # within the next year, the rest are overdue (a close date since creation, before today).
+    closed_on = today - 1 - days_back_growing(u())
+    open_created = today - 1 - g.integers(0, 270, n)
+    created = np.where(closed, closed_on - g.integers(0, 180, n), open_created)
+    overdue = np.maximum(today - 1 - g.integers(0, 60, n), open_created)
+    open_close = np.where(u() < 0.9, today + g.integers(0, 365, n), overdue)
+    close = np.where(closed, closed_on, open_close)
+    # Last touched after creation (closed deals: on or after closing), never after yesterday.
+    touched = np.where(closed, closed_on, created)
+    modified = np.minimum(touched + g.integers(0, 60, n), today - 1)
     created_at = stamp(created)
     modified_at = stamp(modified)
     # Same day: keep CreatedDate <= LastModifiedDate by reusing the modification stamp.
     created_at = [m if c > m else c for c, m in zip(created_at, modified_at, strict=True)]
-    open_close = np.where(u() < 0.9, base + g.integers(0, 365, n), base - 1 - g.integers(0, 60, n))
-    close = np.where(closed, np.minimum(created + g.integers(0, 180, n), base - 1), open_close)
     close_idx = (close - lo_day).tolist()
     year = [days[o].year for o in close_idx]
     quarter = [(days[o].month - 1) // 3 + 1 for o in close_idx]
@@ -150,14 +159,14 @@ def _chunk(
         "FiscalYear": year,
         "Fiscal": [f"{y} {q}" for y, q in zip(year, quarter, strict=True)],
         "LastActivityDate": _nullable(
-            day(np.minimum(created + g.integers(0, 200, n), base - 1)), u() >= 0.4
+            day(np.minimum(created + g.integers(0, 200, n), today - 1)), u() >= 0.4
         ),
         "Competitors__c": _pick(_COMPETITOR_SETS, competitor_mask, u() >= 0.55),
         "Follow_Up_Time__c": _pick(_FOLLOW_UPS, g.integers(0, len(_FOLLOW_UPS), n), u() >= 0.5),
         "Discount__c": _pick(_DISCOUNTS, g.integers(0, len(_DISCOUNTS), n), u() >= 0.4),
         "Seats__c": _nullable((1 + g.lognormal(3, 1.2, n).astype(int)).tolist(), u() >= 0.7),
         "Contract_Signed__c": (won & (u() < 0.8)).astype(int).tolist(),
-        "Next_Call__c": _nullable(stamp(base + g.integers(0, 30, n)), closed | (u() >= 0.3)),
+        "Next_Call__c": _nullable(stamp(today + g.integers(0, 30, n)), closed | (u() >= 0.3)),
         "IsDeleted": ((u() < 0.02) & (pos > 0)).astype(int).tolist(),
         "OwnerId": _pick(users, g.integers(0, len(users), n)),
         "CreatedDate": created_at,

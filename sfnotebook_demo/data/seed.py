@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from sfnotebook_demo.data import schema as s
-from sfnotebook_demo.data.dating import ANCHOR_DATE, TIMES, is_recent
+from sfnotebook_demo.data.dating import TIMES
 from sfnotebook_demo.data.opportunities import opportunity_rows
 from sfnotebook_demo.data.vocabulary import (
     CASE_SUBJECTS,
@@ -95,7 +95,6 @@ class Seeder:
     def __init__(self, *, seed: int, sizes: dict[str, int], today: dt.date) -> None:
         self.seed = seed
         self.sizes = sizes
-        self.anchor = ANCHOR_DATE.toordinal()
         self.today = today.toordinal()
         self._day_cache: dict[int, str] = {}
         self.times = TIMES
@@ -104,7 +103,7 @@ class Seeder:
         self.contact_ids = [make_id("003", i) for i in range(sizes["Contact"])]
         self.opportunity_ids: list[str] = []
         self.account_names: list[str] = []
-        self._taken_names: set[str] = set()
+        self._taken_stems: set[tuple[str, str]] = set()
         self.account_places: list[int] = []
         self.contact_accounts: list[str | None] = []
 
@@ -120,17 +119,14 @@ class Seeder:
             self._day_cache[ordinal] = text
         return text
 
-    def base(self, position: int) -> int:
-        return self.today if is_recent(position) else self.anchor
-
     def stamp(self, day: int, rng: random.Random) -> str:
         """A datetime on ``day`` at a random second, in Salesforce's storage format."""
         return self.day(day) + TIMES[int(rng.random() * 86400)]
 
-    def audit(self, rng: random.Random, base: int, days_back: int, position: int) -> dict[str, Any]:
+    def audit(self, rng: random.Random, days_back: int, position: int) -> dict[str, Any]:
         """IsDeleted, CreatedDate/ById, LastModifiedDate/ById, SystemModstamp."""
-        created = base - 1 - int(rng.random() * days_back)
-        modified = min(created + int(rng.random() * 120), base - 1)
+        created = self.today - 1 - int(rng.random() * days_back)
+        modified = min(created + int(rng.random() * 120), self.today - 1)
         users = self.user_ids
         created_by = users[int(rng.random() * len(users))]
         modified_stamp = self.stamp(modified, rng)
@@ -170,9 +166,9 @@ class Seeder:
         getter = itemgetter(*s.SCHEMA["Report"].columns)
         rng = self._rng("Report")
         for i, record in enumerate(report_records()):
-            row = self.audit(rng, self.anchor, 900, i)
+            row = self.audit(rng, 900, i)
             row["IsDeleted"] = 0
-            ran = self.anchor - 1 - int(rng.random() * 30)
+            ran = self.today - 1 - int(rng.random() * 30)
             # Some reports never ran or were never viewed: those dates stay null.
             row["LastRunDate"] = self.stamp(ran, rng) if i % 3 else None
             row["LastViewedDate"] = row["LastRunDate"] if i % 2 else None
@@ -186,7 +182,7 @@ class Seeder:
         rng = self._rng(name)
         made = PERMISSION_SETS if name == "PermissionSet" else self._assignments()
         for i, record in enumerate(made):
-            row = self.audit(rng, self.anchor, 900, i)
+            row = self.audit(rng, 900, i)
             row["IsDeleted"] = 0
             row.update(record)
             yield getter(row)
@@ -215,7 +211,7 @@ class Seeder:
         first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]
         last = LAST_NAMES[int(rng.random() * len(LAST_NAMES))]
         slug = _slug(f"{first}.{last}", keep=".") or f"user{i}"
-        row = self.audit(rng, self.anchor, 2000, i)
+        row = self.audit(rng, 2000, i)
         row["IsDeleted"] = 0  # users are deactivated, never deleted
         row.update(
             Id=self.user_ids[i],
@@ -260,31 +256,33 @@ class Seeder:
         return f"{word} {noun} {COMPANY_SUFFIXES[int(rng.random() * len(COMPANY_SUFFIXES))]}"
 
     def _unique_company(self, drawn: str, i: int) -> str:
-        """``drawn``, or the first free ``word noun [suffix]`` after it when another account has it.
+        """``drawn``, or another company (same legal suffix) when one has its ``word noun``.
 
-        Real orgs hold a few duplicate account names, not five "Acme Airlines" in a row: an
-        ordinary name drawn twice walks on, in a fixed order from a start set by ``i``, to a
-        combination no account has yet (46 x 23 x 11 combinations for about 5,000 accounts).
-        The random draws stay the same, so every other value of every row is unchanged. The
-        special names (CSV and quoting hazards) keep their duplicates: tests filter on them.
+        Real orgs hold a few duplicate account names, not five "Acme Airlines" in a row, nor one
+        company under many suffixes ("Acme Airlines AG", "... GmbH", "... plc"): an ordinary
+        name whose ``word noun`` is taken walks on, in a fixed order from a start set by ``i``,
+        to a ``word noun`` no account has yet (114 x 47 for about 5,000 accounts). The random
+        draws stay the same, so every other value of every row is unchanged. The special names
+        (CSV and quoting hazards) keep their duplicates: tests filter on them.
         """
-        if drawn not in self._taken_names or drawn in SPECIAL_COMPANIES:
-            self._taken_names.add(drawn)
+        if drawn in SPECIAL_COMPANIES:
             return drawn
-        words, nouns, tails = len(COMPANY_WORDS), len(COMPANY_NOUNS), len(COMPANY_SUFFIXES) + 1
-        combos = words * nouns * tails
-        for step in range(combos):
-            k = (i * 7919 + step) % combos
-            word, noun = COMPANY_WORDS[k % words], COMPANY_NOUNS[(k // words) % nouns]
-            tail = (k // (words * nouns)) % tails
-            name = f"{word} {noun}" + (f" {COMPANY_SUFFIXES[tail - 1]}" if tail else "")
-            if name not in self._taken_names:
-                self._taken_names.add(name)
-                return name
+        word, noun, *suffix = drawn.split(" ", 2)
+        tail = f" {suffix[0]}" if suffix else ""
+        if (word, noun) not in self._taken_stems:
+            self._taken_stems.add((word, noun))
+            return drawn
+        words, nouns = len(COMPANY_WORDS), len(COMPANY_NOUNS)
+        for step in range(words * nouns):
+            k = (i * 7919 + step) % (words * nouns)
+            stem = COMPANY_WORDS[k % words], COMPANY_NOUNS[k // words]
+            if stem not in self._taken_stems:
+                self._taken_stems.add(stem)
+                return f"{stem[0]} {stem[1]}{tail}"
         return drawn  # more accounts than combinations: a duplicate, as real orgs have
 
     def _account(self, rng: random.Random, i: int) -> dict[str, Any]:
-        base = self.base(i)
+        today = self.today
         name = self._unique_company(self._company(rng), i)
         p = int(rng.random() * len(PLACES))
         city, state, country, postal, lat, lon = PLACES[p]
@@ -295,7 +293,7 @@ class Seeder:
         geocoded = has_address and rng.random() < 0.7
         type_ = s.ACCOUNT_TYPES[int(rng.random() * len(s.ACCOUNT_TYPES))]
         public = rng.random() < 0.2
-        row = self.audit(rng, base, 3 * 365, i)
+        row = self.audit(rng, 3 * 365, i)
         customer = type_.startswith("Customer")
         row.update(
             Id=self.account_ids[i],
@@ -338,7 +336,7 @@ class Seeder:
             if rng.random() < 0.4
             else None,
             Rating=s.RATINGS[int(rng.random() * 3)] if rng.random() < 0.7 else None,
-            LastActivityDate=self.day(base - 1 - int(rng.random() * 200))
+            LastActivityDate=self.day(today - 1 - int(rng.random() * 200))
             if rng.random() < 0.6
             else None,
             Tier__c=s.TIERS[int(rng.random() * 4)] if rng.random() < 0.75 else None,
@@ -353,7 +351,7 @@ class Seeder:
         return row
 
     def _contact(self, rng: random.Random, i: int) -> dict[str, Any]:
-        base = self.base(i)
+        today = self.today
         n_acc = len(self.account_ids)
         a = int(rng.random() * n_acc)
         account = self.account_ids[a] if rng.random() < 0.97 else None
@@ -364,7 +362,7 @@ class Seeder:
             self.account_places[a] if account and rng.random() < 0.8 else int(rng.random() * 18)
         ]
         slug = _slug(f"{first or ''}.{last}", keep=".").strip(".") or "contact"
-        row = self.audit(rng, base, 3 * 365, i)
+        row = self.audit(rng, 3 * 365, i)
         has_mail = rng.random() < 0.7
         geocoded = has_mail and rng.random() < 0.3
         row.update(
@@ -395,7 +393,7 @@ class Seeder:
             Title=TITLES[int(rng.random() * len(TITLES))] if rng.random() < 0.85 else None,
             Department=s.DEPARTMENTS[int(rng.random() * 6)] if rng.random() < 0.6 else None,
             LeadSource=s.LEAD_SOURCES[int(rng.random() * 10)] if rng.random() < 0.7 else None,
-            Birthdate=self.day(self.anchor - 365 * 22 - int(rng.random() * 365 * 40))
+            Birthdate=self.day(self.today - 365 * 22 - int(rng.random() * 365 * 40))
             if rng.random() < 0.35
             else None,
             # Report to an earlier contact, ideally of the same account.
@@ -407,7 +405,7 @@ class Seeder:
             Description=QUIRKY_TEXT[int(rng.random() * len(QUIRKY_TEXT))]
             if rng.random() < 0.15
             else None,
-            LastActivityDate=self.day(base - 1 - int(rng.random() * 300))
+            LastActivityDate=self.day(today - 1 - int(rng.random() * 300))
             if rng.random() < 0.5
             else None,
             Languages__c=LANGUAGES[int(rng.random() * len(LANGUAGES))]
@@ -420,13 +418,13 @@ class Seeder:
         return row
 
     def _case(self, rng: random.Random, i: int) -> dict[str, Any]:
-        base = self.base(i)
+        today = self.today
         r = rng.random
         c = int(r() * len(self.contact_ids))
         contact = self.contact_ids[c] if r() < 0.9 else None
         account = self.contact_accounts[c] if contact else None
         status = s.CASE_STATUSES[bisect((25, 45, 55, 100), r() * 100)]
-        row = self.audit(rng, base, 2 * 365, i)
+        row = self.audit(rng, 2 * 365, i)
         origin = s.CASE_ORIGINS[int(r() * 3)] if r() < 0.95 else None
         web = origin == "Web"
         closed = status == "Closed"
@@ -449,7 +447,7 @@ class Seeder:
             Priority=s.CASE_PRIORITIES[int(r() * 3)],
             Description=QUIRKY_TEXT[int(r() * len(QUIRKY_TEXT))] if r() < 0.5 else None,
             IsClosed=1 if closed else 0,
-            ClosedDate=self.stamp(min(row["_created"] + int(r() * 30), base - 1), rng)
+            ClosedDate=self.stamp(min(row["_created"] + int(r() * 30), today - 1), rng)
             if closed
             else None,
             IsEscalated=1 if status == "Escalated" or r() < 0.03 else 0,
@@ -459,7 +457,7 @@ class Seeder:
         return row
 
     def _task(self, rng: random.Random, i: int) -> dict[str, Any]:
-        base = self.base(i)
+        today = self.today
         r = rng.random
         n_opp = self.sizes["Opportunity"]
         w = r()
@@ -473,7 +471,7 @@ class Seeder:
         status = s.TASK_STATUSES[int(r() * 5)]
         priority = s.TASK_PRIORITIES[bisect((15, 85, 100), r() * 100)]
         type_ = s.TASK_TYPES[int(r() * 4)] if r() < 0.8 else None
-        row = self.audit(rng, base, 2 * 365, i)
+        row = self.audit(rng, 2 * 365, i)
         closed = status == "Completed"
         activity = row["_created"] + int(r() * 60)
         row.update(
@@ -491,6 +489,6 @@ class Seeder:
             IsClosed=1 if closed else 0,
             CallDurationInSeconds=int(r() * 3600) if type_ == "Call" and r() < 0.8 else None,
             TaskSubtype="Call" if type_ == "Call" else ("Email" if type_ == "Email" else "Task"),
-            CompletedDateTime=self.stamp(min(activity, base - 1), rng) if closed else None,
+            CompletedDateTime=self.stamp(min(activity, today - 1), rng) if closed else None,
         )
         return row

@@ -45,11 +45,23 @@ COMPANY_WORDS = (
     "Nova", "Oak", "Orion", "Pacific", "Pioneer", "Quantum", "Redwood", "River", "Silver",
     "Sterling", "Stone", "Sun", "Titan", "Union", "United", "Vertex", "Vista", "West", "Zenith",
     "Nordic", "Alpine", "Coastal", "Prairie", "Crescent", "Beacon", "Atlas", "Lumen",
+    "Amber", "Anchor", "Arrow", "Aspen", "Aurora", "Bay", "Birch", "Bluebird", "Boulder",
+    "Bridge", "Canyon", "Cardinal", "Cascade", "Centric", "Clear", "Cobalt", "Compass", "Copper",
+    "Cypress", "Dawn", "Echo", "Elm", "Ember", "Fairway", "Fern", "Firefly", "Fjord", "Forge",
+    "Frontier", "Gateway", "Glacier", "Golden", "Harvest", "Hawk", "Heritage", "Highland",
+    "Hudson", "Indigo", "Island", "Juniper", "Lakeside", "Lantern", "Laurel", "Magnolia",
+    "Marble", "Mesa", "Monarch", "Northstar", "Oasis", "Onyx", "Osprey", "Pegasus", "Pinnacle",
+    "Polar", "Raven", "Ridge", "Sable", "Sage", "Sequoia", "Sierra", "Spruce", "Tidewater",
+    "Timber", "Trident", "Tundra", "Valley", "Willow", "Windmill",
 )  # fmt: skip
 COMPANY_NOUNS = (
     "Systems", "Logistics", "Foods", "Energy", "Health", "Labs", "Networks", "Partners",
     "Manufacturing", "Media", "Capital", "Consulting", "Dynamics", "Industries", "Solutions",
     "Telecom", "Motors", "Pharma", "Retail", "Analytics", "Robotics", "Textiles", "Airlines",
+    "Biotech", "Brewing", "Construction", "Design", "Electric", "Engineering", "Farms",
+    "Freight", "Hospitality", "Insurance", "Instruments", "Marine", "Materials", "Medical",
+    "Mining", "Outfitters", "Packaging", "Power", "Software", "Studios", "Supply", "Travel",
+    "Water", "Wireless",
 )  # fmt: skip
 COMPANY_SUFFIXES = ("Inc.", "LLC", "Ltd", "Corp.", "GmbH", "S.A.", "AG", "plc", "Co.", "Group")
 SPECIAL_COMPANIES = (

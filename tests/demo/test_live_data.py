@@ -5,22 +5,26 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import math
 import re
 import sqlite3
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sfnotebook_demo.data import database as data
+from sfnotebook_demo.data import vocabulary
 from sfnotebook_demo.data.schema import SCHEMA, STAGES, get_sobject
 from sfnotebook_demo.ids import case_safe_suffix
 from sfnotebook_demo.reports.defs import FOLDERS, REPORTS
 
 SMALL = {"opportunities": 3000, "accounts": 300, "contacts": 900, "users": 12, "cases": 200,
          "tasks": 600}  # fmt: skip
-TODAY = dt.date(2030, 3, 15)  # a build day far from the anchor, to tell the two apart
+TODAY = dt.date(2030, 3, 15)  # a build day far from the real one, to tell the two apart
 
 FORMATS = {
     "date": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
@@ -56,7 +60,6 @@ def test_sizes(small: data.Database) -> None:
                       "PermissionSetAssignment": 13}  # fmt: skip
     meta = small.meta()
     assert meta["build_day"] == "2030-03-15"
-    assert meta["anchor_date"] == data.ANCHOR_DATE.isoformat()
     assert meta["rows.Opportunity"] == "3000"
 
 
@@ -87,18 +90,68 @@ def test_other_seed_other_data(small: data.Database, tmp_path: Path) -> None:
     assert dump(other)["Opportunity"] != dump(small)["Opportunity"]
 
 
-def test_only_recent_rows_follow_the_build_day(small: data.Database, tmp_path: Path) -> None:
+def _shifted(value: object, days: int) -> object:
+    """A date or datetime text ``days`` later; anything else unchanged."""
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}(T|$)", value):
+        moved = dt.date.fromisoformat(value[:10]) + dt.timedelta(days=days)
+        return moved.isoformat() + value[10:]
+    return value
+
+
+def test_a_later_build_day_moves_every_date_and_nothing_else(
+    small: data.Database, tmp_path: Path
+) -> None:
     later = data.Database(
         data.ensure_database(directory=tmp_path, today=TODAY + dt.timedelta(days=3), **SMALL)
     )
-    cols = SCHEMA["Opportunity"].columns
-    close = cols.index("CloseDate")
-    before, after = dump(small)["Opportunity"], dump(later)["Opportunity"]
-    for i, (a, b) in enumerate(zip(before, after, strict=True)):
-        if data.is_recent(i):
-            assert a[close] != b[close] or a[cols.index("IsClosed")]
-        else:
-            assert a == b
+    before, after = dump(small), dump(later)
+    # Computed from CloseDate: they follow it across a quarter's or a year's end.
+    derived = {"Opportunity": {"FiscalQuarter", "FiscalYear", "Fiscal"}}
+    for name, rows in before.items():
+        cols = SCHEMA[name].columns
+        keep = [k for k, c in enumerate(cols) if c not in derived.get(name, set())]
+        for a, b in zip(rows, after[name], strict=True):
+            assert [_shifted(a[k], 3) for k in keep] == [b[k] for k in keep], name
+
+
+def _won_per_month(db: data.Database, today: dt.date) -> list[int]:
+    """Closed Won deals per calendar month over the 24 full months before ``today``'s month."""
+    counts = dict(
+        db.connect().execute(
+            "SELECT substr(CloseDate, 1, 7), COUNT(*) FROM Opportunity "
+            "WHERE IsWon = 1 AND IsDeleted = 0 GROUP BY 1"
+        )
+    )
+    months, year, month = [], today.year, today.month
+    for _ in range(24):
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        months.append(f"{year}-{month:02d}")
+    return [counts.get(m, 0) for m in reversed(months)]
+
+
+def test_won_deals_grow_smoothly_to_last_month(full: data.Database) -> None:
+    """A won-per-month chart neither spikes nor collapses (issue 14): counts follow a 30%-a-year
+    growth to the month before the build day, every month close to the trend line."""
+    today = dt.date.fromisoformat(full.meta()["build_day"])
+    counts = _won_per_month(full, today)
+    assert sum(counts[12:]) > 1.15 * sum(counts[:12])
+    # The least-squares growth line through the log counts: about 30% a year, and every month
+    # within 15% of it (Poisson noise on 250-500 deals a month, and 28- to 31-day months).
+    slope, intercept = np.polyfit(np.arange(24), np.log(counts), 1)
+    assert 1.15 < math.exp(12 * slope) < 1.5, counts
+    trend = np.exp(intercept + slope * np.arange(24))
+    assert np.all(np.abs(np.array(counts) - trend) <= 0.15 * trend), counts
+
+
+def test_no_day_holds_a_pile_of_closed_deals(full: data.Database) -> None:
+    """Closing dates are spread: no single day carries a cut-off's pile-up."""
+    conn = full.connect()
+    (closed,) = conn.execute("SELECT COUNT(*) FROM Opportunity WHERE IsClosed = 1").fetchone()
+    (busiest,) = conn.execute(
+        "SELECT MAX(n) FROM (SELECT COUNT(*) n FROM Opportunity WHERE IsClosed = 1 "
+        "GROUP BY CloseDate)"
+    ).fetchone()
+    assert busiest < 0.003 * closed
 
 
 def test_cache_is_reused_and_atomic(small: data.Database) -> None:
@@ -222,9 +275,10 @@ def test_dates_are_plausible(full: data.Database) -> None:
     ).fetchone()[0]
     assert bad == 0
     low, high = conn.execute("SELECT MIN(CloseDate), MAX(CloseDate) FROM Opportunity").fetchone()
-    anchor = data.ANCHOR_DATE
-    assert low < (anchor - dt.timedelta(days=2 * 365)).isoformat()
-    assert high > (anchor + dt.timedelta(days=300)).isoformat()
+    today = dt.date.fromisoformat(full.meta()["build_day"])
+    assert low < (today - dt.timedelta(days=2 * 365)).isoformat()
+    assert high > (today + dt.timedelta(days=300)).isoformat()
+    assert low >= (today - dt.timedelta(days=4 * 366)).isoformat()
 
 
 def test_recent_rows_sit_around_today(full: data.Database) -> None:
@@ -348,3 +402,13 @@ def test_the_report_object_holds_the_report_definitions(full: data.Database) -> 
         (r.id, r.name, r.developer_name, r.folder, r.format.capitalize(), folder_ids[r.folder])
         for r in sorted(REPORTS.values(), key=lambda r: r.id)
     ]
+
+
+def test_account_names_are_varied(full: data.Database) -> None:
+    """Names read like an org's (issue 14): all but the deliberate hazards unique, and no
+    company repeated under many legal suffixes ("Acme Airlines AG", "... GmbH", "... plc")."""
+    names = [r[0] for r in full.connect().execute("SELECT Name FROM Account")]
+    ordinary = [n for n in names if n not in vocabulary.SPECIAL_COMPANIES]
+    assert len(set(ordinary)) == len(ordinary)
+    stems = collections.Counter(" ".join(n.split()[:2]) for n in ordinary)
+    assert max(stems.values()) <= 3, stems.most_common(3)

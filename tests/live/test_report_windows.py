@@ -71,7 +71,32 @@ def test_windows_give_the_sequential_frame(
         assert windowed.paged_on == "CREATED_DATE"
         assert (500 - sync_left, 1200 - async_left) == (1, windowed.runs - 1)
         assert windowed.runs <= 1 + _windows.runs_bound(n)
-        assert windowed.runs <= math.ceil(n / 2000) + 2  # the demo's evenly spread dates
+        # The month-count probe spreads the windows as the rows are (the demo's grow 30% a
+        # year): within a run or two of the fewest runs the rows take.
+        assert windowed.runs <= math.ceil(n / 2000) + 4
+
+
+def test_month_groups_refused_split_on_the_highest_rows(
+    conn: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An org that refuses the month-count probe (a 400, as for a grouping it does not take):
+    the windows split on the highest rows instead, with the same frame."""
+    rid = _report_id(conn)
+    expected = _sequential(monkeypatch, conn, rid)
+    original = Runner.run_async
+    refused: list[int] = []
+
+    def no_groups(self: Runner, metadata: Any) -> dict[str, Any]:
+        if metadata.get("reportFormat") == "SUMMARY":
+            refused.append(1)
+            raise sfnotebook.errors.SfNotebookError("The grouping isn't valid.", status=400)
+        return original(self, metadata)
+
+    monkeypatch.setattr(Runner, "run_async", no_groups)
+    res = conn.report(rid, progress=False)
+    assert refused == [1]
+    assert res.paged_on == "CREATED_DATE" and res.runs <= 1 + _windows.runs_bound(len(res))
+    pd.testing.assert_frame_equal(res.details, expected.details)
 
 
 def test_too_few_async_runs_for_the_windows_page_sequentially(
@@ -125,7 +150,8 @@ def test_a_mismatch_without_runs_left_for_the_fallback_raises_typed(
 
     def short_total(self: Runner, metadata: Any) -> dict[str, Any]:
         payload = original(self, metadata)
-        if not metadata.get("reportFilters"):  # the lowest rows and the probe: one row fewer
+        lowest = metadata.get("reportFormat") != "SUMMARY"  # not the month-count probe
+        if lowest and not metadata.get("reportFilters"):  # the lowest rows: one row fewer
             payload["factMap"]["T!T"].rows.pop(0)
         return payload
 
