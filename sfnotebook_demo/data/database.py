@@ -2,7 +2,9 @@
 
 One table per object (named by its API name), one column per stored field (see
 :mod:`sfnotebook_demo.data.schema` for the storage of each field type). A ``_meta`` table holds
-``key``/``value`` text pairs: ``schema_version``, ``seed``, ``build_day`` and the row counts.
+``key``/``value`` text pairs: ``schema_version``, ``seed``, ``build_day``, ``legacy_import_day``
+(the one day a share of the Closed Lost deals were imported, closed that day) and the row
+counts.
 
 Dates
 -----
@@ -228,6 +230,9 @@ def build_database(
             "schema_version": SCHEMA_VERSION,
             "seed": seed,
             "build_day": today.isoformat(),
+            "legacy_import_day": dt.date.fromordinal(
+                dating.legacy_import_day(today.toordinal())
+            ).isoformat(),
             **{f"rows.{name}": n for name, n in counts.items()},
         }
         conn.executemany("INSERT INTO _meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])

@@ -6,7 +6,9 @@ StageName decides Probability, ForecastCategoryName, IsClosed and IsWon. Closed 
 within the last three years, more of them every month (a business growing 30% a year, see
 :func:`~sfnotebook_demo.data.dating.days_back_growing`), each created up to six months before it
 closed; open deals were created within the last nine months and close within the next year (a
-few are overdue). Every nullable field has nulls.
+few are overdue). A share of the Closed Lost deals came in one legacy import, closed on
+:func:`~sfnotebook_demo.data.dating.legacy_import_day` (before every other close date) and
+created up to six months before it. Every nullable field has nulls.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from sfnotebook_demo.data import schema as s
-from sfnotebook_demo.data.dating import days_back_growing
+from sfnotebook_demo.data.dating import (
+    LEGACY_SHARE,
+    SALES_CYCLE_DAYS,
+    days_back_growing,
+    legacy_import_day,
+)
 from sfnotebook_demo.data.vocabulary import NEXT_STEPS, PRODUCTS, QUIRKY_TEXT
 from sfnotebook_demo.ids import make_id
 
@@ -80,7 +87,7 @@ def _chunk(
     pos = np.arange(start, start + n)
     today = seeder.today
 
-    lo_day = today - 4 * 366
+    lo_day = legacy_import_day(today) - 366
     hi_day = today + 2 * 366
     days = [dt.date.fromordinal(o) for o in range(lo_day, hi_day)]
     day_text = [d.isoformat() for d in days]
@@ -106,9 +113,14 @@ def _chunk(
     # Closed: closed on a day of the last three years (more of them each month), created up
     # to six months before. Open: created within the last nine months; nine in ten close
     # within the next year, the rest are overdue (a close date since creation, before today).
-    closed_on = today - 1 - days_back_growing(u())
+    # Legacy: an older CRM's deals, imported closed lost on one day (their creation dates kept,
+    # as a migration with Salesforce's "Set Audit Fields upon Record Creation" keeps them).
+    lost = np.array([name == "Closed Lost" for name in stages])[stage]
+    legacy = lost & (u() < LEGACY_SHARE)
+    imported = legacy_import_day(today)
+    closed_on = np.where(legacy, imported, today - 1 - days_back_growing(u()))
     open_created = today - 1 - g.integers(0, 270, n)
-    created = np.where(closed, closed_on - g.integers(0, 180, n), open_created)
+    created = np.where(closed, closed_on - g.integers(0, SALES_CYCLE_DAYS, n), open_created)
     overdue = np.maximum(today - 1 - g.integers(0, 60, n), open_created)
     open_close = np.where(u() < 0.9, today + g.integers(0, 365, n), overdue)
     close = np.where(closed, closed_on, open_close)

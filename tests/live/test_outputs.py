@@ -7,6 +7,7 @@ aggregates, and extract (its frame and its Parquet folder against the Arrow outp
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,8 @@ def test_query_iter_and_count_in_every_output(org: sfnotebook.Connection) -> Non
 def test_report_details_and_aggregates_in_every_output(org: sfnotebook.Connection) -> None:
     catalog = org.reports()
     summary = catalog[catalog["format"] == "SUMMARY"]["id"].iloc[0]
-    month = [("CLOSE_DATE", "greaterOrEqual", "2025-03-01"), ("CLOSE_DATE", "lessOrEqual", "2025-03-31")]  # fmt: skip
+    year = dt.datetime.now(dt.timezone.utc).year - 1  # the demo's dates end today: a full year
+    month = [("CLOSE_DATE", "greaterOrEqual", f"{year}-03-01"), ("CLOSE_DATE", "lessOrEqual", f"{year}-03-31")]  # fmt: skip
     results = [org.report(summary, filters=month, progress=False, output=o) for o in OUTPUTS]
     assert len(results[0].details) > 0
     assert_same(*(r.details for r in results))
