@@ -142,7 +142,8 @@ class ApiSession(requests.Session):
     :class:`BearerAuth` unless ``used`` is no longer the current token (another thread renewed
     it), and says whether it exchanged. ``renewals`` counts finished exchange attempts (the
     owner increments it), so a request in flight while an exchange failed can share that
-    failure instead of trying again.
+    failure instead of trying again. :attr:`sending` is set as the first request goes out
+    (:mod:`sfnotebook._warm` waits for it).
     """
 
     def __init__(self, *, policy: RetryPolicy | None = None) -> None:
@@ -160,6 +161,10 @@ class ApiSession(requests.Session):
         self.stats = {"requests": 0, "retries": 0, "reexchanges": 0, "faults": 0}
         self.api_usage: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        # Set as the first request goes out (and by the time a failed one returns): the
+        # background import of pandas and pyarrow waits for it (sfnotebook._warm), so the
+        # import overlaps the first network wait instead of delaying the first request.
+        self.sending = threading.Event()
 
     def _count(self, key: str) -> None:
         with self._lock:
@@ -174,6 +179,21 @@ class ApiSession(requests.Session):
         reauth: bool = True,
         **kwargs: Any,
     ) -> requests.Response:
+        try:
+            return self._request(method, url, *args, idempotent=idempotent, reauth=reauth, **kwargs)
+        finally:
+            self.sending.set()  # also when it failed before anything went out: waiters go on
+
+    def _request(
+        self,
+        method: str,
+        url: str | bytes,
+        *args: Any,
+        idempotent: bool | None,
+        reauth: bool,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """:meth:`request`'s policy: renewals, retries, the body read in large pieces."""
         # reauth=False: a 401 INVALID_SESSION_ID is the caller's to handle (a query cursor may
         # belong to the session that opened it; see sfnotebook.soql._pages and :meth:`renew`).
         url = url.decode() if isinstance(url, bytes) else url
@@ -197,6 +217,7 @@ class ApiSession(requests.Session):
         while True:
             self._count("requests")
             epoch = self.renewals
+            self.sending.set()
             try:
                 resp = super().request(method, url, *args, **kwargs)
                 if not streamed:

@@ -17,6 +17,7 @@ import orjson
 import requests
 
 from sfnotebook import _default_connection as _defaults
+from sfnotebook import _warm
 from sfnotebook._answers import (
     decode_describe,
     decode_identity,
@@ -306,8 +307,14 @@ class Connection:
         with it (a second round trip, never a wrong answer). The identity is fetched on first
         use (:attr:`identity`). The token's error wins over the versions' when both fail, as
         when they were asked one after the other, and no request outlives ``open()``.
+
+        Once the first of the two requests has gone out, a daemon thread imports pandas,
+        pyarrow and the SOQL converters (:mod:`sfnotebook._warm`, once per process), so the
+        first query converts at once: about 0.3 s of CPU while this waits on the network, paid
+        by every process that connects, also one that never queries.
         """
         self.closed = False
+        _warm.start(self.session.sending)
         domain = self.settings.domain_url
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfnotebook-versions") as pool:
             early = pool.submit(self._offered_versions, domain)

@@ -2,7 +2,8 @@
 
 :func:`run` is :func:`_run_once` started again from page 1 when its cursor is lost with its
 session (``_pages``). :func:`_run_once` sends page 1 and the root describe together, imports
-pandas and pyarrow while they are out (:func:`_load_frames`), loads every other describe at
+pandas and pyarrow while they are out (:func:`_load_frames`; most often ``connect()`` already
+began that on a thread, :mod:`sfnotebook._warm`), loads every other describe at
 once (``_plan``), then converts each page while the next ones download (``_pages``, several at
 once by locator offset: ``_parallel``), completing child subqueries before the next parent
 page. ``sfnotebook.soql`` holds the verbs and their settings.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from sfnotebook import _soql_parse as sp
+from sfnotebook import _warm
 from sfnotebook._api import Dtypes, OrgApi
 from sfnotebook._progress import Enabled, Tally, progress_bar
 from sfnotebook.errors import (
@@ -160,6 +162,7 @@ def early_output(output: _output.Output | None, conn: OrgApi, dtypes: Dtypes | N
     default = getattr(conn, "output", None) or "pandas"
     if output is None and not dtypes and default in ("pandas", "arrow"):
         return str(default)
+    _warm.finish()  # _output is among the warm-up's imports: not used while it is halfway
     from sfnotebook import _output
 
     resolved = _output.resolve(output, conn)
@@ -170,7 +173,10 @@ def early_output(output: _output.Output | None, conn: OrgApi, dtypes: Dtypes | N
 def _load_frames(output: str) -> tuple[Any, Any]:
     """Import what converting pages needs (pyarrow; pandas for ``output="pandas"``), on a
     worker once page 1 and the root describe are sent: the import runs while they (and the
-    describes after them) are in flight."""
+    describes after them) are in flight. Most often ``connect()`` began these imports on a
+    thread of its own (:mod:`sfnotebook._warm`): they are waited for first, so nothing here uses
+    a module that thread is halfway through (its failure is this import's to raise)."""
+    _warm.finish()
     from sfnotebook.soql._frames import FrameBuilder, Layout
 
     if output == "pandas":
