@@ -11,11 +11,13 @@ silently.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import msgspec
+from msgspec.structs import astuple
 
 from sfnotebook import dtypes as _dt
 
@@ -28,6 +30,25 @@ decode_error_types = (msgspec.ValidationError, msgspec.DecodeError)
 class _Attributes(msgspec.Struct):
     type: str | None = None
     url: str | None = None
+
+
+class _Level:
+    """One struct type of a layout, as :meth:`RecordCodec.extract` takes it apart: the field
+    positions that are columns (``leaves``) or parents (``subs``), and the empty struct a null
+    parent stands in as."""
+
+    __slots__ = ("empty", "leaves", "nullable", "subs", "type", "width")
+
+    def __init__(self, struct_type: Any, *, nullable: bool) -> None:
+        self.type = struct_type
+        self.width = len(struct_type.__struct_fields__)
+        self.nullable = nullable
+        self.empty = struct_type() if nullable else None  # every field has a default
+        self.leaves: list[tuple[str, int]] = []
+        self.subs: list[tuple[int, _Level]] = []
+
+    def index(self, attr: str) -> int:
+        return int(self.type.__struct_fields__.index(attr))
 
 
 def _leaf(sf_type: str | None) -> Any:
@@ -61,8 +82,8 @@ class RecordCodec:
             node = tree
             for segment in column.split("."):
                 node = node.setdefault(segment, {})
-        self._getters: dict[str, Callable[[Any], Any]] = {}
         self._paths: dict[str, tuple[str, ...]] = {}
+        self._nested: dict[tuple[str, ...], Any] = {}  # attribute path -> its struct type
         self.child_attr: dict[str, str] = {}
         self._attributes: str | None = None
         self.record_type = self._struct(tree, "", types, compound, top=True)
@@ -78,6 +99,7 @@ class RecordCodec:
         )
         self.page_type = page
         self.decoder = msgspec.json.Decoder(page)
+        self._top = self._levels()
 
     def _name(self) -> str:
         self._count += 1
@@ -110,10 +132,13 @@ class RecordCodec:
             )
             if key == "attributes" and sub:
                 typ: Any = _Attributes | None
+                self._nested[self._paths[path]] = _Attributes
                 for part in sub:
                     self._paths[f"{path}.{part}"] = (*self._paths[path], part)
             elif sub:
-                typ = self._struct(sub, f"{path}.", types, compound) | None
+                nested = self._struct(sub, f"{path}.", types, compound)
+                self._nested[self._paths[path]] = nested
+                typ = nested | None
             else:
                 typ = _leaf(types.get(path))
             fields.append((attr, typ, None))
@@ -141,27 +166,58 @@ class RecordCodec:
             gc=False,  # no cycles are possible: skipping GC tracking makes decoding cheaper
         )
 
+    def _levels(self) -> _Level:
+        """The extraction plan: per struct type, which field positions are columns or parents."""
+        top = _Level(self.record_type, nullable=False)
+        for column in self.columns:
+            attrs = self._paths[column]
+            level = top
+            for depth in range(1, len(attrs)):
+                index = level.index(attrs[depth - 1])
+                sub = next((s for i, s in level.subs if i == index), None)
+                if sub is None:
+                    sub = _Level(self._nested[attrs[:depth]], nullable=True)
+                    level.subs.append((index, sub))
+                level = sub
+            level.leaves.append((column, level.index(attrs[-1])))
+        return top
+
     def decode(self, raw: bytes) -> Any:
         """Decode one page (or a child page: same shape)."""
         return self.decoder.decode(raw)
 
-    def extract(self, records: list[Any]) -> dict[str, list[Any]]:
-        """``{column: values}`` for one page of decoded records, one pass per struct level."""
-        cache: dict[tuple[str, ...], list[Any]] = {(): records}
-        out: dict[str, list[Any]] = {}
-        for column in self.columns:
-            path = self._paths[column]
-            for depth in range(1, len(path) + 1):
-                key = path[:depth]
-                if key not in cache:
-                    rows = cache[path[: depth - 1]]
-                    get = operator.attrgetter(key[-1])
-                    if depth == 1 or None not in rows:
-                        cache[key] = list(map(get, rows))
-                    else:
-                        cache[key] = [None if r is None else get(r) for r in rows]
-            out[column] = cache[path]
+    def extract(self, records: Sequence[Any]) -> dict[str, Sequence[Any]]:
+        """``{column: values}`` for one page of decoded records, one pass per struct level.
+
+        A level of several fields is taken apart whole: ``zip(*map(astuple, rows))`` turns its
+        structs into one tuple of values per field in C, about half the work of one
+        ``attrgetter`` pass per field (a level of one field takes that one pass: no tuples).
+        A null parent stands in as an empty struct of its type (every field None), so its
+        columns read null there. The tuples made are GC-tracked: the caller pauses the cyclic
+        collector meanwhile (:meth:`sfnotebook.soql._frames.FrameBuilder.add`).
+        """
+        out: dict[str, Sequence[Any]] = {}
+        self._level(self._top, records, out)
         return out
+
+    def _level(self, level: _Level, rows: Sequence[Any], out: dict[str, Sequence[Any]]) -> None:
+        fields: list[Sequence[Any]]
+        nulls = level.nullable and None in rows
+        if level.width == 1:
+            name = level.type.__struct_fields__[0]
+            if nulls:  # getattr(None, name, None) is None, in C
+                fields = [list(map(getattr, rows, repeat(name), repeat(None)))]
+            else:
+                fields = [list(map(attrgetter(name), rows))]
+        else:
+            if nulls:
+                empty = level.empty
+                rows = [empty if row is None else row for row in rows]
+            fields = list(zip(*map(astuple, rows), strict=True)) if rows else [()] * level.width
+        for column, index in level.leaves:
+            out[column] = fields[index]
+        for index, sub in level.subs:
+            self._level(sub, fields[index], out)
 
     def child_result(self, record: Any, relationship: str) -> Any:
         """The decoded child result of ``relationship`` on one record (or None)."""

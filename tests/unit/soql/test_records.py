@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import sfnotebook
@@ -297,6 +298,68 @@ def test_typed_decoding_matches_the_dict_path() -> None:
     plain = FrameBuilder(PAGE_LAYOUT)
     plain.add(records)
     pd.testing.assert_frame_equal(typed.result(), plain.result())
+
+
+WIDE_LAYOUT = Layout(
+    ("Id", "Account.Name", "Account.Industry", "Account.Owner.Name", "Account.Owner.IsActive",
+     "Owner.Name", "Account.attributes.type"),
+    {"Id": "id", "Account.Name": "string", "Account.Industry": "picklist",
+     "Account.Owner.Name": "string", "Account.Owner.IsActive": "boolean", "Owner.Name": "string",
+     "Account.attributes.type": "string"},
+    {},
+    "Opportunity",
+)  # fmt: skip
+
+
+def wide(n: int, acct: bool, acct_owner: bool, owner: bool) -> dict[str, Any]:
+    user = {"attributes": attrs("User", "005A"), "Name": f"U{n}", "IsActive": n % 2 == 0}
+    return {
+        "attributes": attrs("Opportunity", f"006{n}"), "Id": f"006{n}",
+        "Account": {"attributes": attrs("Account", "001A"), "Name": f"A{n}",
+                    "Industry": None if n % 5 == 0 else "Energy",
+                    "Owner": user if acct_owner else None} if acct else None,
+        "Owner": {"attributes": attrs("User", "005B"), "Name": f"O{n}"} if owner else None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "nulls",
+    [
+        pytest.param(lambda n: (True, True, True), id="no-null-parent"),
+        pytest.param(lambda n: (False, False, False), id="every-parent-null"),
+        pytest.param(lambda n: (n % 3 > 0, n % 2 == 0, n % 4 > 0), id="mixed"),
+        pytest.param(lambda n: (True, n > 0, n > 0), id="first-row-only-null"),
+    ],
+)
+def test_typed_columns_of_every_parent_level_match_the_dict_path(nulls: Any) -> None:
+    """Levels of one field (Owner) and of several (Account, Account.Owner), null or not."""
+    records = [wide(n, *nulls(n)) for n in range(12)]
+    typed = FrameBuilder(WIDE_LAYOUT)
+    page = typed.decode(page_bytes(records, indent=None))
+    assert not isinstance(page.records[0], dict)
+    typed.add(page.records)
+    plain = FrameBuilder(WIDE_LAYOUT)
+    plain.add(records)
+    pd.testing.assert_frame_equal(typed.result(), plain.result())
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_add_leaves_the_cyclic_gc_as_it_found_it(enabled: bool) -> None:
+    import gc
+
+    builder = FrameBuilder(PAGE_LAYOUT)
+    bad = [opportunity(1, None)]
+    bad[0]["CloseDate"] = "not a date"
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        builder.add(builder.decode(page_bytes([opportunity(1, None)])).records)
+        assert gc.isenabled() is enabled
+        with pytest.raises(pa.ArrowInvalid):
+            builder.add(builder.decode(page_bytes(bad)).records)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
 
 
 def test_unexpected_key_falls_back_to_dicts_without_losing_data() -> None:
