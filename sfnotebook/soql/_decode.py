@@ -3,10 +3,21 @@
 ``json.loads`` builds a dict for every record, parent and ``attributes`` object, then the
 values are copied out again. Here the layout of the query (its columns and types) becomes a
 set of ``msgspec.Struct`` types, so a page decodes straight into slotted objects whose fields are
-the selected columns, ``attributes`` stays undecoded (``msgspec.Raw``) and every JSON key is
-checked: a key the layout does not expect (another spelling, an extra part) raises
-``msgspec.ValidationError`` and the caller falls back to plain dicts, so nothing is lost
-silently.
+the selected columns. Every column is checked, in one of two ways:
+
+* **strict** (tried first): every column's key is required and any other key is skipped
+  unread, ``attributes`` too, so no object is made for it. Query pages normally carry every
+  selected field, null ones as null (the records of "Understanding Query Results", SOQL and
+  SOSL Reference, https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/
+  sforce_api_calls_soql_relationships_query_results.htm); a key missing (another spelling, a
+  ``TYPEOF`` branch of another type) raises ``msgspec.ValidationError``.
+* **tolerant**: a missing key reads null, ``attributes`` stays undecoded (``msgspec.Raw``) and a
+  key the layout does not expect (another spelling, an extra part) raises
+  ``msgspec.ValidationError``.
+
+The caller (:class:`sfnotebook.soql._frames.FrameBuilder`) tries strict, then tolerant, then
+plain dicts, so nothing is lost silently: what the layout asks for is read, or the page is
+read another way.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ class _Level:
         self.type = struct_type
         self.width = len(struct_type.__struct_fields__)
         self.nullable = nullable
-        self.empty = struct_type() if nullable else None  # every field has a default
+        self.empty = struct_type(*[None] * self.width) if nullable else None  # all fields None
         self.leaves: list[tuple[str, int]] = []
         self.subs: list[tuple[int, _Level]] = []
 
@@ -63,7 +74,9 @@ class RecordCodec:
     ``columns`` are dotted paths, spelled as Salesforce spells its keys; ``types`` their
     Salesforce types (``None``: decoded as-is, typed later); ``children`` the codecs of child
     relationships. ``compound`` names the paths whose objects are compound fields (no
-    ``attributes``, unknown parts tolerated).
+    ``attributes``, unknown parts tolerated). ``strict``: every column's key required, other
+    keys skipped (see the module docstring); a codec with children is never strict, as their
+    parent's Id may come from ``attributes``.
     """
 
     def __init__(
@@ -73,8 +86,12 @@ class RecordCodec:
         children: Mapping[str, RecordCodec],
         *,
         compound: frozenset[str] = frozenset(),
+        strict: bool = False,
     ) -> None:
+        if strict and children:
+            raise ValueError("a codec with child relationships is never strict")
         self.columns = list(columns)
+        self.strict = strict
         self.children = dict(children)
         self._count = 0
         tree: dict[str, Any] = {}
@@ -117,7 +134,7 @@ class RecordCodec:
         fields: list[tuple[str, Any, Any]] = []
         rename: dict[str, str] = {}
         is_compound = prefix.rstrip(".") in compound
-        if not is_compound and "attributes" not in tree:
+        if not is_compound and not self.strict and "attributes" not in tree:
             attr = self._name()
             fields.append((attr, msgspec.Raw, msgspec.Raw()))  # kept undecoded: cheap
             rename[attr] = "attributes"
@@ -141,7 +158,10 @@ class RecordCodec:
                 typ = nested | None
             else:
                 typ = _leaf(types.get(path))
-            fields.append((attr, typ, None))
+            if self.strict and not is_compound:
+                fields.append((attr, typ))  # type: ignore[arg-type]  # required: no default
+            else:
+                fields.append((attr, typ, None))
         if top:
             for rel, codec in self.children.items():
                 attr = self._name()
@@ -162,7 +182,7 @@ class RecordCodec:
             "Record",
             fields,
             rename=rename,
-            forbid_unknown_fields=not is_compound,
+            forbid_unknown_fields=not is_compound and not self.strict,
             gc=False,  # no cycles are possible: skipping GC tracking makes decoding cheaper
         )
 

@@ -194,6 +194,10 @@ class FrameBuilder:
         }
         self._kid_names: dict[str, str] = {}
         self._codec: _decode.RecordCodec | None = None
+        self._strict: _decode.RecordCodec | None = None
+        # Strict codec first (no children: their parent's Id may need ``attributes``); False
+        # once a page did not fit it: the tolerant codec from then on.
+        self._try_strict = not layout.children
         self._typed = True  # False once a page failed typed decoding: dicts from then on
         self.restarts = 0  # times the query was read again from page 1 (sfnotebook.soql._run)
 
@@ -209,8 +213,33 @@ class FrameBuilder:
             )
         return self._codec
 
+    @property
+    def strict_codec(self) -> _decode.RecordCodec:
+        """The strict msgspec types for this layout (built on first use; no children)."""
+        if self._strict is None:
+            self._strict = _decode.RecordCodec(
+                self.layout.columns, self._types, {}, compound=self.layout.compound, strict=True
+            )
+        return self._strict
+
+    def _codec_of(self, record: Any) -> _decode.RecordCodec:
+        """The codec whose types ``record`` was decoded to."""
+        strict = self._strict
+        return strict if strict is not None and type(record) is strict.record_type else self.codec
+
     def decode(self, raw: bytes) -> DecodedPage:
-        """Decode a page's bytes: typed structs when the keys are as expected, else dicts."""
+        """Decode a page's bytes: typed structs when the keys are as expected, else dicts.
+
+        Strict structs first, tolerant ones when a page does not fit them (from then on), dicts
+        when it fits neither (from then on): see :mod:`sfnotebook.soql._decode`.
+        """
+        if self._typed and self._try_strict:
+            try:
+                page = self.strict_codec.decode(raw)
+            except _decode.decode_error_types:
+                self._try_strict = False
+            else:
+                return DecodedPage(page.totalSize, page.done, page.nextRecordsUrl, page.records)
         if self._typed:
             try:
                 page = self.codec.decode(raw)
@@ -292,7 +321,8 @@ class FrameBuilder:
         values: dict[str, tuple[str, Sequence[Any]]] = {}
         typed = not isinstance(records[0], Mapping)
         if typed:
-            values = {c: (c, v) for c, v in self.codec.extract(records).items()}
+            codec = self._codec_of(records[0])
+            values = {c: (c, v) for c, v in codec.extract(records).items()}
         else:
             _extract(list(records), self._tree, ("", ""), values)
         for column in self.layout.columns:
