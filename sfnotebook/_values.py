@@ -109,24 +109,24 @@ def csv_time(column: Text) -> Text:
 # --------------------------------------------------------------------------- JSON values
 
 
-def _strings(values: list[Any]) -> pa.Array:
+def _strings(values: Sequence[Any]) -> pa.Array:
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
 # from_pandas=True: with None values and an explicit type, pyarrow 26 is ~15x slower without
 # it (measured); JSON has no NaN, so its other effect (NaN -> null) never applies.
-def json_text(values: list[Any]) -> pa.Array:
+def json_text(values: Sequence[Any]) -> pa.Array:
     try:
         return _strings(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def json_bool(values: list[Any]) -> pa.Array:
+def json_bool(values: Sequence[Any]) -> pa.Array:
     return pa.array(values, type=pa.bool_(), from_pandas=True)
 
 
-def _number(values: list[Any], typ: pa.DataType) -> pa.Array:
+def _number(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
     try:
         return pa.array(values, type=typ, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -135,27 +135,27 @@ def _number(values: list[Any], typ: pa.DataType) -> pa.Array:
         return pc.cast(pa.array(floats, type=pa.float64()), typ)
 
 
-def json_int(values: list[Any]) -> pa.Array:
+def json_int(values: Sequence[Any]) -> pa.Array:
     return _number(values, pa.int64())
 
 
-def json_float(values: list[Any]) -> pa.Array:
+def json_float(values: Sequence[Any]) -> pa.Array:
     return _number(values, pa.float64())
 
 
-def json_datetime(values: list[Any]) -> Text:
+def json_datetime(values: Sequence[Any]) -> Text:
     return csv_datetime(_strings(values))
 
 
-def json_date(values: list[Any]) -> Text:
+def json_date(values: Sequence[Any]) -> Text:
     return csv_date(_strings(values))
 
 
-def json_time(values: list[Any]) -> Text:
+def json_time(values: Sequence[Any]) -> Text:
     return csv_time(_strings(values))
 
 
-def json_objects(values: list[Any]) -> list[Any]:
+def json_objects(values: Sequence[Any]) -> list[Any]:
     """``anyType``: the JSON values as they are (Python objects)."""
     return list(values)
 

@@ -135,7 +135,7 @@ class FieldType:
     name: str
     pandas: str
     arrow: pa.DataType
-    json: Callable[[list[Any]], Chunk]
+    json: Callable[[Sequence[Any]], Chunk]
     csv: Callable[[Any], Chunk]
     cell: Callable[[Sequence[Mapping[str, Any]]], Chunk] | None
     leaf: Any
@@ -302,7 +302,7 @@ def infer_sf_type(values: Sequence[Any]) -> str:
     return "anyType"
 
 
-def build_chunk(values: list[Any], sf_type: str | None) -> Chunk:
+def build_chunk(values: Sequence[Any], sf_type: str | None) -> Chunk:
     """Step 1: one page's JSON values of a column -> a typed chunk (``pa.Array`` or list)."""
     return field_type(sf_type).json(values)
 

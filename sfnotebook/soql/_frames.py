@@ -8,6 +8,7 @@ the rows of :mod:`sfnotebook.dtypes`, and hands them at the end to the output se
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,7 +132,7 @@ def _extract(
     rows: list[Any],
     tree: Mapping[str, Any],
     prefix: tuple[str, str],
-    out: dict[str, tuple[str, list[Any]]],
+    out: dict[str, tuple[str, Sequence[Any]]],
 ) -> None:
     """Fill ``out[column] = (spelled, values)`` for every leaf of ``tree``.
 
@@ -193,6 +194,10 @@ class FrameBuilder:
         }
         self._kid_names: dict[str, str] = {}
         self._codec: _decode.RecordCodec | None = None
+        self._strict: _decode.RecordCodec | None = None
+        # Strict codec first (no children: their parent's Id may need ``attributes``); False
+        # once a page did not fit it: the tolerant codec from then on.
+        self._try_strict = not layout.children
         self._typed = True  # False once a page failed typed decoding: dicts from then on
         self.restarts = 0  # times the query was read again from page 1 (sfnotebook.soql._run)
 
@@ -208,8 +213,33 @@ class FrameBuilder:
             )
         return self._codec
 
+    @property
+    def strict_codec(self) -> _decode.RecordCodec:
+        """The strict msgspec types for this layout (built on first use; no children)."""
+        if self._strict is None:
+            self._strict = _decode.RecordCodec(
+                self.layout.columns, self._types, {}, compound=self.layout.compound, strict=True
+            )
+        return self._strict
+
+    def _codec_of(self, record: Any) -> _decode.RecordCodec:
+        """The codec whose types ``record`` was decoded to."""
+        strict = self._strict
+        return strict if strict is not None and type(record) is strict.record_type else self.codec
+
     def decode(self, raw: bytes) -> DecodedPage:
-        """Decode a page's bytes: typed structs when the keys are as expected, else dicts."""
+        """Decode a page's bytes: typed structs when the keys are as expected, else dicts.
+
+        Strict structs first, tolerant ones when a page does not fit them (from then on), dicts
+        when it fits neither (from then on): see :mod:`sfnotebook.soql._decode`.
+        """
+        if self._typed and self._try_strict:
+            try:
+                page = self.strict_codec.decode(raw)
+            except _decode.decode_error_types:
+                self._try_strict = False
+            else:
+                return DecodedPage(page.totalSize, page.done, page.nextRecordsUrl, page.records)
         if self._typed:
             try:
                 page = self.codec.decode(raw)
@@ -269,23 +299,41 @@ class FrameBuilder:
         return self.codec.child_result(record, rel)
 
     def add(self, records: Sequence[Any]) -> int:
-        """Convert one page of records (dicts, or structs from :meth:`decode`); return the count."""
+        """Convert one page of records (dicts, or structs from :meth:`decode`); return the count.
+
+        The cyclic garbage collector is paused meanwhile (and restored after, as it was): taking
+        a page of structs apart makes a tuple per record and parent, thousands per page, and
+        the collections they would trigger walk them (and the rest of the heap) for nothing, as
+        they hold no cycles. Reference counting frees them as usual.
+        """
         if not records:
             return 0
-        values: dict[str, tuple[str, list[Any]]] = {}
-        if isinstance(records[0], Mapping):
-            _extract(list(records), self._tree, ("", ""), values)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._add(records)
+        finally:
+            if paused:
+                gc.enable()
+        return len(records)
+
+    def _add(self, records: Sequence[Any]) -> None:
+        values: dict[str, tuple[str, Sequence[Any]]] = {}
+        typed = not isinstance(records[0], Mapping)
+        if typed:
+            codec = self._codec_of(records[0])
+            values = {c: (c, v) for c, v in codec.extract(records).items()}
         else:
-            values = {c: (c, v) for c, v in self.codec.extract(list(records)).items()}
+            _extract(list(records), self._tree, ("", ""), values)
         for column in self.layout.columns:
-            spelled, column_values = values[column]
+            spelled, column_values = values.pop(column)
             self._names.setdefault(column, spelled)
             sf_type = self._types[column]
             if sf_type is None:
                 self._chunks[column].append(column_values)  # typed at the end
             else:
                 self._keep(column, _dt.build_chunk(column_values, sf_type))
-        typed = not isinstance(records[0], Mapping)
+            del column_values  # each column's values freed as soon as it is typed
         for rel, (builder, keys) in self._kids.items():
             if not typed:
                 self._kid_names.setdefault(rel, _key(records, rel))
@@ -297,7 +345,6 @@ class FrameBuilder:
                     pid = self.codec.parent_id(record) if typed else _parent_id(record)
                     keys.extend([pid] * len(kids))
         self.rows += len(records)
-        return len(records)
 
     def _keep(self, column: str, chunk: Any) -> None:
         """Keep one page's typed chunk; every :data:`_JOIN_PAGES` pages, join the column's

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import sfnotebook
@@ -297,6 +298,162 @@ def test_typed_decoding_matches_the_dict_path() -> None:
     plain = FrameBuilder(PAGE_LAYOUT)
     plain.add(records)
     pd.testing.assert_frame_equal(typed.result(), plain.result())
+
+
+WIDE_LAYOUT = Layout(
+    ("Id", "Account.Name", "Account.Industry", "Account.Owner.Name", "Account.Owner.IsActive",
+     "Owner.Name", "Account.attributes.type"),
+    {"Id": "id", "Account.Name": "string", "Account.Industry": "picklist",
+     "Account.Owner.Name": "string", "Account.Owner.IsActive": "boolean", "Owner.Name": "string",
+     "Account.attributes.type": "string"},
+    {},
+    "Opportunity",
+)  # fmt: skip
+
+
+def wide(n: int, acct: bool, acct_owner: bool, owner: bool) -> dict[str, Any]:
+    user = {"attributes": attrs("User", "005A"), "Name": f"U{n}", "IsActive": n % 2 == 0}
+    return {
+        "attributes": attrs("Opportunity", f"006{n}"), "Id": f"006{n}",
+        "Account": {"attributes": attrs("Account", "001A"), "Name": f"A{n}",
+                    "Industry": None if n % 5 == 0 else "Energy",
+                    "Owner": user if acct_owner else None} if acct else None,
+        "Owner": {"attributes": attrs("User", "005B"), "Name": f"O{n}"} if owner else None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "nulls",
+    [
+        pytest.param(lambda n: (True, True, True), id="no-null-parent"),
+        pytest.param(lambda n: (False, False, False), id="every-parent-null"),
+        pytest.param(lambda n: (n % 3 > 0, n % 2 == 0, n % 4 > 0), id="mixed"),
+        pytest.param(lambda n: (True, n > 0, n > 0), id="first-row-only-null"),
+    ],
+)
+def test_typed_columns_of_every_parent_level_match_the_dict_path(nulls: Any) -> None:
+    """Levels of one field (Owner) and of several (Account, Account.Owner), null or not."""
+    records = [wide(n, *nulls(n)) for n in range(12)]
+    typed = FrameBuilder(WIDE_LAYOUT)
+    page = typed.decode(page_bytes(records, indent=None))
+    assert not isinstance(page.records[0], dict)
+    typed.add(page.records)
+    plain = FrameBuilder(WIDE_LAYOUT)
+    plain.add(records)
+    pd.testing.assert_frame_equal(typed.result(), plain.result())
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_add_leaves_the_cyclic_gc_as_it_found_it(enabled: bool) -> None:
+    import gc
+
+    builder = FrameBuilder(PAGE_LAYOUT)
+    bad = [opportunity(1, None)]
+    bad[0]["CloseDate"] = "not a date"
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        builder.add(builder.decode(page_bytes([opportunity(1, None)])).records)
+        assert gc.isenabled() is enabled
+        with pytest.raises(pa.ArrowInvalid):
+            builder.add(builder.decode(page_bytes(bad)).records)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def _kind(builder: FrameBuilder, page: Any) -> str:
+    first = page.records[0]
+    if isinstance(first, dict):
+        return "dicts"
+    strict = builder._strict
+    return "strict" if strict is not None and type(first) is strict.record_type else "tolerant"
+
+
+def _pages_vs_dicts(layout: Layout, pages: list[list[dict[str, Any]]]) -> list[str]:
+    """Convert ``pages`` typed, one by one, and all at once as dicts: the frames must be equal.
+    The kind of records each page decoded to."""
+    typed, kinds = FrameBuilder(layout), []
+    for records in pages:
+        page = typed.decode(page_bytes(records, indent=None))
+        kinds.append(_kind(typed, page))
+        typed.add(page.records)
+    plain = FrameBuilder(layout)
+    plain.add([r for records in pages for r in records])
+    pd.testing.assert_frame_equal(typed.result(), plain.result())
+    return kinds
+
+
+def test_pages_with_every_selected_key_decode_strict() -> None:
+    records = [wide(n, n % 3 > 0, n % 2 == 0, n % 4 > 0) for n in range(12)]
+    assert _pages_vs_dicts(WIDE_LAYOUT, [records[:6], records[6:]]) == ["strict", "strict"]
+
+
+def test_a_key_not_in_the_layout_is_skipped_by_the_strict_types() -> None:
+    records = [opportunity(n, account(f"A{n}", "Ada")) for n in range(4)]
+    for r in records:
+        r["Extra__c"] = {"nested": [1, 2]}
+        r["Account"]["Phone"] = "555"
+    assert _pages_vs_dicts(PAGE_LAYOUT, [records]) == ["strict"]
+
+
+@pytest.mark.parametrize("where", ["top", "parent", "grandparent"])
+def test_a_missing_key_reads_the_page_tolerant_from_then_on(where: str) -> None:
+    """A key left out (a TYPEOF branch of another type does that) fits the tolerant types: the
+    same frame as dicts, and the pages after it decode tolerant too, even complete ones."""
+    pages = [[opportunity(n, account(f"A{n}", "Ada")) for n in range(p * 3, p * 3 + 3)]
+             for p in range(3)]  # fmt: skip
+    gap = pages[1][1]
+    if where == "top":
+        del gap["Amount"]
+    elif where == "parent":
+        del gap["Account"]["Name"]
+    else:
+        del gap["Account"]["Owner"]["Name"]
+    assert _pages_vs_dicts(PAGE_LAYOUT, pages) == ["strict", "tolerant", "tolerant"]
+
+
+def test_typeof_branches_decode_tolerant_as_dicts_do() -> None:
+    layout = Layout(("Id", "What.attributes.type", "What.Name", "What.Phone", "What.Amount"),
+                    {"Id": "id", "What.Name": "string", "What.Phone": "phone",
+                     "What.Amount": "currency", "What.attributes.type": "string"},
+                    {}, "Event")  # fmt: skip
+    records = [
+        {"attributes": attrs("Event", "00UA"), "Id": "00UA", "What": None},
+        {"attributes": attrs("Event", "00UB"), "Id": "00UB",
+         "What": {"attributes": attrs("Account", "001A"), "Name": "Acme", "Phone": "1"}},
+        {"attributes": attrs("Event", "00UC"), "Id": "00UC",
+         "What": {"attributes": attrs("Opportunity", "006A"), "Amount": 5.0, "Name": "Deal"}},
+    ]  # fmt: skip
+    assert _pages_vs_dicts(layout, [records[:1], records[1:]]) == ["strict", "tolerant"]
+
+
+def test_compound_parts_may_be_missing_under_the_strict_types() -> None:
+    parts = ("street", "city", "latitude")
+    layout = Layout(("Name", *(f"BillingAddress.{p}" for p in parts)),
+                    {"Name": "string", "BillingAddress.street": "string",
+                     "BillingAddress.city": "string", "BillingAddress.latitude": "double"},
+                    {}, "Account", frozenset({"BillingAddress"}))  # fmt: skip
+    records = [
+        {"attributes": attrs("Account", "001A"), "Name": "A",
+         "BillingAddress": {"city": "Paris", "latitude": 48.8, "country": "France"}},
+        {"attributes": attrs("Account", "001B"), "Name": "B", "BillingAddress": None},
+        {"attributes": attrs("Account", "001C"), "Name": "C", "BillingAddress": {"street": "1 X"}},
+    ]  # fmt: skip
+    assert _pages_vs_dicts(layout, [records]) == ["strict"]
+
+
+def test_child_relationships_decode_tolerant() -> None:
+    from sfnotebook.soql._decode import RecordCodec
+
+    layout = Layout(("Id", "Name"), {"Id": "id", "Name": "string"},
+                    {"Contacts": Layout(("Id", "LastName"), {"Id": "id", "LastName": "string"})},
+                    "Account")  # fmt: skip
+    builder = FrameBuilder(layout)
+    assert _kind(builder, builder.decode(page_bytes(ACCOUNTS))) == "tolerant"
+    kid = RecordCodec(["Id"], {"Id": "id"}, {})
+    with pytest.raises(ValueError, match="never strict"):
+        RecordCodec(["Id"], {"Id": "id"}, {"Contacts": kid}, strict=True)
 
 
 def test_unexpected_key_falls_back_to_dicts_without_losing_data() -> None:
