@@ -211,7 +211,7 @@ def _parsed(
     """The page as a typed table; a body that does not parse as the schema says is an error
     naming the page (raised outside the handler: no pyarrow frames chained)."""
     try:
-        return _csv.read_page(data, schema, memory_pool=pool)
+        return _csv.read_page(data, schema, memory_pool=pool, rows=page.records)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         failure = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     raise unexpected(
