@@ -28,6 +28,7 @@ import pyarrow.csv as pcsv
 from sfnotebook import _describe_paths as dp
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
+from sfnotebook.bulk._buffer import PageBytes
 
 __all__ = [
     "PageSchema",
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 DescribeOf = Callable[[str], Mapping[str, Any] | None]
-Data = bytes | bytearray
+Data = bytes | bytearray | PageBytes
 
 
 def strip_nul(data: Data) -> Data:

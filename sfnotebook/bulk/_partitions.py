@@ -316,9 +316,10 @@ def _read_page(
                 expected=ref.rows,
                 received=page.records,
             )
-        data = _csv.strip_nul(page.data)
-        page.data = bytearray()  # the bytes are not needed once parsed
-        tables.append(_typed(data, schema, ref.index))
+        try:
+            tables.append(_typed(_csv.strip_nul(page.data), schema, ref.index, page.records))
+        finally:
+            page.release()  # the bytes are not needed once parsed
         return int(tables[-1].num_rows)
 
     fetch_page(
@@ -332,7 +333,9 @@ def _read_page(
     return tables[-1]
 
 
-def _typed(data: _csv.Data, schema: _csv.PageSchema, index: int) -> pa.Table:
+def _typed(
+    data: _csv.Data, schema: _csv.PageSchema, index: int, rows: int | None = None
+) -> pa.Table:
     """One page's bytes as a table of the plan's schema (header spelling may differ in case)."""
     columns = _csv.read_header(data)
     if not columns:
@@ -346,4 +349,4 @@ def _typed(data: _csv.Data, schema: _csv.PageSchema, index: int) -> pa.Table:
                 body_start=",".join(columns)[:200],
             )
         schema = _csv.PageSchema(tuple(columns), schema.names, schema.types)
-    return _csv.read_page(data, schema)
+    return _csv.read_page(data, schema, rows=rows)
