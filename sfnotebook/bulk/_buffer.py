@@ -88,8 +88,8 @@ class PageBytes(mmap.mmap):
         try:
             self.resize(capacity)  # mremap: no copy
             return self
-        except (OSError, SystemError):  # SystemError: no mremap on this platform (macOS)
-            pass
+        except (OSError, SystemError, ValueError):
+            pass  # SystemError: no mremap here (macOS); others: a Python that refuses it
         moved = PageBytes(capacity)
         moved[: self.written] = self[: self.written]
         moved.written, moved._lf, moved._cr, moved._crlf = (

@@ -76,7 +76,13 @@ def test_a_page_held_by_a_view_is_unmapped_when_the_view_goes() -> None:
     assert page.closed
 
 
-def test_where_a_map_cannot_be_resized_it_is_copied(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "refusal",
+    [SystemError("mmap: resizing not available--no mremap()"), OSError(12, "ENOMEM"), ValueError],
+)
+def test_where_a_map_cannot_be_resized_it_is_copied(
+    monkeypatch: pytest.MonkeyPatch, refusal: BaseException
+) -> None:
     made: list[PageBytes] = []
 
     class NoResize(PageBytes):
@@ -85,7 +91,7 @@ def test_where_a_map_cannot_be_resized_it_is_copied(monkeypatch: pytest.MonkeyPa
             return page  # type: ignore[return-value]
 
         def resize(self, newsize: int) -> None:
-            raise SystemError("mmap: resizing not available--no mremap()")
+            raise refusal
 
     monkeypatch.setattr(_buffer, "PageBytes", NoResize)
     page: PageBytes = NoResize(4)
