@@ -17,6 +17,7 @@ go through :func:`check_csv`, which looks at the Content-Type and the first and 
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -56,7 +57,7 @@ _HINT_SHAPE = (
 )
 _WRAP_NOTHING: tuple[str, ...] = ()
 
-Data: TypeAlias = bytes | bytearray
+Data: TypeAlias = bytes | bytearray | mmap.mmap  # a streamed page: sfnotebook.bulk._buffer
 
 
 class Body(bytearray):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,7 @@ from sfnotebook import _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._paths import record_id
-from sfnotebook._polling import FIRST_POLL, first_poll, next_poll
+from sfnotebook._polling import POLL_INTERVAL, poll_until
 from sfnotebook._progress import Enabled, Tally, progress_bar
 from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook._soql_bind import with_params
@@ -65,7 +64,7 @@ def extract(
     progress: Progress = "auto",
     dtypes: Dtypes | None = None,
     max_records: int | None = None,
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
@@ -103,9 +102,9 @@ def extract(
     max_records : int, optional
         Rows per result page (Salesforce picks when omitted); smaller pages use less memory.
     poll_interval : float
-        Seconds before the first status check (default 0.2), and the smallest gap between
-        checks; gaps then grow to a tenth of the job's age, at most 30 s. A job is noticed
-        within 0.2 s or 10% of its age when this is at most 0.2 (see ``sfnotebook._polling``).
+        The smallest gap between status checks (default 0.2 s); the first is sent at once,
+        and gaps grow to a tenth of the job's age, at most 30 s. A job is noticed within
+        0.2 s or 10% of its age when this is at most 0.2 (see ``sfnotebook._polling``).
     concurrency : int
         Result pages downloaded at once when the API offers independent page URLs (58.0+).
     compress : bool, optional
@@ -187,7 +186,7 @@ def job_results(
     progress: Progress = "auto",
     dtypes: Dtypes | None = None,
     max_records: int | None = None,
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     concurrency: int = 4,
     compress: bool | None = None,
     output: _output.Output | None = None,
@@ -367,20 +366,15 @@ def _poll(conn: OrgApi, job_id: str) -> dict[str, Any]:
 def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) -> dict[str, Any]:
     """Poll until the job completes; raise :class:`BulkJobError` if it fails or is aborted.
 
-    Checks are sent on :mod:`sfnotebook._polling`'s schedule (the time a check takes counts
-    towards the gap before the next), so a finished job is noticed within 0.2 s or a tenth of
-    its age.
+    The first check is sent at once (a job read again may be long finished), the next ones on
+    :mod:`sfnotebook._polling`'s schedule, so a finished job is noticed within 0.2 s or a
+    tenth of its age.
     """
-    started = time.monotonic()
-    due = first_poll(poll_interval)
-    while True:
-        time.sleep(max(due - (time.monotonic() - started), 0.0))
-        sent = time.monotonic() - started
+
+    def check() -> dict[str, Any]:
         info = _poll(conn, job_id)
         state = str(info.get("state"))
         bar.state(state, info.get("numberRecordsProcessed"))
-        if state == COMPLETE:
-            return info
         if state in _FAILED:
             message = info.get("errorMessage") or "no error message given"
             raise BulkJobError(
@@ -389,7 +383,9 @@ def _wait(conn: OrgApi, job_id: str, *, poll_interval: float, bar: _Progress) ->
                 state=state,
                 error_message=info.get("errorMessage"),
             )
-        due = next_poll(sent, poll_interval)
+        return info
+
+    return poll_until(check, lambda info: info.get("state") == COMPLETE, interval=poll_interval)
 
 
 def _abort(conn: OrgApi, job_id: str) -> None:

@@ -32,6 +32,7 @@ from sfnotebook import _soql_parse as sp
 from sfnotebook._answers import Body, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook.bulk import _csv
+from sfnotebook.bulk._buffer import PageBytes
 from sfnotebook.bulk._frame import FrameAssembler, page_memory_pool, return_freed_memory
 from sfnotebook.bulk._pages import Page
 from sfnotebook.bulk._parquet import OutputTarget, ParquetFolder
@@ -110,21 +111,18 @@ class Collector:
             return self._schema
 
     def handle(self, page: Page) -> PageResult:
-        """Parse and type one page (in a download thread); write it out with ``to=``."""
-        data = _csv.strip_nul(page.data)
-        if not isinstance(data, Body):  # NULs were dropped: keep the repr that hides the bytes
-            data = Body(data)
-        page.data = bytearray()  # the page's bytes are not needed once parsed
-        headers = self._headers(page, data)
-        if not headers:  # an empty body: no rows, not even a header
+        """Parse and type one page (in a download thread); write it out with ``to=``.
+
+        The page's bytes are released (their map unmapped) once it is parsed, or when it
+        fails, before its table is written.
+        """
+        try:
+            table = self._table(page)
+        finally:
+            page.release()
+        if table is None:  # an empty body: no rows, not even a header
             return PageResult(page.index, 0, None)
-        schema = self.schema(headers)
-        if tuple(headers) != schema.headers:
-            what = f"a page with the columns {headers}, where the first had {list(schema.headers)}"
-            raise unexpected(page.response, page.endpoint, what, _HINT_COLUMNS, body=data)
         pool = page_memory_pool()
-        table = _parsed(page, data, schema, pool)
-        del data
         if self.writer is not None:
             self.writer.write(page.index, table)
             rows, table = table.num_rows, None
@@ -132,6 +130,20 @@ class Collector:
             rows = table.num_rows
         return_freed_memory(pool)  # the page's bytes (and, to=, its table) are free now
         return PageResult(page.index, rows, table)
+
+    def _table(self, page: Page) -> pa.Table | None:
+        """The page as a typed table (None for an empty body)."""
+        data: _csv.Data = _csv.strip_nul(page.data)
+        if not isinstance(data, Body | PageBytes):  # NULs were dropped: keep a repr that
+            data = Body(data)  # hides the bytes
+        headers = self._headers(page, data)
+        if not headers:
+            return None
+        schema = self.schema(headers)
+        if tuple(headers) != schema.headers:
+            what = f"a page with the columns {headers}, where the first had {list(schema.headers)}"
+            raise unexpected(page.response, page.endpoint, what, _HINT_COLUMNS, body=data)
+        return _parsed(page, data, schema, page_memory_pool())
 
     def _headers(self, page: Page, data: _csv.Data) -> list[str]:
         """The page's header line, which must have a column per item of the SELECT list."""
@@ -211,7 +223,7 @@ def _parsed(
     """The page as a typed table; a body that does not parse as the schema says is an error
     naming the page (raised outside the handler: no pyarrow frames chained)."""
     try:
-        return _csv.read_page(data, schema, memory_pool=pool)
+        return _csv.read_page(data, schema, memory_pool=pool, rows=page.records)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         failure = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     raise unexpected(

@@ -28,10 +28,12 @@ import pyarrow.csv as pcsv
 from sfnotebook import _describe_paths as dp
 from sfnotebook import _soql_parse as sp
 from sfnotebook import dtypes as _dt
+from sfnotebook.bulk._buffer import PageBytes
 
 __all__ = [
     "PageSchema",
     "infer_text_type",
+    "line_breaks_only_end_rows",
     "page_schema",
     "parse_page",
     "read_header",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 DescribeOf = Callable[[str], Mapping[str, Any] | None]
-Data = bytes | bytearray
+Data = bytes | bytearray | PageBytes
 
 
 def strip_nul(data: Data) -> Data:
@@ -60,6 +62,31 @@ def read_header(data: Data) -> list[str]:
     if not line:
         return []
     return next(csv.reader([line]))
+
+
+def line_breaks_only_end_rows(data: Data, rows: int | None) -> bool:
+    """Whether no value of a page holds a line break, from its announced row count alone.
+
+    A page of ``rows`` rows has one line ending per row and one for its header; every line
+    break more sits inside a quoted value (Salesforce quotes such values, RFC 4180). So when
+    the page holds exactly ``rows + 1`` LFs, and its CRs (if any) are only those of CRLF
+    endings, the CSV reader may split the page into blocks at any line break, without the
+    quote-aware scan ``newlines_in_values`` costs. Two ``bytes.count`` passes (one, and a
+    ``find``, for the LF pages extract asks for) are a fraction of that scan. Without a count
+    (no ``Sforce-NumberOfRecords``), or on any other count, the answer is False.
+
+    A wrong answer could only make the reader fail (pyarrow detects a block split inside a
+    quoted value: "got out of sync with chunker"), never misread; and the rows read are
+    checked against the count anyway (:func:`sfnotebook.bulk._pages.fetch_page`).
+    """
+    if rows is None or rows < 0:
+        return False
+    breaks = data.count(b"\n")
+    if breaks != rows + 1:
+        return False
+    if data.find(b"\r") < 0:
+        return True
+    return data.count(b"\r") == breaks and data.count(b"\r\n") == breaks
 
 
 def parse_page(data: Data, *, header: Sequence[str] | None = None) -> pa.Table:
@@ -203,14 +230,22 @@ def typed_page(strings: pa.Table, schema: PageSchema) -> pa.Table:
 
 
 def read_page(
-    data: Data, schema: PageSchema, *, memory_pool: pa.MemoryPool | None = None
+    data: Data,
+    schema: PageSchema,
+    *,
+    memory_pool: pa.MemoryPool | None = None,
+    rows: int | None = None,
 ) -> pa.Table:
     """Parse one CSV page straight into the schema's types (the fast path of extract).
 
     Numbers, booleans, dates and datetimes are converted by the CSV reader itself, so their
     text is never materialised; times and text go through text. A value the reader does not
     take (``250.0`` in an int column, ``TRUE``) sends the page through :func:`parse_page` and
-    :func:`typed_page`, which accept what Salesforce may write.
+    :func:`typed_page`, which accept what Salesforce may write (with the quote-aware scan).
+
+    ``rows`` is the page's announced row count (``Sforce-NumberOfRecords``): when its line
+    breaks are exactly one per row (:func:`line_breaks_only_end_rows`), the reader skips the
+    quote-aware scan for line breaks inside values.
     """
     headers = read_header(data)
     _check_header(headers, schema)
@@ -221,7 +256,12 @@ def read_page(
     }
     try:
         table = _read(
-            data, direct, memory_pool=memory_pool, true_values=["true"], false_values=["false"]
+            data,
+            direct,
+            memory_pool=memory_pool,
+            newlines_in_values=not line_breaks_only_end_rows(data, rows),
+            true_values=["true"],
+            false_values=["false"],
         )
     except pa.ArrowInvalid:
         return typed_page(parse_page(data, header=headers), schema)
@@ -239,6 +279,7 @@ def _read(
     column_types: dict[str, pa.DataType],
     *,
     memory_pool: pa.MemoryPool | None = None,
+    newlines_in_values: bool = True,
     **options: Any,
 ) -> pa.Table:
     convert = pcsv.ConvertOptions(
@@ -251,7 +292,7 @@ def _read(
     table = pcsv.read_csv(
         pa.BufferReader(pa.py_buffer(data)),
         read_options=pcsv.ReadOptions(block_size=8 << 20),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        parse_options=pcsv.ParseOptions(newlines_in_values=newlines_in_values),
         convert_options=convert,
         memory_pool=memory_pool,  # None: pyarrow's default pool
     )

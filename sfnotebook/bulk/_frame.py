@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from sfnotebook import _output
 from sfnotebook import dtypes as _dt
+from sfnotebook.bulk._buffer import PageBytes
 from sfnotebook.bulk._csv import (
     Data,
     DescribeOf,
@@ -83,14 +84,16 @@ _TRIM = _libc_trim() if sys.platform.startswith("linux") else None
 def return_freed_memory(pool: pa.MemoryPool | None = None) -> None:
     """Give memory freed by the last page back to the system (called once per Bulk page).
 
-    A page's body (tens of MB, a Python ``bytearray``) and its parsed Arrow arrays are freed
-    once the page is typed, but neither allocator hands the pages back by itself: glibc keeps
-    large freed blocks in its heap (its mmap threshold grows with the largest block freed), and
-    Arrow's pools keep freed pages cached. So resident memory grows page after page although
-    the live data does not (../shared/perf/measurements-2026-12.md §5). ``malloc_trim(0)``
-    returns the free parts of glibc's heaps, ``release_unused`` the pool's cache. Both only
-    return memory that is already free, and change no setting of the process (unlike
-    ``mallopt(M_MMAP_THRESHOLD)``, which would).
+    A page's body lives in a map of its own, unmapped once the page is parsed
+    (:mod:`sfnotebook.bulk._buffer`); what else a page costs (its 1 MiB pieces as they are
+    read, its parsed Arrow arrays) is freed once the page is typed, but neither allocator hands
+    the pages back by itself: glibc keeps freed blocks in its heaps (its mmap threshold grows
+    with the largest block freed), and Arrow's pools keep freed pages cached. So resident
+    memory grew page after page although the live data did not
+    (../shared/perf/measurements-2026-12.md §5). ``malloc_trim(0)`` returns the free parts of
+    glibc's heaps, ``release_unused`` the pool's cache. Both only return memory that is
+    already free, and change no setting of the process (unlike ``mallopt(M_MMAP_THRESHOLD)``,
+    which would).
     """
     (pool or pa.default_memory_pool()).release_unused()
     if _TRIM is not None:
@@ -184,7 +187,7 @@ def csv_frame(
     >>> csv_frame(b'"Id","IsWon"\\n"006000000000001AAA","true"\\n', types={"IsWon": "boolean"})
     ...     # doctest: +SKIP
     """
-    if isinstance(pages, bytes | bytearray):
+    if isinstance(pages, bytes | bytearray | PageBytes):
         pages = [pages]
     describe_of: DescribeOf | None = None
     if callable(describe):

@@ -22,6 +22,12 @@ false`` and no next link under a spelling we know, raises :class:`IncompleteResu
 The worker threads never outlive :func:`run_pages`: when it stops (the last page, an error, a
 KeyboardInterrupt in the consumer) it tells them to stop (they check between 1 MiB pieces of a
 body and before parsing) and joins them, so nothing is parsed or written after the call ends.
+
+A page's body is read in 1 MiB pieces (requests' default is 10 KB) into its own anonymous
+memory map (:class:`~sfnotebook.bulk._buffer.PageBytes`), which :meth:`Page.release` gives
+back to the system as soon as the page is parsed, or when reading or checking it fails: freed
+pages never pile up in the heap. At most ``concurrency`` pages (one being read and one being
+parsed, by locator) are in flight.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import urllib3.exceptions
 
 from sfnotebook._answers import Body, check_csv, unexpected
 from sfnotebook._api import OrgApi
+from sfnotebook.bulk._buffer import PageBytes
 from sfnotebook.errors import (
     IncompleteResultError,
     NotFoundError,
@@ -79,6 +86,11 @@ _BODY_ERRORS = (
     urllib3.exceptions.HTTPError,
 )
 _READ_SIZE = 1 << 20
+# The first capacity of a page's map when its decoded size is not known: compressed pages
+# (CSV shrinks several times under gzip) and answers without a Content-Length. Unwritten pages
+# of the map are never resident; a larger page grows it (mremap, no copy on Linux).
+_GZIP_RATIO = 8
+_UNKNOWN_SIZE = 16 << 20
 
 
 @dataclass
@@ -87,7 +99,7 @@ class Page:
     (closed, its body consumed) for the error that names it if the page does not parse."""
 
     index: int
-    data: bytearray = field(repr=False)
+    data: Body | PageBytes = field(repr=False)
     locator: str | None
     records: int | None
     response: requests.Response = field(repr=False)
@@ -96,6 +108,12 @@ class Page:
     def endpoint(self) -> str:
         """The endpoint an error names: ``GET /services/data/vXX.X/jobs/query/750.../results``."""
         return f"GET {urlsplit(self.response.url or '').path}"
+
+    def release(self) -> None:
+        """Give the page's bytes back to the system (once parsed, or when it failed)."""
+        data, self.data = self.data, Body()
+        if isinstance(data, PageBytes):
+            data.release()
 
 
 class Stopped(Exception):
@@ -107,13 +125,30 @@ def _check(stop: threading.Event | None) -> None:
         raise Stopped
 
 
-def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> Body:
-    """The (decompressed) body, read in 1 MiB pieces into one growing buffer."""
-    body = Body()
-    for piece in resp.iter_content(chunk_size=_READ_SIZE):
-        _check(stop)
-        body += piece
-    return body
+def _read_body(resp: requests.Response, stop: threading.Event | None = None) -> Body | PageBytes:
+    """The (decompressed) body, read in 1 MiB pieces into a map of its own (an empty body:
+    an empty :class:`Body`, as no map has length 0). The map is released if reading fails."""
+    body = PageBytes(_capacity(resp))
+    try:
+        for piece in resp.iter_content(chunk_size=_READ_SIZE):
+            _check(stop)
+            body = body.extend(piece)
+        if not body.written:
+            body.release()
+            return Body()
+        return body.finish()
+    except BaseException:
+        body.release()
+        raise
+
+
+def _capacity(resp: requests.Response) -> int:
+    """The first capacity of a page's map: its size when the headers tell it."""
+    length = resp.headers.get("Content-Length", "")
+    if not length.isdigit():
+        return _UNKNOWN_SIZE
+    encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+    return int(length) if encoding in ("", "identity") else int(length) * _GZIP_RATIO
 
 
 def fetch_page(
@@ -145,11 +180,13 @@ def fetch_page(
                 raise
             renewed = True
             continue
+        page: Page | None = None
+        kept = False
         try:
             page = Page(
                 index, _read_body(resp, stop), resp.headers.get("Sforce-Locator"), None, resp
             )
-            # The page owns the bytes (no local holds them); ``check`` drops them once parsed.
+            # The page owns the bytes (no local holds them); ``check`` releases them once parsed.
             check_csv(resp, page.data, endpoint=page.endpoint)
             page.records = _announced(page)
             _check(stop)
@@ -161,6 +198,7 @@ def fetch_page(
                     received=rows,
                     url=conn.url(url).split("?")[0],
                 )
+            kept = True
             return page, rows
         except (*_BODY_ERRORS, IncompleteResultError) as exc:
             if attempt >= policy.retries:
@@ -171,12 +209,16 @@ def fetch_page(
                     f"({exc.__class__.__name__}); run the extract again.",
                     url=conn.url(url).split("?")[0],
                 ) from exc
+            if page is not None:
+                page.release()  # before the wait: a page read again needs no old bytes
             delay = policy.delay(attempt)
             log.info("re-reading result page %d after %s (%.2fs)", index, exc, delay)
             time.sleep(delay)
             attempt += 1
         finally:
             resp.close()
+            if page is not None and not kept:
+                page.release()  # a page that failed: its bytes go back at once
 
 
 def _announced(page: Page) -> int | None:

@@ -46,7 +46,7 @@ import urllib3.exceptions
 
 from sfnotebook import bulk as _bulk
 from sfnotebook._api import OrgApi
-from sfnotebook._polling import FIRST_POLL
+from sfnotebook._polling import POLL_INTERVAL
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._pages import Page, csv_headers, fetch_page, result_urls
 from sfnotebook.errors import (
@@ -77,7 +77,7 @@ _PROBES_AT_ONCE = 4
 
 
 def run_job(
-    conn: OrgApi, soql: str, *, include_deleted: bool = False, poll_interval: float = FIRST_POLL
+    conn: OrgApi, soql: str, *, include_deleted: bool = False, poll_interval: float = POLL_INTERVAL
 ) -> dict[str, Any]:
     """Create a query job for ``soql`` and wait for it; abort it if the wait is stopped.
 
@@ -96,7 +96,7 @@ def run_job(
         raise
 
 
-def wait_job(conn: OrgApi, job_id: str, *, poll_interval: float = FIRST_POLL) -> dict[str, Any]:
+def wait_job(conn: OrgApi, job_id: str, *, poll_interval: float = POLL_INTERVAL) -> dict[str, Any]:
     """Poll the job until ``JobComplete`` as ``extract`` does; ``BulkJobError`` if it fails."""
     bar = _bulk._Progress(False, job_id)
     try:
@@ -147,7 +147,7 @@ def plan_read(
     job_id: str | None = None,
     include_deleted: bool = False,
     max_records: int | None = None,
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     compress: bool | None = None,
 ) -> ReadPlan:
     """Run ``soql`` as a job (or wait for the job ``job_id``), then list and probe its pages."""
@@ -316,9 +316,10 @@ def _read_page(
                 expected=ref.rows,
                 received=page.records,
             )
-        data = _csv.strip_nul(page.data)
-        page.data = bytearray()  # the bytes are not needed once parsed
-        tables.append(_typed(data, schema, ref.index))
+        try:
+            tables.append(_typed(_csv.strip_nul(page.data), schema, ref.index, page.records))
+        finally:
+            page.release()  # the bytes are not needed once parsed
         return int(tables[-1].num_rows)
 
     fetch_page(
@@ -332,7 +333,9 @@ def _read_page(
     return tables[-1]
 
 
-def _typed(data: _csv.Data, schema: _csv.PageSchema, index: int) -> pa.Table:
+def _typed(
+    data: _csv.Data, schema: _csv.PageSchema, index: int, rows: int | None = None
+) -> pa.Table:
     """One page's bytes as a table of the plan's schema (header spelling may differ in case)."""
     columns = _csv.read_header(data)
     if not columns:
@@ -346,4 +349,4 @@ def _typed(data: _csv.Data, schema: _csv.PageSchema, index: int) -> pa.Table:
                 body_start=",".join(columns)[:200],
             )
         schema = _csv.PageSchema(tuple(columns), schema.names, schema.types)
-    return _csv.read_page(data, schema)
+    return _csv.read_page(data, schema, rows=rows)

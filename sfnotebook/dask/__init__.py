@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from sfnotebook import _options
 from sfnotebook._api import Dtypes
-from sfnotebook._polling import FIRST_POLL
+from sfnotebook._polling import POLL_INTERVAL
 from sfnotebook._worker import Credentials, WorkerGrant, grant_for, worker_connection
 from sfnotebook.bulk import _csv
 from sfnotebook.bulk._frame import FrameAssembler
@@ -44,7 +44,7 @@ def read_soql(
     include_deleted: bool = False,
     max_records: int | None = None,
     pages_per_partition: int = 1,
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     compress: bool | None = None,
     dtypes: Dtypes | None = None,
 ) -> dd.DataFrame:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 from sfnotebook import _options, _output
 from sfnotebook._api import Frame, OrgApi, Progress
 from sfnotebook._paths import api_name
-from sfnotebook._polling import FIRST_POLL
+from sfnotebook._polling import POLL_INTERVAL
 from sfnotebook._progress import Tally, progress_bar
 from sfnotebook.errors import (
     IngestIncompleteError,
@@ -66,7 +66,7 @@ def insert(
     skip_nulls: bool = False,
     rows_per_job: int | None = None,
     progress: Progress = "auto",
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     output: _output.Output | None = None,
 ) -> Frame | IngestPlan:
     """Create one record per row of ``df`` in ``sobject`` (Bulk API 2.0 ``insert``).
@@ -93,8 +93,8 @@ def insert(
     progress : bool or "auto"
         Show the rows written and each job's state (``"auto"``: only in a notebook).
     poll_interval : float
-        Seconds before the first status check of each job (default 0.2), and the smallest gap
-        between checks; gaps then grow to a tenth of the job's age, at most 30 s.
+        The smallest gap between status checks of each job (default 0.2 s); the first is
+        sent at once, and gaps grow to a tenth of the job's age, at most 30 s.
     output : {"pandas", "polars", "arrow"}, optional
         The library of the results frame. Default: the connection's ``output``.
 
@@ -150,7 +150,7 @@ def update(
     skip_nulls: bool = False,
     rows_per_job: int | None = None,
     progress: Progress = "auto",
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     output: _output.Output | None = None,
 ) -> Frame | IngestPlan:
     """Change the records named by ``df``'s ``Id`` column (Bulk API 2.0 ``update``).
@@ -191,7 +191,7 @@ def upsert(
     skip_nulls: bool = False,
     rows_per_job: int | None = None,
     progress: Progress = "auto",
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     output: _output.Output | None = None,
 ) -> Frame | IngestPlan:
     """Update the records whose ``external_id`` matches a row, create the others (``upsert``).
@@ -234,7 +234,7 @@ def delete(
     errors: Errors = "raise",
     rows_per_job: int | None = None,
     progress: Progress = "auto",
-    poll_interval: float = FIRST_POLL,
+    poll_interval: float = POLL_INTERVAL,
     output: _output.Output | None = None,
 ) -> Frame | IngestPlan:
     """Delete the records of ``df``'s ``Id`` column (Bulk API 2.0 ``delete``: to the Recycle

@@ -18,7 +18,6 @@ Job Successful / Failed / Unprocessed Record Results").
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ import requests
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._api import OrgApi
 from sfnotebook._paths import is_record_id
-from sfnotebook._polling import first_poll, next_poll
+from sfnotebook._polling import poll_until
 from sfnotebook.errors import NetworkError, SfNotebookError
 
 __all__ = ["TERMINAL", "Job", "JobOutcome"]
@@ -116,18 +115,15 @@ class Job:
     def wait(
         self, poll_interval: float, on_state: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
-        """Poll until the job ends, on :mod:`sfnotebook._polling`'s schedule (the end is
-        noticed within 0.2 s or a tenth of the job's age)."""
-        started = time.monotonic()
-        due = first_poll(poll_interval)
-        while True:
-            time.sleep(max(due - (time.monotonic() - started), 0.0))
-            sent = time.monotonic() - started
+        """Poll until the job ends, on :mod:`sfnotebook._polling`'s schedule (the first check
+        at once; the end is noticed within 0.2 s or a tenth of the job's age)."""
+
+        def check() -> dict[str, Any]:
             info = self.status()
             on_state(info)
-            if info.get("state") in TERMINAL:
-                return info
-            due = next_poll(sent, poll_interval)
+            return info
+
+        return poll_until(check, lambda info: info.get("state") in TERMINAL, interval=poll_interval)
 
     def results(self, info: dict[str, Any]) -> JobOutcome:
         files = [

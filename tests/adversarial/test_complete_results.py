@@ -172,6 +172,33 @@ def test_short_page_without_a_record_count(
     assert (info.value.expected, info.value.received) == (expected_rows, expected_rows - 5)
 
 
+def _count_one_more_with_a_quoted_break(answer: Answer) -> None:
+    """One line break more, inside the first row's Name, and a count raised to match it: the
+    page's line breaks are one per row it says it holds, so it is read without the quote-aware
+    scan, and holds one row fewer than it says."""
+    head, first, rest = answer.body.split(b"\n", 2)
+    assert first.count(b'","') == 2  # "Id","Name","Amount"
+    answer.body = b"\n".join([head, first.replace(b'","', b'","broken\n', 1), rest])
+    answer.headers["Sforce-NumberOfRecords"] = str(
+        int(answer.headers["Sforce-NumberOfRecords"]) + 1
+    )
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_count_that_matches_the_line_breaks_is_still_checked(
+    proxy: RewritingProxy, conn: sfnotebook.Connection, expected_rows: int, concurrency: int
+) -> None:
+    rule = proxy.rule("GET", RESULTS, nth=2, edit=_count_one_more_with_a_quoted_break)
+    frame = conn.extract(
+        SMALL, max_records=PAGE, concurrency=concurrency, poll_interval=0.01, progress=False
+    )
+    assert rule.fired == 1
+    pages = [path for _, path in proxy.requests if re.search(RESULTS, path)]
+    assert len(pages) == -(-expected_rows // PAGE) + 1  # the short page was read again
+    assert len(frame) == expected_rows
+    assert not frame["Name"].str.contains("broken").any()
+
+
 def test_job_results_checks_the_count_too(
     proxy: RewritingProxy, conn: sfnotebook.Connection
 ) -> None:

@@ -9,8 +9,10 @@ import pyarrow as pa
 import pytest
 
 from sfnotebook import dtypes as dt
+from sfnotebook.bulk import _csv
 from sfnotebook.bulk._csv import (
     infer_text_type,
+    line_breaks_only_end_rows,
     page_schema,
     parse_page,
     read_header,
@@ -335,3 +337,93 @@ def test_read_page_checks_the_header() -> None:
     schema = page_schema(["Id"], types={"Id": "id"})
     with pytest.raises(ValueError, match="columns"):
         read_page(b'"Name"\n"a"\n', schema)
+
+
+# --------------------------------------------------------------------------- line breaks
+
+HEAD = b'"Id","Name"'
+
+
+def _lines(end: bytes, *names: bytes) -> bytes:
+    rows = [b'"%03d","%s"' % (i, name) for i, name in enumerate(names)]
+    return end.join([HEAD, *rows]) + end
+
+
+@pytest.mark.parametrize(
+    ("data", "rows", "plain"),
+    [
+        (_lines(b"\n", b"a", b"b"), 2, True),
+        (_lines(b"\r\n", b"a", b"b"), 2, True),
+        (_lines(b"\n"), 0, True),  # the header alone
+        (_lines(b"\n", b"a\nb", b"c"), 2, False),  # an LF inside a quoted value
+        (_lines(b"\r\n", b"a\r\nb", b"c"), 2, False),  # a CRLF inside one
+        (_lines(b"\r\n", b"a\nb", b"c"), 2, False),  # an LF inside one, CRLF endings
+        (_lines(b"\n", b"a\rb", b"c"), 2, False),  # a lone CR (a break to the reader)
+        (_lines(b"\r\n", b"a\rb"), 1, False),
+        (_lines(b"\n", b"a", b"b"), None, False),  # no Sforce-NumberOfRecords
+        (_lines(b"\n", b"a", b"b"), 3, False),  # a count the lines do not match
+        (_lines(b"\n", b"a\nb"), 2, True),  # a wrong count: see the test below
+    ],
+)
+def test_line_breaks_only_end_rows(data: bytes, rows: int | None, plain: bool) -> None:
+    assert line_breaks_only_end_rows(data, rows) is plain
+    assert line_breaks_only_end_rows(bytearray(data), rows) is plain
+
+
+def _spied_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The newlines_in_values of every CSV read (the quote-aware scan when True)."""
+    seen: list[bool] = []
+    read_csv = _csv.pcsv.read_csv
+
+    def spy(source: Any, **kwargs: Any) -> pa.Table:
+        seen.append(kwargs["parse_options"].newlines_in_values)
+        return read_csv(source, **kwargs)
+
+    monkeypatch.setattr(_csv.pcsv, "read_csv", spy)
+    return seen
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n"])
+def test_a_page_without_breaks_in_values_skips_the_quote_aware_scan(
+    monkeypatch: pytest.MonkeyPatch, end: bytes
+) -> None:
+    data = _lines(end, b"a", b"b, c", b'say ""hi""')
+    schema = page_schema(read_header(data), types={"Id": "string", "Name": "string"})
+    seen = _spied_reads(monkeypatch)
+    table = read_page(data, schema, rows=3)
+    assert seen == [False]
+    assert table.column("Name").to_pylist() == ["a", "b, c", 'say "hi"']
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("inside", [b"\n", b"\r\n", b"\r", b"\n\n"])
+def test_quoted_line_breaks_are_read_with_the_quote_aware_scan(
+    monkeypatch: pytest.MonkeyPatch, end: bytes, inside: bytes
+) -> None:
+    names = [b"first" + inside + b"second", b"plain", inside + b"edge" + inside]
+    data = _lines(end, *names)
+    schema = page_schema(read_header(data), types={"Id": "string", "Name": "string"})
+    seen = _spied_reads(monkeypatch)
+    table = read_page(data, schema, rows=3)
+    assert seen == [True]
+    assert table.num_rows == 3  # the rows counted right: what fetch_page checks
+    assert table.column("Name").to_pylist() == [n.decode() for n in names]
+
+
+def test_a_wrong_count_never_misreads_a_page_with_quoted_breaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A count that matches the line breaks of a page whose values hold some (a lying
+    header) takes the fast path; the reader then either reads the page right or stops at the
+    first block split inside a value, and the page is read again with the quote-aware scan.
+    Either way its rows are right, and fetch_page's check against the count then fails."""
+    names = [b"x" * 40 + b"\n" * 60 + b"y" * 40 for _ in range(160_000)]  # ~23 MB, 3 blocks
+    data = _lines(b"\n", *names)
+    announced = data.count(b"\n") - 1
+    assert line_breaks_only_end_rows(data, announced)
+    schema = page_schema(read_header(data), types={"Id": "string", "Name": "string"})
+    seen = _spied_reads(monkeypatch)
+    table = read_page(data, schema, rows=announced)
+    assert seen == [False, True]  # the block split inside a value was found, then read again
+    assert table.num_rows == len(names) != announced
+    assert table.column("Name").to_pylist() == [n.decode() for n in names]
