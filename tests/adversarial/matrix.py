@@ -23,7 +23,7 @@ from sfnotebook import errors
 
 RETRIES = 2  # the matrix's retry budget (connect(retries=...)): an outage is RETRIES + 1 errors
 STALL_SECONDS = 0.8  # how long the demo org holds a stalled request (it is never served)
-STALL_TIMEOUT = 0.25  # the client's read timeout in the stall cells...
+STALL_TIMEOUT = 0.45  # the client's read timeout in the stall cells (the retry must beat it: room for a busy moment)
 SLOW_STALL_TIMEOUT = 1.5  # ...and in phases whose normal answers take longer (paging reports)
 
 Kind = Literal["read", "create", "sync run", "auth"]
