@@ -351,7 +351,13 @@ def test_cell(org: Org, fault: str, verb: str, phase_name: str) -> None:
         journal = demo.journal()[start:]
         sent = rule.sent(_matching(clean.journal, phase))
         if sent is not None:
-            assert _matching(journal, phase) == sent, "requests of the phase"
+            got = _matching(journal, phase)
+            if fault == "no answer" and rule.error is None:
+                # A retry of a stalled request can itself time out on a loaded machine (its
+                # read timeout is short so the matrix stays quick): still the same data.
+                assert sent <= got <= sent + matrix.RETRIES, "requests of the phase"
+            else:
+                assert got == sent, "requests of the phase"
         assert demo.stats()["tokens_issued"] - issued == rule.exchanges, "token exchanges"
         assert _workers() == [], "a client worker thread outlived the call"
         # Nothing left running on the org.
