@@ -171,7 +171,9 @@ def fetch_windows(
     if spread is None:  # the month groups were refused or did not add up: the highest rows
         spread = run(desc)
     if isinstance(spread, list):
-        bounds = _bounds_by_month(start, spread, remaining=total - len(kept), like=start)
+        bounds = _bounds_by_month(
+            start, spread, remaining=total - len(kept), data_type=cursor.data_type
+        )
     else:
         high_values = [cursor_value(c[at], cursor.data_type) for _, c in tabular_rows(spread)]
         high_present = [v for v in high_values if v is not None]
@@ -309,16 +311,22 @@ def _months(payload: Mapping[str, Any]) -> list[_Month] | None:
     return months
 
 
+def _window_count(remaining: int) -> int:
+    """How many windows ``remaining`` rows take: as few as give each the same whole number of
+    runs (24 runs in 12 windows of 2, not in 10 windows of 3: a window a few rows past a
+    multiple of 2,000 costs a run)."""
+    pages = math.ceil(remaining / ROW_LIMIT)
+    return math.ceil(pages / math.ceil(pages / WINDOWS)) if pages else 1
+
+
 def _bounds_by_month(
-    start: str, months: Sequence[_Month], *, remaining: int, like: str
+    start: str, months: Sequence[_Month], *, remaining: int, data_type: str
 ) -> list[str]:
     """Split points above ``start`` giving windows of about equal rows, from the month
     groups' counts (rows assumed spread evenly within a month). Strictly increasing and
     strictly above ``start``."""
-    pages = math.ceil(remaining / ROW_LIMIT)
-    count = math.ceil(pages / math.ceil(pages / WINDOWS)) if pages else 1
+    count = _window_count(remaining)
     lo = _key(start)
-    data_type = "date" if len(like) == 10 else "datetime"
     # The rows at or above the start: its own month from the start on (pro rata), then the rest.
     parts = [
         (max(m.start, lo), m.end, m.rows * (m.end - max(m.start, lo)) / (m.end - m.start))
@@ -332,7 +340,7 @@ def _bounds_by_month(
         while i + 1 < count and n and seen + n >= above * (i + 1) / count:
             i += 1
             point = a + (b - a) * (above * i / count - seen) / n
-            text = _text(point, data_type, like)
+            text = _text(point, data_type, start)
             if _key(text) > last:
                 out.append(text)
                 last = _key(text)
@@ -396,10 +404,7 @@ def _bounds(
     of the descending probe), with the probe's ``top`` rows between ``high`` and
     ``top_value``. Points are strictly increasing and strictly above ``start``.
     """
-    pages = math.ceil(remaining / ROW_LIMIT)
-    # As few windows as give each the same whole number of runs: 24 runs in 12 windows of
-    # 2, not in 10 windows of 3 (a window a few rows past a multiple of 2,000 costs a run).
-    count = math.ceil(pages / math.ceil(pages / WINDOWS)) if pages else 1
+    count = _window_count(remaining)
     lo, mid, hi = _key(start), _key(high), _key(top_value)
     below = max(remaining - top, 0)  # rows between start and high
     if mid <= lo:

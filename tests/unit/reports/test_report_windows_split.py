@@ -54,7 +54,7 @@ def test_splits_follow_the_month_counts() -> None:
     counts = {f"2026-{m:02d}-01": 1000 * 2 ** (m - 1) for m in range(1, 7)}  # 63,000 rows
     months = _windows._months(_grouped(counts))
     assert months is not None
-    bounds = _windows._bounds_by_month("2026-01-01", months, remaining=63_000, like="2026-01-01")
+    bounds = _windows._bounds_by_month("2026-01-01", months, remaining=63_000, data_type="date")
     edges = [_windows._key("2026-01-01"), *map(_windows._key, bounds), months[-1].end]
     # 32 runs' worth of rows: 11 windows of 3 runs (not 12 with one of 2).
     assert edges == sorted(set(edges)) and len(bounds) == 10
@@ -72,6 +72,6 @@ def test_datetime_splits_keep_the_cursor_format() -> None:
     months = _windows._months(_grouped({"2026-01-01": 30_000, "2026-02-01": 30_000}))
     assert months is not None
     like = "2026-01-03T10:00:00Z"
-    bounds = _windows._bounds_by_month(like, months, remaining=58_000, like=like)
+    bounds = _windows._bounds_by_month(like, months, remaining=58_000, data_type="datetime")
     assert bounds and all(b.endswith("Z") and "T" in b for b in bounds)
     assert all(_windows._key(b) > _windows._key(like) for b in bounds)
