@@ -12,6 +12,7 @@ import gc
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -202,12 +203,14 @@ def _fetch_whole(
             column_names=column_names,
             empty_label=empty_label,
         )
+    expected = paging.record_count(first)
     if describe is None:
-        describe = describe_by_id(conn, report_id)
+        # Paging needs the describe (filterable columns) and, with a record count, the hour's
+        # run budget: independent reads, so one round trip for both.
+        describe = _describe_and_budget(conn, report_id, ledger if expected is not None else None)
     base = copy.deepcopy(first.get("reportMetadata") or {})
     # Extended metadata of this run wins over describe's (same definition, fresher labels).
     describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}
-    expected = paging.record_count(first)
     sample = [cells for _, cells in detail_rows(first)]
     cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
     if str(base.get("reportFormat") or "TABULAR").upper() != "TABULAR":
@@ -253,6 +256,23 @@ def _fetch_whole(
         column_names=column_names,
         empty_label=empty_label,
     )
+
+
+def _describe_and_budget(
+    conn: OrgApi, report_id: str, ledger: _budget.Ledger | None
+) -> dict[str, Any]:
+    """The report's describe, with the run budget read at the same time (``ledger``)."""
+    if ledger is None:
+        return describe_by_id(conn, report_id)
+    with ThreadPoolExecutor(1, thread_name_prefix="sfnotebook-report-budget") as pool:
+        budget = pool.submit(ledger.read)
+        try:
+            describe = describe_by_id(conn, report_id)
+        except BaseException:
+            budget.cancel()
+            raise
+        budget.result()  # its error (e.g. the org's request limit) is the report's
+    return describe
 
 
 @contextmanager

@@ -8,9 +8,9 @@ sforce_analytics_rest_api_limits_limitations.htm); ``/limits`` shows what is lef
 a report of a million rows would spend the whole org's hour and then fail part-way with 403
 "You can't run more than 500 reports synchronously every 60 minutes." (Report Error Codes page).
 
-Before the first paging run the report wing reads ``/limits`` (one call, cached for
-:data:`CACHE_SECONDS` per connection and lowered by the runs this package makes), plans the
-runs the rest of the report takes (:func:`runs_to_page`: ``ceil(N / 2000) + 1`` after the first
+Before the first paging run the report wing reads ``/limits`` (one call, sent alongside the
+report's describe so it adds no round trip, cached for :data:`CACHE_SECONDS` per connection
+and lowered by the runs this package makes), plans the runs the rest of the report takes (:func:`runs_to_page`: ``ceil(N / 2000) + 1`` after the first
 run, the paging bound), and then runs synchronously when the sync runs left suffice,
 asynchronously when only the async runs do, and otherwise raises
 :class:`~sfnotebook.errors.ReportRunLimitError` with the numbers before any further run.
@@ -180,6 +180,10 @@ class Ledger:
             self._counted = made  # /limits already counts this report's runs so far
             return budget
         return budget.less(made[0] - self._counted[0], made[1] - self._counted[1])
+
+    def read(self) -> None:
+        """Read the budget now (``/limits``) so that planning later costs no round trip."""
+        self._left()
 
     def fits_async(self, needed: int) -> bool:
         """Whether ``needed`` more async runs fit in what is left this hour (not when the

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import sfnotebook
-from sfnotebook import errors
+from sfnotebook import errors, reports
 from sfnotebook._session import ApiSession
 from sfnotebook.reports import _catalog
 from tests.conftest import connect_to
@@ -152,3 +152,31 @@ def test_a_miss_on_a_fresh_catalogue_lists_only_once(
     with pytest.raises(errors.ReportNotFoundError):
         conn.describe_report("No Such Report")
     assert len(sent) == 1  # listed by this call: already fresh, no second listing
+
+
+# -- a paged report: the describe and the hour's budget in one round trip ---------------------
+
+
+class _Planned(Exception):
+    """Raised where paging would start: what is counted is sent by then."""
+
+
+def test_a_paged_report_reads_its_describe_and_budget_together(
+    demo_org: Any, trips: _Trips, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connect_to(demo_org)
+    trips.events.clear()
+
+    def planned(*args: Any, **kwargs: Any) -> None:
+        raise _Planned
+
+    monkeypatch.setattr(reports.paging, "choose_cursors", planned)
+    with pytest.raises(_Planned):  # the first run said: more than 2,000 rows
+        conn.report("All Opportunities", progress=False)
+    number = {what: n for kind, n, what in trips.events if kind == "start"}
+    describe = next(n for what, n in number.items() if what.endswith("/describe"))
+    limits = next(n for what, n in number.items() if what.endswith("/limits"))
+    starts = {n: i for i, (kind, n, _) in enumerate(trips.events) if kind == "start"}
+    ends = {n: i for i, (kind, n, _) in enumerate(trips.events) if kind == "end"}
+    # Both started before either ended: they overlapped, whatever the clock says.
+    assert max(starts[describe], starts[limits]) < min(ends[describe], ends[limits])
