@@ -318,6 +318,9 @@ class QueryLocatorExpiredError(SalesforceError):
     expected, received : int | None
         The query's ``totalSize`` and the rows read before the cursor was lost, when known
         (as on :class:`IncompleteResultError`).
+    restarts : int | None
+        For a cursor refused after the session was renewed: how often the query had been
+        read again from page 1 before it gave up (None for an expired or released cursor).
     """
 
     def __init__(
@@ -330,12 +333,14 @@ class QueryLocatorExpiredError(SalesforceError):
         sf_message: str | None = None,
         expected: int | None = None,
         received: int | None = None,
+        restarts: int | None = None,
     ) -> None:
         super().__init__(
             message, status=status, error_code=error_code, url=url, sf_message=sf_message
         )
         self.expected = expected
         self.received = received
+        self.restarts = restarts
 
 
 class RequestLimitExceededError(SalesforceError):

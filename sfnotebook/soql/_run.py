@@ -149,6 +149,7 @@ def _lost_error(lost: CursorLost, restarts: int, *, iterating: bool) -> QueryLoc
         sf_message=error.sf_message,
         received=lost.received,
         expected=lost.expected,
+        restarts=restarts,
     )
 
 

@@ -125,6 +125,7 @@ def test_restarts_are_bounded(demo: Any, conn: sfnotebook.Connection, rule: str)
         conn.query(SOQL, batch_size=200, progress=False)
     message = str(info.value)
     assert f"read again from the start {soql.MAX_RESTARTS} times" in message
+    assert info.value.restarts == soql.MAX_RESTARTS
     assert "session" in message and info.value.expected == 3000
     assert info.value.error_code in {"INVALID_SESSION_ID", "INVALID_QUERY_LOCATOR"}
 
