@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from sfnotebook import _options, _output
+from sfnotebook import _gc, _options, _output
 from sfnotebook import _soql_parse as sp
 from sfnotebook._api import Dtypes, Frame, OrgApi, Params, Progress
 from sfnotebook._paths import record_id
@@ -306,21 +306,24 @@ def _results(
         collector.root = info.get("object") or collector.root
         expected = info.get("numberRecordsProcessed")  # a whole number: checked at the edge
         bar.downloading(expected)
-        pages = run_pages(
-            conn,
-            job_id,
-            collector.handle,
-            max_records=max_records,
-            concurrency=concurrency,
-            headers=csv_headers(conn, compress),
-        )
-        try:
-            for result in pages:
-                collector.keep(result)
-                bar.update(result.rows)
-        finally:
-            pages.close()  # stops and joins the workers: nothing is written after this
-        return collector.finish(expected, job_id=job_id)
+        # Downloads, Arrow tables and the frame make few Python containers but many
+        # allocations: collections meanwhile would only walk the heap (sfnotebook._gc).
+        with _gc.paused():
+            pages = run_pages(
+                conn,
+                job_id,
+                collector.handle,
+                max_records=max_records,
+                concurrency=concurrency,
+                headers=csv_headers(conn, compress),
+            )
+            try:
+                for result in pages:
+                    collector.keep(result)
+                    bar.update(result.rows)
+            finally:
+                pages.close()  # stops and joins the workers: nothing is written after this
+            return collector.finish(expected, job_id=job_id)
     except KeyboardInterrupt:
         try:
             _abort(conn, job_id)

@@ -8,16 +8,14 @@ record count, and never returns fewer rows than the report has without raising.
 from __future__ import annotations
 
 import copy
-import gc
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sfnotebook import _options, _output
+from sfnotebook import _gc, _options, _output
 from sfnotebook._api import OrgApi, Progress
 from sfnotebook._rerun import CacheAge, rerunnable
 from sfnotebook.errors import (
@@ -228,7 +226,9 @@ def _fetch_whole(
     if expected is not None and ledger.fits_async(_windows.runs_bound(expected)):
         windows = _Windowed(runner, ledger, expected, first_name(first))
     converter = Converter(first)
-    with _no_cyclic_gc():
+    # Paging keeps every row until the frame is built (tens of thousands of row lists, no
+    # cycles): collections meanwhile would walk them all again for nothing (sfnotebook._gc).
+    with _gc.paused():
         try:
             rows, counted, order = _fetch_rows(
                 runner,
@@ -273,25 +273,6 @@ def _describe_and_budget(
             raise
         budget.result()  # its error (e.g. the org's request limit) is the report's
     return describe
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused while a report pages, and restored as it was.
-
-    Paging keeps every row until the frame is built (tens of thousands of row lists), and each
-    collection the allocations trigger would walk them all again for nothing: the rows hold no
-    reference cycles. Reference counting still frees everything as usual; only cycles made
-    meanwhile (by any thread of the process) wait until the report is done. A report of at
-    most 2,000 rows never pauses it.
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _check_count(first: Mapping[str, Any], expected: int | None, received: int) -> None:

@@ -18,7 +18,6 @@ the same either way.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
+import sfnotebook._gc as _gc
 import sfnotebook._values as v
 from sfnotebook._values import cell_text, currency_code, number
 from sfnotebook.dtypes import TYPES, field_type, read_cells
@@ -102,13 +102,11 @@ def decode_run(content: bytes) -> dict[str, Any] | None:
     (cells of ``label`` and ``value``, rows of ``dataCells``, nodes of ``rows`` and
     ``aggregates``) becomes structs: any other shape is decoded as plain JSON, whole.
 
-    The cyclic garbage collector is paused while the structs are built (and restored after,
-    as it was): a collection triggered half-way would walk the partly decoded payload's
-    containers for nothing.
+    The cyclic garbage collector is paused while the structs are built
+    (:mod:`sfnotebook._gc`): a collection triggered half-way would walk the partly decoded
+    payload's containers for nothing.
     """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc.paused():
         try:
             top = _TOP.decode(content)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -123,9 +121,6 @@ def decode_run(content: bytes) -> dict[str, Any] | None:
                     pass  # another shape: decoded as it is
             out[key] = _ANY.decode(raw)
         return out
-    finally:
-        if paused:
-            gc.enable()
 
 
 # --- columns --------------------------------------------------------------------------------

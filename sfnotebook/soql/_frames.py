@@ -8,7 +8,6 @@ the rows of :mod:`sfnotebook.dtypes`, and hands them at the end to the output se
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any, Literal
 import orjson
 import pyarrow as pa
 
-from sfnotebook import _output
+from sfnotebook import _gc, _output
 from sfnotebook import dtypes as _dt
 from sfnotebook.soql import _decode
 
@@ -301,20 +300,14 @@ class FrameBuilder:
     def add(self, records: Sequence[Any]) -> int:
         """Convert one page of records (dicts, or structs from :meth:`decode`); return the count.
 
-        The cyclic garbage collector is paused meanwhile (and restored after, as it was): taking
-        a page of structs apart makes a tuple per record and parent, thousands per page, and
-        the collections they would trigger walk them (and the rest of the heap) for nothing, as
-        they hold no cycles. Reference counting frees them as usual.
+        The cyclic garbage collector is paused meanwhile (:mod:`sfnotebook._gc`): taking a page
+        of structs apart makes a tuple per record and parent, thousands per page, none in a
+        cycle.
         """
         if not records:
             return 0
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc.paused():
             self._add(records)
-        finally:
-            if paused:
-                gc.enable()
         return len(records)
 
     def _add(self, records: Sequence[Any]) -> None:
