@@ -290,7 +290,8 @@ def early_objects(
     object on the path (``conn._kept_describe``: in memory or on disk), its ``referenceTo``
     names the next objects (``kept``); where it keeps none, :func:`guess_parent` guesses the
     next object from the relationship's name (``guessed``, at most ``guesses`` of them,
-    :data:`GUESSES` by default) and the walk goes on from the guess. A hop neither tells stops
+    :data:`GUESSES` by default) and the walk goes on from the guess (what a kept copy of a
+    guessed object names is a guess too: only as sure as the guess). A hop neither tells stops
     its path, and so does a kept copy that has no such relationship: what the walk cannot see
     is found in the second wave, as on a fresh connection. The root is in neither list.
     """
@@ -315,28 +316,34 @@ def early_objects(
     root = describe(root_name)
     for item in select.items:
         if isinstance(item, sp.FieldRef) and "." in item.path:
-            level: list[tuple[str, Any]] = [(root_name, root)]
+            # (object, its kept copy or None, reached through kept copies only)
+            level: list[tuple[str, Any, bool]] = [(root_name, root, True)]
             for hop in item.path.split(".")[:-1]:
-                targets: list[str] = []
-                for holder, found in level:
+                targets: dict[str, bool] = {}
+                for holder, found, sure in level:
                     if found is not None:  # a kept copy answers this hop: no guess
-                        for field in found.get("fields", ()):
-                            if str(field.get("relationshipName") or "").lower() == hop.lower():
-                                for target in field.get("referenceTo") or ():
-                                    if target:
-                                        kept.setdefault(str(target).lower(), str(target))
-                                        targets.append(str(target))
-                        continue
-                    guess = guess_parent(hop, holder) if guesses else None
-                    if guess is None:
-                        continue
-                    key = guess.lower()
-                    if key != root_key and key not in kept and key not in guessed:
-                        if len(guessed) >= guesses:
-                            continue  # past the cap: found in the second wave
-                        guessed[key] = guess
-                    targets.append(guess)
-                level = [(t, describe(t)) for t in dict.fromkeys(targets)]
+                        proven = sure
+                        named = [
+                            str(target)
+                            for field in found.get("fields", ())
+                            if str(field.get("relationshipName") or "").lower() == hop.lower()
+                            for target in field.get("referenceTo") or ()
+                            if target
+                        ]
+                    else:
+                        proven = False
+                        guess = guess_parent(hop, holder) if guesses else None
+                        named = [guess] if guess else []
+                    for target in named:
+                        key = target.lower()
+                        if proven:
+                            kept.setdefault(key, target)
+                        elif key != root_key and key not in kept and key not in guessed:
+                            if len(guessed) >= guesses:
+                                continue  # past the cap: found in the second wave
+                            guessed[key] = target
+                        targets[target] = targets.get(target, False) or proven
+                level = [(name, describe(name), proven) for name, proven in targets.items()]
                 if not level:
                     break
         elif isinstance(item, sp.SubSelect) and root is not None:
@@ -346,7 +353,7 @@ def early_objects(
                     if target:
                         kept.setdefault(target.lower(), target)
     kept.pop(root_key, None)
-    for key in kept:  # a guess a kept copy named further on: asked as kept
+    for key in kept:  # guessed on one path, proven by kept copies on another: asked as kept
         guessed.pop(key, None)
     return list(kept.values()), list(guessed.values())
 

@@ -125,10 +125,15 @@ def test_no_guess_where_the_kept_copies_answer_the_path() -> None:
 
 
 def test_a_guess_goes_on_from_a_kept_copy_of_the_guessed_object() -> None:
-    # Opportunity not kept: Account is guessed; Account's kept copy names Owner's object.
+    # Opportunity not kept: Account is guessed; Account's kept copy names Owner's object, a
+    # guess too (only as sure as the guess of Account).
+    select = _select("SELECT Account.Parent.Owner.Name FROM Opportunity")
     kept = Kept(ACCOUNT)
-    assert _plan.early_objects(kept, _select(BENCH)) == (["User"], ["Account"])
-    assert _plan.kept_objects(kept, _select(BENCH)) == []  # without guesses: nothing seen
+    assert _plan.early_objects(kept, select) == ([], ["Account", "User"])
+    assert _plan.kept_objects(kept, select) == []  # without guesses: nothing seen
+    # A path the kept copies prove, beside one they do not: User is asked as kept.
+    both = _select("SELECT Owner.Name, Account.Owner.Name FROM Opportunity")
+    assert _plan.early_objects(Kept(OPPORTUNITY), both) == (["User", "Account"], [])
 
 
 def test_a_kept_copy_without_the_relationship_is_not_second_guessed() -> None:
