@@ -1,12 +1,13 @@
 """Running one SOQL query: page 1 with its describes, the pages after it, and restarts.
 
 :func:`run` is :func:`_run_once` started again from page 1 when its cursor is lost with its
-session (``_pages``). :func:`_run_once` sends page 1 and the root describe together, imports
-pandas and pyarrow while they are out (:func:`_load_frames`; most often ``connect()`` already
-began that on a thread, :mod:`sfnotebook._warm`), loads every other describe at
-once (``_plan``), then converts each page while the next ones download (``_pages``, several at
-once by locator offset: ``_parallel``), completing child subqueries before the next parent
-page. ``sfnotebook.soql`` holds the verbs and their settings.
+session (``_pages``). :func:`_run_once` sends page 1, the root describe and the describes of
+the objects the query is expected to reach together, imports pandas and pyarrow while they are
+out (:func:`_load_frames`; most often ``connect()`` already began that on a thread,
+:mod:`sfnotebook._warm`), loads every other describe at once (``_plan``), then converts each
+page while the next ones download (``_pages``, several at once by locator offset:
+``_parallel``), completing child subqueries before the next parent page. ``sfnotebook.soql``
+holds the verbs and their settings.
 """
 
 from __future__ import annotations
@@ -223,15 +224,19 @@ def _run_once(
     planner = ThreadPoolExecutor(DESCRIBE_THREADS, thread_name_prefix="sfnotebook-describe")
     bar: Any = None
     try:
-        # Two round trips one after the other on a fresh connection (``_plan``): page 1 and
-        # the root describe together, then every describe page 1 names at once.
+        # Page 1 and the root describe together, then every describe page 1 names that is
+        # not in hand yet, at once (``_plan``).
         describe_of = _soql_plan.describer(conn)
         root = planner.submit(describe_of, select.object_name) if select is not None else None
         sent = planner.submit(pages.first_page)
-        # Describes kept from an earlier session name the other objects now: revalidated
-        # beside page 1, a new kernel's first query is one round trip (``_plan``).
-        kept = _soql_plan.kept_objects(conn, select)[: DESCRIBE_THREADS - 2]
+        # The other objects, known now: from describes kept from an earlier session
+        # (revalidated), else guessed from the relationships' names (prefetched). Sent beside
+        # page 1, the first query is one round trip when they are all the plan needs.
+        kept, guessed = _soql_plan.early_objects(conn, select)
+        kept = kept[: DESCRIBE_THREADS - 2]
         hinted = [planner.submit(describe_of, name) for name in kept]
+        for name in guessed[: DESCRIBE_THREADS - 2 - len(kept)]:
+            planner.submit(_soql_plan.prefetch, describe_of, name)  # never waited for here
         pages.sent.wait()  # then pandas and pyarrow are imported, on a worker, meanwhile
         frames = planner.submit(_load_frames, output)
         first, head = sent.result()

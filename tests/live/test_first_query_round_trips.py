@@ -1,25 +1,36 @@
-"""The first query on a fresh connection in two sequential round trips (issue 13, item 2).
+"""The first query on a fresh connection in one round trip (issue 13, item 2).
 
-Page 1 goes out with the root object's describe; then every parent describe goes out at once
-(page 1's ``attributes.type`` names them; an all-null parent's object comes from the root
-describe's ``referenceTo``). The same query again is one round trip. Counted with the chain
-counter of ``test_round_trips``: the longest chain of requests each sent after the one before
-had ended, never a clock.
+Page 1 goes out with the root object's describe and the describes of the parents guessed from
+the relationships' names (``Account`` -> Account, ``Owner`` -> User: ``sfnotebook.soql._plan``);
+what page 1 names that they did not bring goes out next, at once (page 1's ``attributes.type``;
+an all-null parent's object from the root describe's ``referenceTo``). The same query again is
+one round trip. Counted with the chain counter of ``test_round_trips``: the longest chain of
+requests each sent after the one before had ended, never a clock. Requests sent together are
+sent a moment apart; where a count of 1 depends on their overlapping, each answer takes 0.2 s
+(``slow``), so they overlap however threads are scheduled (at no latency one can end before
+the next thread has started).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import sfnotebook
 from sfnotebook._session import ApiSession
+from sfnotebook.soql import _plan
 from tests.conftest import connect_to
 from tests.live.test_round_trips import _Trips
 
 PATHS = "SELECT Id, Name, Amount, Account.Name, Account.Owner.Name FROM Opportunity"
+BENCH = (
+    "SELECT Id, Name, StageName, Amount, Probability, CloseDate, IsWon, CreatedDate, LeadSource, "
+    "Account.Name, Account.Industry, Account.Owner.Name, Owner.Name FROM Opportunity LIMIT 10"
+)
 
 
 @pytest.fixture
@@ -42,12 +53,27 @@ def trips(fresh: sfnotebook.Connection, monkeypatch: pytest.MonkeyPatch) -> Iter
     yield recorder
 
 
+@pytest.fixture
+def slow(demo_org: Any) -> Iterator[None]:
+    demo_org.set_faults(latency=0.2)
+    yield
+    demo_org.set_faults()
+
+
 def _describes(trips: _Trips) -> list[str]:
     return sorted(what.split("/sobjects/")[1] for what in trips.sent() if "/describe" in what)
 
 
-def test_a_first_query_is_two_round_trips_and_the_same_again_one(
-    fresh: sfnotebook.Connection, trips: _Trips
+def _restart(trips: _Trips) -> None:
+    trips.events, trips._started = _Trips().events, 0
+
+
+def _dtypes(frame: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in frame.dtypes.items()}
+
+
+def test_a_first_query_is_one_round_trip_and_the_same_again_one(
+    fresh: sfnotebook.Connection, trips: _Trips, slow: None
 ) -> None:
     frame = fresh.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
     assert frame["Account.Owner.Name"].notna().any() and len(frame) == 50
@@ -57,16 +83,69 @@ def test_a_first_query_is_two_round_trips_and_the_same_again_one(
         "User/describe",
     ], trips.sent()
     assert len(trips.sent()) == 4
-    assert trips.sequential() == 2, trips.events  # page 1 + root; then Account and User
+    assert trips.sequential() == 1, trips.events  # page 1, root, Account and User at once
 
-    again = _Trips()
-    trips.events, trips._started = again.events, 0
+    _restart(trips)
     fresh.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
     assert len(trips.sent()) == 1 and trips.sequential() == 1, trips.events
 
 
+def test_the_bench_query_is_one_round_trip_and_the_same_frame_as_without_guesses(
+    demo_org: Any,
+    fresh: sfnotebook.Connection,
+    trips: _Trips,
+    slow: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    guessed: list[str] = []
+    real = _plan.prefetch
+
+    def spy(describe_of: Any, name: str) -> None:
+        guessed.append(name)
+        real(describe_of, name)
+
+    monkeypatch.setattr(_plan, "prefetch", spy)
+    frame = fresh.query(BENCH, progress=False)
+    assert sorted(guessed) == ["Account", "User"]
+    assert _describes(trips) == ["Account/describe", "Opportunity/describe", "User/describe"]
+    assert len(trips.sent()) == 4 and trips.sequential() == 1, trips.events
+    assert frame["Account.Owner.Name"].notna().any() and frame["Owner.Name"].notna().all()
+
+    # Warm: the same query again on the same connection, every describe in memory.
+    _restart(trips)
+    warm = fresh.query(BENCH, progress=False)
+    assert len(trips.sent()) == 1
+    # The old way: another fresh connection (its own empty describe cache), no guesses.
+    monkeypatch.setenv("SFNOTEBOOK_CACHE_DIR", str(tmp_path / "old"))
+    monkeypatch.setattr(_plan, "GUESSES", 0)
+    old = connect_to(demo_org)
+    _restart(trips)
+    guessed.clear()
+    unguessed = old.query(BENCH, progress=False)
+    assert guessed == [] and trips.sequential() == 2, trips.events  # page 1 + root; then the rest
+    for other in (warm, unguessed):
+        pd.testing.assert_frame_equal(frame, other)
+        assert _dtypes(other) == _dtypes(frame)
+    assert _dtypes(frame)["Amount"] == "Float64" and _dtypes(frame)["IsWon"] == "boolean"
+    assert _dtypes(frame)["Account.Owner.Name"] == "string"
+
+
 def test_an_all_null_parent_is_found_from_the_root_describe(
     fresh: sfnotebook.Connection, trips: _Trips
+) -> None:
+    # What (Account or Opportunity) is polymorphic: not guessed. Null on every row, page 1
+    # names neither; the root describe's referenceTo does, in the second wave.
+    frame = fresh.query(
+        "SELECT Id, What.Name FROM Task WHERE Subject = 'no such task'", progress=False
+    )
+    assert len(frame) == 0 and str(frame["What.Name"].dtype) == "string"
+    assert _describes(trips) == ["Account/describe", "Opportunity/describe", "Task/describe"]
+    assert trips.sequential() == 2, trips.events
+
+
+def test_an_all_null_guessed_parent_is_one_round_trip(
+    fresh: sfnotebook.Connection, trips: _Trips, slow: None
 ) -> None:
     frame = fresh.query(
         "SELECT Id, Account.Name FROM Opportunity WHERE Name = 'no such opportunity'",
@@ -74,7 +153,33 @@ def test_an_all_null_parent_is_found_from_the_root_describe(
     )
     assert len(frame) == 0 and str(frame["Account.Name"].dtype) == "string"
     assert _describes(trips) == ["Account/describe", "Opportunity/describe"]
-    assert trips.sequential() == 2, trips.events
+    assert trips.sequential() == 1, trips.events
+
+
+@pytest.mark.parametrize(
+    "soql",
+    [
+        # What and Who are polymorphic (not guessed); Owner is guessed User.
+        "SELECT Id, Subject, What.Name, Who.Name, Owner.Name FROM Task ORDER BY Id LIMIT 20",
+        # Report's Owner is a Folder, an Organization or a User: the guess of User is a part.
+        "SELECT Id, Name, Owner.Name FROM Report ORDER BY Id LIMIT 20",
+    ],
+)
+def test_a_guess_that_misses_costs_at_most_the_second_wave(
+    demo_org: Any, fresh: sfnotebook.Connection, trips: _Trips, soql: str
+) -> None:
+    frame = fresh.query(soql, progress=False)
+    assert "User/describe" in _describes(trips)
+    assert trips.sequential() <= 2, trips.events
+    _restart(trips)
+    # Again: every describe the org has is in hand now (those it has not, Folder say, are
+    # asked again, and fail again), so this frame is typed from them alone.
+    warm = fresh.query(soql, progress=False)
+    assert not [
+        what for what in trips.sent() if what.endswith(("/User/describe", "/Task/describe"))
+    ]
+    pd.testing.assert_frame_equal(frame, warm)
+    assert set(_dtypes(frame).values()) == {"string"}, _dtypes(frame)
 
 
 def test_child_objects_are_described_with_the_parents(
@@ -184,10 +289,14 @@ def test_a_new_kernel_sends_first_and_imports_pandas_meanwhile(
         "SFNOTEBOOK_CACHE_DIR": str(tmp_path / "cache"),  # no describes kept: a first kernel
     }
     query = f"{PATHS} ORDER BY Id LIMIT 50"
-    run = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, json.dumps(demo_org.connect_kwargs()), query],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+    demo_org.set_faults(latency=0.2)  # data requests only: connect()'s are not slowed
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _SCRIPT, json.dumps(demo_org.connect_kwargs()), query],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        demo_org.set_faults()
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     events = out["events"]
@@ -197,29 +306,39 @@ def test_a_new_kernel_sends_first_and_imports_pandas_meanwhile(
     assert (arrow, pandas) == (False, False), events  # went out before either was imported
     # ... which connect()'s warm-up thread then imported, not the caller's.
     assert out["importers"] == {"pyarrow": "sfnotebook-warm", "pandas": "sfnotebook-warm"}, out
-    # The same round trips as without the warm-up: connect 1, the first query 2, again 1.
-    assert out["round_trips"] == [1, 2, 1], out
+    # The same round trips as without the warm-up: connect 1, the first query 1 (its guessed
+    # describes beside page 1), again 1.
+    assert out["round_trips"] == [1, 1, 1], out
     kinds = sorted(path.rsplit("/", 1)[-1] for _, path, _, _ in events)
     assert kinds.count("describe") == 3 and kinds.count("query") == 2, events
     assert out["frame"] == ["pandas", 50]
 
 
-def test_a_new_kernel_with_kept_describes_is_one_round_trip(
-    demo_org: Any, fresh: sfnotebook.Connection, trips: _Trips
+def test_a_new_kernel_with_kept_describes_is_one_round_trip_and_guesses_nothing(
+    demo_org: Any,
+    fresh: sfnotebook.Connection,
+    trips: _Trips,
+    slow: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A second connection (a new kernel) revalidates every kept describe beside page 1."""
+    """A second connection (a new kernel) revalidates every kept describe beside page 1; the
+    kept copies answer every path, so nothing is guessed."""
     assert fresh.describe_cache  # on by default; tests/conftest.py gives the run its own folder
+    guessed: list[str] = []
+    real = _plan.prefetch
+
+    def spy(describe_of: Any, name: str) -> None:
+        guessed.append(name)
+        real(describe_of, name)
+
+    monkeypatch.setattr(_plan, "prefetch", spy)
     first = fresh.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
-    assert trips.sequential() == 2, trips.events
+    assert sorted(guessed) == ["Account", "User"] and trips.sequential() == 1, trips.events
     kernel = connect_to(demo_org)  # nothing in memory: only the disk cache
-    trips.events, trips._started = _Trips().events, 0
-    # Each answer takes 0.2 s, so requests sent together overlap however threads are
-    # scheduled (at no latency one can end before the next thread has started).
-    demo_org.set_faults(latency=0.2)
-    try:
-        again = kernel.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
-    finally:
-        demo_org.set_faults()
+    _restart(trips)
+    guessed.clear()
+    again = kernel.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
+    assert guessed == []  # Opportunity's kept copy names Account, Account's names User
     assert _describes(trips) == ["Account/describe", "Opportunity/describe", "User/describe"]
     assert trips.sequential() == 1, trips.events  # page 1 and the three revalidations at once
     assert again.equals(first)
