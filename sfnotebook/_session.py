@@ -27,6 +27,8 @@ from __future__ import annotations
 import logging
 import random
 import re
+import select
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -134,6 +136,30 @@ def sent_token(r: requests.PreparedRequest, token: Secret | None = None) -> Secr
     return found if isinstance(found, Secret) else None
 
 
+def _read_tickets(sock: Any, *, wait: float) -> bool:
+    """Read what a TLS 1.3 server sends after the handshake (its session tickets) from a new
+    connection that has sent nothing; whether it is then idle and open.
+
+    A server sends its tickets once it has the client's last handshake message, so they land
+    about a round trip after the handshake ended on this side: ``wait`` (the handshake's own
+    time) covers that. Unread, they would make the socket readable, and urllib3 takes a
+    readable idle connection for one the server closed ("Resetting dropped connection"), so
+    the connection opened ahead would be thrown away and opened again.
+    """
+    if select.select([sock], [], [], wait)[0]:
+        before = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            while True:
+                if not sock.recv(65536):  # closed by the server (or application data: unused)
+                    return False
+        except (ssl.SSLWantReadError, BlockingIOError):
+            pass  # all read: only handshake records were there
+        finally:
+            sock.settimeout(before)
+    return not select.select([sock], [], [], 0)[0]
+
+
 class ApiSession(requests.Session):
     """A session that re-authenticates on ``INVALID_SESSION_ID`` and retries idempotent reads.
 
@@ -165,6 +191,49 @@ class ApiSession(requests.Session):
         # background import of pandas and pyarrow waits for it (sfnotebook._warm), so the
         # import overlaps the first network wait instead of delaying the first request.
         self.sending = threading.Event()
+
+    def preconnect(self, url: str, *, timeout: float) -> bool:
+        """Open one TLS connection to ``url``'s origin and leave it idle in the pool; send
+        nothing. Whether a connection was opened (never raises: a failure here is met again,
+        and reported, by the request that needs the connection).
+
+        The connection is the pool's own, made as a request would make it (the same
+        verification, CA bundle and socket options: requests' ``get_connection_with_tls_context``,
+        2.32+), so the next request takes it instead of paying a TCP and TLS set-up (two round
+        trips) first. Only with requests' own adapter and without a proxy for ``url``.
+        """
+        adapter = self.get_adapter(url)
+        if type(adapter) is not requests.adapters.HTTPAdapter:
+            return False
+        get_pool = getattr(adapter, "get_connection_with_tls_context", None)
+        settings = self.merge_environment_settings(url, {}, None, None, None)
+        if get_pool is None or requests.utils.select_proxy(url, settings.get("proxies") or {}):
+            return False
+        try:
+            prepared = requests.Request("GET", url).prepare()
+            # The CA bundle this session was given, as every request passes it (_request).
+            pool = get_pool(prepared, self.verify, cert=settings.get("cert"))
+            conn = pool._get_conn()  # an idle one, else a new one (requests' pools never block)
+        except Exception as exc:  # an optimisation: the request that needs it will say
+            log.debug("no connection opened ahead: %s", type(exc).__name__)
+            return False
+        if getattr(conn, "sock", None) is not None:  # an idle open connection: enough already
+            pool._put_conn(conn)
+            return False
+        try:
+            conn.timeout = timeout
+            started = time.monotonic()
+            conn.connect()
+            idle = _read_tickets(conn.sock, wait=min(timeout, time.monotonic() - started))
+        except Exception as exc:  # as above; the socket is closed
+            log.debug("no connection opened ahead: %s", type(exc).__name__)
+            idle = False
+        if not idle:
+            conn.close()
+            pool._put_conn(None)  # the slot back, empty
+            return False
+        pool._put_conn(conn)
+        return True
 
     def _count(self, key: str) -> None:
         with self._lock:

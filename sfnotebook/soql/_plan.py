@@ -43,14 +43,13 @@ fetched in wave 2, exactly as without guesses. A guessed describe that fails is 
 (:func:`prefetch`); the plan asks again where it needs the object, and only then can its
 failure stop the query.
 
-One round trip is the shortest chain of requests, not always the shortest time. Requests
-sent at once travel on a connection each (HTTP/1.1: one request at a time per connection), and
-``connect()`` leaves two open (the token exchange's and the versions'). Each further request
-of wave 1 opens a connection of its own, whose TCP and TLS set-up costs about two round trips
-before the request goes: on bench/_rig.py's model (100 ms a request, 200 ms a new connection)
-the bench's first query on a fresh connection takes about 0.32 s with its two guesses against
-0.22 s in two waves on the two open connections, and 0.12 s with the guesses once four
-connections are open. The same holds for the kept copies' revalidations.
+One round trip is the shortest chain of requests; it is also the shortest time because
+``connect()`` leaves four connections open (:data:`sfnotebook.connection.PRECONNECT`): requests
+sent at once travel on a connection each (HTTP/1.1), and each further request of wave 1 would
+open a connection of its own, whose TCP and TLS set-up costs about two round trips before the
+request goes (on bench/_rig.py's model, 100 ms a request and 200 ms a new connection: the
+bench's first query takes about 0.12 s on four open connections, 0.32 s on two). The same holds
+for the kept copies' revalidations.
 """
 
 from __future__ import annotations
