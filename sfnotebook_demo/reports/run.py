@@ -186,10 +186,14 @@ def _unique_counts(
                     acc.unique[col.name] = row[i + j + k]
 
 
+Rows = dict[tuple[Prefix, Prefix], list[dict[str, Any]]]
+
+
 def _detail_rows(
     conn: sqlite3.Connection, plan: Plan, base_where: str, limit: int, id_length: int
-) -> list[tuple[Prefix, Prefix, dict[str, Any]]]:
-    """The first ``limit`` detail rows in report order with their group value tuples."""
+) -> tuple[Rows, bool]:
+    """The first ``limit`` detail rows in report order, by their deepest group's value tuples,
+    and whether more rows match."""
     # Each distinct expression is selected once (OPPORTUNITY_ID, OPPORTUNITY_NAME and the Key
     # formula are all o.Id): fewer values for SQLite to hand to Python.
     at: dict[str, int] = {}
@@ -221,9 +225,11 @@ def _detail_rows(
             f"SELECT {select} FROM {_from_sql([select, plan.where_sql, *order])} "  # noqa: S608 - constant expressions, bound values
             f"WHERE {base_where} ORDER BY {order_sql} LIMIT ?"
         )
-    rows = conn.execute(sql, [*plan.where_params, limit]).fetchall()
+    rows = conn.execute(sql, [*plan.where_params, limit + 1]).fetchall()
+    more = len(rows) > limit
+    del rows[limit:]
     if not rows:
-        return []
+        return {}, more
     # Cells a column at a time (see column_cells); null cells share one object.
     fields = list(zip(*rows, strict=True))
     empty = {"label": EMPTY, "value": None}
@@ -238,13 +244,13 @@ def _detail_rows(
         for c in plan.detail_columns
     ]
     cells = map(list, zip(*columns, strict=True)) if columns else ([] for _ in rows)
+    if not down_vals and not across_vals:
+        return {((), ()): [{"dataCells": c} for c in cells]}, more
     n, nd = len(at), len(down_vals)
-    if not nd and not across_vals:
-        return [((), (), {"dataCells": c}) for c in cells]
-    return [
-        (row[n : n + nd], row[n + nd :], {"dataCells": c})
-        for row, c in zip(rows, cells, strict=True)
-    ]
+    out: Rows = {}
+    for row, c in zip(rows, cells, strict=True):
+        out.setdefault((row[n : n + nd], row[n + nd :]), []).append({"dataCells": c})
+    return out, more
 
 
 def report_attributes(version: str, report: ReportDef) -> dict[str, Any]:
@@ -277,14 +283,11 @@ def run_plan(
     down_keys = assign_keys(down_order) if plan.down else {}
     across_keys = assign_keys(across_order) if plan.across else {}
     total = stats.get(((), ()), Acc()).count
-    rows: dict[tuple[Prefix, Prefix], list[dict[str, Any]]] | None = None
+    rows: Rows | None = None
     truncated = False
     if include_details:
-        rows = {}
-        details = _detail_rows(conn, plan, base_where, row_limit + 1, id_length)
-        truncated = len(details) > row_limit or total > row_limit
-        for d, a, row in details[:row_limit]:
-            rows.setdefault((d, a), []).append(row)
+        rows, more = _detail_rows(conn, plan, base_where, row_limit, id_length)
+        truncated = more or total > row_limit
 
     def describer(axis: Sequence[Grouping], offset: int) -> Callable[[Prefix], dict[str, Any]]:
         def describe(prefix: Prefix) -> dict[str, Any]:
