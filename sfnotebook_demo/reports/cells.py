@@ -18,7 +18,7 @@ Private to the demo org's reports feature. Every function maps a *stored* SQLite
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sfnotebook_demo.reports.defs import Column
@@ -27,10 +27,10 @@ __all__ = [
     "EMPTY",
     "aggregate_cell",
     "cell",
+    "column_cells",
     "date_label",
     "datetime_label",
     "format_number",
-    "formatter",
     "group_cell",
 ]
 
@@ -59,19 +59,13 @@ def date_label(iso: str) -> str:
 
 def datetime_label(stored: str) -> str:
     """``"2015-08-12T16:05:43.000+0000"`` -> ``"8/12/2015 4:05 PM"`` (GMT)."""
-    hour, minute = int(stored[11:13]), stored[14:16]
-    suffix = "AM" if hour < 12 else "PM"
-    hour12 = hour % 12 or 12
-    return f"{date_label(stored)} {hour12}:{minute} {suffix}"
+    return f"{date_label(stored)} {_time_label(stored[11:16])}"
 
 
 def _time_label(stored: str) -> str:
+    """``"16:05:43.000Z"`` -> ``"4:05 PM"``."""
     hour, minute = int(stored[0:2]), stored[3:5]
     return f"{hour % 12 or 12}:{minute} {'AM' if hour < 12 else 'PM'}"
-
-
-def _iso_datetime(stored: str) -> str:
-    return stored[:19] + "Z"
 
 
 def _number_label(data_type: str, value: float, scale: int) -> str:
@@ -84,64 +78,102 @@ def _number_label(data_type: str, value: float, scale: int) -> str:
     return format_number(value, scale)
 
 
-Formatter = Callable[[Any, Any], dict[str, Any]]
+class _Labels(dict[str, str]):
+    """Labels by stored text, each made once: a report's dates and times repeat a lot."""
+
+    def __init__(self, make: Callable[[str], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= _LABELS_MAX:  # a bound, not a policy: the demo's days are far fewer
+            self.clear()
+        label = self[key] = self._make(key)
+        return label
 
 
-def _make_formatter(col: Column, id_length: int) -> Formatter:
-    """A function ``(stored value, lookup label) -> cell`` for ``col`` (non-null values)."""
+_LABELS_MAX = 100_000
+_DATE_LABELS = _Labels(date_label)  # by "YYYY-MM-DD"
+_TIME_LABELS = _Labels(_time_label)  # by "HH:MM"
+
+Cell = dict[str, Any]
+
+
+def column_cells(
+    col: Column,
+    values: Sequence[Any],
+    labels: Sequence[Any] | None = None,
+    *,
+    id_length: int = 18,
+    empty: Cell | None = None,
+) -> list[Cell]:
+    """The detail cells of ``col`` for a column of stored ``values`` (one per row).
+
+    ``labels``: the lookup labels beside the values (columns with ``label_sql``).
+    ``id_length``: 18 or 15, the length of an ``id`` column's value (``report_id_cells``).
+    ``empty``: the cell of a null value (one object may stand for every empty cell of a
+    run: the payload is serialized, never changed).
+    A whole column at a time, each type's cell written out in one comprehension: a run has
+    some 40,000 cells, and a call per cell was most of its cost.
+    """
+    e: Cell = {"label": EMPTY, "value": None} if empty is None else empty
     dt, scale = col.data_type, col.scale
     if col.label_sql is not None:  # lookups and name columns: Id as value, name as label
-        return lambda v, lab: {"label": EMPTY if lab is None else str(lab), "value": v}
+        if labels is None:
+            labels = [None] * len(values)
+        return [
+            e if v is None else {"label": EMPTY if lab is None else str(lab), "value": v}
+            for v, lab in zip(values, labels, strict=True)
+        ]
     if dt == "id":
-        return lambda v, _: {"label": v[:15], "value": v[:id_length]}
+        return [e if v is None else {"label": v[:15], "value": v[:id_length]} for v in values]
     if dt == "currency":
-        return lambda v, _: {
-            "label": _money(v, scale),
-            "value": {"amount": v, "currency": None},
-        }
+        return [
+            e
+            if v is None
+            else {
+                "label": f"-${-v:,.{scale}f}" if v < 0 else f"${abs(v):,.{scale}f}",
+                "value": {"amount": v, "currency": None},
+            }
+            for v in values
+        ]
     if dt == "int":
-        return lambda v, _: {"label": format_number(v, 0), "value": int(v)}
-    if dt in ("percent", "double"):
-        return lambda v, _: {"label": _number_label(dt, v, scale), "value": v}
+        return [e if v is None else {"label": f"{v:,.0f}", "value": int(v)} for v in values]
+    if dt == "percent":
+        return [e if v is None else {"label": f"{v:,.{scale}f}%", "value": v} for v in values]
+    if dt == "double":
+        return [e if v is None else {"label": f"{v:,.{scale}f}", "value": v} for v in values]
+    days, times = _DATE_LABELS, _TIME_LABELS
     if dt == "date":
-        return lambda v, _: {"label": date_label(v), "value": v}
+        return [e if v is None else {"label": days[v], "value": v} for v in values]
     if dt == "datetime" and col.date_only:
-        return lambda v, _: {"label": date_label(v), "value": v[:10]}
+        return [e if v is None else {"label": days[d := v[:10]], "value": d} for v in values]
     if dt == "datetime":
-        return lambda v, _: {"label": datetime_label(v), "value": _iso_datetime(v)}
+        return [
+            e
+            if v is None
+            else {"label": f"{days[v[:10]]} {times[v[11:16]]}", "value": v[:19] + "Z"}
+            for v in values
+        ]
     if dt == "boolean":
-        return lambda v, _: {"label": "true" if v else "false", "value": bool(v)}
+        return [
+            e
+            if v is None
+            else ({"label": "true", "value": True} if v else {"label": "false", "value": False})
+            for v in values
+        ]
     if dt == "time":
-        return lambda v, _: {"label": _time_label(v), "value": v}
+        return [e if v is None else {"label": times[v[:5]], "value": v} for v in values]
     if dt == "multipicklist":
-        return lambda v, _: {"label": "; ".join(str(v).split(";")), "value": v}
-    return lambda v, _: {"label": str(v), "value": v}
+        return [
+            e if v is None else {"label": str(v).replace(";", "; "), "value": v} for v in values
+        ]
+    return [e if v is None else {"label": str(v), "value": v} for v in values]
 
 
-_FORMATTERS: dict[tuple[Column, int], Formatter] = {}
-
-
-def formatter(col: Column, *, id_length: int = 18) -> Formatter:
-    """The cell function of ``col``, nulls included (cached per column).
-
-    ``id_length``: 18 or 15, the length of an ``id`` column's value (``report_id_cells``).
-    """
-    fmt = _FORMATTERS.get((col, id_length))
-    if fmt is None:
-        inner = _make_formatter(col, id_length)
-
-        def fmt(value: Any, label: Any = None) -> dict[str, Any]:
-            if value is None:
-                return {"label": EMPTY, "value": None}
-            return inner(value, label)
-
-        _FORMATTERS[(col, id_length)] = fmt
-    return fmt
-
-
-def cell(col: Column, value: Any, label: Any = None) -> dict[str, Any]:
+def cell(col: Column, value: Any, label: Any = None, *, id_length: int = 18) -> Cell:
     """The detail cell of ``col`` for a stored ``value`` (and the lookup's ``label``)."""
-    return formatter(col)(value, label)
+    return column_cells(col, [value], [label], id_length=id_length)[0]
 
 
 def _bucket_label(granularity: str, start: str) -> str:

@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sfnotebook_demo.reports.cells import formatter, group_cell
+from sfnotebook_demo.reports.cells import EMPTY, column_cells, group_cell
 from sfnotebook_demo.reports.defs import Column, ReportDef
 from sfnotebook_demo.reports.factmap import Acc, Prefix, assign_keys, build_fact_map, grouping_tree
 from sfnotebook_demo.reports.plan import Grouping, Plan
@@ -186,14 +186,21 @@ def _unique_counts(
                     acc.unique[col.name] = row[i + j + k]
 
 
+Rows = dict[tuple[Prefix, Prefix], list[dict[str, Any]]]
+
+
 def _detail_rows(
     conn: sqlite3.Connection, plan: Plan, base_where: str, limit: int, id_length: int
-) -> list[tuple[Prefix, Prefix, dict[str, Any]]]:
-    """The first ``limit`` detail rows in report order with their group value tuples."""
-    exprs: list[str] = []
+) -> tuple[Rows, bool]:
+    """The first ``limit`` detail rows in report order, by their deepest group's value tuples,
+    and whether more rows match."""
+    # Each distinct expression is selected once (OPPORTUNITY_ID, OPPORTUNITY_NAME and the Key
+    # formula are all o.Id): fewer values for SQLite to hand to Python.
+    at: dict[str, int] = {}
     for col in plan.detail_columns:
-        exprs.append(col.value_sql)
-        exprs.append(col.label_sql or "NULL")
+        at.setdefault(col.value_sql, len(at))
+        if col.label_sql is not None:
+            at.setdefault(col.label_sql, len(at))
     down_vals = [_bucket_sql(g) for g in plan.down]
     across_vals = [_bucket_sql(g) for g in plan.across]
     order = _group_orders(plan.down) + _group_orders(plan.across)
@@ -201,7 +208,7 @@ def _detail_rows(
         col = plan.sort_column
         order += _order_sql(col, col.value_sql, plan.sort_descending)
     order.append("o.Id")
-    select = ", ".join([*exprs, *down_vals, *across_vals])
+    select = ", ".join([*at, *down_vals, *across_vals] or ["NULL"])
     order_sql = ", ".join(order)
     inner_from = _from_sql([plan.where_sql, *order])
     if inner_from == "Opportunity o":
@@ -218,16 +225,32 @@ def _detail_rows(
             f"SELECT {select} FROM {_from_sql([select, plan.where_sql, *order])} "  # noqa: S608 - constant expressions, bound values
             f"WHERE {base_where} ORDER BY {order_sql} LIMIT ?"
         )
-    out = []
-    n = 2 * len(plan.detail_columns)
-    nd = len(down_vals)
-    formatters = [
-        (2 * i, formatter(c, id_length=id_length)) for i, c in enumerate(plan.detail_columns)
+    rows = conn.execute(sql, [*plan.where_params, limit + 1]).fetchall()
+    more = len(rows) > limit
+    del rows[limit:]
+    if not rows:
+        return {}, more
+    # Cells a column at a time (see column_cells); null cells share one object.
+    fields = list(zip(*rows, strict=True))
+    empty = {"label": EMPTY, "value": None}
+    columns = [
+        column_cells(
+            c,
+            fields[at[c.value_sql]],
+            None if c.label_sql is None else fields[at[c.label_sql]],
+            id_length=id_length,
+            empty=empty,
+        )
+        for c in plan.detail_columns
     ]
-    for row in conn.execute(sql, [*plan.where_params, limit]):
-        cells = [fmt(row[i], row[i + 1]) for i, fmt in formatters]
-        out.append((tuple(row[n : n + nd]), tuple(row[n + nd :]), {"dataCells": cells}))
-    return out
+    cells = map(list, zip(*columns, strict=True)) if columns else ([] for _ in rows)
+    if not down_vals and not across_vals:
+        return {((), ()): [{"dataCells": c} for c in cells]}, more
+    n, nd = len(at), len(down_vals)
+    out: Rows = {}
+    for row, c in zip(rows, cells, strict=True):
+        out.setdefault((row[n : n + nd], row[n + nd :]), []).append({"dataCells": c})
+    return out, more
 
 
 def report_attributes(version: str, report: ReportDef) -> dict[str, Any]:
@@ -260,14 +283,11 @@ def run_plan(
     down_keys = assign_keys(down_order) if plan.down else {}
     across_keys = assign_keys(across_order) if plan.across else {}
     total = stats.get(((), ()), Acc()).count
-    rows: dict[tuple[Prefix, Prefix], list[dict[str, Any]]] | None = None
+    rows: Rows | None = None
     truncated = False
     if include_details:
-        rows = {}
-        details = _detail_rows(conn, plan, base_where, row_limit + 1, id_length)
-        truncated = len(details) > row_limit or total > row_limit
-        for d, a, row in details[:row_limit]:
-            rows.setdefault((d, a), []).append(row)
+        rows, more = _detail_rows(conn, plan, base_where, row_limit, id_length)
+        truncated = more or total > row_limit
 
     def describer(axis: Sequence[Grouping], offset: int) -> Callable[[Prefix], dict[str, Any]]:
         def describe(prefix: Prefix) -> dict[str, Any]:
