@@ -90,22 +90,29 @@ def test_a_first_query_is_one_round_trip_and_the_same_again_one(
     assert len(trips.sent()) == 1 and trips.sequential() == 1, trips.events
 
 
+@pytest.fixture
+def guessed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The objects the plan prefetches as guesses, in the order it does."""
+    names: list[str] = []
+    real = _plan.prefetch
+
+    def spy(describe_of: Any, name: str) -> None:
+        names.append(name)
+        real(describe_of, name)
+
+    monkeypatch.setattr(_plan, "prefetch", spy)
+    return names
+
+
 def test_the_bench_query_is_one_round_trip_and_the_same_frame_as_without_guesses(
     demo_org: Any,
     fresh: sfnotebook.Connection,
     trips: _Trips,
     slow: None,
+    guessed: list[str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    guessed: list[str] = []
-    real = _plan.prefetch
-
-    def spy(describe_of: Any, name: str) -> None:
-        guessed.append(name)
-        real(describe_of, name)
-
-    monkeypatch.setattr(_plan, "prefetch", spy)
     frame = fresh.query(BENCH, progress=False)
     assert sorted(guessed) == ["Account", "User"]
     assert _describes(trips) == ["Account/describe", "Opportunity/describe", "User/describe"]
@@ -319,19 +326,11 @@ def test_a_new_kernel_with_kept_describes_is_one_round_trip_and_guesses_nothing(
     fresh: sfnotebook.Connection,
     trips: _Trips,
     slow: None,
-    monkeypatch: pytest.MonkeyPatch,
+    guessed: list[str],
 ) -> None:
     """A second connection (a new kernel) revalidates every kept describe beside page 1; the
     kept copies answer every path, so nothing is guessed."""
     assert fresh.describe_cache  # on by default; tests/conftest.py gives the run its own folder
-    guessed: list[str] = []
-    real = _plan.prefetch
-
-    def spy(describe_of: Any, name: str) -> None:
-        guessed.append(name)
-        real(describe_of, name)
-
-    monkeypatch.setattr(_plan, "prefetch", spy)
     first = fresh.query(f"{PATHS} ORDER BY Id LIMIT 50", progress=False)
     assert sorted(guessed) == ["Account", "User"] and trips.sequential() == 1, trips.events
     kernel = connect_to(demo_org)  # nothing in memory: only the disk cache
