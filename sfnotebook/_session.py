@@ -136,28 +136,60 @@ def sent_token(r: requests.PreparedRequest, token: Secret | None = None) -> Secr
     return found if isinstance(found, Secret) else None
 
 
-def _read_tickets(sock: Any, *, wait: float) -> bool:
+TICKET_WAIT = 0.05
+"""Seconds a new TLS 1.3 connection waits at least for the server's first session ticket."""
+QUIET = 0.005
+"""Seconds without a record after a ticket that end the wait for the rest of them."""
+
+
+def _read_tickets(sock: Any, *, handshake: float, timeout: float) -> bool:
     """Read what a TLS 1.3 server sends after the handshake (its session tickets) from a new
     connection that has sent nothing; whether it is then idle and open.
 
-    A server sends its tickets once it has the client's last handshake message, so they land
-    about a round trip after the handshake ended on this side: ``wait`` (the handshake's own
-    time) covers that. Unread, they would make the socket readable, and urllib3 takes a
-    readable idle connection for one the server closed ("Resetting dropped connection"), so
-    the connection opened ahead would be thrown away and opened again.
+    Unread, the tickets would make the socket readable, and urllib3 takes a readable idle
+    connection for one the server closed ("Resetting dropped connection"), so the connection
+    opened ahead would be thrown away and opened again. A server sends its tickets once it has
+    the client's last handshake message (RFC 8446 4.6.1: "at any time after it receives the
+    client Finished"), about a round trip after the handshake ended on this side. So: wait up
+    to twice the handshake's own time (two round trips, TCP's and TLS's), and at least
+    :data:`TICKET_WAIT` (a server thread's scheduling delay: on loopback under load, tickets
+    came 3-7 ms after a 2 ms handshake), for the first ticket (``SSLSession.has_ticket``),
+    then for the rest of the flight (OpenSSL sends two, one write each) until the socket stays
+    quiet for half the handshake's time, at least :data:`QUIET`. Under TLS 1.2 tickets are
+    part of the handshake: nothing to wait for. A TLS 1.3 server that sends none costs
+    the wait, on a worker thread while the token is exchanged.
     """
-    if select.select([sock], [], [], wait)[0]:
-        before = sock.gettimeout()
-        sock.setblocking(False)
-        try:
-            while True:
-                if not sock.recv(65536):  # closed by the server (or application data: unused)
-                    return False
-        except (ssl.SSLWantReadError, BlockingIOError):
-            pass  # all read: only handshake records were there
-        finally:
-            sock.settimeout(before)
-    return not select.select([sock], [], [], 0)[0]
+    if sock.version() != "TLSv1.3":
+        return not _readable(sock, 0.0)
+    wait = min(timeout, max(2 * handshake, TICKET_WAIT))
+    deadline = time.monotonic() + wait
+    while True:
+        if not _readable(sock, max(0.0, deadline - time.monotonic())):
+            break
+        if not _drain(sock):
+            return False
+        session = sock.session
+        if session is not None and session.has_ticket:
+            deadline = min(deadline, time.monotonic() + max(QUIET, handshake / 2))
+    return not _readable(sock, 0.0)
+
+
+def _readable(sock: Any, wait: float) -> bool:
+    return bool(select.select([sock], [], [], wait)[0])
+
+
+def _drain(sock: Any) -> bool:
+    """Read all the handshake records waiting on ``sock``; False when the server closed it."""
+    before = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        while True:
+            if not sock.recv(65536):  # closed by the server (or application data: unused)
+                return False
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return True  # all read: only handshake records were there
+    finally:
+        sock.settimeout(before)
 
 
 class ApiSession(requests.Session):
@@ -224,7 +256,7 @@ class ApiSession(requests.Session):
             conn.timeout = timeout
             started = time.monotonic()
             conn.connect()
-            idle = _read_tickets(conn.sock, wait=min(timeout, time.monotonic() - started))
+            idle = _read_tickets(conn.sock, handshake=time.monotonic() - started, timeout=timeout)
         except Exception as exc:  # as above; the socket is closed
             log.debug("no connection opened ahead: %s", type(exc).__name__)
             idle = False

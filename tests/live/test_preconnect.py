@@ -9,11 +9,16 @@ urllib3 does not take them for closed ones and open them again.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import trustme
 from urllib3.util.connection import is_connection_dropped
 
 from sfnotebook import connection
@@ -78,3 +83,67 @@ def test_an_unreachable_host_is_not_an_error_here() -> None:
         port = sock.getsockname()[1]
     session = ApiSession()
     assert session.preconnect(f"https://127.0.0.1:{port}", timeout=2.0) is False
+
+
+class _TlsServer:
+    """A bare TLS server on loopback: each connection is handshaken and then held open until
+    the client closes it (``close_at_once``: closed right after the handshake)."""
+
+    def __init__(self, *, tls: ssl.TLSVersion, tickets: int = 2, close_at_once: bool = False):
+        ca = trustme.CA()
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.minimum_version = self.context.maximum_version = tls
+        self.context.num_tickets = tickets
+        ca.issue_cert("127.0.0.1").configure_cert(self.context)
+        self.ca = ca
+        self.close_at_once = close_at_once
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._hold, args=(sock,), daemon=True).start()
+
+    def _hold(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError), self.context.wrap_socket(sock, server_side=True) as tls:
+            if not self.close_at_once:
+                tls.recv(1)  # until the client closes
+
+    def session(self, tmp_path: Path) -> ApiSession:
+        bundle = tmp_path / "ca.pem"
+        self.ca.cert_pem.write_to_path(str(bundle))
+        session = ApiSession()
+        session.verify = str(bundle)
+        return session
+
+
+@pytest.mark.parametrize(
+    ("tls", "tickets"),
+    [(ssl.TLSVersion.TLSv1_3, 2), (ssl.TLSVersion.TLSv1_3, 0), (ssl.TLSVersion.TLSv1_2, 2)],
+    ids=["tls1.3", "tls1.3-no-tickets", "tls1.2"],
+)
+def test_the_connection_opened_ahead_is_idle_whatever_the_server_sends_after_the_handshake(
+    tls: ssl.TLSVersion, tickets: int, tmp_path: Path
+) -> None:
+    server = _TlsServer(tls=tls, tickets=tickets)
+    session = server.session(tmp_path)
+    assert session.preconnect(server.url, timeout=5.0) is True
+    idle = _idle(session, server.url)
+    assert len(idle) == 1
+    assert idle[0].sock.version() == {ssl.TLSVersion.TLSv1_3: "TLSv1.3"}.get(tls, "TLSv1.2")
+    assert not is_connection_dropped(idle[0])
+    session.close()
+    server.listener.close()
+
+
+def test_a_connection_the_server_closes_at_once_is_not_kept(tmp_path: Path) -> None:
+    server = _TlsServer(tls=ssl.TLSVersion.TLSv1_3, close_at_once=True)
+    session = server.session(tmp_path)
+    assert session.preconnect(server.url, timeout=5.0) is False
+    assert _idle(session, server.url) == []
+    server.listener.close()
