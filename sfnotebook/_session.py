@@ -151,17 +151,18 @@ def _read_tickets(sock: Any, *, handshake: float, timeout: float) -> bool:
     opened ahead would be thrown away and opened again. A server sends its tickets once it has
     the client's last handshake message (RFC 8446 4.6.1: "at any time after it receives the
     client Finished"), about a round trip after the handshake ended on this side. So: wait up
-    to twice the handshake's own time (two round trips, TCP's and TLS's), and at least
+    to the handshake's own time (two round trips, TCP's and TLS's), and at least
     :data:`TICKET_WAIT` (a server thread's scheduling delay: on loopback under load, tickets
     came 3-7 ms after a 2 ms handshake), for the first ticket (``SSLSession.has_ticket``),
     then for the rest of the flight (OpenSSL sends two, one write each) until the socket stays
     quiet for half the handshake's time, at least :data:`QUIET`. Under TLS 1.2 tickets are
     part of the handshake: nothing to wait for. A TLS 1.3 server that sends none costs
-    the wait, on a worker thread while the token is exchanged.
+    the wait, on a worker thread while the token is exchanged (a handshake and a round trip):
+    ``connect()`` takes at most a round trip longer there.
     """
     if sock.version() != "TLSv1.3":
         return not _readable(sock, 0.0)
-    wait = min(timeout, max(2 * handshake, TICKET_WAIT))
+    wait = min(timeout, max(handshake, TICKET_WAIT))
     deadline = time.monotonic() + wait
     while True:
         if not _readable(sock, max(0.0, deadline - time.monotonic())):
