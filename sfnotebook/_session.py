@@ -136,9 +136,9 @@ def sent_token(r: requests.PreparedRequest, token: Secret | None = None) -> Secr
     return found if isinstance(found, Secret) else None
 
 
-TICKET_WAIT = 0.05
+TICKET_WAIT = 0.1
 """Seconds a new TLS 1.3 connection waits at least for the server's first session ticket."""
-QUIET = 0.005
+QUIET = 0.01
 """Seconds without a record after a ticket that end the wait for the rest of them."""
 
 
@@ -153,12 +153,13 @@ def _read_tickets(sock: Any, *, handshake: float, timeout: float) -> bool:
     client Finished"), about a round trip after the handshake ended on this side. So: wait up
     to the handshake's own time (two round trips, TCP's and TLS's), and at least
     :data:`TICKET_WAIT` (a server thread's scheduling delay: on loopback under load, tickets
-    came 3-7 ms after a 2 ms handshake), for the first ticket (``SSLSession.has_ticket``),
-    then for the rest of the flight (OpenSSL sends two, one write each) until the socket stays
-    quiet for half the handshake's time, at least :data:`QUIET`. Under TLS 1.2 tickets are
-    part of the handshake: nothing to wait for. A TLS 1.3 server that sends none costs
-    the wait, on a worker thread while the token is exchanged (a handshake and a round trip):
-    ``connect()`` takes at most a round trip longer there.
+    came 3-7 ms after a 2 ms handshake, once over 50 ms after a 30 ms one), for the first
+    ticket (``SSLSession.has_ticket``), then for the rest of the flight (OpenSSL sends two, back to back) until the socket stays
+    quiet for :data:`QUIET`. Under TLS 1.2 tickets are part of the handshake: nothing to wait
+    for. A TLS 1.3 server that sends none costs the wait, on a worker thread while the token
+    is exchanged (a handshake and a round trip): ``connect()`` takes at most a round trip
+    (or :data:`TICKET_WAIT`) longer there. A ticket that comes later still only costs that connection: urllib3 opens
+    it again.
     """
     if sock.version() != "TLSv1.3":
         return not _readable(sock, 0.0)
@@ -171,7 +172,7 @@ def _read_tickets(sock: Any, *, handshake: float, timeout: float) -> bool:
             return False
         session = sock.session
         if session is not None and session.has_ticket:
-            deadline = min(deadline, time.monotonic() + max(QUIET, handshake / 2))
+            deadline = min(deadline, time.monotonic() + QUIET)
     return not _readable(sock, 0.0)
 
 
