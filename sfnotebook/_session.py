@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import select
 import ssl
 import threading
 import time
@@ -39,6 +38,7 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 import requests.auth
+from urllib3.util.wait import wait_for_read
 
 from sfnotebook._secret import Secret
 
@@ -154,30 +154,28 @@ def _read_tickets(sock: Any, *, handshake: float, timeout: float) -> bool:
     to the handshake's own time (two round trips, TCP's and TLS's), and at least
     :data:`TICKET_WAIT` (a server thread's scheduling delay: on loopback under load, tickets
     came 3-7 ms after a 2 ms handshake, once over 50 ms after a 30 ms one), for the first
-    ticket (``SSLSession.has_ticket``), then for the rest of the flight (OpenSSL sends two, back to back) until the socket stays
-    quiet for :data:`QUIET`. Under TLS 1.2 tickets are part of the handshake: nothing to wait
-    for. A TLS 1.3 server that sends none costs the wait, on a worker thread while the token
-    is exchanged (a handshake and a round trip): ``connect()`` takes at most a round trip
-    (or :data:`TICKET_WAIT`) longer there. A ticket that comes later still only costs that connection: urllib3 opens
-    it again.
+    ticket (``SSLSession.has_ticket``), then for the rest of the flight (OpenSSL sends two,
+    back to back) until the socket stays quiet for :data:`QUIET`. Under TLS 1.2 tickets are
+    part of the handshake: nothing to wait for.
+
+    A TLS 1.3 server that sends none costs the wait, on a worker thread while the token is
+    exchanged (a handshake and a round trip): ``connect()`` takes at most a round trip (or
+    :data:`TICKET_WAIT`) longer there. A ticket that comes later still costs only that
+    connection: urllib3 opens it again.
     """
     if sock.version() != "TLSv1.3":
-        return not _readable(sock, 0.0)
+        return not wait_for_read(sock, 0.0)
     wait = min(timeout, max(handshake, TICKET_WAIT))
     deadline = time.monotonic() + wait
     while True:
-        if not _readable(sock, max(0.0, deadline - time.monotonic())):
+        if not wait_for_read(sock, max(0.0, deadline - time.monotonic())):
             break
         if not _drain(sock):
             return False
         session = sock.session
         if session is not None and session.has_ticket:
             deadline = min(deadline, time.monotonic() + QUIET)
-    return not _readable(sock, 0.0)
-
-
-def _readable(sock: Any, wait: float) -> bool:
-    return bool(select.select([sock], [], [], wait)[0])
+    return not wait_for_read(sock, 0.0)  # what urllib3 asks of an idle connection
 
 
 def _drain(sock: Any) -> bool:

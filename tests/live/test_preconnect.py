@@ -123,19 +123,23 @@ class _TlsServer:
 
 
 @pytest.mark.parametrize(
-    ("tls", "tickets"),
-    [(ssl.TLSVersion.TLSv1_3, 2), (ssl.TLSVersion.TLSv1_3, 0), (ssl.TLSVersion.TLSv1_2, 2)],
+    ("tls", "tickets", "version"),
+    [
+        (ssl.TLSVersion.TLSv1_3, 2, "TLSv1.3"),
+        (ssl.TLSVersion.TLSv1_3, 0, "TLSv1.3"),
+        (ssl.TLSVersion.TLSv1_2, 2, "TLSv1.2"),
+    ],
     ids=["tls1.3", "tls1.3-no-tickets", "tls1.2"],
 )
 def test_the_connection_opened_ahead_is_idle_whatever_the_server_sends_after_the_handshake(
-    tls: ssl.TLSVersion, tickets: int, tmp_path: Path
+    tls: ssl.TLSVersion, tickets: int, version: str, tmp_path: Path
 ) -> None:
     server = _TlsServer(tls=tls, tickets=tickets)
     session = server.session(tmp_path)
     assert session.preconnect(server.url, timeout=5.0) is True
     idle = _idle(session, server.url)
     assert len(idle) == 1
-    assert idle[0].sock.version() == {ssl.TLSVersion.TLSv1_3: "TLSv1.3"}.get(tls, "TLSv1.2")
+    assert idle[0].sock.version() == version
     assert not is_connection_dropped(idle[0])
     session.close()
     server.listener.close()
