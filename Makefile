@@ -5,14 +5,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest docs demo lab bench cassettes audit browser java clean
+.PHONY: install test lint typecheck pytest docs demo lab labextension bench cassettes audit browser java clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# An editable install skips pyproject's data-files, so the prebuilt JupyterLab extension
+# (%%soql highlighted as SQL) is linked where JupyterLab looks, as a wheel would install it.
+LABEXT := $(VENV)/share/jupyter/labextensions/sfnotebook-soql
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
+	mkdir -p $(dir $(LABEXT))
+	ln -sfn "$(CURDIR)/sfnotebook/labextension" $(LABEXT)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -52,6 +58,14 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 test: lint typecheck docs pytest
+
+# Rebuild the prebuilt JupyterLab extension from labextension/lib/ into sfnotebook/labextension/
+# (committed, so installing sfnotebook needs no Node.js); records the sources' hash, which a
+# test compares, so a source change without a rebuild fails the tests.
+labextension: install
+	cd labextension && npm ci --no-audit --no-fund --loglevel=error \
+	  && PATH="$(CURDIR)/$(BIN):$$PATH" jupyter-builder build .
+	$(BIN)/python -m tools.labextension_hash --write
 
 demo: install
 	$(BIN)/python -m tools.run_demo

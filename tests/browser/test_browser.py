@@ -398,3 +398,89 @@ def test_report_browser_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: A
     assert demo_org.consumer_secret not in text
     assert not re.search(r"00D[A-Za-z0-9]{12}![A-Za-z0-9._]{20,}", text)  # no session id
     assert screenshot.stat().st_size > 10_000
+
+
+HIGHLIGHT_NOTEBOOK = {
+    **NOTEBOOK,
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "soql",
+            "metadata": {},
+            "outputs": [],
+            "source": ["%%soql accounts\n", "SELECT Name FROM Account WHERE Name LIKE 'A%'"],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "python",
+            "metadata": {},
+            "outputs": [],
+            "source": ["import os\n", "SELECT = 'SELECT'"],
+        },
+    ],
+}
+
+# A token's colour as CodeMirror renders it, found by its exact text in one cell's editor.
+_TOKEN_COLOUR = """([cell, text]) => {
+    const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
+    const content = cells[cell].querySelector('.cm-content');
+    const walker = document.createTreeWalker(content, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.textContent.trim() === text) {
+            return getComputedStyle(node.parentElement).color;
+        }
+    }
+    return null;
+}"""
+
+
+def test_soql_cells_highlighted_as_sql(lab: dict[str, Any]) -> None:
+    """The prebuilt extension (sfnotebook/labextension) gives ``%%soql`` cells SQL's colours
+    and leaves Python cells Python's, following an edit of the first line."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    (lab["work"] / "highlight.ipynb").write_text(json.dumps(HIGHLIGHT_NOTEBOOK, indent=1))
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    screenshot = OUTPUT / "soql_highlighted.png"
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 700})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{lab['url']}/lab/tree/highlight.ipynb?reset&token={lab['token']}")
+            page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).wait_for()
+
+            def colour(cell: int, text: str) -> str | None:
+                return page.evaluate(_TOKEN_COLOUR, [cell, text])  # type: ignore[no-any-return]
+
+            keyword = colour(1, "import")  # Python's keyword colour
+            plain = colour(1, "SELECT")  # a Python name: not a keyword
+            assert keyword and plain and keyword != plain
+            # The %%soql cell: SQL keywords and strings in SQL's colours. The extension may
+            # load after the notebook shows, so wait for it to take effect.
+            page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
+            assert colour(0, "FROM") == keyword
+            assert colour(0, "'A%'") == colour(1, "'SELECT'")  # a string, as in Python
+            page.screenshot(path=str(screenshot))
+
+            # Remove the magic: the cell follows the notebook's language again.
+            editor = page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".cm-content")
+            editor.click()
+            page.keyboard.press("Control+Home")
+            page.keyboard.press("Shift+End")
+            page.keyboard.press("Delete")
+            # (Unstyled, SELECT is no token of its own: null, or another colour.)
+            page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) !== {keyword!r}")
+            # ... and typing it back makes it SQL once more.
+            page.keyboard.insert_text("%%soql again")
+            page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
+        except Exception:
+            failure = OUTPUT / "soql_highlighted_failure.png"
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
+            raise
+        finally:
+            browser.close()
+    assert screenshot.stat().st_size > 5_000
