@@ -5,8 +5,11 @@ Every result of ``org.query``, ``org.report`` and ``org.extract`` carries one sm
     {"kind": "soql" | "report" | "bulk",
      "request": "SELECT Id FROM Account WHERE ...",   # the SOQL as sent, or the report asked for
      "rows": 1204, "pages_or_runs": 1, "api_calls": 3, "elapsed_s": 0.41,
-     "org_id": "00D...", "username": "analyst@example.com",
+     "org_id": "00D...", "user_id": "005...", "username": "analyst@example.com",
      "fetched_at": "2026-12-02T05:50:12Z", "from_cache": False, "cache_age_s": None}
+
+``username`` is ``None`` until the connection has read its identity (the connection card
+does, ``org.username`` does): a result's metadata never costs a request of its own.
 
 It lives in ``df.attrs["sfnotebook"]`` for pandas frames (next to keys other parts of sfnotebook
 put there, such as ``restarts``), in the schema metadata ``b"sfnotebook"`` (JSON) of a
@@ -34,6 +37,7 @@ KEYS = (
     "api_calls",
     "elapsed_s",
     "org_id",
+    "user_id",
     "username",
     "fetched_at",
     "from_cache",
@@ -70,7 +74,7 @@ def make_info(
     cache_age_s: float | None = None,
 ) -> dict[str, Any]:
     """The metadata dict of one result fetched on ``conn`` (org and user read from it)."""
-    org_id, username = identity_of(conn)
+    org_id, user_id, username = identity_of(conn)
     return {
         "kind": kind,
         "request": request,
@@ -79,6 +83,7 @@ def make_info(
         "api_calls": api_calls,
         "elapsed_s": None if elapsed_s is None else round(float(elapsed_s), 3),
         "org_id": org_id,
+        "user_id": user_id,
         "username": username,
         "fetched_at": fetched_at or utc_now(),
         "from_cache": from_cache,
@@ -86,22 +91,23 @@ def make_info(
     }
 
 
-def identity_of(conn: object) -> tuple[str, str]:
-    """``(org Id, username)`` of a connection; empty strings where it cannot say (not logged in).
+def identity_of(conn: object) -> tuple[str, str, str | None]:
+    """``(org Id, user Id, username)`` of a connection; empty Ids where it cannot say (not
+    logged in).
 
     The username comes from the identity URL, read lazily (sfnotebook.connection): until
-    something has read it, the user's Id stands in, so that a result's metadata never costs
-    a request of its own.
+    something has read it, it is ``None`` here (never the Id in its place), so that a result's
+    metadata never costs a request of its own.
     """
     try:
         org_id = str(getattr(conn, "org_id", "") or "")
+        user_id = str(getattr(conn, "user_id", "") or "")
+        username = None
         if getattr(conn, "identity_fetched", True):
-            username = str(getattr(conn, "username", "") or "")
-        else:
-            username = str(getattr(conn, "user_id", "") or "")
+            username = str(getattr(conn, "username", "") or "") or None
     except Exception:  # a connection not logged in raises from its properties
-        return "", ""
-    return org_id, username
+        return "", "", None
+    return org_id, user_id, username
 
 
 def attach(frame: Any, info: dict[str, Any]) -> Any:

@@ -29,7 +29,7 @@ from sfnotebook._version import __version__
 __all__ = ["FORMAT", "HOW_NOT_WHAT", "canonical", "request_key"]
 
 #: The layout of cache entries; entries of another layout are never read.
-FORMAT = 1
+FORMAT = 2  # 2: the metadata kept holds user_id, and username only when it was known
 
 #: Arguments of the verbs that change how a result is fetched, never what it holds.
 HOW_NOT_WHAT = frozenset(

@@ -73,9 +73,10 @@ def test_a_rerun_sends_nothing_and_gives_the_same_frame(
     assert meta["request"].endswith("LIKE 'A%'")  # the SOQL as sent, bound
     assert meta["api_calls"] == len(sent) > 0
     assert meta["rows"] == len(first) and meta["pages_or_runs"] == 1
-    # The identity is read lazily and the metadata never reads it: the user's Id stands in.
+    # The identity is read lazily and the metadata never reads it: the username is unknown.
     assert not conn.identity_fetched
-    assert meta["org_id"] == conn.org_id and meta["username"] == conn.user_id
+    assert meta["org_id"] == conn.org_id and meta["user_id"] == conn.user_id
+    assert meta["username"] is None
 
     # The same request, spelled without params: the same entry, and not one request.
     again = conn.query(SOQL.replace(":p", "'A%'"), cache="30min")

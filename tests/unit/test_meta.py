@@ -47,6 +47,7 @@ def test_the_dict_has_every_key_in_order_and_only_small_values() -> None:
     info = _info()
     assert tuple(info) == KEYS
     assert info["org_id"] == "00DDE00000000012AA"
+    assert info["user_id"] == "005Dm0000Aumbl9IQA"
     assert info["username"] == "analyst@example.com"
     assert info["elapsed_s"] == 0.123
     assert info["from_cache"] is False and info["cache_age_s"] is None
@@ -55,7 +56,19 @@ def test_the_dict_has_every_key_in_order_and_only_small_values() -> None:
 
 
 def test_a_connection_that_cannot_say_who_it_is_gives_empty_names() -> None:
-    assert identity_of(_NotLoggedIn()) == ("", "")
+    assert identity_of(_NotLoggedIn()) == ("", "", None)
+
+
+class _IdentityNotRead(_Conn):
+    identity_fetched = False
+
+    @property
+    def username(self) -> str:  # reading it would send a request
+        raise AssertionError("the metadata read the identity")
+
+
+def test_an_unread_identity_leaves_the_username_unknown_not_the_id() -> None:
+    assert identity_of(_IdentityNotRead()) == ("00DDE00000000012AA", "005Dm0000Aumbl9IQA", None)
 
 
 def test_pandas_attrs_keep_what_was_there_and_survive_derived_frames() -> None:
