@@ -8,11 +8,11 @@ itself is checked in a real browser: ``tests/browser/test_browser.py``.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
-
-import pytest
 
 from tools.labextension_hash import RECORD, SOURCE, source_hash
 
@@ -37,15 +37,32 @@ def test_the_build_names_its_entry_point() -> None:
     )
 
 
-def test_a_wheel_installs_it_where_jupyterlab_looks() -> None:
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and newer
-    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    data = tool["data-files"]
-    target = "share/jupyter/labextensions/sfnotebook-soql"
-    assert data[target] == ["sfnotebook/labextension/package.json"]
-    assert data[f"{target}/static"] == ["sfnotebook/labextension/static/*"]
-    shipped = tool["package-data"]["sfnotebook"]
-    assert {"labextension/package.json", "labextension/static/*"} <= set(shipped)
+def test_a_wheel_installs_it_where_jupyterlab_looks(tmp_path: Path) -> None:
+    """The wheel carries the build as data files for ``share/jupyter/labextensions/``.
+
+    Built from a copy of what the wheel is made of: setuptools' own ``build/`` folder would
+    keep files of earlier builds."""
+    source = tmp_path / "src"
+    source.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    for package in ("sfnotebook", "sfnotebook_demo"):
+        shutil.copytree(ROOT / package, source / package, ignore=ignore)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), "."],
+        cwd=source,
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("sfnotebook-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    prefix = "/data/share/jupyter/labextensions/sfnotebook-soql/"
+    shipped = sorted(n.split(prefix, 1)[1] for n in names if prefix in n)
+    built = sorted(p.relative_to(BUILT).as_posix() for p in BUILT.rglob("*") if p.is_file())
+    assert shipped == [p for p in built if p != RECORD.name]
 
 
 def test_jupyterlab_lists_it_enabled() -> None:
