@@ -187,6 +187,26 @@ def jupyterlab(base: Path, work: Path, env: dict[str, str]) -> Iterator[dict[str
             proc.wait()
 
 
+@contextmanager
+def lab_page(lab: dict[str, Any], *, viewport: dict[str, int], failure: Path) -> Iterator[Any]:
+    """A page of Debian's Chromium (Playwright) with the suite's timeout. When the test fails
+    in it, a full-page screenshot goes to ``failure`` and the JupyterLab log is named."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=viewport)
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            yield page
+        except Exception:
+            failure.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(failure), full_page=True)
+            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
+            raise
+        finally:
+            browser.close()
+
+
 def run_cell(page: Any, index: int) -> None:
     """Select a cell, run it with Shift+Enter, and wait until the kernel has run it."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
@@ -198,64 +218,54 @@ def run_cell(page: Any, index: int) -> None:
 
 
 def test_login_panel_and_soql_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: Any) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
     expected = org.query("SELECT Id, Name FROM Account ORDER BY Name LIMIT 5")["Name"].tolist()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     screenshot = OUTPUT / "jupyterlab_login_soql.png"
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(f"{lab['url']}/lab/tree/login.ipynb?token={lab['token']}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-            # The kernel is connected when the status bar says so.
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+    with lab_page(
+        lab, viewport={"width": 1280, "height": 1000}, failure=OUTPUT / "failure.png"
+    ) as page:
+        page.goto(f"{lab['url']}/lab/tree/login.ipynb?token={lab['token']}")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        # The kernel is connected when the status bar says so.
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
 
-            run_cell(page, 0)
-            panel = page.locator(".sfnotebook-login")
-            panel.wait_for()
-            # Domain and key are prefilled from the environment; type them anyway, as a user would.
-            panel.locator(".sfnotebook-domain input").fill(demo_org.domain)
-            panel.locator(".sfnotebook-consumer-key input").fill(demo_org.consumer_key)
-            password = panel.locator(".sfnotebook-consumer-secret input")
-            password.press_sequentially(demo_org.consumer_secret)
-            panel.locator("button.sfnotebook-connect").click()
+        run_cell(page, 0)
+        panel = page.locator(".sfnotebook-login")
+        panel.wait_for()
+        # Domain and key are prefilled from the environment; type them anyway, as a user would.
+        panel.locator(".sfnotebook-domain input").fill(demo_org.domain)
+        panel.locator(".sfnotebook-consumer-key input").fill(demo_org.consumer_key)
+        password = panel.locator(".sfnotebook-consumer-secret input")
+        password.press_sequentially(demo_org.consumer_secret)
+        panel.locator("button.sfnotebook-connect").click()
 
-            status = panel.locator(".sfnotebook-status")
-            status.filter(has_text=org.username).wait_for()
-            assert "Connected" in status.inner_text()
-            assert org.org_id in status.inner_text()
-            assert re.search(r"[\d,]+ of [\d,]+ requests", status.inner_text())  # API usage
-            assert password.input_value() == ""  # the field is emptied once read
+        status = panel.locator(".sfnotebook-status")
+        status.filter(has_text=org.username).wait_for()
+        assert "Connected" in status.inner_text()
+        assert org.org_id in status.inner_text()
+        assert re.search(r"[\d,]+ of [\d,]+ requests", status.inner_text())  # API usage
+        assert password.input_value() == ""  # the field is emptied once read
 
-            run_cell(page, 1)
-            table = page.locator(".jp-Notebook .jp-Cell").nth(1).locator("table.dataframe")
-            table.wait_for()
-            header = table.locator("thead th").all_inner_texts()
-            rows = table.locator("tbody tr")
-            assert rows.count() == 5
-            names = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(5)]
-            assert "Name" in header
-            assert names == expected
+        run_cell(page, 1)
+        table = page.locator(".jp-Notebook .jp-Cell").nth(1).locator("table.dataframe")
+        table.wait_for()
+        header = table.locator("thead th").all_inner_texts()
+        rows = table.locator("tbody tr")
+        assert rows.count() == 5
+        names = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(5)]
+        assert "Name" in header
+        assert names == expected
 
-            page.screenshot(path=str(screenshot), full_page=True)
-            print(f"\nscreenshot: {screenshot}")
+        page.screenshot(path=str(screenshot), full_page=True)
+        print(f"\nscreenshot: {screenshot}")
 
-            # Save: with widget-state saving on, the panel's state goes into the file too.
-            page.keyboard.press("Control+s")
-            saved = lab["work"] / "login.ipynb"
-            deadline = time.monotonic() + 30
-            while "table" not in saved.read_text() and time.monotonic() < deadline:
-                time.sleep(0.2)
-        except Exception:
-            failure = OUTPUT / "failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
-            raise
-        finally:
-            browser.close()
+        # Save: with widget-state saving on, the panel's state goes into the file too.
+        page.keyboard.press("Control+s")
+        saved = lab["work"] / "login.ipynb"
+        deadline = time.monotonic() + 30
+        while "table" not in saved.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     text = saved.read_text()
     assert "dataframe" in text, "the notebook was not saved"
@@ -308,88 +318,77 @@ def test_report_browser_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: A
     BUILD.mkdir(parents=True, exist_ok=True)
     screenshot = BUILD / "report_browser.png"
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2100})
-            page.set_default_timeout(TIMEOUT_MS)
-            # reset: the login notebook of the other test stays closed (one notebook shown).
-            page.goto(
-                f"{lab['url']}/lab/tree/browse/report_browser.ipynb?reset&token={lab['token']}"
-            )
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+    with lab_page(
+        lab, viewport={"width": 1400, "height": 2100}, failure=BUILD / "report_browser_failure.png"
+    ) as page:
+        # reset: the login notebook of the other test stays closed (one notebook shown).
+        page.goto(f"{lab['url']}/lab/tree/browse/report_browser.ipynb?reset&token={lab['token']}")
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
 
-            run_cell(page, 0)
-            panel = page.locator(".sfnotebook-report-browser")
-            panel.wait_for()
-            panel.locator(".sfnotebook-search input").fill("pipeline by")
-            reports = panel.locator(".sfnotebook-reports select")
-            # The search filters as it is typed: wait until the list is down to the one match
-            # (the report is in the unfiltered list too, so waiting for it would not do).
-            sync_api.expect(reports.locator("option")).to_have_count(1)
-            shown = reports.locator("option").first.inner_text().replace("\xa0", " ")
-            assert shown.startswith("Pipeline by Stage")
-            reports.select_option(index=0)
-            details = panel.locator(".sfnotebook-details")
-            details.filter(has_text="Summary").wait_for()
-            assert "Stage" in details.inner_text()  # the row grouping
+        run_cell(page, 0)
+        panel = page.locator(".sfnotebook-report-browser")
+        panel.wait_for()
+        panel.locator(".sfnotebook-search input").fill("pipeline by")
+        reports = panel.locator(".sfnotebook-reports select")
+        # The search filters as it is typed: wait until the list is down to the one match
+        # (the report is in the unfiltered list too, so waiting for it would not do).
+        sync_api.expect(reports.locator("option")).to_have_count(1)
+        shown = reports.locator("option").first.inner_text().replace("\xa0", " ")
+        assert shown.startswith("Pipeline by Stage")
+        reports.select_option(index=0)
+        details = panel.locator(".sfnotebook-details")
+        details.filter(has_text="Summary").wait_for()
+        assert "Stage" in details.inner_text()  # the row grouping
 
-            panel.locator("button.sfnotebook-add-filter").click()
-            row = panel.locator(".sfnotebook-filter-row")
-            row.wait_for()
-            selects = row.locator("select")
-            selects.nth(0).select_option(label="Amount (AMOUNT)")
-            selects.nth(1).locator("option").filter(has_text="greater than").first.wait_for(
-                state="attached"
-            )
-            selects.nth(1).select_option(label="greater than")
-            row.locator("input").fill("250000")
-            row.locator("input").press("Enter")
+        panel.locator("button.sfnotebook-add-filter").click()
+        row = panel.locator(".sfnotebook-filter-row")
+        row.wait_for()
+        selects = row.locator("select")
+        selects.nth(0).select_option(label="Amount (AMOUNT)")
+        selects.nth(1).locator("option").filter(has_text="greater than").first.wait_for(
+            state="attached"
+        )
+        selects.nth(1).select_option(label="greater than")
+        row.locator("input").fill("250000")
+        row.locator("input").press("Enter")
 
-            panel.locator("button.sfnotebook-run").click()
-            status = panel.locator(".sfnotebook-browser-status")
-            status.filter(has_text=f"{expected.row_count:,} rows in").wait_for()
-            preview = panel.locator(".sfnotebook-preview")
-            preview.filter(has_text="Aggregates").wait_for()
-            assert "Sum of Amount" in preview.inner_text()
+        panel.locator("button.sfnotebook-run").click()
+        status = panel.locator(".sfnotebook-browser-status")
+        status.filter(has_text=f"{expected.row_count:,} rows in").wait_for()
+        preview = panel.locator(".sfnotebook-preview")
+        preview.filter(has_text="Aggregates").wait_for()
+        assert "Sum of Amount" in preview.inner_text()
 
-            panel.locator("button.sfnotebook-show-code").click()
-            code_box = panel.locator(".sfnotebook-code textarea")
-            code_box.wait_for()
-            code = code_box.input_value()
-            assert code == (
-                "res = org.report(\n"
-                "    'Pipeline by Stage',\n"
-                "    filters=[\n"
-                "        ('Amount', '>', 250000),\n"
-                "    ],\n"
-                ")"
-            )
-            page.screenshot(path=str(screenshot), full_page=True)
-            print(f"\nscreenshot: {screenshot}")
+        panel.locator("button.sfnotebook-show-code").click()
+        code_box = panel.locator(".sfnotebook-code textarea")
+        code_box.wait_for()
+        code = code_box.input_value()
+        assert code == (
+            "res = org.report(\n"
+            "    'Pipeline by Stage',\n"
+            "    filters=[\n"
+            "        ('Amount', '>', 250000),\n"
+            "    ],\n"
+            ")"
+        )
+        page.screenshot(path=str(screenshot), full_page=True)
+        print(f"\nscreenshot: {screenshot}")
 
-            # Copy the call into the empty cell below, as an analyst would, and run it.
-            pasted = page.locator(".jp-Notebook .jp-Cell").nth(1)
-            pasted.locator(".jp-InputArea-editor").click()
-            page.keyboard.insert_text(code + "\nprint('rows:', res.row_count)")
-            run_cell(page, 1)
-            output = pasted.locator(".jp-OutputArea-output")
-            output.filter(has_text="rows:").wait_for()
-            assert output.inner_text().strip() == f"rows: {expected.row_count}"
+        # Copy the call into the empty cell below, as an analyst would, and run it.
+        pasted = page.locator(".jp-Notebook .jp-Cell").nth(1)
+        pasted.locator(".jp-InputArea-editor").click()
+        page.keyboard.insert_text(code + "\nprint('rows:', res.row_count)")
+        run_cell(page, 1)
+        output = pasted.locator(".jp-OutputArea-output")
+        output.filter(has_text="rows:").wait_for()
+        assert output.inner_text().strip() == f"rows: {expected.row_count}"
 
-            page.keyboard.press("Control+s")
-            saved = folder / "report_browser.ipynb"
-            deadline = time.monotonic() + 30
-            while "rows:" not in saved.read_text() and time.monotonic() < deadline:
-                time.sleep(0.2)
-        except Exception:
-            failure = BUILD / "report_browser_failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
-            raise
-        finally:
-            browser.close()
+        page.keyboard.press("Control+s")
+        saved = folder / "report_browser.ipynb"
+        deadline = time.monotonic() + 30
+        while "rows:" not in saved.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     text = saved.read_text()
     nb = json.loads(text)
@@ -439,48 +438,45 @@ _TOKEN_COLOUR = """([cell, text]) => {
 def test_soql_cells_highlighted_as_sql(lab: dict[str, Any]) -> None:
     """The prebuilt extension (sfnotebook/labextension) gives ``%%soql`` cells SQL's colours
     and leaves Python cells Python's, following an edit of the first line."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     (lab["work"] / "highlight.ipynb").write_text(json.dumps(HIGHLIGHT_NOTEBOOK, indent=1))
     OUTPUT.mkdir(parents=True, exist_ok=True)
     screenshot = OUTPUT / "soql_highlighted.png"
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 700})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(f"{lab['url']}/lab/tree/highlight.ipynb?reset&token={lab['token']}")
-            page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).wait_for()
+    with lab_page(
+        lab,
+        viewport={"width": 1200, "height": 700},
+        failure=OUTPUT / "soql_highlighted_failure.png",
+    ) as page:
+        page.goto(f"{lab['url']}/lab/tree/highlight.ipynb?reset&token={lab['token']}")
+        page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).wait_for()
 
-            def colour(cell: int, text: str) -> str | None:
-                return page.evaluate(_TOKEN_COLOUR, [cell, text])  # type: ignore[no-any-return]
+        def colour(cell: int, text: str) -> str | None:
+            return page.evaluate(_TOKEN_COLOUR, [cell, text])  # type: ignore[no-any-return]
 
-            keyword = colour(1, "import")  # Python's keyword colour
-            plain = colour(1, "SELECT")  # a Python name: not a keyword
-            assert keyword and plain and keyword != plain
-            # The %%soql cell: SQL keywords and strings in SQL's colours. The extension may
-            # load after the notebook shows, so wait for it to take effect.
-            page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
-            assert colour(0, "FROM") == keyword
-            assert colour(0, "'A%'") == colour(1, "'SELECT'")  # a string, as in Python
-            page.screenshot(path=str(screenshot))
+        # Python's language loads on demand: wait until the Python cell shows its tokens.
+        page.wait_for_function(
+            f"() => ({_TOKEN_COLOUR})([1, 'import']) !== null"
+            f" && ({_TOKEN_COLOUR})([1, \"'SELECT'\"]) !== null"
+        )
+        keyword = colour(1, "import")  # Python's keyword colour
+        plain = colour(1, "SELECT")  # a Python name: not a keyword
+        assert keyword and plain and keyword != plain
+        # The %%soql cell: SQL keywords and strings in SQL's colours. The extension may
+        # load after the notebook shows, so wait for it to take effect.
+        page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
+        assert colour(0, "FROM") == keyword
+        assert colour(0, "'A%'") == colour(1, "'SELECT'")  # a string, as in Python
+        page.screenshot(path=str(screenshot))
 
-            # Remove the magic: the cell follows the notebook's language again.
-            editor = page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".cm-content")
-            editor.click()
-            page.keyboard.press("Control+Home")
-            page.keyboard.press("Shift+End")
-            page.keyboard.press("Delete")
-            # (Unstyled, SELECT is no token of its own: null, or another colour.)
-            page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) !== {keyword!r}")
-            # ... and typing it back makes it SQL once more.
-            page.keyboard.insert_text("%%soql again")
-            page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
-        except Exception:
-            failure = OUTPUT / "soql_highlighted_failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
-            raise
-        finally:
-            browser.close()
+        # Remove the magic: the cell follows the notebook's language again.
+        editor = page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".cm-content")
+        editor.click()
+        page.keyboard.press("Control+Home")
+        page.keyboard.press("Shift+End")
+        page.keyboard.press("Delete")
+        # (Unstyled, SELECT is no token of its own: null, or another colour.)
+        page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) !== {keyword!r}")
+        # ... and typing it back makes it SQL once more.
+        page.keyboard.insert_text("%%soql again")
+        page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
     assert screenshot.stat().st_size > 5_000

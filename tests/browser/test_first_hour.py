@@ -22,10 +22,9 @@ import pytest
 
 from tests.browser.test_browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     NOTEBOOK,
-    TIMEOUT_MS,
     jupyterlab,
+    lab_page,
     run_cell,
     write_lab_settings,
 )
@@ -145,17 +144,15 @@ def first_hour_lab(
 def test_the_first_hour(
     first_hour_lab: dict[str, Any], demo_org: Any, uat_org: Any, org: Any
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
     openpyxl = pytest.importorskip("openpyxl")
     expected = org.report(PIPELINE, filters=[("Amount", ">", 100000)], progress=False)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
     lab = first_hour_lab
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1100})
-        page.set_default_timeout(TIMEOUT_MS)
+    with lab_page(
+        lab, viewport={"width": 1280, "height": 1100}, failure=OUTPUT / "failure.png"
+    ) as page:
         cells = page.locator(".jp-Notebook .jp-Cell")
 
         def output(index: int) -> Any:
@@ -167,76 +164,68 @@ def test_the_first_hour(
             page.screenshot(path=str(path))
             shots.append(path)
 
-        try:
-            page.goto(f"{lab['url']}/lab/tree/first_hour.ipynb?reset&token={lab['token']}")
-            cells.first.wait_for()
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        page.goto(f"{lab['url']}/lab/tree/first_hour.ipynb?reset&token={lab['token']}")
+        cells.first.wait_for()
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
 
-            # 1. Connect with the panel: everything, the secret too, comes from the .env.
-            run_cell(page, 0)
-            panel = page.locator(".sfnotebook-login")
-            panel.wait_for()
-            secret_field = panel.locator(".sfnotebook-consumer-secret input")
-            assert ".env" in (secret_field.get_attribute("placeholder") or "")
-            panel.locator("button.sfnotebook-connect").click()
-            status = panel.locator(".sfnotebook-status")
-            status.filter(has_text=org.org_id).wait_for()  # the card of the connected org
-            assert "Connected" in status.inner_text()
-            shot("1-connect-panel", 0)
+        # 1. Connect with the panel: everything, the secret too, comes from the .env.
+        run_cell(page, 0)
+        panel = page.locator(".sfnotebook-login")
+        panel.wait_for()
+        secret_field = panel.locator(".sfnotebook-consumer-secret input")
+        assert ".env" in (secret_field.get_attribute("placeholder") or "")
+        panel.locator("button.sfnotebook-connect").click()
+        status = panel.locator(".sfnotebook-status")
+        status.filter(has_text=org.org_id).wait_for()  # the card of the connected org
+        assert "Connected" in status.inner_text()
+        shot("1-connect-panel", 0)
 
-            # 2. Browse an object's fields as a table, not a dict.
-            run_cell(page, 1)
-            fields = output(1).locator("table")
-            fields.wait_for()
-            assert "StageName" in fields.inner_text()
-            shot("2-browse-fields", 1)
+        # 2. Browse an object's fields as a table, not a dict.
+        run_cell(page, 1)
+        fields = output(1).locator("table")
+        fields.wait_for()
+        assert "StageName" in fields.inner_text()
+        shot("2-browse-fields", 1)
 
-            # 3. Query with params= (bound, quoted by sfnotebook).
-            run_cell(page, 2)
-            table = output(2).locator("table")
-            table.wait_for()
-            assert table.locator("tbody tr").count() == 5
+        # 3. Query with params= (bound, quoted by sfnotebook).
+        run_cell(page, 2)
+        table = output(2).locator("table")
+        table.wait_for()
+        assert table.locator("tbody tr").count() == 5
 
-            # 4. A report filtered by label and analyst operator; one summary level.
-            run_cell(page, 3)
-            level = output(3).locator("table")
-            level.wait_for()
-            assert "Sum of Amount" in level.inner_text()
-            shot("3-report-level", 3)
+        # 4. A report filtered by label and analyst operator; one summary level.
+        run_cell(page, 3)
+        level = output(3).locator("table")
+        level.wait_for()
+        assert "Sum of Amount" in level.inner_text()
+        shot("3-report-level", 3)
 
-            # 5. Chart the level.
-            run_cell(page, 4)
-            output(4).locator("img").wait_for()
-            shot("4-chart", 4)
+        # 5. Chart the level.
+        run_cell(page, 4)
+        output(4).locator("img").wait_for()
+        shot("4-chart", 4)
 
-            # 6. Export to Excel.
-            run_cell(page, 5)
-            output(5).filter(has_text="wrote pipeline.xlsx").wait_for()
+        # 6. Export to Excel.
+        run_cell(page, 5)
+        output(5).filter(has_text="wrote pipeline.xlsx").wait_for()
 
-            # 7. Rerun from the cache.
-            run_cell(page, 6)
-            output(6).filter(has_text="from cache: True").wait_for()
-            shot("5-rerun-cache", 6)
+        # 7. Rerun from the cache.
+        run_cell(page, 6)
+        output(6).filter(has_text="from cache: True").wait_for()
+        shot("5-rerun-cache", 6)
 
-            # 8. A second org by its profile, and a magic aimed at it.
-            run_cell(page, 7)
-            output(7).filter(has_text="uat: uat").wait_for()
-            assert uat_org.url in output(7).inner_text()
-            assert "default is still org: True" in output(7).inner_text()
-            run_cell(page, 8)
-            run_cell(page, 9)
-            magic = output(9)
-            magic.locator("table").wait_for()
-            assert magic.locator("table tbody tr").count() == 3
-            assert re.search(r"Stored 3 rows in .top.", cells.nth(9).inner_text())
-            shot("6-second-profile", 9)
-        except Exception:
-            failure = OUTPUT / "failure.png"
-            page.screenshot(path=str(failure), full_page=True)
-            print(f"\nscreenshot of the failure: {failure}\nJupyterLab log: {lab['log']}")
-            raise
-        finally:
-            browser.close()
+        # 8. A second org by its profile, and a magic aimed at it.
+        run_cell(page, 7)
+        output(7).filter(has_text="uat: uat").wait_for()
+        assert uat_org.url in output(7).inner_text()
+        assert "default is still org: True" in output(7).inner_text()
+        run_cell(page, 8)
+        run_cell(page, 9)
+        magic = output(9)
+        magic.locator("table").wait_for()
+        assert magic.locator("table tbody tr").count() == 3
+        assert re.search(r"Stored 3 rows in .top.", cells.nth(9).inner_text())
+        shot("6-second-profile", 9)
 
     print("\nscreenshots: " + ", ".join(str(p.relative_to(ROOT)) for p in shots))
     workbook = openpyxl.load_workbook(lab["work"] / "pipeline.xlsx", read_only=True)
