@@ -207,6 +207,16 @@ def lab_page(lab: dict[str, Any], *, viewport: dict[str, int], failure: Path) ->
             browser.close()
 
 
+def open_notebook(page: Any, lab: dict[str, Any], path: str, *, reset: bool = True) -> None:
+    """Open ``path`` (relative to the lab's folder) and wait until its kernel is idle.
+
+    ``reset``: a fresh workspace, so notebooks other tests opened stay closed (one shown)."""
+    query = f"reset&token={lab['token']}" if reset else f"token={lab['token']}"
+    page.goto(f"{lab['url']}/lab/tree/{path}?{query}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()  # the kernel is connected
+
+
 def run_cell(page: Any, index: int) -> None:
     """Select a cell, run it with Shift+Enter, and wait until the kernel has run it."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
@@ -225,10 +235,7 @@ def test_login_panel_and_soql_in_jupyterlab(lab: dict[str, Any], demo_org: Any, 
     with lab_page(
         lab, viewport={"width": 1280, "height": 1000}, failure=OUTPUT / "failure.png"
     ) as page:
-        page.goto(f"{lab['url']}/lab/tree/login.ipynb?token={lab['token']}")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        # The kernel is connected when the status bar says so.
-        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        open_notebook(page, lab, "login.ipynb", reset=False)
 
         run_cell(page, 0)
         panel = page.locator(".sfnotebook-login")
@@ -321,10 +328,7 @@ def test_report_browser_in_jupyterlab(lab: dict[str, Any], demo_org: Any, org: A
     with lab_page(
         lab, viewport={"width": 1400, "height": 2100}, failure=BUILD / "report_browser_failure.png"
     ) as page:
-        # reset: the login notebook of the other test stays closed (one notebook shown).
-        page.goto(f"{lab['url']}/lab/tree/browse/report_browser.ipynb?reset&token={lab['token']}")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        open_notebook(page, lab, "browse/report_browser.ipynb")
 
         run_cell(page, 0)
         panel = page.locator(".sfnotebook-report-browser")
@@ -447,7 +451,7 @@ def test_soql_cells_highlighted_as_sql(lab: dict[str, Any]) -> None:
         viewport={"width": 1200, "height": 700},
         failure=OUTPUT / "soql_highlighted_failure.png",
     ) as page:
-        page.goto(f"{lab['url']}/lab/tree/highlight.ipynb?reset&token={lab['token']}")
+        open_notebook(page, lab, "highlight.ipynb")
         page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).wait_for()
 
         def colour(cell: int, text: str) -> str | None:

@@ -25,6 +25,7 @@ from tests.browser.test_browser import (
     NOTEBOOK,
     jupyterlab,
     lab_page,
+    open_notebook,
     run_cell,
     write_lab_settings,
 )
@@ -164,9 +165,7 @@ def test_the_first_hour(
             page.screenshot(path=str(path))
             shots.append(path)
 
-        page.goto(f"{lab['url']}/lab/tree/first_hour.ipynb?reset&token={lab['token']}")
-        cells.first.wait_for()
-        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        open_notebook(page, lab, "first_hour.ipynb")
 
         # 1. Connect with the panel: everything, the secret too, comes from the .env.
         run_cell(page, 0)
