@@ -10,22 +10,14 @@
 // each mimeTypeChanged, so a %%soql cell stays SQL. Nothing is saved in the notebook file.
 //
 // Plain JavaScript (no TypeScript step); built into a prebuilt extension by
-// `jupyter labextension build` (make labextension), so JupyterLab needs no rebuild.
+// `jupyter-builder build` (make labextension), so JupyterLab needs no rebuild.
 
 import { INotebookTracker } from '@jupyterlab/notebook';
 
+// IPython finds a cell magic after dropping leading blank lines and indentation
+// (IPython.core.inputtransformer2: leading_empty_lines, leading_indent, cell_magic): so does this.
 const SOQL_MAGIC = /^\s*%%soql(\s|$)/;
 const SQL = 'text/x-sql';
-
-function firstLine(source) {
-  const end = source.indexOf('\n');
-  return end < 0 ? source : source.slice(0, end);
-}
-
-// The MIME type a code cell's source asks for, or null to follow the notebook.
-function mimeTypeFor(source) {
-  return SOQL_MAGIC.test(firstLine(source)) ? SQL : null;
-}
 
 function follow(notebook, cell) {
   if (cell.type !== 'code' || cell.isDisposed) {
@@ -35,7 +27,8 @@ function follow(notebook, cell) {
     if (cell.isDisposed) {
       return;
     }
-    const wanted = mimeTypeFor(cell.sharedModel.getSource()) || notebook.codeMimetype;
+    const source = cell.sharedModel.getSource();
+    const wanted = SOQL_MAGIC.test(source) ? SQL : notebook.codeMimetype;
     if (cell.mimeType !== wanted) {
       cell.mimeType = wanted; // emits mimeTypeChanged once more, which then finds it right
     }

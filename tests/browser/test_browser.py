@@ -483,4 +483,9 @@ def test_soql_cells_highlighted_as_sql(lab: dict[str, Any]) -> None:
         # ... and typing it back makes it SQL once more.
         page.keyboard.insert_text("%%soql again")
         page.wait_for_function(f"() => ({_TOKEN_COLOUR})([0, 'SELECT']) === {keyword!r}")
+        # A blank line above the magic: IPython still runs it as one, and it stays SQL.
+        page.keyboard.press("Control+Home")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(300)  # the extension answers each edit at once: give it time
+        assert colour(0, "SELECT") == keyword
     assert screenshot.stat().st_size > 5_000

@@ -49,13 +49,15 @@ def test_a_wheel_installs_it_where_jupyterlab_looks(tmp_path: Path) -> None:
         shutil.copy2(ROOT / name, source / name)
     for package in ("sfnotebook", "sfnotebook_demo"):
         shutil.copytree(ROOT / package, source / package, ignore=ignore)
-    subprocess.run(
+    built_wheel = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), "."],
         cwd=source,
         capture_output=True,
+        text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
+    assert built_wheel.returncode == 0, built_wheel.stderr[-3000:]
     (wheel,) = tmp_path.glob("sfnotebook-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
