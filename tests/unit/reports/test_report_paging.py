@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -678,6 +679,55 @@ def test_sync_timeout_falls_back_to_async_runs(monkeypatch: pytest.MonkeyPatch) 
     assert len(res) == 4100 and res.details["Opportunity ID"].is_unique
     assert len(org.instances) == res.runs == 1 + math.ceil(4100 / 2000)
     assert all(i["polls"] == 2 for i in org.instances.values())
+
+
+class Queued(ReportOrg):
+    """Instances done a fixed time after they were created (as a queue would), not after a
+    number of polls; each poll answers by the clock."""
+
+    def __init__(self, rows: list[dict[str, Any]], *, ready_after: Callable[[int], float]) -> None:
+        super().__init__(rows, sync_timeout=True)
+        self.ready_after = ready_after
+        self.created: dict[str, float] = {}
+
+    def post(self, url: str, *, params: Any, json: Any) -> Any:
+        answer = super().post(url, params=params, json=json)
+        if url.endswith("/instances"):
+            self.created[answer["id"]] = time.monotonic()
+        return answer
+
+    def answer(self, method: str, url: str, *, params: Any, json: Any, headers: Any) -> Any:
+        if method == "GET" and "/instances/" in url:
+            iid = url.rsplit("/", 1)[1]
+            instance = self.instances[iid]
+            instance["polls"] += 1
+            wait = self.ready_after(list(self.instances).index(iid))
+            if time.monotonic() - self.created[iid] < wait:
+                return {"attributes": {"status": "Running"}, "allData": False, "factMap": {}}
+            result = self.run(instance["metadata"])
+            result["attributes"] = {"status": "Success", "type": "ReportInstance"}
+            return result
+        return super().answer(method, url, params=params, json=json, headers=headers)
+
+
+def test_later_instances_are_first_polled_when_the_quickest_one_was_done() -> None:
+    """The first instance is polled at once (Running), then 0.1 s later (done); the ones after
+    it wait those 0.1 s before their first poll, which finds them done: one poll each."""
+    org = Queued(make_rows(8100), ready_after=lambda i: 0.05)
+    res = run(org)
+    assert len(res) == 8100 and res.details["Opportunity ID"].is_unique
+    polls = [i["polls"] for i in org.instances.values()]
+    assert len(polls) == res.runs == 1 + math.ceil(8100 / 2000)
+    assert polls[0] == 2 and set(polls[1:]) == {1}
+
+
+def test_an_instance_slower_than_the_quickest_is_polled_until_done() -> None:
+    """The learned first wait is a start, not a promise: a slower instance is polled again."""
+    org = Queued(make_rows(4100), ready_after=lambda i: 0.05 if i == 0 else 0.25)
+    res = run(org)
+    assert len(res) == 4100 and res.details["Opportunity ID"].is_unique
+    polls = [i["polls"] for i in org.instances.values()]
+    assert polls[0] == 2 and all(p >= 2 for p in polls[1:])
 
 
 @pytest.mark.parametrize(
