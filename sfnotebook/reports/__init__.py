@@ -23,7 +23,7 @@ from sfnotebook.errors import (
     SalesforceError,
     SfNotebookWarning,
 )
-from sfnotebook.reports import _budget, _filters, _windows
+from sfnotebook.reports import _budget, _filters, _moves, _windows
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import describe_by_id, describe_report, reports, resolve
 from sfnotebook.reports._cells import cell_text, cell_value
@@ -211,7 +211,8 @@ def _fetch_whole(
     describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}
     sample = [cells for _, cells in detail_rows(first)]
     cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
-    if str(base.get("reportFormat") or "TABULAR").upper() != "TABULAR":
+    fmt = str(base.get("reportFormat") or "TABULAR").upper()
+    if fmt != "TABULAR":
         grouped_as_tabular(base)  # refuses a report past the column cap before any other run
     if expected is not None:  # without a record count the runs cannot be planned
         ledger.plan(total=expected, name=first_name(first))
@@ -238,10 +239,22 @@ def _fetch_whole(
                 on_rows=bar.update,
                 windows=windows,
                 converter=converter,
+                expected=expected,
             )
         finally:
             bar.close()
         _check_count(first, expected if expected is not None else counted, len(rows))
+        tabular = base if fmt == "TABULAR" else grouped_as_tabular(base)[0]
+        _moves.check_moves(
+            runner,
+            tabular,
+            cursors,
+            describe,
+            [cells for _, cells in rows],
+            since=runner.began,
+            answered=runner.answered,
+            name=first_name(first),
+        )
         # Every run was converted as it came (the rows are only read for their group labels).
         converted = converter.columns(order) if converter.rows == len(rows) else None
         details = frame_from_detail_rows(
@@ -324,10 +337,11 @@ def _page(
     first: dict[str, Any] | None = None,
     windows: _Windowed | None = None,
     converter: Converter | None = None,
+    expected: int | None = None,
 ) -> tuple[list[Any], int | None]:
     """The detail cells of TABULAR runs of ``metadata``: in windows when they can, else one
     keyset chain; and the record count they add up to. ``converter`` converts each run's
-    rows as they come."""
+    rows as they come; ``expected`` is the report's Record Count, as its first run gave it."""
     segment = converter.segment if converter is not None else None
     if windows is not None and _windows.usable(metadata, cursors, windows.total):
         seen = 0
@@ -364,6 +378,7 @@ def _page(
         on_rows=on_rows,
         first=first,
         on_page=segment() if segment is not None else None,
+        expected=expected,
     )
 
 
@@ -376,6 +391,7 @@ def _fetch_rows(
     on_rows: Callable[[int], Any],
     windows: _Windowed | None = None,
     converter: Converter | None = None,
+    expected: int | None = None,
 ) -> tuple[list[DetailRow], int | None, list[int] | None]:
     """Every detail row in report order, the record count paging saw (or None), and the
     order taken (positions in fetch order; None: as fetched)."""
@@ -391,6 +407,7 @@ def _fetch_rows(
             first=first if reuse else None,
             windows=windows,
             converter=converter,
+            expected=expected,
         )
         rows: list[DetailRow] = [((), c) for c in cells]
         order = _report_order(rows, first, None)
@@ -399,7 +416,13 @@ def _fetch_rows(
     labeler = GroupLabeler(first, tabular["detailColumns"])
     width = len(base.get("detailColumns") or [])
     cells, counted = _page(
-        runner, tabular, cursors, on_rows=on_rows, windows=windows, converter=converter
+        runner,
+        tabular,
+        cursors,
+        on_rows=on_rows,
+        windows=windows,
+        converter=converter,
+        expected=expected,
     )
     grouped = [(labeler.labels(c), c[:width]) for c in cells]
     unplaced = sum(1 for labels, _ in grouped if not labeler.known(labels))

@@ -44,9 +44,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
-from sfnotebook.errors import ReportPagingError
+from sfnotebook.errors import IncompleteResultError, ReportPagingError
 from sfnotebook.reports._cells import cell_value as _value
 from sfnotebook.reports.frames import DetailRow
 
@@ -54,12 +55,19 @@ __all__ = [
     "DOCUMENTED_OPERATORS",
     "MAX_FILTERS",
     "ROW_LIMIT",
+    "Change",
     "Cursor",
+    "change_kind",
     "choose_cursors",
+    "column_entity",
     "cursor_value",
     "filter_date",
     "filter_operators",
+    "has_name",
+    "is_formula",
+    "is_own",
     "operators",
+    "own_entity",
     "page_details",
     "page_details_counted",
     "record_count",
@@ -77,7 +85,32 @@ Run = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Cursor preference for non-unique columns, best first.
 _RANK = {"datetime": 0, "id": 1, "date": 2, "int": 3, "double": 4, "currency": 4, "percent": 4}
-_STABLE_NAMES = ("CREATED_DATE", "LAST_UPDATE", "LAST_MODIFIED_DATE")
+# How an edit can move a record's value of a column while a report is paged (cursor rank):
+# * FIXED: the creation date of the report's own records never changes;
+# * FORWARD: their last-modified stamp only moves to "now", past every value paged so far, so
+#   an edited record is read again later (dropped as a repeat by its Id, or counted twice and
+#   refused by the count check), never skipped;
+# * ANY: anything else (Close Date, Amount; a parent's dates too: re-parenting a record
+#   changes them): an edit can move a record from the range not yet read into one already
+#   read. That loses it, and with an insert the count still adds up, so paging on such a
+#   column ends with a check of the records modified meanwhile (sfnotebook.reports._moves).
+_CREATED = ("CREATED_DATE", ".CREATEDDATE")
+_MODIFIED = (
+    "LAST_UPDATE",
+    "LAST_MODIFIED_DATE",
+    ".LASTMODIFIEDDATE",
+    "SYSTEMMODSTAMP",
+    ".SYSTEMMODSTAMP",
+)
+
+
+class Change(IntEnum):
+    """How an edit can move a record along a column (see the comment above)."""
+
+    FIXED = 0
+    FORWARD = 1
+    ANY = 2
+
 
 _COMPARE = ("equals", "notEqual", "lessThan", "greaterThan", "lessOrEqual", "greaterOrEqual")
 # Salesforce's documented dataTypeFilterOperatorMap, for a describe that carries none: the
@@ -102,6 +135,8 @@ class Cursor:
     data_type: str
     unique: bool
     dedup_column: str | None  # a unique record Id column for de-duplication, if any
+    #: Whether an edit can move a record to an earlier value (:class:`Change` ``ANY``).
+    changeable: bool = False
 
     @property
     def operator(self) -> str:
@@ -128,7 +163,7 @@ def _info(column: str, *sources: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _is_formula(info: Mapping[str, Any]) -> bool:
+def is_formula(info: Mapping[str, Any]) -> bool:
     return bool(info.get("isFormula") or info.get("formula") or info.get("calculated"))
 
 
@@ -186,7 +221,7 @@ def record_id_column(
     found: list[tuple[str, str]] = []
     for at, col in enumerate(columns):
         info = _info(col, by_type, detail_info)
-        if str(info.get("dataType", "")).lower() != "id" or _is_formula(info):
+        if str(info.get("dataType", "")).lower() != "id" or is_formula(info):
             continue
         entity = str(info.get("entityColumnName") or "")
         if not (entity.lower().endswith(".id") or col.upper().endswith("_ID")):
@@ -230,18 +265,19 @@ def choose_cursors(
         if info.get("filterable", True) is not False and "greaterThan" in operators(describe, "id"):
             return [Cursor(dedup, "id", True, dedup)]
     candidates = []
+    own = own_entity(metadata, describe, dedup)
     for position, col in enumerate(columns):
         info = _info(col, by_type, detail_info)
         data_type = str(info.get("dataType", "")).lower()
         if (
             data_type in _RANK
-            and not _is_formula(info)
+            and not is_formula(info)
             and info.get("filterable", True) is not False
             and "greaterOrEqual" in operators(describe, data_type)
         ):
-            stable = 0 if col.upper() in _STABLE_NAMES else 1
+            kind = change_kind(col, info, own=is_own(col, info, own))
             crowded = _crowded(sample, position, data_type, total)
-            candidates.append((crowded, stable, _RANK[data_type], position, col, data_type))
+            candidates.append((crowded, kind, _RANK[data_type], position, col, data_type))
     if not candidates:
         raise ReportPagingError(
             f"The report {metadata.get('name')!r} has more than {ROW_LIMIT:,} detail rows, and "
@@ -253,7 +289,66 @@ def choose_cursors(
             "returns at most 2,000 rows.",
             report_id=metadata.get("id"),
         )
-    return [Cursor(col, data_type, False, dedup) for *_, col, data_type in sorted(candidates)]
+    return [
+        Cursor(col, data_type, False, dedup, changeable=kind is Change.ANY)
+        for _, kind, _, _, col, data_type in sorted(candidates)
+    ]
+
+
+def change_kind(column: str, info: Mapping[str, Any], *, own: bool = True) -> Change:
+    """How an edit can move a record along ``column``; ``own``: a column of the report's own
+    records (a parent's column is ANY: re-parenting a record changes it)."""
+    if not own:
+        return Change.ANY
+    if has_name(column, info, _CREATED):
+        return Change.FIXED
+    if has_name(column, info, _MODIFIED):
+        return Change.FORWARD
+    return Change.ANY
+
+
+def has_name(column: str, info: Mapping[str, Any], names: Sequence[str]) -> bool:
+    """Whether the column's name, or its ``entityColumnName``, is one of ``names`` (a name
+    starting with a dot: the field of any object, ``Opportunity.CreatedDate``)."""
+    for given in (column.upper(), str(info.get("entityColumnName") or "").upper()):
+        for name in names:
+            if given == name or (name.startswith(".") and given.endswith(name)):
+                return True
+    return False
+
+
+def column_entity(column: str, info: Mapping[str, Any]) -> str | None:
+    """The object a column belongs to (``opportunity`` of ``Opportunity.CloseDate``), or None
+    when neither its ``entityColumnName`` nor its name says (a standard report type's own)."""
+    named = str(info.get("entityColumnName") or "")
+    if "." in named:
+        return named.rsplit(".", 1)[0].lower()
+    if "." in column:
+        return column.rsplit(".", 1)[0].lower()
+    return None
+
+
+def own_entity(metadata: Mapping[str, Any], describe: Mapping[str, Any], dedup: str | None) -> str:
+    """The object of the report's own records: its record Id column's, else the report
+    type's name (``opportunity``; a custom type's name starts with its object's)."""
+    if dedup is not None:
+        info = _info(dedup, type_columns(describe), _detail_info(describe))
+        entity = column_entity(dedup, info)
+        if entity:
+            return entity
+        if dedup.upper().endswith("_ID"):
+            return dedup[: -len("_ID")].lower()
+    return str((metadata.get("reportType") or {}).get("type") or "").lower()
+
+
+def is_own(column: str, info: Mapping[str, Any], own: str) -> bool:
+    """Whether ``column`` belongs to the report's own records (``own``: :func:`own_entity`)."""
+    entity = column_entity(column, info)
+    return entity is None or entity == own or (bool(own) and own.startswith(entity))
+
+
+def _detail_info(describe: Mapping[str, Any]) -> dict[str, Any]:
+    return dict((describe.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {})
 
 
 def _crowded(
@@ -340,15 +435,20 @@ def page_details_counted(
     on_rows: Callable[[int], None] = lambda n: None,
     first: dict[str, Any] | None = None,
     on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None,
+    expected: int | None = None,
 ) -> tuple[list[Sequence[Mapping[str, Any]]], int | None]:
     """:func:`page_details`, and the record count of its first, unfiltered page (or None).
 
     ``on_page`` gets each run's new rows as soon as they are kept, in row order (to convert
-    them while the next run is fetched).
+    them while the next run is fetched). ``expected``: the report's Record Count as an earlier
+    run gave it; a first page that counts otherwise means the data changed, and paging stops
+    there (IncompleteResultError) instead of spending the hour's runs on a count that cannot
+    add up.
     """
     chain = [cursors] if isinstance(cursors, Cursor) else list(cursors)
     pager = _Pager(run, metadata, chain, on_rows)
     pager.on_page = on_page
+    pager.expected = expected
     try:
         rows = pager.page(with_row_count(metadata), 0, first=first, pre_seen=Counter())
     finally:
@@ -394,6 +494,7 @@ class _Pager:
         self.dedup_at = self.columns.index(dedup) if dedup else None
         self.seen_ids: set[Any] = set()
         self.total: int | None = None
+        self.expected: int | None = None
         self.on_page: Callable[[list[Sequence[Mapping[str, Any]]]], None] | None = None
         self._pool: ThreadPoolExecutor | None = None
 
@@ -436,6 +537,14 @@ class _Pager:
         payload = first if first is not None else self.run(page_md)
         if level == 0:
             self.total = record_count(payload)
+            if None not in (self.total, self.expected) and self.total != self.expected:
+                raise IncompleteResultError(
+                    f"The report's Record Count changed from {self.expected:,} to "
+                    f"{self.total:,} while it was paged: its data changed meanwhile. No partial "
+                    "result is returned; run it again.",
+                    expected=self.expected,
+                    received=None,
+                )
         rows: list[Sequence[Mapping[str, Any]]] = []
         boundary: Counter[str] = Counter()  # rows already taken at the filter value
         last: str | None = None

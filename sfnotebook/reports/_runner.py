@@ -21,6 +21,8 @@ cheap GET and is retried by the session as usual.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import threading
 import time
@@ -36,12 +38,14 @@ from sfnotebook.reports._budget import run_limit
 from sfnotebook.reports._catalog import report_path_id
 from sfnotebook.reports._cells import decode_run
 
-__all__ = ["SYNC_RUN_TIMEOUT", "RunStopped", "Runner"]
+__all__ = ["START_MARGIN", "SYNC_RUN_TIMEOUT", "RunStopped", "Runner"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds a sync run may take before it is given up for an async run (2 minutes + margin).
 SYNC_RUN_TIMEOUT = 150.0
+#: How long before the first run's answer paging is checked from (see ``Runner._note_start``).
+START_MARGIN = dt.timedelta(seconds=60)
 _TIMEOUT_CODES = frozenset({"REPORT_TIMEOUT", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"})
 _UNREACHABLE = frozenset({"dns", "refused", "tls"})  # an async run would fail the same way
 # An instance answers with the run payload plus ``attributes.status`` (New, Running, Success,
@@ -102,6 +106,11 @@ class Runner:
         self._quickest: float | None = None
         #: Set to give up the async runs in flight (they end with RunStopped, instance deleted).
         self.stopped = threading.Event()
+        #: The org's clock (filter values, ``yyyy-MM-ddTHH:mm:ssZ``): a time before the first
+        #: run began (records modified since may have moved while the report was paged), and
+        #: the time of its answer (records created since were not counted).
+        self.began: str | None = None
+        self.answered: str | None = None
 
     @property
     def sync_runs(self) -> int:
@@ -166,6 +175,7 @@ class Runner:
             resp = self.conn.request(
                 "POST", url, params=params, json=body, retry=False, timeout=timeout
             )
+        self._note_start(resp)
         return _decode(resp, "report run", fast=fast)
 
     def _run_async(
@@ -197,6 +207,7 @@ class Runner:
             ) from exc
         # {"id": "0LG...", "status": "New", "url": ..., ...} (salesforce-api.md 5.9)
         created = time.monotonic()
+        self._note_start(resp)
         instance = decode_json(resp, endpoint="report instance", fields={"id": str})
         instance_id = instance["id"]
         if not is_record_id(instance_id):  # it goes into the URL paths that follow
@@ -213,6 +224,31 @@ class Runner:
             # not go on (or stay) on the org.
             self._delete(base, instance_id)
             raise
+
+    def _note_start(self, resp: Any) -> None:
+        """Keep the org's time of the first answer (:attr:`answered`) and, less the request's
+        own time and :data:`START_MARGIN`, the time paging is checked from (:attr:`began`).
+
+        From the answer's ``Date`` header (RFC 9110 5.6.7: an origin server with a clock sends
+        it), so a client clock that is off does not matter; without one, the local clock and
+        a margin of 10 minutes. Too early a time costs only a larger check (records edited
+        before paging began are in the result); the margin covers a transaction that stamped
+        its records before paging began but committed after ("latestDateCovered" of the
+        SOAP API's getUpdated() exists for such transactions).
+        """
+        if self.began is not None:
+            return
+        moment = _server_time(getattr(resp, "headers", None) or {})
+        margin = START_MARGIN
+        if moment is None:
+            moment, margin = dt.datetime.now(dt.timezone.utc), dt.timedelta(minutes=10)
+        took = getattr(resp, "elapsed", None)
+        if isinstance(took, dt.timedelta):
+            margin += took
+        with self._lock:
+            if self.began is None:
+                self.answered = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+                self.began = (moment - margin).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _delete(self, base: str, instance_id: str) -> None:
         """Remove an instance given up on (best effort: the error that ended it wins)."""
@@ -273,6 +309,20 @@ class Runner:
             if self.stopped.wait(delay):  # a sleep that ends early when the report is given up
                 raise RunStopped(instance_id)
             delay = min(delay * 2, 2.0)
+
+
+def _server_time(headers: Mapping[str, str]) -> dt.datetime | None:
+    """The answer's ``Date`` header as an aware UTC datetime, or None."""
+    text = headers.get("Date")
+    if not text:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(str(text))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
 
 
 def _decode(resp: Any, endpoint: str, *, fast: bool) -> dict[str, Any]:

@@ -28,10 +28,13 @@ record count is the page size, and equals its own offset):
   of the last page put out; a page of an unforeseen size that is still its own (it names its
   offset plus its rows as the next, or is done) is put out first, and paging goes on after
   it: asked again, the last page of a released cursor would be refused, and a short last
-  page must reach the caller's count (``IncompleteResultError``), as it would in turn. Once
-  a page is served in turn, the org's answer ("offsets refused", or pages of unforeseen
-  sizes) is remembered for the connection and, when ``sfnotebook doctor`` keeps a findings
-  file for the org, written there (``locator_offsets="sequential"``);
+  page must reach the caller's count (``IncompleteResultError``), as it would in turn. Only a
+  chosen offset refused as a locator (400 ``INVALID_QUERY_LOCATOR``, the code of a bad
+  locator) says the org refuses offsets: once the handed-out URL is then served in turn, that
+  is remembered for the connection and, when ``sfnotebook doctor`` keeps a findings file for
+  the org, written there (``locator_offsets="sequential"``). Anything else (a page of another
+  size: Salesforce documents the batch size as a request that it may lower, fidelity-audit
+  2c; another error) ends the fan-out of that query only: the next query tries again;
 * a call refused after the session changed (``CursorLost``: several calls out may meet one
   expiry) goes on in turn too, where ``_pages`` judges one call at a time whether the cursor
   outlived its session (else the caller restarts the query); a transient failure ends the
@@ -86,6 +89,8 @@ DEFAULT_CONCURRENCY = 4
 _OFFSET_AT_END = re.compile(r"^(?P<base>.+)-(?P<offset>\d+)$")
 # Not a refusal of the offset but of the call: these end the query as they would in turn.
 _NOT_REFUSALS = (RequestLimitExceededError, ServerUnavailableError)
+# A chosen offset refused with the code of a bad locator: the org refuses offsets (remembered).
+_BAD_LOCATOR = "INVALID_QUERY_LOCATOR"
 
 
 class Counted(msgspec.Struct):
@@ -291,15 +296,16 @@ def _parallel(pages: Pager, plan: Schedule) -> tuple[str | None, str, bool] | No
             except SalesforceError as exc:
                 if plan.url(offset) == plan.first_url:
                     raise  # the handed-out URL itself: not about chosen offsets
-                return resume, f"offset {offset:,} refused ({exc.status} {exc.error_code})", True
+                why = f"offset {offset:,} refused ({exc.status} {exc.error_code})"
+                return resume, why, exc.error_code == _BAD_LOCATOR
             problem, keep = plan.check(offset, page)
             if problem is not None:
                 why = f"the page at offset {offset:,}: {problem}"
                 if not keep:
-                    return resume, why, True
+                    return resume, why, False
                 if not pages.put(raw):
                     return None
-                return (None if page.done else page.nextRecordsUrl), why, True
+                return (None if page.done else page.nextRecordsUrl), why, False
             if not pages.put(raw):
                 return None  # the caller stopped reading
             del raw, page

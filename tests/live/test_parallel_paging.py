@@ -325,22 +325,34 @@ def test_a_page_that_does_not_fit_falls_back_to_the_exact_frame(
     frame = through.query(ACCOUNTS, batch_size=BATCH, progress=False)
     assert rule.fired == 1
     pd.testing.assert_frame_equal(frame, expected)
-    assert _parallel.offsets_refused(through)  # remembered: this org's pages cannot be predicted
+    # Not remembered: pages of another size are documented (the batch size is a request), so
+    # one query's odd page says nothing of the next; only a refused locator is remembered.
+    assert not _parallel.offsets_refused(through)
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "remembered"),
+    [(400, "INVALID_QUERY_LOCATOR", True), (404, "NOT_FOUND", False)],
+)
 def test_a_refused_offset_falls_back_to_the_exact_frame(
-    proxy: RewritingProxy, through: sfnotebook.Connection, expected: pd.DataFrame
+    proxy: RewritingProxy,
+    through: sfnotebook.Connection,
+    expected: pd.DataFrame,
+    status: int,
+    code: str,
+    remembered: bool,
 ) -> None:
-    refusal = orjson.dumps(
-        [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
-    )
+    refusal = orjson.dumps([{"message": "invalid query locator", "errorCode": code}])
     rule = proxy.rule(
-        "GET", _page_at(4 * BATCH), status=400, body=refusal,
+        "GET", _page_at(4 * BATCH), status=status, body=refusal,
         headers={"Content-Type": "application/json"},
     )  # fmt: skip
     frame = through.query(ACCOUNTS, batch_size=BATCH, progress=False)
     assert rule.fired == 1
     pd.testing.assert_frame_equal(frame, expected)
+    # Only the code of a bad locator says the org refuses chosen offsets; another refusal
+    # ends this query's fan-out alone.
+    assert _parallel.offsets_refused(through) is remembered
 
 
 def test_a_page_short_every_time_is_an_incomplete_result(

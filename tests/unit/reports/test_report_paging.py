@@ -28,6 +28,7 @@ from sfnotebook.errors import (
     ReportRunLimitError,
     SalesforceError,
     ServerUnavailableError,
+    SfNotebookWarning,
 )
 from sfnotebook.reports import _paging as paging
 from sfnotebook.reports._catalog import resolve
@@ -482,6 +483,43 @@ def test_no_pageable_column_raises_with_advice() -> None:
     assert "formula" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("column", "info", "kind"),
+    [
+        ("CREATED_DATE", {}, 0),
+        ("Opportunity.Signed__c", {"entityColumnName": "Opportunity.CreatedDate"}, 0),
+        ("LAST_UPDATE", {}, 1),
+        ("Account.LastModifiedDate", {}, 1),
+        ("X", {"entityColumnName": "Contact.SystemModstamp"}, 1),
+        ("CLOSE_DATE", {"entityColumnName": "Opportunity.CloseDate"}, 2),
+        ("AMOUNT", {}, 2),
+    ],
+)
+def test_cursor_columns_are_ranked_by_how_edits_move_them(
+    column: str, info: dict[str, Any], kind: int
+) -> None:
+    # A creation date never changes; a last-modified stamp only moves past every value paged
+    # so far; anything else can move a record behind the paging position.
+    assert paging.change_kind(column, info) == kind
+
+
+def test_the_org_clock_of_the_first_answer_is_when_paging_began() -> None:
+    from datetime import timedelta
+
+    class Answer:
+        def __init__(self, date: str) -> None:
+            self.headers = {"Date": date}
+            self.elapsed = timedelta(seconds=1.5)
+
+    runner = Runner(FakeOrg(), REPORT_ID)
+    runner._note_start(Answer("Thu, 03 Dec 2026 17:20:31 GMT"))
+    runner._note_start(Answer("Thu, 03 Dec 2026 18:00:00 GMT"))
+    # The first answer's time is kept; paging is checked from it less the request's own time
+    # and the minute's margin.
+    assert runner.answered == "2026-12-03T17:20:31Z"
+    assert runner.began == "2026-12-03T17:19:29Z"
+
+
 def test_formula_column_is_never_the_cursor() -> None:
     org = ReportOrg(make_rows(2500), columns=("KEY__c", "OPPORTUNITY_NAME", "CREATED_DATE"))
     res = run(org)
@@ -768,7 +806,10 @@ def test_a_crowded_date_gives_way_to_a_number_column() -> None:
     for row in rows[:2300]:  # more rows on one day than a run returns
         row["CREATED_DATE"] = "2024-01-15"
     columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
-    res = run(ReportOrg(rows, columns=columns))
+    # Amount is a column edits change, and this report type has no Last Modified Date to check
+    # the records edited meanwhile with (sfnotebook.reports._moves): it says so.
+    with pytest.warns(SfNotebookWarning, match="paged on AMOUNT, which an edit can change"):
+        res = run(ReportOrg(rows, columns=columns))
     assert res.paged_on == "AMOUNT"
     assert len(res) == 5000
 
@@ -789,7 +830,8 @@ def test_a_value_shared_by_more_than_a_run_is_split_on_the_next_column(duplicate
         row["CREATED_DATE"] = "2024-01-28"
     columns = ("OPPORTUNITY_NAME", "AMOUNT", "CREATED_DATE")
     org = ReportOrg(rows, columns=columns)
-    res = run(org)
+    with pytest.warns(SfNotebookWarning, match="paged on AMOUNT, which an edit can change"):
+        res = run(org)  # the crowded day was split on Amount
     assert res.paged_on == "CREATED_DATE"
     assert len(res) == 6000
     assert sorted(res.details["Opportunity Name"].tolist()) == sorted(

@@ -1,0 +1,255 @@
+"""The closing check of a report paged on a column that edits can change.
+
+Keyset paging filters each run past the last value seen (:mod:`sfnotebook.reports._paging`).
+On the creation date of the report's own records that is safe, and on their last-modified
+stamp too (an edit only moves a record past every value paged so far). On any other column
+(Close Date, Amount, a parent's dates) an edit during paging can move a record from the range
+not yet read into one already read: it is never seen. The Record Count check catches that
+alone (one row short), but not with an insert at the same time: the count adds up again.
+
+So such a report ends with a check: the same report (its filters, its filter logic) with
+``<last-modified stamp> greaterOrEqual <when paging began>`` (the org's clock, from the first
+answer's ``Date`` header: :attr:`sfnotebook.reports._runner.Runner.began`) and, when the
+report type has the records' creation date, ``<Created Date> lessThan <the first answer's
+time>``: a record created since cannot be one that moved (the Record Count did not count it). Its runs
+carry only the record Id, the stamp and the paging columns, and page on the stamp (forward
+only: the check cannot lose a record itself), then on the paging columns where one stamp
+value holds more than a run (a mass update).
+
+* With a record Id column, every record the check returns must be in the result: one that is
+  not was moved behind the paging position, and the report raises
+  :class:`~sfnotebook.errors.IncompleteResultError` naming it.
+* Without one, rows cannot be told apart: any record the check returns might have moved (or
+  be read twice, once as it was), so the report raises and says to add the record Id or
+  Created Date to the report.
+
+The stamp is the object's ``SystemModstamp`` where the report type has it, else its Last
+Modified Date: Salesforce updates LastModifiedDate for edits by users only, SystemModstamp
+also for system changes such as a roll-up summary's recalculation or a new LastActivityDate
+(Salesforce help article 000387261, "Difference between SystemModStamp and
+LastModifiedDate"). A cursor of another object (a parent's column) is checked with that
+object's stamp and the report's own (re-parenting a record edits the record). A report type
+without a stamp for one of them leaves nothing to check with: the result comes with a
+warning that says so. What this does not see: a change that moves no stamp (Last Activity
+with only LastModifiedDate in the report type) and a transaction that commits more than the
+time margin (:data:`sfnotebook.reports._runner.START_MARGIN`) after it stamped its records;
+``docs/reports-reference.md`` says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sfnotebook.errors import IncompleteResultError, ReportPagingError, SfNotebookWarning
+from sfnotebook.reports._cells import cell_value
+from sfnotebook.reports._paging import (
+    MAX_FILTERS,
+    ROW_LIMIT,
+    Change,
+    Cursor,
+    change_kind,
+    column_entity,
+    has_name,
+    is_formula,
+    is_own,
+    operators,
+    own_entity,
+    page_details,
+    type_columns,
+    with_added_filter,
+)
+
+__all__ = ["check_moves", "needs_check", "stamp_column"]
+
+Run = Callable[[dict[str, Any]], dict[str, Any]]
+# Columns whose changes move only SystemModstamp (help article 000387261).
+_SYSTEM_CHANGED = ("LAST_ACTIVITY", ".LASTACTIVITYDATE")
+
+
+def needs_check(
+    cursors: Sequence[Cursor], rows: Sequence[Sequence[Mapping[str, Any]]], at: int | None
+) -> bool:
+    """Whether paging may have used a changeable cursor: the first one, or a later one that
+    split a value of the first (``at`` in the rows) shared by a whole run's rows (half a run,
+    to be safe)."""
+    if not cursors:
+        return False
+    if cursors[0].changeable:
+        return True
+    if at is None or not any(c.changeable for c in cursors[1:]):
+        return False
+    counts = Counter(cell_value(cells[at]) for cells in rows if at < len(cells))
+    return max(counts.values(), default=0) >= ROW_LIMIT // 2
+
+
+def _columns(describe: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    detail = (describe.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
+    merged = {name: dict(info) for name, info in type_columns(describe).items()}
+    for name, info in detail.items():
+        merged[name] = {**merged.get(name, {}), **info}
+    return merged
+
+
+def _of(entity: str, own: str, column: str, info: Mapping[str, Any]) -> bool:
+    """Whether ``column`` belongs to the object ``entity`` (``own``: the report's own)."""
+    if entity == own:
+        return is_own(column, info, own)
+    return column_entity(column, info) == entity
+
+
+def stamp_column(
+    describe: Mapping[str, Any], entity: str, own: str, *, system_only: bool = False
+) -> str | None:
+    """The report type's filterable modification stamp of ``entity``: SystemModstamp first,
+    else Last Modified Date (not when ``system_only``); None when it has neither."""
+    if "greaterOrEqual" not in operators(describe, "datetime"):
+        return None
+    found: list[tuple[int, str]] = []
+    for name, info in _columns(describe).items():
+        if (
+            str(info.get("dataType", "")).lower() != "datetime"
+            or info.get("filterable", True) is False
+            or is_formula(info)
+            or change_kind(name, info) is not Change.FORWARD
+            or not _of(entity, own, name, info)
+        ):
+            continue
+        system = "SYSTEMMODSTAMP" in f"{name} {info.get('entityColumnName') or ''}".upper()
+        if system or not system_only:
+            found.append((0 if system else 1, name))
+    return min(found)[1] if found else None
+
+
+def _created_column(describe: Mapping[str, Any], own: str) -> str | None:
+    if "lessThan" not in operators(describe, "datetime"):
+        return None
+    for name, info in _columns(describe).items():
+        if (
+            str(info.get("dataType", "")).lower() == "datetime"
+            and info.get("filterable", True) is not False
+            and change_kind(name, info) is Change.FIXED
+            and is_own(name, info, own)
+        ):
+            return name
+    return None
+
+
+def check_moves(
+    run: Run,
+    metadata: Mapping[str, Any],
+    cursors: Sequence[Cursor],
+    describe: Mapping[str, Any],
+    rows: Sequence[Sequence[Mapping[str, Any]]],
+    *,
+    since: str | None,
+    answered: str | None,
+    name: str,
+) -> None:
+    """Raise when a record edited while ``metadata`` was paged may be missing from ``rows``.
+
+    ``metadata`` is the TABULAR metadata the rows were paged with: their cells start with its
+    ``detailColumns``. ``since``: records modified since may have moved; ``answered``: the
+    first run's time, records created since were not counted (:class:`Runner` ``began``,
+    ``answered``).
+    """
+    columns = list(metadata.get("detailColumns") or [])
+    at = columns.index(cursors[0].column) if cursors and cursors[0].column in columns else None
+    if not needs_check(cursors, rows, at):
+        return
+    moving = next(c for c in cursors if c.changeable)
+    dedup = cursors[0].dedup_column
+    own = own_entity(metadata, describe, dedup)
+    info = _columns(describe).get(moving.column) or {}
+    theirs = column_entity(moving.column, info) or own
+    system_only = has_name(moving.column, info, _SYSTEM_CHANGED)
+    entities = [own] if is_own(moving.column, info, own) else [own, theirs]
+    stamps = [stamp_column(describe, e, own, system_only=system_only) for e in entities]
+    created = _created_column(describe, own)
+    filters = len(metadata.get("reportFilters") or [])
+    room = MAX_FILTERS - filters - 3  # the stamp, then a cursor filter and a split's two
+    if None in stamps or since is None or answered is None or room < 0:
+        why = (
+            "the org's time at the start is unknown"
+            if since is None or answered is None
+            else "the check needs more filters than the report allows"
+            if room < 0
+            else "its report type has no modification stamp to check it with"
+        )
+        warnings.warn(
+            f"Report {name!r} was paged on {moving.column}, which an edit can change: a record "
+            "edited from a later value to an earlier one while the report was paged would be "
+            f"missed if a new record kept the count equal, and {why}. Add Created Date to the "
+            "report (a column that never changes) to page on it instead.",
+            SfNotebookWarning,
+            stacklevel=4,
+        )
+        return
+    changed: list[Any] = []
+    for stamp in dict.fromkeys(s for s in stamps if s is not None):
+        before = answered if created is not None and room > 0 else None
+        check = _check_metadata(metadata, stamp, since, created, before)
+        check["detailColumns"] = list(
+            dict.fromkeys([*([dedup] if dedup else []), stamp, *(c.column for c in cursors)])
+        )
+        chain = [Cursor(stamp, "datetime", False, dedup)]
+        chain += [c for c in cursors if c.column != stamp]
+        try:
+            found = page_details(run, check, chain)
+        except ReportPagingError as exc:
+            raise IncompleteResultError(
+                f"Report {name!r} was paged on {moving.column}, which an edit can change, and "
+                "more of its records changed meanwhile than sfnotebook could check "
+                f"({exc}). No partial result is returned: run it again when the org is "
+                "quieter, or add Created Date to the report to page on it instead.",
+                expected=None,
+                received=len(rows),
+            ) from exc
+        at_id = check["detailColumns"].index(dedup) if dedup else None
+        changed += [cell_value(c[at_id]) if at_id is not None else None for c in found]
+    if not changed:
+        return
+    if dedup is None:
+        raise IncompleteResultError(
+            f"{len(changed):,} record(s) of report {name!r} changed while it was paged on "
+            f"{moving.column}, a column an edit can change, and the report has no record Id "
+            "column to tell whether one was moved past the paging position (or read twice). "
+            "No partial result is returned. Run it again, or add the record Id or Created "
+            "Date to the report so sfnotebook can tell records apart.",
+            expected=None,
+            received=len(rows),
+        )
+    position = columns.index(dedup)
+    have = {cell_value(cells[position]) for cells in rows}
+    missing = list(dict.fromkeys(rid for rid in changed if rid not in have))
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:3])
+        raise IncompleteResultError(
+            f"{len(missing):,} record(s) of report {name!r} changed while it was paged on "
+            f"{moving.column} (a column an edit can change) and are not in the rows read "
+            f"({shown}{', ...' if len(missing) > 3 else ''}): an edit moved them past the "
+            "paging position. No partial result is returned. Run it again; with Created Date "
+            "in the report, sfnotebook pages on a column that never changes.",
+            expected=len(rows) + len(missing),
+            received=len(rows),
+        )
+
+
+def _check_metadata(
+    metadata: Mapping[str, Any], stamp: str, since: str, created: str | None, before: str | None
+) -> dict[str, Any]:
+    """The paging metadata filtered to records modified since ``since`` (and, with a creation
+    date column, created before ``before``)."""
+    check = copy.deepcopy(dict(metadata))
+    check["aggregates"] = ["RowCount"]  # other aggregates may name columns the check drops
+    check = with_added_filter(
+        check, {"column": stamp, "operator": "greaterOrEqual", "value": since}
+    )
+    if created is not None and before is not None:
+        check = with_added_filter(
+            check, {"column": created, "operator": "lessThan", "value": before}
+        )
+    return check
