@@ -15,6 +15,7 @@ from typing import Any
 
 from sfnotebook.reports._columns import ColumnIndex
 from sfnotebook.reports._filters import SYMBOLS
+from sfnotebook.reports._paging import type_columns
 
 __all__ = [
     "ALL_FOLDERS",
@@ -73,23 +74,16 @@ def _column_labels(describe: Mapping[str, Any]) -> dict[str, str]:
     for key in ("detailColumnInfo", "groupingColumnInfo", "aggregateColumnInfo"):
         for name, info in (extended.get(key) or {}).items():
             labels[name] = str((info or {}).get("label") or name)
-    for name, info in _type_columns(describe).items():
+    for name, info in type_columns(describe).items():
         labels.setdefault(name, str((info or {}).get("label") or name))
     return labels
-
-
-def _type_columns(describe: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for category in (describe.get("reportTypeMetadata") or {}).get("categories") or []:
-        out.update(category.get("columns") or {})
-    return out
 
 
 def filterable_columns(describe: Mapping[str, Any]) -> list[Column]:
     """The report type's filterable columns, by label: the choices of a filter's column."""
     columns = [
         (str(info.get("label") or name), name, str(info.get("dataType") or "string").lower())
-        for name, info in _type_columns(describe).items()
+        for name, info in type_columns(describe).items()
         if isinstance(info, Mapping) and info.get("filterable", True)
     ]
     return sorted(columns, key=lambda c: (c[0].casefold(), c[1]))

@@ -211,11 +211,13 @@ def _fetch_whole(
     describe = {**describe, "reportExtendedMetadata": first.get("reportExtendedMetadata") or {}}
     sample = [cells for _, cells in detail_rows(first)]
     cursors = paging.choose_cursors(base, describe, sample=sample, total=expected)
-    fmt = str(base.get("reportFormat") or "TABULAR").upper()
-    if fmt != "TABULAR":
-        grouped_as_tabular(base)  # refuses a report past the column cap before any other run
+    # A grouped report is paged as a table (refused past the column cap before any other run).
+    tabular = base if _is_tabular(base) else grouped_as_tabular(base)[0]
+    # Paging on a column edits can change ends with a check run (more when over 2,000 records
+    # changed meanwhile, which the plan cannot know).
+    checks = 1 if any(c.changeable for c in cursors) else 0
     if expected is not None:  # without a record count the runs cannot be planned
-        ledger.plan(total=expected, name=first_name(first))
+        ledger.plan(total=expected, name=first_name(first), checks=checks)
     bar = _progress_bar(
         expected,
         enabled=progress,
@@ -224,8 +226,8 @@ def _fetch_whole(
         runs=lambda: runner.runs,
     )
     windows = None
-    if expected is not None and ledger.fits_async(_windows.runs_bound(expected)):
-        windows = _Windowed(runner, ledger, expected, first_name(first))
+    if expected is not None and ledger.fits_async(_windows.runs_bound(expected) + checks):
+        windows = _Windowed(runner, ledger, expected, first_name(first), checks)
     converter = Converter(first)
     # Paging keeps every row until the frame is built (tens of thousands of row lists, no
     # cycles): collections meanwhile would walk them all again for nothing (sfnotebook._gc).
@@ -235,6 +237,7 @@ def _fetch_whole(
                 runner,
                 first,
                 base,
+                tabular,
                 cursors,
                 on_rows=bar.update,
                 windows=windows,
@@ -244,7 +247,6 @@ def _fetch_whole(
         finally:
             bar.close()
         _check_count(first, expected if expected is not None else counted, len(rows))
-        tabular = base if fmt == "TABULAR" else grouped_as_tabular(base)[0]
         _moves.check_moves(
             runner,
             tabular,
@@ -326,6 +328,7 @@ class _Windowed:
     ledger: _budget.Ledger
     total: int
     name: str
+    checks: int = 0
 
 
 def _page(
@@ -366,7 +369,7 @@ def _page(
             # The windows did not add up (the data changed, or the org bounds ranges in a way
             # the docs do not say): page one by one instead, if the hour's runs allow it.
             log.info("report windows given up (%s); paging sequentially", exc)
-            windows.ledger.plan(total=windows.total, name=windows.name)
+            windows.ledger.plan(total=windows.total, name=windows.name, checks=windows.checks)
             on_rows(-seen)
             first = None
             if converter is not None:
@@ -386,6 +389,7 @@ def _fetch_rows(
     runner: Callable[[Mapping[str, Any] | None], dict[str, Any]],
     first: dict[str, Any],
     base: dict[str, Any],
+    tabular: dict[str, Any],
     cursors: list[paging.Cursor],
     *,
     on_rows: Callable[[int], Any],
@@ -394,9 +398,9 @@ def _fetch_rows(
     expected: int | None = None,
 ) -> tuple[list[DetailRow], int | None, list[int] | None]:
     """Every detail row in report order, the record count paging saw (or None), and the
-    order taken (positions in fetch order; None: as fetched)."""
-    fmt = str(base.get("reportFormat") or "TABULAR").upper()
-    if fmt == "TABULAR":
+    order taken (positions in fetch order; None: as fetched). ``tabular``: ``base`` as the
+    table it is paged as (``base`` itself when it is one)."""
+    if tabular is base:
         sort = base.get("sortBy") or []
         reuse = sort == [{"sortColumn": cursors[0].column, "sortOrder": "Asc"}]
         cells, counted = _page(
@@ -412,7 +416,6 @@ def _fetch_rows(
         rows: list[DetailRow] = [((), c) for c in cells]
         order = _report_order(rows, first, None)
         return _take(rows, order), counted, order
-    tabular, _groups = grouped_as_tabular(base)
     labeler = GroupLabeler(first, tabular["detailColumns"])
     width = len(base.get("detailColumns") or [])
     cells, counted = _page(
@@ -435,6 +438,10 @@ def _fetch_rows(
         )
     order = _report_order(grouped, first, labeler)
     return _take(grouped, order), counted, order
+
+
+def _is_tabular(metadata: Mapping[str, Any]) -> bool:
+    return str(metadata.get("reportFormat") or "TABULAR").upper() == "TABULAR"
 
 
 def _take(rows: list[DetailRow], order: list[int] | None) -> list[DetailRow]:

@@ -191,13 +191,14 @@ class Ledger:
         budget = self._left()
         return budget.known and (budget.async_ or 0) >= needed
 
-    def plan(self, *, total: int, name: str) -> None:
-        """Read the budget and pick sync or async for the rest (or raise, before any run)."""
+    def plan(self, *, total: int, name: str, checks: int = 0) -> None:
+        """Read the budget and pick sync or async for the rest (or raise, before any run);
+        ``checks``: the runs a closing check takes after paging (``reports._moves``)."""
         runner = self.runner
         budget = self._left()
         go_async = plan(
             budget,
-            needed=runs_to_page(total),
+            needed=runs_to_page(total) + checks,
             already_async=runner.is_async,
             report_id=runner.report_id,
             name=name,

@@ -53,13 +53,13 @@ from sfnotebook.reports._paging import (
     Cursor,
     change_kind,
     column_entity,
+    column_infos,
     has_name,
     is_formula,
     is_own,
     operators,
     own_entity,
     page_details,
-    type_columns,
     with_added_filter,
 )
 
@@ -86,14 +86,6 @@ def needs_check(
     return max(counts.values(), default=0) >= ROW_LIMIT // 2
 
 
-def _columns(describe: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    detail = (describe.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
-    merged = {name: dict(info) for name, info in type_columns(describe).items()}
-    for name, info in detail.items():
-        merged[name] = {**merged.get(name, {}), **info}
-    return merged
-
-
 def _of(entity: str, own: str, column: str, info: Mapping[str, Any]) -> bool:
     """Whether ``column`` belongs to the object ``entity`` (``own``: the report's own)."""
     if entity == own:
@@ -109,7 +101,7 @@ def stamp_column(
     if "greaterOrEqual" not in operators(describe, "datetime"):
         return None
     found: list[tuple[int, str]] = []
-    for name, info in _columns(describe).items():
+    for name, info in column_infos(describe).items():
         if (
             str(info.get("dataType", "")).lower() != "datetime"
             or info.get("filterable", True) is False
@@ -127,7 +119,7 @@ def stamp_column(
 def _created_column(describe: Mapping[str, Any], own: str) -> str | None:
     if "lessThan" not in operators(describe, "datetime"):
         return None
-    for name, info in _columns(describe).items():
+    for name, info in column_infos(describe).items():
         if (
             str(info.get("dataType", "")).lower() == "datetime"
             and info.get("filterable", True) is not False
@@ -163,7 +155,7 @@ def check_moves(
     moving = next(c for c in cursors if c.changeable)
     dedup = cursors[0].dedup_column
     own = own_entity(metadata, describe, dedup)
-    info = _columns(describe).get(moving.column) or {}
+    info = column_infos(describe).get(moving.column) or {}
     theirs = column_entity(moving.column, info) or own
     system_only = has_name(moving.column, info, _SYSTEM_CHANGED)
     entities = [own] if is_own(moving.column, info, own) else [own, theirs]

@@ -60,6 +60,7 @@ __all__ = [
     "change_kind",
     "choose_cursors",
     "column_entity",
+    "column_infos",
     "cursor_value",
     "filter_date",
     "filter_operators",
@@ -156,10 +157,13 @@ def with_added_filter(
     return out
 
 
-def _info(column: str, *sources: Mapping[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for source in sources:
-        merged.update(source.get(column) or {})
+def column_infos(describe: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every column's information: the report type's (``reportTypeMetadata``), overlaid by
+    the report's own ``detailColumnInfo`` where it has the column."""
+    detail = (describe.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
+    merged = {name: dict(info or {}) for name, info in type_columns(describe).items()}
+    for name, info in detail.items():
+        merged[name] = {**merged.get(name, {}), **(info or {})}
     return merged
 
 
@@ -213,14 +217,12 @@ def record_id_column(
     ``Opportunity`` report, ``Account.Id`` in ``AccountList``); a parent's Id repeats across its
     children's rows, so a candidate whose first-run values repeat is never one.
     """
-    extended = describe.get("reportExtendedMetadata") or {}
-    by_type = type_columns(describe)
-    detail_info = extended.get("detailColumnInfo") or {}
+    infos = column_infos(describe)
     base = str((metadata.get("reportType") or {}).get("type") or "").lower()
     columns = list(metadata.get("detailColumns") or [])
     found: list[tuple[str, str]] = []
     for at, col in enumerate(columns):
-        info = _info(col, by_type, detail_info)
+        info = infos.get(col) or {}
         if str(info.get("dataType", "")).lower() != "id" or is_formula(info):
             continue
         entity = str(info.get("entityColumnName") or "")
@@ -254,20 +256,18 @@ def choose_cursors(
     column that looks crowded (one value, or blanks, on about 1,500+ rows) give way to another,
     and tell the record Id column from a parent's Id.
     """
-    extended = describe.get("reportExtendedMetadata") or {}
-    detail_info = extended.get("detailColumnInfo") or {}
-    by_type = type_columns(describe)
+    infos = column_infos(describe)
     base = str((metadata.get("reportType") or {}).get("type") or "")
     columns = list(metadata.get("detailColumns") or [])
     dedup = record_id_column(metadata, describe, sample)
     if dedup is not None:
-        info = _info(dedup, by_type, detail_info)
+        info = infos.get(dedup) or {}
         if info.get("filterable", True) is not False and "greaterThan" in operators(describe, "id"):
             return [Cursor(dedup, "id", True, dedup)]
     candidates = []
     own = own_entity(metadata, describe, dedup)
     for position, col in enumerate(columns):
-        info = _info(col, by_type, detail_info)
+        info = infos.get(col) or {}
         data_type = str(info.get("dataType", "")).lower()
         if (
             data_type in _RANK
@@ -332,7 +332,7 @@ def own_entity(metadata: Mapping[str, Any], describe: Mapping[str, Any], dedup: 
     """The object of the report's own records: its record Id column's, else the report
     type's name (``opportunity``; a custom type's name starts with its object's)."""
     if dedup is not None:
-        info = _info(dedup, type_columns(describe), _detail_info(describe))
+        info = column_infos(describe).get(dedup) or {}
         entity = column_entity(dedup, info)
         if entity:
             return entity
@@ -345,10 +345,6 @@ def is_own(column: str, info: Mapping[str, Any], own: str) -> bool:
     """Whether ``column`` belongs to the report's own records (``own``: :func:`own_entity`)."""
     entity = column_entity(column, info)
     return entity is None or entity == own or (bool(own) and own.startswith(entity))
-
-
-def _detail_info(describe: Mapping[str, Any]) -> dict[str, Any]:
-    return dict((describe.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {})
 
 
 def _crowded(

@@ -49,6 +49,20 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     return str(request.param)
 
 
+def _on_every_run(monkeypatch: pytest.MonkeyPatch, seen: Callable[[Any], None]) -> None:
+    """Call ``seen`` with every run's metadata, sync or async, before the runner sends it."""
+
+    def hooked(method: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: Runner, metadata: Any) -> Any:
+            seen(metadata)
+            return method(self, metadata)
+
+        return run
+
+    monkeypatch.setattr(Runner, "__call__", hooked(Runner.__call__))
+    monkeypatch.setattr(Runner, "run_async", hooked(Runner.run_async))
+
+
 def _when_paging_passes(
     monkeypatch: pytest.MonkeyPatch, day: str, edit: Callable[[], None]
 ) -> threading.Event:
@@ -56,26 +70,21 @@ def _when_paging_passes(
     fired = threading.Event()
     lock = threading.Lock()
 
-    def hooked(method: Callable[..., Any]) -> Callable[..., Any]:
-        def run(self: Runner, metadata: Any) -> Any:
-            filters = (metadata or {}).get("reportFilters") or []
-            past = [
-                f["value"]
-                for f in filters
-                if f.get("column") == "CLOSE_DATE"
-                and f.get("operator") in ("greaterOrEqual", "greaterThan")
-                and f["value"] >= day
-            ]
-            with lock:
-                if past and not fired.is_set():
-                    fired.set()
-                    edit()
-            return method(self, metadata)
+    def seen(metadata: Any) -> None:
+        filters = (metadata or {}).get("reportFilters") or []
+        past = [
+            f["value"]
+            for f in filters
+            if f.get("column") == "CLOSE_DATE"
+            and f.get("operator") in ("greaterOrEqual", "greaterThan")
+            and f["value"] >= day
+        ]
+        with lock:
+            if past and not fired.is_set():
+                fired.set()
+                edit()
 
-        return run
-
-    monkeypatch.setattr(Runner, "__call__", hooked(Runner.__call__))
-    monkeypatch.setattr(Runner, "run_async", hooked(Runner.run_async))
+    _on_every_run(monkeypatch, seen)
     return fired
 
 
@@ -152,16 +161,7 @@ def test_a_record_inserted_behind_the_paging_position_passes(
 def _record_runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every run's metadata, sync or async, as the runner sends it."""
     sent: list[dict[str, Any]] = []
-
-    def recording(method: Callable[..., Any]) -> Callable[..., Any]:
-        def run(self: Runner, metadata: Any) -> Any:
-            sent.append(dict(metadata or {}))
-            return method(self, metadata)
-
-        return run
-
-    monkeypatch.setattr(Runner, "__call__", recording(Runner.__call__))
-    monkeypatch.setattr(Runner, "run_async", recording(Runner.run_async))
+    _on_every_run(monkeypatch, lambda metadata: sent.append(dict(metadata or {})))
     return sent
 
 

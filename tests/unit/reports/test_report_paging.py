@@ -1062,6 +1062,20 @@ def test_neither_budget_raises_before_the_second_run_with_the_numbers() -> None:
     assert "5 synchronous and 5 asynchronous" in str(error)
 
 
+def test_paging_on_a_changeable_column_plans_its_closing_check_run() -> None:
+    # Amount can change under the paging: the closing check (reports._moves) is one run more
+    # than the 6 planned for 9,000 rows, so 6 sync and 6 async left are too few.
+    rows = make_rows(9000)
+    columns = ("OPPORTUNITY_NAME", "AMOUNT")
+    org = ReportOrg(
+        rows, columns=columns, limits={"HourlySyncReportRuns": 7, "HourlyAsyncReportRuns": 6}
+    )
+    with pytest.raises(ReportRunLimitError) as info:
+        run(org)
+    assert len(org.bodies) == 1 and not org.instances
+    assert (info.value.runs_needed, info.value.sync_remaining) == (7, 6)
+
+
 def test_without_limits_access_paging_is_not_planned() -> None:
     org = ReportOrg(make_rows(4500), limits={})
     assert len(run(org)) == 4500
