@@ -152,17 +152,26 @@ def check_moves(
     at = columns.index(cursors[0].column) if cursors and cursors[0].column in columns else None
     if not needs_check(cursors, rows, at):
         return
-    moving = next(c for c in cursors if c.changeable)
+    changing = [c for c in cursors if c.changeable]
+    moving = changing[0]
     dedup = cursors[0].dedup_column
     own = own_entity(metadata, describe, dedup)
-    info = column_infos(describe).get(moving.column) or {}
-    theirs = column_entity(moving.column, info) or own
-    system_only = has_name(moving.column, info, _SYSTEM_CHANGED)
-    entities = [own] if is_own(moving.column, info, own) else [own, theirs]
-    stamps = [stamp_column(describe, e, own, system_only=system_only) for e in entities]
+    infos = column_infos(describe)
+    # Every changeable cursor is checked with its object's stamp and the report's own (a
+    # split on a parent's column moves a record when the parent is edited or re-parented).
+    system_only: dict[str, bool] = {own: False}
+    for cursor in changing:
+        info = infos.get(cursor.column) or {}
+        entity = own if is_own(cursor.column, info, own) else column_entity(cursor.column, info)
+        system = has_name(cursor.column, info, _SYSTEM_CHANGED)
+        system_only[entity or own] = system_only.get(entity or own, False) or system
+    stamps = [stamp_column(describe, e, own, system_only=only) for e, only in system_only.items()]
     created = _created_column(describe, own)
     filters = len(metadata.get("reportFilters") or [])
-    room = MAX_FILTERS - filters - 3  # the stamp, then a cursor filter and a split's two
+    # The stamp's filter and the keyset filter the pager keeps room for; then the Created
+    # Date's if it fits. A mass update (one stamp value past a run) splits it with one more,
+    # refused when none is left (ReportPagingError: IncompleteResultError below).
+    room = MAX_FILTERS - filters - 2
     if None in stamps or since is None or answered is None or room < 0:
         why = (
             "the org's time at the start is unknown"
@@ -181,8 +190,9 @@ def check_moves(
         )
         return
     changed: list[Any] = []
+    before_used = created is not None and room > 0
     for stamp in dict.fromkeys(s for s in stamps if s is not None):
-        before = answered if created is not None and room > 0 else None
+        before = answered if before_used else None
         check = _check_metadata(metadata, stamp, since, created, before)
         check["detailColumns"] = list(
             dict.fromkeys([*([dedup] if dedup else []), stamp, *(c.column for c in cursors)])
@@ -209,7 +219,8 @@ def check_moves(
             f"{len(changed):,} record(s) of report {name!r} changed while it was paged on "
             f"{moving.column}, a column an edit can change, and the report has no record Id "
             "column to tell whether one was moved past the paging position (or read twice). "
-            "No partial result is returned. Run it again, or add the record Id or Created "
+            "No partial result is returned. Run it again a minute after the last edit (edits "
+            "made before the report runs are not checked), or add the record Id or Created "
             "Date to the report so sfnotebook can tell records apart.",
             expected=None,
             received=len(rows),
@@ -223,8 +234,10 @@ def check_moves(
             f"{len(missing):,} record(s) of report {name!r} changed while it was paged on "
             f"{moving.column} (a column an edit can change) and are not in the rows read "
             f"({shown}{', ...' if len(missing) > 3 else ''}): an edit moved them past the "
-            "paging position. No partial result is returned. Run it again; with Created Date "
-            "in the report, sfnotebook pages on a column that never changes.",
+            "paging position or into the report's filters"
+            f"{'' if before_used else ', or they were created while it was paged'}. No "
+            "partial result is returned. Run it again; with Created Date in the report, "
+            "sfnotebook pages on a column that never changes.",
             expected=len(rows) + len(missing),
             received=len(rows),
         )

@@ -330,7 +330,7 @@ def column_entity(column: str, info: Mapping[str, Any]) -> str | None:
 
 def own_entity(metadata: Mapping[str, Any], describe: Mapping[str, Any], dedup: str | None) -> str:
     """The object of the report's own records: its record Id column's, else the report
-    type's name (``opportunity``; a custom type's name starts with its object's)."""
+    type's name (``opportunity``; a custom type's own columns then count as a parent's)."""
     if dedup is not None:
         info = column_infos(describe).get(dedup) or {}
         entity = column_entity(dedup, info)
@@ -342,9 +342,14 @@ def own_entity(metadata: Mapping[str, Any], describe: Mapping[str, Any], dedup: 
 
 
 def is_own(column: str, info: Mapping[str, Any], own: str) -> bool:
-    """Whether ``column`` belongs to the report's own records (``own``: :func:`own_entity`)."""
+    """Whether ``column`` belongs to the report's own records (``own``: :func:`own_entity`).
+
+    Only by an exact match: a custom report type's name (``Accounts_with_Contacts__c``) may
+    start with its primary object's while its rows are another's (the contacts), whose
+    re-parenting changes the primary object's columns.
+    """
     entity = column_entity(column, info)
-    return entity is None or entity == own or (bool(own) and own.startswith(entity))
+    return entity is None or entity == own
 
 
 def _crowded(

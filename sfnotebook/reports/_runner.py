@@ -207,7 +207,10 @@ class Runner:
             ) from exc
         # {"id": "0LG...", "status": "New", "url": ..., ...} (salesforce-api.md 5.9)
         created = time.monotonic()
-        self._note_start(resp)
+        # The instance is queued: the run, and the Record Count it gives, come later. Its
+        # answered time is the poll's that finds it done (records created until then may
+        # have been counted; a later time only widens the check).
+        first = self._note_start(resp, counted=False)
         instance = decode_json(resp, endpoint="report instance", fields={"id": str})
         instance_id = instance["id"]
         if not is_record_id(instance_id):  # it goes into the URL paths that follow
@@ -218,16 +221,18 @@ class Runner:
                 "Something in front of Salesforce answered instead: check SF_DOMAIN, then rerun.",
             )
         try:
-            return self._wait(base, instance_id, created, fast=fast)
+            return self._wait(base, instance_id, created, fast=fast, first=first)
         except BaseException:
             # An interrupt, or a poll that failed for good: the run is given up, so it must
             # not go on (or stay) on the org.
             self._delete(base, instance_id)
             raise
 
-    def _note_start(self, resp: Any) -> None:
-        """Keep the org's time of the first answer (:attr:`answered`) and, less the request's
-        own time and :data:`START_MARGIN`, the time paging is checked from (:attr:`began`).
+    def _note_start(self, resp: Any, *, counted: bool = True) -> bool:
+        """Keep the org's time of the first answer (:attr:`answered`, unless the run is not
+        ``counted`` yet: a queued instance's) and, less the request's own time and
+        :data:`START_MARGIN`, the time paging is checked from (:attr:`began`). True when
+        this was the first run's answer.
 
         From the answer's ``Date`` header (RFC 9110 5.6.7: an origin server with a clock sends
         it), so a client clock that is off does not matter; without one, the local clock and
@@ -237,18 +242,24 @@ class Runner:
         SOAP API's getUpdated() exists for such transactions).
         """
         if self.began is not None:
-            return
-        moment = _server_time(getattr(resp, "headers", None) or {})
-        margin = START_MARGIN
-        if moment is None:
-            moment, margin = dt.datetime.now(dt.timezone.utc), dt.timedelta(minutes=10)
+            return False
+        moment, margin = _answer_time(resp)
         took = getattr(resp, "elapsed", None)
         if isinstance(took, dt.timedelta):
             margin += took
         with self._lock:
-            if self.began is None:
-                self.answered = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-                self.began = (moment - margin).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if self.began is not None:
+                return False
+            self.began = (moment - margin).strftime(_FILTER_TIME)
+            if counted:
+                self.answered = moment.strftime(_FILTER_TIME)
+            return True
+
+    def _note_answered(self, resp: Any) -> None:
+        """Keep the time of the first run's answer once its queued instance is done."""
+        moment, _margin = _answer_time(resp)
+        with self._lock:
+            self.answered = moment.strftime(_FILTER_TIME)
 
     def _delete(self, base: str, instance_id: str) -> None:
         """Remove an instance given up on (best effort: the error that ended it wins)."""
@@ -258,7 +269,13 @@ class Runner:
             log.warning("could not delete report instance %s: %s", instance_id, exc)
 
     def _wait(
-        self, base: str, instance_id: str, created: float, *, fast: bool = False
+        self,
+        base: str,
+        instance_id: str,
+        created: float,
+        *,
+        fast: bool = False,
+        first: bool = False,
     ) -> dict[str, Any]:
         """Poll the instance until it is done: the first poll at once or, once an earlier
         instance of this report was seen done, as long after creation as the quickest one
@@ -273,8 +290,8 @@ class Runner:
         deadline = created + self.async_timeout
         delay = self.poll
         with self._lock:
-            first = self._quickest
-        if first and self.stopped.wait(max(0.0, first - (time.monotonic() - created))):
+            quickest = self._quickest
+        if quickest and self.stopped.wait(max(0.0, quickest - (time.monotonic() - created))):
             raise RunStopped(instance_id)
         while True:
             sent = time.monotonic()
@@ -289,6 +306,8 @@ class Runner:
 
             status = attributes.get("status")
             if status == "Success":
+                if first:  # the report's first run: its Record Count is from now at the latest
+                    self._note_answered(resp)
                 with self._lock:
                     took = sent - created
                     self._quickest = took if self._quickest is None else min(self._quickest, took)
@@ -309,6 +328,20 @@ class Runner:
             if self.stopped.wait(delay):  # a sleep that ends early when the report is given up
                 raise RunStopped(instance_id)
             delay = min(delay * 2, 2.0)
+
+
+# A datetime filter value: "Accepted formats are yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd"
+# (Report Error Codes page; fidelity-audit.md D7).
+_FILTER_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _answer_time(resp: Any) -> tuple[dt.datetime, dt.timedelta]:
+    """The org's time of an answer and the margin to allow before it: its ``Date`` header and
+    :data:`START_MARGIN`, else the local clock and 10 minutes."""
+    moment = _server_time(getattr(resp, "headers", None) or {})
+    if moment is None:
+        return dt.datetime.now(dt.timezone.utc), dt.timedelta(minutes=10)
+    return moment, START_MARGIN
 
 
 def _server_time(headers: Mapping[str, str]) -> dt.datetime | None:
