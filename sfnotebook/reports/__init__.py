@@ -256,6 +256,7 @@ def _fetch_whole(
             since=runner.began,
             answered=runner.answered,
             name=first_name(first),
+            created_of=lambda ids: _moves.creation_times(conn, ids),
         )
         # Every run was converted as it came (the rows are only read for their group labels).
         converted = converter.columns(order) if converter.rows == len(rows) else None
