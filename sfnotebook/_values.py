@@ -13,6 +13,7 @@ null and ``""`` are missing.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from sfnotebook._ids import widen_id
 
 __all__ = [
     "NotWhole",
+    "api_datetime",
     "cell_bool",
     "cell_date",
     "cell_datetime",
@@ -277,3 +279,17 @@ def _utc(text: str) -> str:
 def cell_datetime(cells: Cells) -> Text:
     """ISO-8601 timestamps, date-only values as midnight UTC, values without a zone as UTC."""
     return csv_datetime(pa.array([v and _utc(v) for v in _raw_text(cells)], type=pa.string()))
+
+
+def api_datetime(value: object) -> dt.datetime | None:
+    """A REST API datetime (``2014-04-09T00:28:16.000+0000``, or ``...Z`` without milliseconds,
+    as report filter values are written) in UTC, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("Z", "+0000")
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return dt.datetime.strptime(text, fmt).astimezone(dt.timezone.utc)
+        except ValueError:
+            continue
+    return None

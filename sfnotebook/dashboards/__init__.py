@@ -18,13 +18,13 @@ import requests
 from sfnotebook import _output
 from sfnotebook._answers import unexpected
 from sfnotebook._api import OrgApi
+from sfnotebook._values import api_datetime
 from sfnotebook.dashboards._components import DashboardComponent, read_components
 from sfnotebook.dashboards._decode import (
     decode_describe,
     decode_list,
     decode_results,
     decode_status,
-    parse_refresh_date,
 )
 from sfnotebook.dashboards._refresh import refresh_and_wait
 from sfnotebook.dashboards._result import DashboardResult
@@ -77,7 +77,7 @@ def dashboards(conn: OrgApi) -> pd.DataFrame:
         meta = _describe(conn, dashboard_id)
         path = f"analytics/dashboards/{dashboard_id}/status"
         statuses = decode_status(conn.request("GET", path), dashboard_id)
-        dates = [parse_refresh_date(s.get("refreshDate")) for s in statuses]
+        dates = [api_datetime(s.get("refreshDate")) for s in statuses]
         known = [d for d in dates if d is not None]
         rows.append(
             {

@@ -25,7 +25,7 @@ import requests
 
 from sfnotebook._answers import unexpected
 from sfnotebook._output import Output
-from sfnotebook.dashboards._decode import parse_refresh_date
+from sfnotebook._values import api_datetime
 from sfnotebook.errors import DashboardComponentError, IncompleteResultError
 from sfnotebook.reports.frames import (
     detail_rows,
@@ -106,7 +106,7 @@ class DashboardComponent:
         self.title = str(meta.get("title") or self.header or self.report_name or self.id)
         self.row_limit = props.get("maxRows") if isinstance(props.get("maxRows"), int) else None
         self.status = dict(status)
-        self.refresh_date = parse_refresh_date(status.get("refreshDate"))
+        self.refresh_date = api_datetime(status.get("refreshDate"))
         self.warning: str | None = None
         if status.get("errorSeverity") == "Warning":
             self.warning = f"{status.get('errorCode')}: {status.get('errorMessage')}"

@@ -20,7 +20,6 @@ Anything else (an HTML page, a list where an object belongs, a component without
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +27,7 @@ import requests
 
 from sfnotebook._answers import decode_json, unexpected
 from sfnotebook._paths import is_record_id
+from sfnotebook._values import api_datetime
 
 __all__ = [
     "decode_describe",
@@ -35,7 +35,6 @@ __all__ = [
     "decode_refresh",
     "decode_results",
     "decode_status",
-    "parse_refresh_date",
 ]
 
 _HINT = (
@@ -97,7 +96,7 @@ def decode_status(resp: requests.Response, dashboard_id: str) -> list[dict[str, 
     ):
         raise unexpected(resp, endpoint, "an answer without a componentStatus list", _HINT)
     for s in statuses:
-        if s.get("refreshDate") is not None and parse_refresh_date(s["refreshDate"]) is None:
+        if s.get("refreshDate") is not None and api_datetime(s["refreshDate"]) is None:
             raise unexpected(resp, endpoint, f"a refreshDate {s['refreshDate']!r}", _HINT)
     return statuses
 
@@ -110,19 +109,6 @@ def decode_refresh(resp: requests.Response, dashboard_id: str) -> str:
     if not isinstance(url, str) or not url.startswith("/services/data/") or "?" in url:
         raise unexpected(resp, endpoint, "an answer without a statusUrl", _HINT)
     return url
-
-
-def parse_refresh_date(value: object) -> dt.datetime | None:
-    """``2014-04-09T00:28:16.000+0000`` (or ``...Z``, without milliseconds) in UTC, or None."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().replace("Z", "+0000")
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return dt.datetime.strptime(text, fmt).astimezone(dt.timezone.utc)
-        except ValueError:
-            continue
-    return None
 
 
 def _metadata_problem(body: Mapping[str, Any]) -> str | None:

@@ -53,6 +53,7 @@ from typing import Any
 from sfnotebook._api import OrgApi
 from sfnotebook._paths import is_record_id
 from sfnotebook._soql_bind import with_params
+from sfnotebook._values import api_datetime
 from sfnotebook.errors import (
     IncompleteResultError,
     ReportPagingError,
@@ -182,8 +183,10 @@ def check_moves(
     for cursor in changing:
         info = infos.get(cursor.column) or {}
         entity = own if is_own(cursor.column, info, own) else column_entity(cursor.column, info)
-        system = has_name(cursor.column, info, _SYSTEM_CHANGED)
-        system_only[entity or own] = system_only.get(entity or own, False) or system
+        entity = entity or own  # not own: it names its object
+        system_only[entity] = system_only.get(entity, False) or has_name(
+            cursor.column, info, _SYSTEM_CHANGED
+        )
     stamps = [stamp_column(describe, e, own, system_only=only) for e, only in system_only.items()]
     created = _created_column(describe, own)
     filters = len(metadata.get("reportFilters") or [])
@@ -276,8 +279,10 @@ def _counted(
     """The ``missing`` records the first run may have counted: all but those created after
     the second of its answer (a record created within that second may have been counted);
     and whether the creation of each one kept was read (else it may be new)."""
-    after = dt.datetime.strptime(answered, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    after += dt.timedelta(seconds=1)
+    stamp = api_datetime(answered)
+    if stamp is None:
+        return missing, False
+    after = stamp + dt.timedelta(seconds=1)
     try:
         created = created_of([str(m) for m in missing])
     except SfNotebookError as exc:
@@ -285,7 +290,7 @@ def _counted(
         return missing, False
     kept, known = [], True
     for rid in missing:
-        moment = _instant(created.get(str(rid)[:15]))
+        moment = api_datetime(created.get(str(rid)[:15]))
         known = known and moment is not None
         if moment is None or moment < after:
             kept.append(rid)
@@ -323,16 +328,6 @@ def creation_times(conn: OrgApi, ids: Sequence[str]) -> dict[str, str]:
                 if isinstance(record, Mapping) and isinstance(record.get("Id"), str):
                     out[record["Id"][:15]] = str(record.get("CreatedDate") or "")
     return out
-
-
-def _instant(text: str | None) -> dt.datetime | None:
-    """A SOQL datetime (``2026-12-03T17:21:00.000+0000``) as an aware datetime, or None."""
-    if not text:
-        return None
-    try:
-        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        return None
 
 
 def _check_metadata(

@@ -53,6 +53,7 @@ from sfnotebook.reports.frames import DetailRow
 
 __all__ = [
     "DOCUMENTED_OPERATORS",
+    "FILTER_TIME",
     "MAX_FILTERS",
     "ROW_LIMIT",
     "Change",
@@ -82,6 +83,9 @@ __all__ = [
 
 ROW_LIMIT = 2000
 MAX_FILTERS = 20
+#: A datetime filter value: "Accepted formats are yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd"
+#: (Report Error Codes page; fidelity-audit.md D7).
+FILTER_TIME = "%Y-%m-%dT%H:%M:%SZ"
 Run = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Cursor preference for non-unique columns, best first.
@@ -402,7 +406,7 @@ def filter_date(value: str, data_type: str) -> str:
         return text
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)  # report values are GMT
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.timezone.utc).strftime(FILTER_TIME)
 
 
 def _row_key(cells: Sequence[Mapping[str, Any]]) -> str:

@@ -37,6 +37,7 @@ from sfnotebook.errors import NetworkError, ReportError, ReportRunLimitError, Sf
 from sfnotebook.reports._budget import run_limit
 from sfnotebook.reports._catalog import report_path_id
 from sfnotebook.reports._cells import decode_run
+from sfnotebook.reports._paging import FILTER_TIME
 
 __all__ = ["START_MARGIN", "SYNC_RUN_TIMEOUT", "RunStopped", "Runner"]
 
@@ -250,16 +251,16 @@ class Runner:
         with self._lock:
             if self.began is not None:
                 return False
-            self.began = (moment - margin).strftime(_FILTER_TIME)
+            self.began = (moment - margin).strftime(FILTER_TIME)
             if counted:
-                self.answered = moment.strftime(_FILTER_TIME)
+                self.answered = moment.strftime(FILTER_TIME)
             return True
 
     def _note_answered(self, resp: Any) -> None:
         """Keep the time of the first run's answer once its queued instance is done."""
         moment, _margin = _answer_time(resp)
         with self._lock:
-            self.answered = moment.strftime(_FILTER_TIME)
+            self.answered = moment.strftime(FILTER_TIME)
 
     def _delete(self, base: str, instance_id: str) -> None:
         """Remove an instance given up on (best effort: the error that ended it wins)."""
@@ -328,11 +329,6 @@ class Runner:
             if self.stopped.wait(delay):  # a sleep that ends early when the report is given up
                 raise RunStopped(instance_id)
             delay = min(delay * 2, 2.0)
-
-
-# A datetime filter value: "Accepted formats are yyyy-MM-dd'T'HH:mm:ss'Z' and yyyy-MM-dd"
-# (Report Error Codes page; fidelity-audit.md D7).
-_FILTER_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _answer_time(resp: Any) -> tuple[dt.datetime, dt.timedelta]:

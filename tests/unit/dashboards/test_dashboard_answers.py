@@ -16,8 +16,8 @@ import pytest
 
 from sfnotebook import errors
 from sfnotebook._api import Json
+from sfnotebook._values import api_datetime
 from sfnotebook.dashboards import dashboard, dashboards
-from sfnotebook.dashboards._decode import parse_refresh_date
 from sfnotebook.dashboards._select import match_dashboard
 from tests.fakes import FakeOrg
 
@@ -261,7 +261,7 @@ def test_dashboards_frame(org: Org) -> None:
     ],
 )
 def test_refresh_dates(text: Any, expected: dt.datetime | None) -> None:
-    parsed = parse_refresh_date(text)
+    parsed = api_datetime(text)
     assert parsed == (expected.replace(tzinfo=dt.timezone.utc) if expected else None)
 
 

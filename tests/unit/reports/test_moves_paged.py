@@ -266,7 +266,8 @@ def _insert_behind(created: str) -> tuple[Any, ...]:
         ("2026-12-03T17:20:31.000+0000", False),  # within the answer's second: maybe counted
         ("2026-12-03T17:00:00.000+0000", False),  # counted, then moved behind
         ("", False),  # its creation unknown (not queryable, deleted)
-        ("2026-12-03T17:21:00Z", False),  # not a SOQL datetime: unknown
+        ("2026-12-03T17:21:00Z", True),  # without milliseconds
+        ("2026-12-03", False),  # not a datetime: its creation unknown
     ],
 )
 def test_a_missing_record_created_after_the_first_answer_was_never_counted(
